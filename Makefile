@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
+#   make demo   runs the end-to-end demo on local files
+#   make test   runs the whole test suite
+# Each bootstraps uv into .tools/ and lets it build .venv from uv.lock.
+
+PYTHON ?= python3
+UV := .tools/bin/uv
+UV_VERSION := 0.13.9
+
+.PHONY: demo test lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+demo: $(UV)
+	$(UV) run --all-extras --group test python -m zarrkit.demo
+
+test: $(UV)
+	$(UV) run --all-extras --group test --group dev pytest -n 2
+
+lint: $(UV)
+	$(UV) run --group dev ruff check .
+	$(UV) run --group dev ruff format --check .
+
+bench: $(UV)
+	$(UV) run --all-extras --group test python -m benchmarks.run
+
+clean:
+	rm -rf .venv .tools .cache

@@ -1,0 +1,96 @@
+"""zarrkit: a fast, synchronous-first Zarr v2/v3 library.
+
+``import zarrkit as zarr`` works for everyday zarr-python 3 code. Names are imported on
+first use, so ``import zarrkit`` stays cheap and sub-packages import independently.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Array": "zarrkit.arrays",
+    "Group": "zarrkit.groups",
+    "array": "zarrkit.api",
+    "create": "zarrkit.api",
+    "create_array": "zarrkit.api",
+    "create_group": "zarrkit.api",
+    "empty": "zarrkit.api",
+    "empty_like": "zarrkit.api",
+    "full": "zarrkit.api",
+    "full_like": "zarrkit.api",
+    "group": "zarrkit.api",
+    "ones": "zarrkit.api",
+    "ones_like": "zarrkit.api",
+    "open": "zarrkit.api",
+    "open_array": "zarrkit.api",
+    "open_group": "zarrkit.api",
+    "zeros": "zarrkit.api",
+    "zeros_like": "zarrkit.api",
+    "config": "zarrkit.config",
+    "errors": "zarrkit.errors",
+}
+
+__all__ = [
+    "Array",
+    "Group",
+    "__version__",
+    "array",
+    "config",
+    "create",
+    "create_array",
+    "create_group",
+    "empty",
+    "empty_like",
+    "errors",
+    "full",
+    "full_like",
+    "group",
+    "ones",
+    "ones_like",
+    "open",
+    "open_array",
+    "open_group",
+    "zeros",
+    "zeros_like",
+]
+
+if TYPE_CHECKING:
+    from zarrkit import config, errors
+    from zarrkit.api import (
+        array,
+        create,
+        create_array,
+        create_group,
+        empty,
+        empty_like,
+        full,
+        full_like,
+        group,
+        ones,
+        ones_like,
+        open,
+        open_array,
+        open_group,
+        zeros,
+        zeros_like,
+    )
+    from zarrkit.arrays import Array
+    from zarrkit.groups import Group
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zarrkit' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith(name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

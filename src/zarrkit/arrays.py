@@ -1,0 +1,406 @@
+"""``Array``: a thin facade over metadata, the engine and the store."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any, Literal
+
+import numcodecs
+import numpy as np
+
+from zarrkit import config, engine, indexing
+from zarrkit.attributes import Attributes
+from zarrkit.codecs.base import ChunkSpec
+from zarrkit.codecs.pipeline import CodecPipeline
+from zarrkit.errors import IndexingError, ReadOnlyError, ShapeMismatchError
+from zarrkit.info import ArrayInfo
+from zarrkit.metadata.dtype import default_fill_value
+from zarrkit.metadata.v2 import ArrayMetadataV2
+from zarrkit.nodes import ArrayMetadata, prefix_of, save_node
+from zarrkit.storage.base import Store
+
+NDArray = np.ndarray[Any, Any]
+
+
+def build_pipeline(meta: ArrayMetadata) -> CodecPipeline:
+    """The codec pipeline of an array (validates its codecs)."""
+    spec = ChunkSpec(
+        shape=meta.chunk_grid.chunk_shape,
+        dtype=meta.dtype,
+        fill_value=fill_or_default(meta),
+        order=meta.order,  # type: ignore[arg-type]
+    )
+    if meta.zarr_format == 3:
+        return CodecPipeline.from_v3(meta.codecs, spec)  # type: ignore[union-attr]
+    return CodecPipeline.from_v2(meta.filters, meta.compressor, spec)  # type: ignore[union-attr]
+
+
+def fill_or_default(meta: ArrayMetadata) -> Any:
+    """The value missing chunks read as (v2 ``null`` fill reads as zero, as in zarr-python 3)."""
+    return default_fill_value(meta.dtype) if meta.fill_value is None else meta.fill_value
+
+
+class Array:
+    """A chunked N-dimensional array in a Zarr store (v2 or v3).
+
+    Obtain one with :func:`zarrkit.create_array` or :func:`zarrkit.open_array`.
+
+    Examples
+    --------
+    >>> import zarrkit
+    >>> a = zarrkit.zeros((4, 4), chunks=(2, 2), dtype="i4")
+    >>> a[1:3, 1:3] = 7
+    >>> int(a[:].sum())
+    28
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        path: str,
+        metadata: ArrayMetadata,
+        *,
+        write_empty_chunks: bool | None = None,
+    ) -> None:
+        self._store = store
+        self._path = path
+        self._metadata = metadata
+        self._write_empty_chunks = (
+            config.get("write_empty_chunks") if write_empty_chunks is None else write_empty_chunks
+        )
+        self._pipeline = build_pipeline(metadata)
+
+    # --- identity and metadata -----------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def name(self) -> str:
+        return "/" + self._path
+
+    @property
+    def basename(self) -> str:
+        return self._path.rsplit("/", 1)[-1]
+
+    @property
+    def metadata(self) -> ArrayMetadata:
+        return self._metadata
+
+    @property
+    def read_only(self) -> bool:
+        return self._store.read_only
+
+    @property
+    def zarr_format(self) -> int:
+        return self._metadata.zarr_format
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._metadata.shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._metadata.dtype
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        return self._metadata.chunks
+
+    @property
+    def shards(self) -> tuple[int, ...] | None:
+        return None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the array's data, uncompressed."""
+        return self.size * self.dtype.itemsize
+
+    @property
+    def fill_value(self) -> Any:
+        return self._metadata.fill_value
+
+    @property
+    def order(self) -> str:
+        return self._metadata.order
+
+    @property
+    def dimension_names(self) -> tuple[str | None, ...] | None:
+        return self._metadata.dimension_names
+
+    @property
+    def attrs(self) -> Attributes:
+        return Attributes(lambda: self._metadata.attributes, self._set_attributes)
+
+    @property
+    def filters(self) -> tuple[Any, ...]:
+        """Array->array codecs (v3) or numcodecs filters (v2)."""
+        meta = self._metadata
+        if isinstance(meta, ArrayMetadataV2):
+            return tuple(numcodecs.get_codec(dict(f)) for f in meta.filters or ())
+        return tuple(self._pipeline.array_array)
+
+    @property
+    def serializer(self) -> Any:
+        """The array->bytes codec (v3); ``None`` for v2."""
+        return None if self.zarr_format == 2 else self._pipeline.array_bytes
+
+    @property
+    def compressors(self) -> tuple[Any, ...]:
+        """Bytes->bytes codecs (v3) or the numcodecs compressor (v2)."""
+        meta = self._metadata
+        if isinstance(meta, ArrayMetadataV2):
+            return () if meta.compressor is None else (numcodecs.get_codec(dict(meta.compressor)),)
+        return tuple(self._pipeline.bytes_bytes)
+
+    @property
+    def cdata_shape(self) -> tuple[int, ...]:
+        """Number of chunks along each dimension."""
+        return tuple(d.nchunks for d in self._layout.dims)
+
+    @property
+    def nchunks(self) -> int:
+        return math.prod(self.cdata_shape)
+
+    @property
+    def nchunks_initialized(self) -> int:
+        """Number of chunks that hold stored data."""
+        return sum(1 for key in self._store.list_prefix(prefix_of(self._path)) if not _is_doc(key))
+
+    def nbytes_stored(self) -> int:
+        """Bytes this array occupies in its store (metadata and chunks)."""
+        return sum(self._store.getsize(k) for k in self._store.list_prefix(prefix_of(self._path)))
+
+    @property
+    def info(self) -> ArrayInfo:
+        """A summary of the array (printable)."""
+        return ArrayInfo.of(self)
+
+    def info_complete(self) -> ArrayInfo:
+        """:attr:`info` plus stored bytes, compression ratio and initialized chunks."""
+        return dataclasses.replace(
+            self.info,
+            nbytes_stored=self.nbytes_stored(),
+            nchunks_initialized=self.nchunks_initialized,
+        )
+
+    def __repr__(self) -> str:
+        return f"<zarrkit.Array {self._store!r}{self.name} shape={self.shape} dtype={self.dtype}>"
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> NDArray:
+        data = np.asarray(self[...])
+        return data if dtype is None else data.astype(dtype)
+
+    # --- reading and writing --------------------------------------------------------------
+    def __getitem__(self, key: Any) -> Any:
+        return self._read(indexing.normalize(key, self.shape, "auto"))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._write(indexing.normalize(key, self.shape, "auto"), value)
+
+    def get_basic_selection(self, selection: Any = Ellipsis, *, out: NDArray | None = None) -> Any:
+        return self._read(indexing.normalize(selection, self.shape, "basic"), out)
+
+    def set_basic_selection(self, selection: Any, value: Any) -> None:
+        self._write(indexing.normalize(selection, self.shape, "basic"), value)
+
+    def get_orthogonal_selection(self, selection: Any, *, out: NDArray | None = None) -> Any:
+        return self._read(indexing.normalize(selection, self.shape, "orthogonal"), out)
+
+    def set_orthogonal_selection(self, selection: Any, value: Any) -> None:
+        self._write(indexing.normalize(selection, self.shape, "orthogonal"), value)
+
+    def get_coordinate_selection(self, selection: Any, *, out: NDArray | None = None) -> Any:
+        return self._read(indexing.normalize(selection, self.shape, "coordinate"), out)
+
+    def set_coordinate_selection(self, selection: Any, value: Any) -> None:
+        self._write(indexing.normalize(selection, self.shape, "coordinate"), value)
+
+    def get_mask_selection(self, mask: Any, *, out: NDArray | None = None) -> Any:
+        return self._read(indexing.normalize(mask, self.shape, "mask"), out)
+
+    def set_mask_selection(self, mask: Any, value: Any) -> None:
+        self._write(indexing.normalize(mask, self.shape, "mask"), value)
+
+    def get_block_selection(self, selection: Any, *, out: NDArray | None = None) -> Any:
+        return self._read(indexing.normalize_blocks(selection, self.shape, self._layout.dims), out)
+
+    def set_block_selection(self, selection: Any, value: Any) -> None:
+        self._write(indexing.normalize_blocks(selection, self.shape, self._layout.dims), value)
+
+    @property
+    def oindex(self) -> _Indexer:
+        """Orthogonal (outer) indexing: each dimension selected independently."""
+        return _Indexer(self.get_orthogonal_selection, self.set_orthogonal_selection)
+
+    @property
+    def vindex(self) -> _Indexer:
+        """Coordinate (vectorized) indexing, and boolean masks of the array's shape."""
+        return _Indexer(self._get_vindex, self._set_vindex)
+
+    @property
+    def blocks(self) -> _Indexer:
+        """Selection in units of chunks."""
+        return _Indexer(self.get_block_selection, self.set_block_selection)
+
+    def _get_vindex(self, selection: Any) -> Any:
+        return self._read(indexing.normalize(selection, self.shape, _vindex_mode(selection)))
+
+    def _set_vindex(self, selection: Any, value: Any) -> None:
+        self._write(indexing.normalize(selection, self.shape, _vindex_mode(selection)), value)
+
+    def isel(self, **selection: Any) -> Any:
+        """Select by dimension name: ``a.isel(time=0, x=slice(0, 10))`` (orthogonal)."""
+        names = self.dimension_names or ()
+        unknown = sorted(set(selection) - {n for n in names if n is not None})
+        if unknown:
+            raise IndexingError(
+                f"unknown dimension name {unknown[0]!r}; this array's dimensions are {list(names)}"
+            )
+        key = tuple(selection.get(n, slice(None)) if n else slice(None) for n in names)
+        return self.get_orthogonal_selection(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Rows along the first axis, decoding each chunk once, not once per row."""
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        step = self.chunks[0]
+        for start in range(0, self.shape[0], step):
+            block = self[start : start + step]
+            yield from block
+
+    def _read(self, selection: indexing.Selection, out: NDArray | None = None) -> Any:
+        result = engine.read(self._layout, selection, out)
+        return result[()] if result.ndim == 0 and out is None else result
+
+    def _write(self, selection: indexing.Selection, value: Any) -> None:
+        self._check_writable()
+        engine.write(self._layout, selection, value)
+
+    # --- changing the array ---------------------------------------------------------------
+    def resize(self, *shape: Any) -> None:
+        """Change the shape; chunks wholly outside the new shape are deleted."""
+        from zarrkit.chunking import normalize_shape
+
+        self._check_writable()
+        new_shape = normalize_shape(shape[0] if len(shape) == 1 else shape)
+        if len(new_shape) != self.ndim:
+            raise ShapeMismatchError(
+                f"new shape {new_shape} has {len(new_shape)} dimensions, the array has {self.ndim}"
+            )
+        old_layout = self._layout
+        self._update_metadata(shape=new_shape)
+        new_dims = self._layout.dims
+        stale = [
+            old_layout.key(coords)
+            for coords in np.ndindex(*(d.nchunks for d in old_layout.dims))
+            if any(c >= d.nchunks for c, d in zip(coords, new_dims, strict=True))
+        ]
+        if stale:
+            self._store.delete_many(stale)
+
+    def append(self, data: Any, axis: int = 0) -> tuple[int, ...]:
+        """Grow along ``axis`` and write ``data`` at the end; returns the new shape."""
+        data = np.asanyarray(data)
+        if data.ndim != self.ndim:
+            raise ShapeMismatchError(
+                f"data of shape {data.shape} has {data.ndim} dimensions, the array has {self.ndim}"
+            )
+        axis = axis + self.ndim if axis < 0 else axis
+        others = [d for i, d in enumerate(data.shape) if i != axis]
+        if others != [n for i, n in enumerate(self.shape) if i != axis]:
+            raise ShapeMismatchError(
+                f"data of shape {data.shape} does not match the array's shape {self.shape} "
+                f"outside axis {axis}"
+            )
+        old = self.shape[axis]
+        new_shape = tuple(
+            n + data.shape[axis] if i == axis else n for i, n in enumerate(self.shape)
+        )
+        self.resize(new_shape)
+        region = tuple(slice(old, None) if i == axis else slice(None) for i in range(self.ndim))
+        self[region] = data
+        return new_shape
+
+    def update_attributes(self, new_attributes: dict[str, Any]) -> Array:
+        """Merge ``new_attributes`` into the attributes; returns the array."""
+        self.attrs.update(new_attributes)
+        return self
+
+    def _set_attributes(self, attributes: dict[str, Any]) -> None:
+        self._update_metadata(attributes=attributes)
+
+    def _update_metadata(self, **changes: Any) -> None:
+        self._check_writable()
+        meta = dataclasses.replace(self._metadata, **changes)  # type: ignore[type-var]
+        save_node(self._store, self._path, meta)
+        self._metadata = meta
+        self.__dict__.pop("_layout", None)
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"array {self.name} in {self._store!r} is read-only")
+
+    # --- internals -------------------------------------------------------------------------
+    @cached_property
+    def _layout(self) -> engine.Layout:
+        meta = self._metadata
+        return engine.Layout(
+            store=self._store,
+            prefix=prefix_of(self._path),
+            dims=meta.chunk_grid.dims(meta.shape),
+            chunk_key=meta.chunk_key,
+            pipeline=self._pipeline,
+            fill_value=fill_or_default(meta),
+            write_empty_chunks=self._write_empty_chunks,
+        )
+
+
+def _is_doc(key: str) -> bool:
+    return key.rsplit("/", 1)[-1] in (".zarray", ".zattrs", "zarr.json")
+
+
+def _vindex_mode(selection: Any) -> Literal["mask", "coordinate"]:
+    is_mask = isinstance(selection, np.ndarray) and selection.dtype == bool
+    if isinstance(selection, tuple) and len(selection) == 1:
+        is_mask = isinstance(selection[0], np.ndarray) and selection[0].dtype == bool
+    return "mask" if is_mask else "coordinate"
+
+
+class _Indexer:
+    """``a.oindex[...]`` style accessors."""
+
+    __slots__ = ("_get", "_set")
+
+    def __init__(self, get: Any, set_: Any) -> None:
+        self._get = get
+        self._set = set_
+
+    def __getitem__(self, selection: Any) -> Any:
+        return self._get(selection)
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        self._set(selection, value)
+
+
+__all__ = ["Array"]

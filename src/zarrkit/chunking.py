@@ -1,0 +1,83 @@
+"""Choosing chunk shapes: user input to a tuple, and the ``"auto"`` guess."""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+from zarrkit.errors import MetadataError
+
+# zarr-python's heuristic bounds: chunks between 256 KiB and 64 MiB, about 1 MiB per
+# 100 MiB of array, so small arrays get one chunk and huge ones stay manageable.
+_MIN_BYTES = 256 * 1024
+_MAX_BYTES = 64 * 1024 * 1024
+_BASE_BYTES = 256 * 1024
+
+
+def guess_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """A chunk shape of roughly 0.25-64 MiB, halving the longest dimension until it fits."""
+    ndim = len(shape)
+    chunks = [max(n, 1) for n in shape]
+    total = math.prod(chunks) * itemsize
+    target = _BASE_BYTES * 2 ** math.log10(max(total / (1024 * 1024), 1))
+    target = min(max(target, _MIN_BYTES), _MAX_BYTES)
+    i = 0
+    while ndim:
+        size = math.prod(chunks) * itemsize
+        if (size < target * 1.5 and abs(size - target) / target < 0.5) or size < _MIN_BYTES:
+            break
+        if math.prod(chunks) == 1:
+            break
+        chunks[i % ndim] = math.ceil(chunks[i % ndim] / 2.0)
+        i += 1
+    return tuple(chunks)
+
+
+def normalize_chunks(chunks: Any, shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """A positive chunk shape from ``"auto"``, an int, or a tuple (``-1``/``None``: whole dim)."""
+    if chunks is None or chunks == "auto" or chunks is True:
+        return guess_chunks(shape, itemsize)
+    if _as_int(chunks) is not None:
+        chunks = (chunks,) * len(shape)
+    if not isinstance(chunks, tuple | list):
+        raise MetadataError(f"invalid chunks {chunks!r}", field="chunks")
+    if len(chunks) != len(shape):
+        raise MetadataError(
+            f"chunks {tuple(chunks)} have {len(chunks)} dimensions, shape {shape} has {len(shape)}",
+            field="chunks",
+        )
+    result = []
+    for c, n in zip(chunks, shape, strict=True):
+        size = max(n, 1) if c is None or c == -1 else _as_int(c)
+        if size is None or size <= 0:
+            raise MetadataError(
+                f"chunk sizes must be positive integers, got {tuple(chunks)!r}", field="chunks"
+            )
+        result.append(size)
+    return tuple(result)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def normalize_shape(shape: Any) -> tuple[int, ...]:
+    """A tuple of non-negative ints from an int or a sequence."""
+    if _as_int(shape) is not None:
+        shape = (shape,)
+    if not isinstance(shape, tuple | list):
+        raise MetadataError(
+            f"shape must be an int or a sequence of ints, got {shape!r}", field="shape"
+        )
+    result = tuple(_as_int(n) for n in shape)
+    if any(n is None or n < 0 for n in result):
+        raise MetadataError(
+            f"shape must hold non-negative integers, got {tuple(shape)!r}", field="shape"
+        )
+    return result  # type: ignore[return-value]

@@ -1,0 +1,122 @@
+"""The codec contract: three kinds of codec, each sync and pure.
+
+A chunk is encoded by zero or more array->array codecs, exactly one array->bytes codec and
+zero or more bytes->bytes codecs (Zarr v3's model; v2 filters and compressors are mapped
+onto it). Codecs never see stores, and know a chunk only through its :class:`ChunkSpec`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields, is_dataclass
+from typing import Any, ClassVar, Literal, Self
+
+import numpy as np
+
+from zarrkit.errors import MetadataError
+from zarrkit.storage.base import Blob
+
+JSON = Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkSpec:
+    """What a codec knows of the chunk it encodes: shape, dtype, fill value and order."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    fill_value: Any
+    order: Literal["C", "F"] = "C"
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+class Codec(ABC):
+    """Common base: a v3 ``name`` and JSON round trip."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
+        """Build the codec from its v3 ``configuration`` object (validated)."""
+        if not isinstance(configuration, Mapping):
+            raise MetadataError(
+                f"codec {cls.name!r}: configuration must be an object, got {configuration!r}",
+                field="configuration",
+            )
+        if is_dataclass(cls):
+            options = [f for f in fields(cls) if f.init]
+            known = sorted(f.name for f in options)
+            for name in configuration:
+                if name not in known:
+                    raise MetadataError(
+                        f"codec {cls.name!r} has no option {name!r}; known: {known}", field=name
+                    )
+            for f in options:
+                required = f.default is MISSING and f.default_factory is MISSING
+                if required and f.name not in configuration:
+                    raise MetadataError(f"codec {cls.name!r} requires {f.name!r}", field=f.name)
+        return cls(**configuration)
+
+    @abstractmethod
+    def to_json(self) -> dict[str, JSON]:
+        """The v3 metadata object: ``{"name": ..., "configuration": {...}}``."""
+
+    def resolve(self, spec: ChunkSpec) -> ChunkSpec:
+        """The spec of this codec's output given the spec of its input."""
+        return spec
+
+    def evolve(self, spec: ChunkSpec) -> Self:
+        """Fill in configuration left to the array (blosc ``typesize``, bytes ``endian`` ...).
+
+        ``spec`` is the array's chunk spec, as zarr-python uses it for every codec.
+        """
+        return self
+
+    def validate(self, spec: ChunkSpec) -> None:  # noqa: B027 - a hook, empty by default
+        """Raise :class:`~zarrkit.errors.MetadataError` if the codec cannot encode ``spec``."""
+
+
+class ArrayArrayCodec(Codec):
+    """Transforms a chunk array into another array (transpose, delta, scale-offset ...)."""
+
+    @abstractmethod
+    def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> np.ndarray[Any, Any]: ...
+
+    @abstractmethod
+    def decode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> np.ndarray[Any, Any]:
+        """Invert :meth:`encode`; ``spec`` is the spec of the decoded (input) chunk."""
+
+
+class ArrayBytesCodec(Codec):
+    """Serializes a chunk array to bytes (``bytes``, ``vlen-utf8``, ``sharding_indexed``)."""
+
+    @abstractmethod
+    def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> Blob: ...
+
+    @abstractmethod
+    def decode(self, blob: Blob, spec: ChunkSpec) -> np.ndarray[Any, Any]: ...
+
+    def plain_dtype(self, spec: ChunkSpec) -> np.dtype[Any] | None:
+        """The dtype whose C-order bytes are exactly this codec's output for ``spec``, when
+        the codec is a plain memory copy (so a pipeline may decode straight into an output
+        array), else None."""
+        return None
+
+
+class BytesBytesCodec(Codec):
+    """Transforms bytes into bytes (compressors, checksums)."""
+
+    @abstractmethod
+    def encode(self, blob: Blob, spec: ChunkSpec) -> Blob: ...
+
+    @abstractmethod
+    def decode(self, blob: Blob, spec: ChunkSpec) -> Blob: ...
+
+    def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
+        """Decode straight into ``out`` (sized for the result) and return True, or return
+        False when this codec cannot (the caller then uses :meth:`decode`)."""
+        return False

@@ -1,0 +1,197 @@
+"""Reading and writing selections: plan, fetch, decode, assemble.
+
+Data flows down once: a :class:`~zarrkit.indexing.Selection` is projected on the chunk
+grid, every chunk it touches is fetched with one ``get_many`` call, chunks are decoded on
+the shared thread pool (codec libraries release the GIL) — straight into their slice of the
+output where the layout allows — and assembled. Writes encode in parallel and store with one
+``set_many``. A missing chunk is the fill value; a failed read raises, never reads as fill.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from zarrkit import config
+from zarrkit.codecs.pipeline import CodecPipeline
+from zarrkit.errors import ShapeMismatchError
+from zarrkit.indexing import ChunkRead, Selection, project
+from zarrkit.metadata.chunk_grid import DimGrid
+from zarrkit.storage.base import Store
+
+NDArray = np.ndarray[Any, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Layout:
+    """Everything the engine needs to know of an array: where its chunks live and how
+    they are encoded."""
+
+    store: Store
+    prefix: str
+    dims: tuple[DimGrid, ...]
+    chunk_key: Callable[[tuple[int, ...]], str]
+    pipeline: CodecPipeline
+    fill_value: Any
+    write_empty_chunks: bool = False
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.pipeline.spec.dtype
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]:
+        return self.pipeline.spec.shape
+
+    def key(self, coords: tuple[int, ...]) -> str:
+        return self.prefix + self.chunk_key(coords)
+
+    def fill_chunk(self) -> NDArray:
+        spec = self.pipeline.spec
+        return np.full(spec.shape, self.fill_value, dtype=spec.dtype, order=spec.order)
+
+
+def run_batched(work: Callable[[int], None], count: int, min_per_task: int = 1) -> None:
+    """Call ``work(i)`` for ``i in range(count)`` on the shared pool, in a few contiguous
+    batches (one future per batch, not per chunk: per-chunk overhead is what small chunks
+    pay for)."""
+    threads = config.get("threads")
+    batches = min(threads, count // max(min_per_task, 1))
+    if batches <= 1:
+        for i in range(count):
+            work(i)
+        return
+    bounds = np.linspace(0, count, batches + 1).astype(int)
+
+    def run(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            work(i)
+
+    futures = [config.pool().submit(run, lo, hi) for lo, hi in itertools.pairwise(bounds)]
+    for future in futures:
+        future.result()
+
+
+def _whole_chunk(read: ChunkRead, layout: Layout) -> bool:
+    """Whether ``read`` takes every stored element of its chunk into a step-1 block of the
+    output, so the chunk can be decoded straight into the output."""
+    if not read.complete or not isinstance(read.out_sel, tuple):
+        return False
+    if len(read.chunk_sel) != len(layout.dims):
+        return False
+    for dim, ix, sel, out in zip(
+        layout.dims, read.coords, read.chunk_sel, read.out_sel, strict=False
+    ):
+        if not (isinstance(sel, slice) and isinstance(out, slice)):
+            return False
+        if (sel.start or 0) != 0 or (sel.step or 1) != 1 or (out.step or 1) != 1:
+            return False
+        if sel.stop != dim.chunk_len(ix):
+            return False
+    return True
+
+
+def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> NDArray:
+    """The values of ``selection``, shaped as NumPy would give them."""
+    plan = project(selection, layout.dims)
+    buffer = _output_buffer(layout, selection, out)
+    blobs = layout.store.get_many([layout.key(r.coords) for r in plan])
+
+    def decode_one(i: int) -> None:
+        chunk_read, blob = plan[i], blobs[i]
+        if blob is None:
+            buffer[chunk_read.out_sel] = layout.fill_value
+        elif _whole_chunk(chunk_read, layout):
+            layout.pipeline.decode_into(
+                blob, buffer[chunk_read.out_sel], key=layout.key(chunk_read.coords)
+            )
+        else:
+            chunk = layout.pipeline.decode(blob, key=layout.key(chunk_read.coords))
+            buffer[chunk_read.out_sel] = chunk[chunk_read.chunk_sel]
+
+    run_batched(decode_one, len(plan))
+    if out is None:
+        return buffer.reshape(selection.out_shape)
+    if buffer is not out:
+        out[...] = buffer.reshape(selection.out_shape)
+    return out
+
+
+def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) -> NDArray:
+    if out is None:
+        return np.empty(selection.buffer_shape, dtype=layout.dtype)
+    if out.shape != selection.out_shape:
+        raise ShapeMismatchError(
+            f"out has shape {out.shape}, the selection has shape {selection.out_shape}"
+        )
+    if selection.buffer_shape == selection.out_shape:
+        return out
+    return np.empty(selection.buffer_shape, dtype=layout.dtype)
+
+
+def iter_chunk_reads(layout: Layout, selection: Selection) -> Iterator[ChunkRead]:
+    """The chunk reads of ``selection`` (for streaming and block iteration)."""
+    return iter(project(selection, layout.dims))
+
+
+def write(layout: Layout, selection: Selection, value: Any) -> None:
+    """Store ``value`` (broadcast to the selection) into the chunks ``selection`` touches."""
+    plan = project(selection, layout.dims)
+    if not plan:
+        return
+    source = _value_buffer(layout, selection, value)
+    partial = [r for r in plan if not r.complete]
+    old_blobs = dict(
+        zip(
+            (r.coords for r in partial),
+            layout.store.get_many([layout.key(r.coords) for r in partial]),
+            strict=True,
+        )
+    )
+    encoded: list[tuple[str, Any] | None] = [None] * len(plan)
+
+    def update_one(i: int) -> None:
+        chunk_read = plan[i]
+        key = layout.key(chunk_read.coords)
+        old = old_blobs.get(chunk_read.coords)
+        chunk = layout.fill_chunk() if old is None else layout.pipeline.decode(old, key=key).copy()
+        chunk[chunk_read.chunk_sel] = source[chunk_read.out_sel]
+        encoded[i] = (key, None if _is_empty(layout, chunk) else layout.pipeline.encode(chunk))
+
+    run_batched(update_one, len(plan))
+    _store_chunks(layout.store, [item for item in encoded if item is not None])
+
+
+def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:
+    array = np.asarray(value, dtype=layout.dtype)
+    try:
+        broadcast = np.broadcast_to(array, selection.out_shape)
+    except ValueError as e:
+        raise ShapeMismatchError(
+            f"value of shape {array.shape} cannot be broadcast to the selection's shape "
+            f"{selection.out_shape}"
+        ) from e
+    return broadcast.reshape(selection.buffer_shape)
+
+
+def _is_empty(layout: Layout, chunk: NDArray) -> bool:
+    """Whether ``chunk`` equals the fill value everywhere (and so need not be stored)."""
+    if layout.write_empty_chunks:
+        return False
+    fill = layout.fill_value
+    if chunk.dtype.kind in "fc" and np.isnan(fill):
+        return bool(np.isnan(chunk).all())
+    return bool((chunk == fill).all())
+
+
+def _store_chunks(store: Store, items: Sequence[tuple[str, Any]]) -> None:
+    writes = [(key, blob) for key, blob in items if blob is not None]
+    deletes = [key for key, blob in items if blob is None]
+    if writes:
+        store.set_many(writes)
+    if deletes:
+        store.delete_many(deletes)

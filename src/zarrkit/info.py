@@ -1,0 +1,96 @@
+"""Printable summaries of arrays and groups (``Array.info``, ``Group.info``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zarrkit.arrays import Array
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrayInfo:
+    """The facts ``print(array.info)`` shows, laid out like zarr-python's."""
+
+    zarr_format: int
+    dtype: str
+    fill_value: Any
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    order: str
+    read_only: bool
+    store_type: str
+    filters: tuple[Any, ...]
+    serializer: Any
+    compressors: tuple[Any, ...]
+    nbytes: int
+    nbytes_stored: int | None = None
+    nchunks_initialized: int | None = None
+    nchunks: int = 0
+
+    @classmethod
+    def of(cls, array: Array) -> ArrayInfo:
+        return cls(
+            zarr_format=array.zarr_format,
+            dtype=str(array.dtype),
+            fill_value=array.fill_value,
+            shape=array.shape,
+            chunks=array.chunks,
+            shards=array.shards,
+            order=array.order,
+            read_only=array.read_only,
+            store_type=type(array.store).__name__,
+            filters=array.filters,
+            serializer=array.serializer,
+            compressors=array.compressors,
+            nbytes=array.nbytes,
+            nchunks=array.nchunks,
+        )
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs in display order."""
+        rows = [
+            ("Type", "Array"),
+            ("Zarr format", str(self.zarr_format)),
+            ("Data type", self.dtype),
+            ("Fill value", repr(getattr(self.fill_value, "item", lambda: self.fill_value)())),
+            ("Shape", str(self.shape)),
+        ]
+        if self.shards is not None:
+            rows.append(("Shard shape", str(self.shards)))
+        rows += [
+            ("Chunk shape", str(self.chunks)),
+            ("Order", self.order),
+            ("Read-only", str(self.read_only)),
+            ("Store type", self.store_type),
+            ("Filters", repr(self.filters)),
+        ]
+        if self.serializer is not None:
+            rows.append(("Serializer", repr(self.serializer)))
+        rows += [
+            ("Compressors", repr(self.compressors)),
+            ("No. bytes", f"{self.nbytes} ({_human(self.nbytes)})"),
+        ]
+        if self.nbytes_stored is not None:
+            ratio = self.nbytes / self.nbytes_stored if self.nbytes_stored else float("inf")
+            rows += [
+                ("No. bytes stored", f"{self.nbytes_stored} ({_human(self.nbytes_stored)})"),
+                ("Storage ratio", f"{ratio:.1f}"),
+            ]
+        if self.nchunks_initialized is not None:
+            rows.append(("Chunks Initialized", f"{self.nchunks_initialized}/{self.nchunks}"))
+        return rows
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{label:<19}: {value}" for label, value in self.rows())
+
+
+def _human(nbytes: int) -> str:
+    size = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{nbytes} B"

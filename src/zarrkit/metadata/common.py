@@ -1,0 +1,99 @@
+"""Reading and writing metadata documents, and validators shared by v2 and v3."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from zarrkit.errors import MetadataError, ResourceLimitError
+
+JSON = Any
+
+#: Larger metadata documents are refused before parsing (override in zarrkit.config).
+MAX_DOCUMENT_BYTES = 64 * 2**20
+#: More dimensions than this are refused.
+MAX_RANK = 64
+
+
+def _no_duplicates(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
+    result: dict[str, JSON] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"duplicate field {name!r}")
+        result[name] = value
+    return result
+
+
+def parse_document(raw: bytes, *, key: str) -> dict[str, JSON]:
+    """A JSON object from stored bytes; rejects non-objects, duplicates and oversized input."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise ResourceLimitError(
+            f"metadata document {key!r} is {len(raw)} bytes, over the limit of "
+            f"{MAX_DOCUMENT_BYTES} (zarrkit.metadata.common.MAX_DOCUMENT_BYTES)"
+        )
+    try:
+        data = json.loads(raw, object_pairs_hook=_no_duplicates)
+    except RecursionError as e:
+        raise MetadataError("document is nested too deeply", key=key) from e
+    except ValueError as e:
+        raise MetadataError(f"not valid JSON: {e}", key=key) from e
+    if not isinstance(data, dict):
+        raise MetadataError(f"expected a JSON object, got {type(data).__name__}", key=key)
+    return data
+
+
+def dump_document(data: dict[str, JSON]) -> bytes:
+    """Bytes of a metadata document, formatted as zarr-python writes it."""
+    return json.dumps(data, indent=2, allow_nan=False).encode()
+
+
+def parse_shape(
+    data: JSON, *, key: str | None, field: str, positive: bool = False
+) -> tuple[int, ...]:
+    """A tuple of non-negative (or positive) ints."""
+    if not isinstance(data, list | tuple):
+        raise MetadataError(f"expected a list of integers, got {data!r}", key=key, field=field)
+    if len(data) > MAX_RANK:
+        raise ResourceLimitError(
+            f"{field} has {len(data)} dimensions, over the limit of {MAX_RANK} "
+            "(zarrkit.metadata.common.MAX_RANK)"
+        )
+    low = 1 if positive else 0
+    for item in data:
+        if isinstance(item, bool) or not isinstance(item, int) or item < low:
+            expected = "positive" if positive else "non-negative"
+            raise MetadataError(
+                f"expected {expected} integers, got {item!r} in {list(data)!r}",
+                key=key,
+                field=field,
+            )
+        if item >= 2**63:
+            raise MetadataError(f"{item} does not fit in int64", key=key, field=field)
+    return tuple(data)
+
+
+def parse_attributes(data: JSON, *, key: str | None) -> dict[str, JSON]:
+    """User attributes: a JSON object."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise MetadataError(f"expected an object, got {data!r}", key=key, field="attributes")
+    return data
+
+
+def require(data: dict[str, JSON], field: str, *, key: str | None) -> JSON:
+    """``data[field]``, or a MetadataError saying it is missing."""
+    if field not in data:
+        raise MetadataError("required field is missing", key=key, field=field)
+    return data[field]
+
+
+def check_byte_count(shape: tuple[int, ...], itemsize: int, *, key: str | None, field: str) -> None:
+    """Refuse shapes whose byte count overflows int64."""
+    total = itemsize
+    for n in shape:
+        total *= n
+    if total >= 2**63:
+        raise MetadataError(
+            f"{list(shape)} elements of {itemsize} bytes overflow int64", key=key, field=field
+        )

@@ -1,0 +1,216 @@
+"""Zarr v3 metadata (``zarr.json``) for arrays and groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from zarrkit.errors import MetadataError, UnsupportedExtensionError
+from zarrkit.metadata.chunk_grid import RegularChunkGrid
+from zarrkit.metadata.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
+from zarrkit.metadata.common import (
+    JSON,
+    check_byte_count,
+    parse_attributes,
+    parse_shape,
+    require,
+)
+from zarrkit.metadata.dtype import dtype_to_v3, fill_value_to_json, parse_dtype_v3, parse_fill_value
+
+_ARRAY_FIELDS = {
+    "zarr_format",
+    "node_type",
+    "shape",
+    "data_type",
+    "chunk_grid",
+    "chunk_key_encoding",
+    "fill_value",
+    "codecs",
+    "attributes",
+    "dimension_names",
+    "storage_transformers",
+}
+_GROUP_FIELDS = {"zarr_format", "node_type", "attributes", "consolidated_metadata"}
+
+
+def parse_extensions(data: dict[str, JSON], known: set[str], *, key: str | None) -> dict[str, JSON]:
+    """Unknown top-level fields: kept if ``must_understand: false``, refused otherwise."""
+    extra: dict[str, JSON] = {}
+    for name, value in data.items():
+        if name in known:
+            continue
+        if isinstance(value, dict) and value.get("must_understand") is False:
+            extra[name] = value
+        else:
+            raise UnsupportedExtensionError(
+                "unknown extension field without 'must_understand: false'", key=key, field=name
+            )
+    return extra
+
+
+def _check_header(data: dict[str, JSON], node_type: str, *, key: str | None) -> None:
+    if require(data, "zarr_format", key=key) != 3:
+        raise MetadataError(
+            f"expected 3, got {data['zarr_format']!r}", key=key, field="zarr_format"
+        )
+    if require(data, "node_type", key=key) != node_type:
+        raise MetadataError(
+            f"expected {node_type!r}, got {data['node_type']!r}", key=key, field="node_type"
+        )
+
+
+def parse_chunk_grid(data: JSON, *, key: str | None) -> RegularChunkGrid:
+    """The chunk grid of a v3 array (regular)."""
+    if not isinstance(data, dict) or data.get("name") != "regular":
+        raise UnsupportedExtensionError(
+            f"unsupported chunk grid {data!r}; supported: regular", key=key, field="chunk_grid"
+        )
+    config = data.get("configuration")
+    if not isinstance(config, dict):
+        raise MetadataError("configuration is missing", key=key, field="chunk_grid")
+    shape = parse_shape(
+        config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape", positive=True
+    )
+    return RegularChunkGrid(chunk_shape=shape)
+
+
+def parse_codecs(data: JSON, *, key: str | None) -> tuple[dict[str, JSON], ...]:
+    """The ``codecs`` list: named objects (strings are short for ``{"name": ...}``)."""
+    if not isinstance(data, list) or not data:
+        raise MetadataError(f"expected a non-empty list, got {data!r}", key=key, field="codecs")
+    codecs = []
+    for item in data:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise MetadataError(f"invalid codec entry {item!r}", key=key, field="codecs")
+        codecs.append(item)
+    return tuple(codecs)
+
+
+def parse_dimension_names(
+    data: JSON, ndim: int, *, key: str | None
+) -> tuple[str | None, ...] | None:
+    """``None`` or one name (or null) per dimension."""
+    if data is None:
+        return None
+    if not isinstance(data, list | tuple) or len(data) != ndim:
+        raise MetadataError(
+            f"expected {ndim} names, got {data!r}", key=key, field="dimension_names"
+        )
+    if not all(name is None or isinstance(name, str) for name in data):
+        raise MetadataError(
+            f"names must be strings or null, got {data!r}", key=key, field="dimension_names"
+        )
+    return tuple(data)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrayMetadataV3:
+    """The content of an array's ``zarr.json``."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    chunk_grid: RegularChunkGrid
+    chunk_key_encoding: ChunkKeyEncoding
+    fill_value: Any
+    codecs: tuple[dict[str, JSON], ...]
+    attributes: dict[str, JSON] = field(default_factory=dict)
+    dimension_names: tuple[str | None, ...] | None = None
+    extra_fields: dict[str, JSON] = field(default_factory=dict)
+
+    zarr_format: ClassVar[int] = 3
+    order: ClassVar[str] = "C"
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        return self.chunk_grid.chunk_shape
+
+    def chunk_key(self, coords: tuple[int, ...]) -> str:
+        """The store key of chunk ``coords``, relative to the array."""
+        return str(self.chunk_key_encoding.encode(coords))
+
+    @classmethod
+    def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> ArrayMetadataV3:
+        """Validate a parsed ``zarr.json``; every problem raises MetadataError naming it."""
+        _check_header(data, "array", key=key)
+        extra = parse_extensions(data, _ARRAY_FIELDS, key=key)
+        shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
+        dtype = parse_dtype_v3(require(data, "data_type", key=key), key=key)
+        grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
+        grid.validate(shape, key=key)
+        check_byte_count(shape, dtype.itemsize, key=key, field="shape")
+        check_byte_count(grid.chunk_shape, dtype.itemsize, key=key, field="chunk_grid")
+        transformers = data.get("storage_transformers", [])
+        if transformers:
+            raise UnsupportedExtensionError(
+                f"unsupported storage transformers {transformers!r}",
+                key=key,
+                field="storage_transformers",
+            )
+        return cls(
+            shape=shape,
+            dtype=dtype,
+            chunk_grid=grid,
+            chunk_key_encoding=parse_chunk_key_encoding(
+                require(data, "chunk_key_encoding", key=key), key=key
+            ),
+            fill_value=parse_fill_value(require(data, "fill_value", key=key), dtype, key=key),
+            codecs=parse_codecs(require(data, "codecs", key=key), key=key),
+            attributes=parse_attributes(data.get("attributes"), key=key),
+            dimension_names=parse_dimension_names(data.get("dimension_names"), len(shape), key=key),
+            extra_fields=extra,
+        )
+
+    def to_json(self) -> dict[str, JSON]:
+        """The ``zarr.json`` object, fields in zarr-python's order."""
+        doc: dict[str, JSON] = {
+            "shape": list(self.shape),
+            "data_type": dtype_to_v3(self.dtype),
+            "chunk_grid": self.chunk_grid.to_json(),
+            "chunk_key_encoding": self.chunk_key_encoding.to_json(),
+            "fill_value": fill_value_to_json(self.fill_value, self.dtype),
+            "codecs": list(self.codecs),
+            "attributes": self.attributes,
+        }
+        if self.dimension_names is not None:
+            doc["dimension_names"] = list(self.dimension_names)
+        doc |= {"zarr_format": 3, "node_type": "array", "storage_transformers": []}
+        return doc | self.extra_fields
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupMetadataV3:
+    """The content of a group's ``zarr.json``."""
+
+    attributes: dict[str, JSON] = field(default_factory=dict)
+    consolidated_metadata: dict[str, JSON] | None = None
+    extra_fields: dict[str, JSON] = field(default_factory=dict)
+
+    zarr_format: ClassVar[int] = 3
+
+    @classmethod
+    def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> GroupMetadataV3:
+        _check_header(data, "group", key=key)
+        consolidated = data.get("consolidated_metadata")
+        if consolidated is not None and not isinstance(consolidated, dict):
+            raise MetadataError(
+                f"expected an object, got {consolidated!r}", key=key, field="consolidated_metadata"
+            )
+        return cls(
+            attributes=parse_attributes(data.get("attributes"), key=key),
+            consolidated_metadata=consolidated,
+            extra_fields=parse_extensions(data, _GROUP_FIELDS, key=key),
+        )
+
+    def to_json(self) -> dict[str, JSON]:
+        doc: dict[str, JSON] = {
+            "attributes": self.attributes,
+            "zarr_format": 3,
+            "node_type": "group",
+        }
+        if self.consolidated_metadata is not None:
+            doc["consolidated_metadata"] = self.consolidated_metadata
+        return doc | self.extra_fields

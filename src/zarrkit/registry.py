@@ -1,0 +1,78 @@
+"""Registries of named extensions (codecs, data types, chunk key encodings, grids, stores).
+
+Built-ins are registered in one visible list in their package's ``__init__``; third-party
+packages add theirs at runtime with ``register`` or through an entry-point group, which is
+loaded lazily on the first lookup that misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+from zarrkit.errors import ZarrkitError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Names to objects, with entry points as a fallback.
+
+    Examples
+    --------
+    >>> r: Registry[int] = Registry("zarrkit.example", "example")
+    >>> r.register("one", 1)
+    >>> r.get("one")
+    1
+    """
+
+    def __init__(
+        self,
+        group: str,
+        kind: str,
+        error: Callable[[str], ZarrkitError] | None = None,
+    ) -> None:
+        self.group = group
+        self.kind = kind
+        self._error = error
+        self._items: dict[str, T] = {}
+        self._entry_points_loaded = False
+
+    def register(self, name: str, item: T) -> None:
+        """Add ``item`` under ``name``, replacing any earlier one."""
+        self._items[name] = item
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` if present."""
+        self._items.pop(name, None)
+
+    def get(self, name: str) -> T:
+        """The item registered as ``name``; unknown names raise and list what exists."""
+        if name not in self._items:
+            self._load_entry_points()
+        try:
+            return self._items[name]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            message = f"unknown {self.kind} {name!r}; available: {known}"
+            if self._error is not None:
+                raise self._error(message) from None
+            raise KeyError(message) from None
+
+    def __contains__(self, name: object) -> bool:
+        if name not in self._items:
+            self._load_entry_points()
+        return name in self._items
+
+    def names(self) -> list[str]:
+        """Every registered name, entry points included."""
+        self._load_entry_points()
+        return sorted(self._items)
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        for ep in entry_points(group=self.group):
+            self._items.setdefault(ep.name, ep.load())

@@ -1,0 +1,240 @@
+"""The one store interface: keys and bytes only.
+
+A backend subclasses :class:`Store` and implements the ``_get``/``_set``/``_delete``/
+``_list_prefix`` primitives; the public methods validate keys and refuse writes on
+read-only stores once, here, so no backend can forget to. A missing key reads as ``None``;
+any exception means failure, never absence.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Self
+
+from zarrkit.errors import InvalidKeyError, ReadOnlyError
+
+Blob = bytes | bytearray | memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class RangeRequest:
+    """Bytes ``[start, end)`` of a value."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetRequest:
+    """Bytes from ``offset`` to the end of a value."""
+
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class SuffixRequest:
+    """The last ``suffix`` bytes of a value."""
+
+    suffix: int
+
+
+ByteRequest = RangeRequest | OffsetRequest | SuffixRequest
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative store key, else raise :class:`InvalidKeyError`.
+
+    Segments are separated by ``/``; empty, ``.`` and ``..`` segments, backslashes, NUL,
+    absolute paths and drive letters are refused so no key can escape a store's root.
+    """
+    if not isinstance(key, str):
+        raise InvalidKeyError(f"store key must be a str, got {type(key).__name__}: {key!r}")
+    if not key:
+        raise InvalidKeyError("store key is empty")
+    if "\\" in key or "\x00" in key:
+        raise InvalidKeyError(f"store key {key!r} contains a backslash or NUL")
+    if key.startswith("/") or _DRIVE.match(key):
+        raise InvalidKeyError(f"store key {key!r} is absolute")
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            raise InvalidKeyError(f"store key {key!r} has an empty, '.' or '..' segment")
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` ('' or a valid key followed by '/') or raise."""
+    if prefix == "":
+        return prefix
+    if not prefix.endswith("/"):
+        raise InvalidKeyError(f"store prefix {prefix!r} must be empty or end with '/'")
+    validate_key(prefix[:-1])
+    return prefix
+
+
+def slice_for(request: ByteRequest | None, size: int) -> slice:
+    """The Python slice of a value of ``size`` bytes that ``request`` names."""
+    if request is None:
+        return slice(0, size)
+    if isinstance(request, RangeRequest):
+        return slice(min(request.start, size), min(request.end, size))
+    if isinstance(request, OffsetRequest):
+        return slice(min(request.offset, size), size)
+    return slice(max(size - request.suffix, 0), size)
+
+
+def check_request(request: ByteRequest | None) -> None:
+    """Raise ``ValueError`` for negative or inverted byte requests."""
+    if isinstance(request, RangeRequest) and not 0 <= request.start <= request.end:
+        raise ValueError(f"invalid byte range [{request.start}, {request.end})")
+    if isinstance(request, OffsetRequest) and request.offset < 0:
+        raise ValueError(f"invalid byte offset {request.offset}")
+    if isinstance(request, SuffixRequest) and request.suffix < 0:
+        raise ValueError(f"invalid byte suffix {request.suffix}")
+
+
+class Store(ABC):
+    """A flat mapping of ``/``-separated string keys to bytes.
+
+    Subclasses implement the underscored primitives. ``read_only`` stores refuse every
+    mutation with :class:`~zarrkit.errors.ReadOnlyError`.
+    """
+
+    supports_listing: bool = True
+
+    def __init__(self, *, read_only: bool = False) -> None:
+        self.read_only = read_only
+
+    # --- primitives for backends ---------------------------------------------------------
+    @abstractmethod
+    def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None: ...
+
+    @abstractmethod
+    def _set(self, key: str, value: Blob) -> None: ...
+
+    @abstractmethod
+    def _delete(self, key: str) -> None:
+        """Delete ``key``; a missing key is not an error."""
+
+    @abstractmethod
+    def _list_prefix(self, prefix: str) -> Iterator[str]:
+        """Every key that starts with ``prefix`` (full keys)."""
+
+    def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [self._get(key, None) for key in keys]
+
+    def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
+        for key, value in items:
+            self._set(key, value)
+
+    def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
+        whole = self._get(key, None)
+        if whole is None:
+            return None
+        return [whole[slice_for(r, len(whole))] for r in ranges]
+
+    def _getsize(self, key: str) -> int | None:
+        value = self._get(key, None)
+        return None if value is None else len(value)
+
+    # --- public interface ------------------------------------------------------------------
+    def get(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
+        """The value of ``key`` (or the requested bytes of it), ``None`` when missing."""
+        check_request(byte_range)
+        return self._get(validate_key(key), byte_range)
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Values of ``keys`` in order; backends fetch them concurrently where they can."""
+        for key in keys:
+            validate_key(key)
+        return self._get_many(keys)
+
+    def get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
+        """Several byte ranges of one value (coalesced by backends that can), or ``None``."""
+        for request in ranges:
+            check_request(request)
+        return self._get_ranges(validate_key(key), ranges)
+
+    def set(self, key: str, value: Blob) -> None:
+        """Store ``value`` under ``key``, replacing any old value whole."""
+        self._check_writable()
+        self._set(validate_key(key), value)
+
+    def set_many(self, items: Mapping[str, Blob] | Iterable[tuple[str, Blob]]) -> None:
+        """Store several values; backends write them concurrently where they can."""
+        self._check_writable()
+        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        for key, _ in pairs:
+            validate_key(key)
+        self._set_many(pairs)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+        self._check_writable()
+        self._delete(validate_key(key))
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove several keys."""
+        self._check_writable()
+        for key in keys:
+            self._delete(validate_key(key))
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every key under ``prefix`` ('' removes everything)."""
+        self._check_writable()
+        for key in list(self._list_prefix(validate_prefix(prefix))):
+            self._delete(key)
+
+    def getsize(self, key: str) -> int:
+        """Size in bytes of the value of ``key``; 0 when missing."""
+        return self._getsize(validate_key(key)) or 0
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` holds a value."""
+        return self.get(key, RangeRequest(0, 0)) is not None
+
+    def list(self) -> Iterator[str]:
+        """Every key in the store."""
+        return self._list_prefix("")
+
+    def list_prefix(self, prefix: str) -> Iterator[str]:
+        """Every key starting with ``prefix`` ('' or ending in '/')."""
+        return self._list_prefix(validate_prefix(prefix))
+
+    def list_dir(self, prefix: str) -> Iterator[str]:
+        """Names directly under ``prefix``: keys, and sub-prefixes without their '/'."""
+        prefix = validate_prefix(prefix)
+        seen: set[str] = set()
+        for key in self._list_prefix(prefix):
+            name = key[len(prefix) :].split("/", 1)[0]
+            if name not in seen:
+                seen.add(name)
+                yield name
+
+    def is_empty(self, prefix: str = "") -> bool:
+        """Whether no key starts with ``prefix``."""
+        return next(iter(self.list_prefix(prefix)), None) is None
+
+    def with_read_only(self, read_only: bool = True) -> Self:
+        """A handle on the same data with another ``read_only`` flag."""
+        clone = self.__class__.__new__(self.__class__)
+        clone.__dict__.update(self.__dict__)
+        clone.read_only = read_only
+        return clone
+
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+        """Release resources; the default store holds none."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"{self!r} is read-only")

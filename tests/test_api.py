@@ -1,0 +1,234 @@
+"""Creating and opening arrays and groups: modes, formats, errors, nothing written on failure."""
+
+import json
+
+import numpy as np
+import pytest
+
+import zarrkit
+from zarrkit.errors import (
+    MetadataError,
+    NodeExistsError,
+    NodeNotFoundError,
+    NodeTypeError,
+    ReadOnlyError,
+    UnknownCodecError,
+)
+from zarrkit.storage import LocalStore, MemoryStore
+
+
+@pytest.fixture(params=[2, 3])
+def fmt(request):
+    return request.param
+
+
+def test_create_and_reopen_local(tmp_path, fmt):
+    a = zarrkit.create_array(
+        tmp_path / "a", shape=(10, 7), chunks=(4, 3), dtype="i4", zarr_format=fmt, fill_value=5
+    )
+    a[2:9, 1:6] = np.arange(35).reshape(7, 5)
+    b = zarrkit.open_array(tmp_path / "a", mode="r")
+    assert b.zarr_format == fmt and b.shape == (10, 7) and b.chunks == (4, 3)
+    assert b.dtype == np.dtype("i4") and b.fill_value == 5
+    expected = np.full((10, 7), 5, "i4")
+    expected[2:9, 1:6] = np.arange(35).reshape(7, 5)
+    np.testing.assert_array_equal(b[:], expected)
+    np.testing.assert_array_equal(np.asarray(b), expected)
+
+
+def test_path_and_urls(tmp_path):
+    zarrkit.create_array(f"file://{tmp_path}/u", shape=(3,), dtype="u1")
+    assert zarrkit.open_array(str(tmp_path / "u")).shape == (3,)
+    mem = zarrkit.create_array("memory://demo-test-urls", shape=(2,), dtype="f8", fill_value=1.5)
+    again = zarrkit.open_array("memory://demo-test-urls")
+    assert again.shape == (2,) and mem.fill_value == again.fill_value == 1.5
+
+
+def test_modes(tmp_path):
+    where = tmp_path / "m"
+    with pytest.raises(NodeNotFoundError):
+        zarrkit.open_array(where, mode="r")
+    with pytest.raises(NodeNotFoundError):
+        zarrkit.open_array(where, mode="r+")
+    with pytest.raises(NodeNotFoundError):
+        zarrkit.open_array(where, mode="a")
+    a = zarrkit.open_array(where, mode="a", shape=(4,), dtype="i2")
+    a[:] = 3
+    with pytest.raises(NodeExistsError):
+        zarrkit.open_array(where, mode="w-", shape=(4,), dtype="i2")
+    r = zarrkit.open_array(where, mode="r")
+    with pytest.raises(ReadOnlyError):
+        r[0] = 1
+    with pytest.raises(ReadOnlyError):
+        r.attrs["x"] = 1
+    with pytest.raises(ReadOnlyError):
+        r.resize(10)
+    w = zarrkit.open_array(where, mode="w", shape=(2,), dtype="f4")
+    assert w.shape == (2,) and w[:].tolist() == [0.0, 0.0]
+    assert list(LocalStore(where).list()) == ["zarr.json"]
+    with pytest.raises(ValueError, match="mode"):
+        zarrkit.open_array(where, mode="x")
+
+
+def test_open_autodetects_array_and_group(tmp_path, fmt):
+    zarrkit.create_array(tmp_path / "arr", shape=(3,), dtype="i1", zarr_format=fmt)
+    zarrkit.create_group(tmp_path / "grp", zarr_format=fmt)
+    assert isinstance(zarrkit.open(tmp_path / "arr", mode="r"), zarrkit.Array)
+    g = zarrkit.open(tmp_path / "grp", mode="r")
+    assert isinstance(g, zarrkit.Group) and g.zarr_format == fmt
+    with pytest.raises(NodeTypeError):
+        zarrkit.open_group(tmp_path / "arr", mode="r")
+    with pytest.raises(NodeTypeError):
+        zarrkit.open_array(tmp_path / "grp", mode="r")
+    with pytest.raises(NodeNotFoundError):
+        zarrkit.open(tmp_path / "nothing", mode="r")
+    assert isinstance(zarrkit.open(tmp_path / "new", mode="a"), zarrkit.Group)
+    assert isinstance(zarrkit.open(tmp_path / "new2", mode="a", shape=(2,)), zarrkit.Array)
+
+
+def test_zarr_format_filter(tmp_path):
+    zarrkit.create_array(tmp_path / "v2", shape=(3,), dtype="i1", zarr_format=2)
+    with pytest.raises(NodeNotFoundError):
+        zarrkit.open_array(tmp_path / "v2", mode="r", zarr_format=3)
+    assert zarrkit.open_array(tmp_path / "v2", mode="r", zarr_format=2).zarr_format == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"shape": (-1,)}, MetadataError),
+        ({"shape": (4,), "chunks": (0,)}, MetadataError),
+        ({"shape": (4,), "chunks": (2, 2)}, MetadataError),
+        ({"shape": (4,), "dtype": "nope"}, MetadataError),
+        ({"shape": (4,), "dtype": "u1", "fill_value": 256}, MetadataError),
+        ({"shape": (4,), "compressors": {"name": "nonexistent"}}, UnknownCodecError),
+        ({"shape": (4,), "zarr_format": 4}, MetadataError),
+        ({"shape": (4,), "zarr_format": 2, "dimension_names": ["x"]}, MetadataError),
+        ({"shape": (4,), "dimension_names": ["x", "y"]}, MetadataError),
+        ({"shape": (4,), "order": "Q"}, MetadataError),
+        (
+            {"shape": (4,), "chunk_key_encoding": {"name": "default", "separator": "-"}},
+            MetadataError,
+        ),
+    ],
+)
+def test_failed_create_writes_nothing(kwargs, error):
+    store = MemoryStore()
+    with pytest.raises(error):
+        zarrkit.create_array(store, name="x/y", **kwargs)
+    assert list(store.list()) == []
+
+
+def test_overwrite_replaces_node_and_its_chunks(tmp_path, fmt):
+    a = zarrkit.create_array(tmp_path, shape=(4,), chunks=(2,), dtype="i4", zarr_format=fmt)
+    a[:] = 9
+    with pytest.raises(NodeExistsError):
+        zarrkit.create_array(tmp_path, shape=(4,), dtype="i4", zarr_format=fmt)
+    b = zarrkit.create_array(
+        tmp_path, shape=(4,), chunks=(2,), dtype="i4", overwrite=True, zarr_format=fmt
+    )
+    assert b[:].tolist() == [0, 0, 0, 0]
+
+
+def test_implicit_parent_groups(fmt):
+    store = MemoryStore()
+    zarrkit.create_array(store, name="a/b/c", shape=(2,), dtype="i1", zarr_format=fmt)
+    root = zarrkit.open_group(store, mode="r")
+    assert root.zarr_format == fmt
+    assert isinstance(root["a"], zarrkit.Group) and isinstance(root["a/b/c"], zarrkit.Array)
+    with pytest.raises(NodeTypeError):
+        zarrkit.create_array(store, name="a/b/c/d", shape=(2,), dtype="i1", zarr_format=fmt)
+
+
+def test_convenience_constructors():
+    z = zarrkit.zeros((3, 3), chunks=(2, 2), dtype="i2")
+    o = zarrkit.ones((2,), dtype="f4")
+    f = zarrkit.full((2, 2), 7.5)
+    e = zarrkit.empty((2,), dtype="u1")
+    a = zarrkit.array(np.arange(6).reshape(2, 3), chunks=(1, 2))
+    assert z[:].sum() == 0 and o[:].tolist() == [1.0, 1.0] and (f[:] == 7.5).all()
+    assert e.shape == (2,) and a[:].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert a.chunks == (1, 2)
+    zl = zarrkit.zeros_like(a)
+    assert zl.shape == a.shape and zl.dtype == a.dtype and zl.chunks == a.chunks
+    assert (zarrkit.ones_like(a)[:] == 1).all()
+    assert (zarrkit.full_like(a, 4)[:] == 4).all()
+    assert zarrkit.empty_like(np.zeros((5, 2), "f2")).shape == (5, 2)
+    c = zarrkit.create(
+        (10,),
+        chunks=(5,),
+        dtype="i4",
+        zarr_format=2,
+        dimension_separator="/",
+        compressor={"id": "zlib", "level": 1},
+    )
+    assert c.metadata.dimension_separator == "/" and c.metadata.compressor["id"] == "zlib"
+
+
+def test_create_array_with_data():
+    data = np.arange(20, dtype="i8").reshape(4, 5)
+    a = zarrkit.create_array(data=data, chunks=(3, 3))
+    np.testing.assert_array_equal(a[:], data)
+
+
+def test_chunks_auto_and_minus_one():
+    a = zarrkit.create_array(shape=(10, 20), dtype="u1", chunks=(-1, 5))
+    assert a.chunks == (10, 5)
+    big = zarrkit.create_array(shape=(10000, 10000), dtype="f8")
+    nbytes = np.prod(big.chunks) * 8
+    assert 256 * 1024 <= nbytes <= 64 * 2**20, big.chunks
+
+
+def test_v3_json_matches_zarr_python_layout(tmp_path):
+    zarrkit.create_array(
+        tmp_path,
+        shape=(5, 7),
+        chunks=(2, 3),
+        dtype="f8",
+        attributes={"x": 1},
+        dimension_names=["a", "b"],
+    )
+    doc = json.loads((tmp_path / "zarr.json").read_text())
+    assert list(doc) == [
+        "shape",
+        "data_type",
+        "chunk_grid",
+        "chunk_key_encoding",
+        "fill_value",
+        "codecs",
+        "attributes",
+        "dimension_names",
+        "zarr_format",
+        "node_type",
+        "storage_transformers",
+    ]
+    assert doc["codecs"] == [
+        {"name": "bytes", "configuration": {"endian": "little"}},
+        {"name": "zstd", "configuration": {"level": 0, "checksum": False}},
+    ]
+
+
+def test_v2_big_endian_round_trip(tmp_path):
+    a = zarrkit.create_array(
+        tmp_path, shape=(6,), chunks=(4,), dtype=">i4", zarr_format=2, compressors=None
+    )
+    a[:] = np.arange(6)
+    raw = (tmp_path / "0").read_bytes()
+    assert raw == np.arange(4, dtype=">i4").tobytes()
+    assert zarrkit.open_array(tmp_path)[:].tolist() == list(range(6))
+
+
+def test_v2_order_f(tmp_path):
+    data = np.arange(12, dtype="<i2").reshape(3, 4)
+    a = zarrkit.create_array(
+        tmp_path,
+        shape=(3, 4),
+        chunks=(3, 4),
+        dtype="<i2",
+        zarr_format=2,
+        order="F",
+        compressors=None,
+    )
+    a[:] = data
+    assert (tmp_path / "0.0").read_bytes() == data.tobytes(order="F")
+    np.testing.assert_array_equal(zarrkit.open_array(tmp_path)[:], data)
