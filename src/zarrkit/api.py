@@ -94,6 +94,7 @@ def array_metadata(
     attributes: dict[str, Any] | None = None,
     chunk_key_encoding: Any = None,
     dimension_names: Any = None,
+    shards: Any = None,
 ) -> ArrayMetadata:
     """Validated metadata for a new array (no I/O); every argument checked here."""
     zarr_format = _check_format(zarr_format)
@@ -104,6 +105,8 @@ def array_metadata(
     if order not in (None, "C", "F"):
         raise MetadataError(f"order must be 'C' or 'F', got {order!r}", field="order")
     if zarr_format == 2:
+        if shards is not None:
+            raise MetadataError("Zarr v2 arrays cannot be sharded", field="shards")
         if dimension_names is not None:
             raise MetadataError("Zarr v2 arrays have no dimension names", field="dimension_names")
         v2_filters, compressor = normalize_v2_codecs(filters, compressors, np_dtype)
@@ -121,18 +124,52 @@ def array_metadata(
         )
     else:
         native = np_dtype.newbyteorder("=") if np_dtype.byteorder in "<>" else np_dtype
+        codecs = normalize_v3_codecs(filters, serializer, compressors, native)
+        grid_shape = chunk_shape
+        if shards is not None:
+            grid_shape = _shard_shape(shards, chunk_shape)
+            codecs = [_sharding_json(chunk_shape, codecs)]
         meta = ArrayMetadataV3(
             shape=shape,
             dtype=native,
-            chunk_grid=RegularChunkGrid(chunk_shape=chunk_shape),
+            chunk_grid=RegularChunkGrid(chunk_shape=grid_shape),
             chunk_key_encoding=_v3_key_encoding(chunk_key_encoding),
             fill_value=normalize_fill_value(fill_value, native),
-            codecs=tuple(normalize_v3_codecs(filters, serializer, compressors, native)),
+            codecs=tuple(codecs),
             attributes=dict(attributes or {}),
             dimension_names=_dimension_names(dimension_names, len(shape)),
         )
     build_pipeline(meta)
     return meta
+
+
+def _shard_shape(shards: Any, chunks: tuple[int, ...]) -> tuple[int, ...]:
+    """The shard shape from ``shards`` (a tuple, or ``{"shape": ...}`` as zarr-python takes)."""
+    if isinstance(shards, dict):
+        shards = shards.get("shape")
+    shape = normalize_chunks(shards, chunks, 1) if shards != "auto" else None
+    if shape is None:
+        raise MetadataError("give the shard shape explicitly", field="shards")
+    if any(s < c for s, c in zip(shape, chunks, strict=True)):
+        raise MetadataError(
+            f"shard shape {shape} is smaller than the chunk shape {chunks}", field="shards"
+        )
+    return shape
+
+
+def _sharding_json(chunks: tuple[int, ...], inner_codecs: list[Any]) -> dict[str, Any]:
+    return {
+        "name": "sharding_indexed",
+        "configuration": {
+            "chunk_shape": list(chunks),
+            "codecs": inner_codecs,
+            "index_codecs": [
+                {"name": "bytes", "configuration": {"endian": "little"}},
+                {"name": "crc32c"},
+            ],
+            "index_location": "end",
+        },
+    }
 
 
 def _v3_key_encoding(data: Any) -> Any:
@@ -208,8 +245,6 @@ def create_array(
     >>> a.chunks
     (10, 10)
     """
-    if shards is not None:
-        raise MetadataError("sharding is not supported by this version of zarrkit", field="shards")
     if data is not None:
         data = np.asanyarray(data)
         shape = data.shape if shape is None else shape
@@ -229,6 +264,7 @@ def create_array(
         attributes=attributes,
         chunk_key_encoding=chunk_key_encoding,
         dimension_names=dimension_names,
+        shards=shards,
     )
     target = make_store(store, storage_options=storage_options)
     path = normalize_path(name)

@@ -15,10 +15,11 @@ from zarrkit import config, engine, indexing
 from zarrkit.attributes import Attributes
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.errors import IndexingError, ReadOnlyError, ShapeMismatchError
+from zarrkit.errors import IndexingError, NodeTypeError, ReadOnlyError, ShapeMismatchError
 from zarrkit.info import ArrayInfo
 from zarrkit.metadata.dtype import default_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2
+from zarrkit.metadata.v3 import ArrayMetadataV3
 from zarrkit.nodes import ArrayMetadata, prefix_of, save_node
 from zarrkit.storage.base import Store
 
@@ -73,6 +74,11 @@ class Array:
         )
         self._pipeline = build_pipeline(metadata)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by configuration (store + path), so arrays travel to Dask workers; the
+        # store pickles its own configuration, never an open handle.
+        return (_reopen, (self._store, self._path, self._write_empty_chunks))
+
     # --- identity and metadata -----------------------------------------------------------
     @property
     def store(self) -> Store:
@@ -116,7 +122,8 @@ class Array:
 
     @property
     def shards(self) -> tuple[int, ...] | None:
-        return None
+        """The shard shape of a sharded array, else ``None``."""
+        return self._metadata.shards
 
     @property
     def ndim(self) -> int:
@@ -280,6 +287,12 @@ class Array:
         key = tuple(selection.get(n, slice(None)) if n else slice(None) for n in names)
         return self.get_orthogonal_selection(key)
 
+    def to_dask(self, chunks: Any = None) -> Any:
+        """A lazy Dask array over this array, one block per chunk (or shard) by default."""
+        from zarrkit.integrations.dask import to_dask
+
+        return to_dask(self, chunks)
+
     def __iter__(self) -> Iterator[Any]:
         """Rows along the first axis, decoding each chunk once, not once per row."""
         if not self.shape:
@@ -308,16 +321,31 @@ class Array:
             raise ShapeMismatchError(
                 f"new shape {new_shape} has {len(new_shape)} dimensions, the array has {self.ndim}"
             )
-        old_layout = self._layout
+        old_layout, old_shape = self._layout, self.shape
         self._update_metadata(shape=new_shape)
         new_dims = self._layout.dims
         stale = [
-            old_layout.key(coords)
+            coords
             for coords in np.ndindex(*(d.nchunks for d in old_layout.dims))
             if any(c >= d.nchunks for c, d in zip(coords, new_dims, strict=True))
         ]
         if stale:
-            self._store.delete_many(stale)
+            old_layout.chunks.put_chunks([(coords, None) for coords in stale])
+        self._clear_exposed(old_layout.dims, old_shape)
+
+    def _clear_exposed(self, old_dims: tuple[Any, ...], old_shape: tuple[int, ...]) -> None:
+        """After growing, fill the part of the old edge chunks that the new shape exposes:
+        it may hold data a shrink cut off, which must not reappear."""
+        for axis, (dim, old, new) in enumerate(zip(old_dims, old_shape, self.shape, strict=True)):
+            if new <= old or old == 0:
+                continue
+            last = dim.nchunks - 1
+            end = min(new, dim.chunk_start(last) + dim.chunk_len(last))
+            if end > old:
+                region = tuple(
+                    slice(old, end) if i == axis else slice(None) for i in range(self.ndim)
+                )
+                self[region] = self._layout.fill_value
 
     def append(self, data: Any, axis: int = 0) -> tuple[int, ...]:
         """Grow along ``axis`` and write ``data`` at the end; returns the new shape."""
@@ -365,15 +393,23 @@ class Array:
     @cached_property
     def _layout(self) -> engine.Layout:
         meta = self._metadata
-        return engine.Layout(
-            store=self._store,
-            prefix=prefix_of(self._path),
-            dims=meta.chunk_grid.dims(meta.shape),
-            chunk_key=meta.chunk_key,
-            pipeline=self._pipeline,
-            fill_value=fill_or_default(meta),
-            write_empty_chunks=self._write_empty_chunks,
+        return engine.layout_for(
+            self._store,
+            prefix_of(self._path),
+            meta,
+            self._pipeline,
+            fill_or_default(meta),
+            self._write_empty_chunks,
         )
+
+
+def _reopen(store: Store, path: str, write_empty_chunks: bool) -> Array:
+    from zarrkit.nodes import load_node
+
+    meta = load_node(store, path)
+    if not isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
+        raise NodeTypeError(f"the node at path {path!r} of {store!r} is no longer an array")
+    return Array(store, path, meta, write_empty_chunks=write_empty_chunks)
 
 
 def _is_doc(key: str) -> bool:

@@ -10,20 +10,58 @@ output where the layout allows — and assembled. Writes encode in parallel and 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from zarrkit import config
+from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
+from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.errors import ShapeMismatchError
 from zarrkit.indexing import ChunkRead, Selection, project
-from zarrkit.metadata.chunk_grid import DimGrid
-from zarrkit.storage.base import Store
+from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
+from zarrkit.storage.base import Blob, Store
+from zarrkit.storage.sharded import ShardedChunks
 
 NDArray = np.ndarray[Any, Any]
+Coords = tuple[int, ...]
+
+
+class ChunkAccess(Protocol):
+    """Encoded chunks by grid coordinates: one key each, or inner chunks of shards."""
+
+    def key(self, coords: Coords) -> str: ...
+
+    def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]: ...
+
+    def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
+        """Store each blob; ``None`` removes the chunk."""
+
+
+class KeyedChunks:
+    """One store key per chunk (``prefix`` + the chunk key encoding)."""
+
+    def __init__(self, store: Store, prefix: str, chunk_key: Callable[[Coords], str]) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.chunk_key = chunk_key
+
+    def key(self, coords: Coords) -> str:
+        return self.prefix + self.chunk_key(coords)
+
+    def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
+        return list(self.store.get_many([self.key(c) for c in coords]))
+
+    def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
+        writes = [(self.key(c), blob) for c, blob in updates if blob is not None]
+        deletes = [self.key(c) for c, blob in updates if blob is None]
+        if writes:
+            self.store.set_many(writes)
+        if deletes:
+            self.store.delete_many(deletes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,10 +69,8 @@ class Layout:
     """Everything the engine needs to know of an array: where its chunks live and how
     they are encoded."""
 
-    store: Store
-    prefix: str
+    chunks: ChunkAccess
     dims: tuple[DimGrid, ...]
-    chunk_key: Callable[[tuple[int, ...]], str]
     pipeline: CodecPipeline
     fill_value: Any
     write_empty_chunks: bool = False
@@ -47,12 +83,38 @@ class Layout:
     def chunk_shape(self) -> tuple[int, ...]:
         return self.pipeline.spec.shape
 
-    def key(self, coords: tuple[int, ...]) -> str:
-        return self.prefix + self.chunk_key(coords)
-
     def fill_chunk(self) -> NDArray:
         spec = self.pipeline.spec
         return np.full(spec.shape, self.fill_value, dtype=spec.dtype, order=spec.order)
+
+
+def layout_for(
+    store: Store,
+    prefix: str,
+    meta: Any,
+    pipeline: CodecPipeline,
+    fill_value: Any,
+    write_empty_chunks: bool,
+) -> Layout:
+    """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
+    only codec is ``sharding_indexed`` (so reads fetch byte ranges, not whole shards)."""
+    dims = meta.chunk_grid.dims(meta.shape)
+    chunks: ChunkAccess = KeyedChunks(store, prefix, meta.chunk_key)
+    codec = pipeline.array_bytes
+    if isinstance(codec, ShardingCodec) and not pipeline.array_array and not pipeline.bytes_bytes:
+        shard_shape = pipeline.spec.shape
+        cps = codec.chunks_per_shard(shard_shape)
+        dims = inner_dims(meta.shape, shard_shape, codec.chunk_shape)
+        counts = tuple(d.nchunks for d in dims)
+        chunks = ShardedChunks(store, lambda c: prefix + meta.chunk_key(c), codec, cps, counts)
+        pipeline = codec.inner_pipeline(pipeline.spec)
+    return Layout(
+        chunks=chunks,
+        dims=dims,
+        pipeline=pipeline,
+        fill_value=fill_value,
+        write_empty_chunks=write_empty_chunks,
+    )
 
 
 def run_batched(work: Callable[[int], None], count: int, min_per_task: int = 1) -> None:
@@ -83,14 +145,14 @@ def _whole_chunk(read: ChunkRead, layout: Layout) -> bool:
         return False
     if len(read.chunk_sel) != len(layout.dims):
         return False
-    for dim, ix, sel, out in zip(
-        layout.dims, read.coords, read.chunk_sel, read.out_sel, strict=False
+    for dim, ix, size, sel, out in zip(
+        layout.dims, read.coords, layout.chunk_shape, read.chunk_sel, read.out_sel, strict=False
     ):
         if not (isinstance(sel, slice) and isinstance(out, slice)):
             return False
         if (sel.start or 0) != 0 or (sel.step or 1) != 1 or (out.step or 1) != 1:
             return False
-        if sel.stop != dim.chunk_len(ix):
+        if sel.stop != size or dim.chunk_len(ix) != size:
             return False
     return True
 
@@ -99,7 +161,7 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     """The values of ``selection``, shaped as NumPy would give them."""
     plan = project(selection, layout.dims)
     buffer = _output_buffer(layout, selection, out)
-    blobs = layout.store.get_many([layout.key(r.coords) for r in plan])
+    blobs = layout.chunks.get_chunks([r.coords for r in plan])
 
     def decode_one(i: int) -> None:
         chunk_read, blob = plan[i], blobs[i]
@@ -107,10 +169,10 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
             buffer[chunk_read.out_sel] = layout.fill_value
         elif _whole_chunk(chunk_read, layout):
             layout.pipeline.decode_into(
-                blob, buffer[chunk_read.out_sel], key=layout.key(chunk_read.coords)
+                blob, buffer[chunk_read.out_sel], key=layout.chunks.key(chunk_read.coords)
             )
         else:
-            chunk = layout.pipeline.decode(blob, key=layout.key(chunk_read.coords))
+            chunk = layout.pipeline.decode(blob, key=layout.chunks.key(chunk_read.coords))
             buffer[chunk_read.out_sel] = chunk[chunk_read.chunk_sel]
 
     run_batched(decode_one, len(plan))
@@ -133,11 +195,6 @@ def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) ->
     return np.empty(selection.buffer_shape, dtype=layout.dtype)
 
 
-def iter_chunk_reads(layout: Layout, selection: Selection) -> Iterator[ChunkRead]:
-    """The chunk reads of ``selection`` (for streaming and block iteration)."""
-    return iter(project(selection, layout.dims))
-
-
 def write(layout: Layout, selection: Selection, value: Any) -> None:
     """Store ``value`` (broadcast to the selection) into the chunks ``selection`` touches."""
     plan = project(selection, layout.dims)
@@ -148,22 +205,26 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
     old_blobs = dict(
         zip(
             (r.coords for r in partial),
-            layout.store.get_many([layout.key(r.coords) for r in partial]),
+            layout.chunks.get_chunks([r.coords for r in partial]),
             strict=True,
         )
     )
-    encoded: list[tuple[str, Any] | None] = [None] * len(plan)
+    encoded: list[tuple[Coords, Blob | None]] = [((), None)] * len(plan)
 
     def update_one(i: int) -> None:
         chunk_read = plan[i]
-        key = layout.key(chunk_read.coords)
         old = old_blobs.get(chunk_read.coords)
-        chunk = layout.fill_chunk() if old is None else layout.pipeline.decode(old, key=key).copy()
+        if old is None:
+            chunk = layout.fill_chunk()
+        else:
+            key = layout.chunks.key(chunk_read.coords)
+            chunk = layout.pipeline.decode(old, key=key).copy()
         chunk[chunk_read.chunk_sel] = source[chunk_read.out_sel]
-        encoded[i] = (key, None if _is_empty(layout, chunk) else layout.pipeline.encode(chunk))
+        empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
+        encoded[i] = (chunk_read.coords, None if empty else layout.pipeline.encode(chunk))
 
     run_batched(update_one, len(plan))
-    _store_chunks(layout.store, [item for item in encoded if item is not None])
+    layout.chunks.put_chunks(encoded)
 
 
 def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:
@@ -176,22 +237,3 @@ def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:
             f"{selection.out_shape}"
         ) from e
     return broadcast.reshape(selection.buffer_shape)
-
-
-def _is_empty(layout: Layout, chunk: NDArray) -> bool:
-    """Whether ``chunk`` equals the fill value everywhere (and so need not be stored)."""
-    if layout.write_empty_chunks:
-        return False
-    fill = layout.fill_value
-    if chunk.dtype.kind in "fc" and np.isnan(fill):
-        return bool(np.isnan(chunk).all())
-    return bool((chunk == fill).all())
-
-
-def _store_chunks(store: Store, items: Sequence[tuple[str, Any]]) -> None:
-    writes = [(key, blob) for key, blob in items if blob is not None]
-    deletes = [key for key, blob in items if blob is None]
-    if writes:
-        store.set_many(writes)
-    if deletes:
-        store.delete_many(deletes)

@@ -93,6 +93,11 @@ class ShapeMismatchError(ZarrkitError, ValueError):
     """A value cannot be broadcast to the shape of the selection it is written to."""
 
 
+class ChunkAlignmentError(ZarrkitError, ValueError):
+    """Parallel writes (e.g. Dask blocks) would share a stored chunk or shard, so they could
+    overwrite each other's data."""
+
+
 # --- codecs and chunks -------------------------------------------------------------------
 
 
@@ -136,6 +141,7 @@ class ResourceLimitError(ZarrkitError, ValueError):
 __all__ = [
     "BoundsError",
     "ChecksumError",
+    "ChunkAlignmentError",
     "CodecError",
     "IndexingError",
     "InvalidKeyError",

@@ -83,3 +83,21 @@ class RegularChunkGrid:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": "regular", "configuration": {"chunk_shape": list(self.chunk_shape)}}
+
+
+def inner_dims(
+    shape: tuple[int, ...], shard_shape: tuple[int, ...], inner_shape: tuple[int, ...]
+) -> tuple[DimGrid, ...]:
+    """The grid of inner chunks of a sharded array. Inner chunks restart at every shard
+    boundary, so an inner chunk shape that does not divide the shard shape gives the last
+    inner chunk of each shard a shorter (clipped) extent."""
+    dims = []
+    for n, s, c in zip(shape, shard_shape, inner_shape, strict=True):
+        if s % c == 0:
+            dims.append(DimGrid(n, c))
+            continue
+        starts = np.arange(0, s, c)
+        edges = (np.arange(0, max(n, 1), s)[:, None] + starts[None, :]).ravel()
+        edges = np.append(edges[edges < n], n).astype(np.int64)
+        dims.append(DimGrid(n, c, edges))
+    return tuple(dims)

@@ -64,6 +64,7 @@ class ArrayMetadataV2:
 
     zarr_format: ClassVar[int] = 2
     dimension_names: ClassVar[None] = None
+    shards: ClassVar[None] = None
 
     @property
     def chunk_grid(self) -> RegularChunkGrid:

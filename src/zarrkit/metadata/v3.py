@@ -126,7 +126,21 @@ class ArrayMetadataV3:
 
     @property
     def chunks(self) -> tuple[int, ...]:
-        return self.chunk_grid.chunk_shape
+        """The read/write chunk shape: the inner chunk shape of a sharded array."""
+        sharding = self._sharding()
+        return tuple(sharding["chunk_shape"]) if sharding else self.chunk_grid.chunk_shape
+
+    @property
+    def shards(self) -> tuple[int, ...] | None:
+        """The shard shape when the array is sharded, else ``None``."""
+        return self.chunk_grid.chunk_shape if self._sharding() else None
+
+    def _sharding(self) -> dict[str, JSON] | None:
+        first = self.codecs[0]
+        if first.get("name") == "sharding_indexed" and len(self.codecs) == 1:
+            config = first.get("configuration")
+            return config if isinstance(config, dict) else None
+        return None
 
     def chunk_key(self, coords: tuple[int, ...]) -> str:
         """The store key of chunk ``coords``, relative to the array."""

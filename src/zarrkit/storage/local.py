@@ -77,6 +77,15 @@ class LocalStore(Store):
         except (FileNotFoundError, NotADirectoryError):
             return None
 
+    def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
+        try:
+            with open(self._path(key), "rb") as f:
+                return [_read_range(f, request) for request in ranges]
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as e:
+            raise StoreError(str(e), key=key, operation="get_ranges") from e
+
     def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) < 4:
             return [self._get(key, None) for key in keys]

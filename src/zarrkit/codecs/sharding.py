@@ -1,0 +1,251 @@
+"""``sharding_indexed``: many inner chunks in one stored object, found through an index.
+
+Spec: https://zarr-specs.readthedocs.io/en/latest/v3/codecs/sharding-indexed/index.html
+v3 name: ``sharding_indexed``; v2 id: none.
+Config: ``{"name": "sharding_indexed", "configuration": {"chunk_shape": [64, 64],
+"codecs": [{"name": "bytes"}], "index_codecs": [{"name": "bytes"}, {"name": "crc32c"}],
+"index_location": "end"}}``
+
+This codec encodes and decodes whole shards (used when a shard is itself an inner chunk,
+or when other codecs surround it). Arrays whose only codec is sharding read and write inner
+chunks through :class:`zarrkit.storage.sharded.ShardedChunks` instead, which fetches just
+the index and the byte ranges it needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Self
+
+import numpy as np
+
+from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill
+from zarrkit.errors import CodecError, MetadataError
+from zarrkit.storage.base import Blob
+
+EMPTY = np.uint64(2**64 - 1)
+Coords = tuple[int, ...]
+
+
+def morton_order(shape: tuple[int, ...]) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """Coordinates of a grid of ``shape`` in (compressed) Morton order, as zarr-python
+    writes inner chunks: bits interleaved dimension by dimension, dimensions that run out
+    of bits skipped. Returns an ``(n, ndim)`` array."""
+    coords = np.indices(shape).reshape(len(shape), -1).T
+    bits = [(n - 1).bit_length() for n in shape]
+    code = np.zeros(len(coords), dtype=np.uint64)
+    out_bit = 0
+    for bit in range(max(bits, default=0)):
+        for dim, nbits in enumerate(bits):
+            if bit < nbits:
+                code |= ((coords[:, dim] >> bit) & 1).astype(np.uint64) << np.uint64(out_bit)
+                out_bit += 1
+    return coords[np.argsort(code, kind="stable")]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardingCodec(ArrayBytesCodec):
+    """Inner chunks of ``chunk_shape`` encoded with ``codecs``, plus an index of
+    ``(offset, nbytes)`` pairs encoded with ``index_codecs`` at the start or end."""
+
+    chunk_shape: tuple[int, ...]
+    codecs: tuple[Codec, ...] = ()
+    index_codecs: tuple[Codec, ...] = ()
+    index_location: Literal["start", "end"] = "end"
+    _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    name: ClassVar[str] = "sharding_indexed"
+
+    @classmethod
+    def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
+        from zarrkit.codecs.registry import get_codec
+
+        shape = configuration.get("chunk_shape")
+        if not isinstance(shape, list | tuple) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape
+        ):
+            raise MetadataError(
+                f"chunk_shape must be positive integers, got {shape!r}",
+                field="sharding_indexed.chunk_shape",
+            )
+        location = configuration.get("index_location", "end")
+        if location not in ("start", "end"):
+            raise MetadataError(
+                f"expected 'start' or 'end', got {location!r}",
+                field="sharding_indexed.index_location",
+            )
+        codecs = configuration.get("codecs", [{"name": "bytes"}])
+        index_codecs = configuration.get("index_codecs", [{"name": "bytes"}, {"name": "crc32c"}])
+        for name, value in (("codecs", codecs), ("index_codecs", index_codecs)):
+            if not isinstance(value, list) or not value:
+                raise MetadataError(
+                    f"expected a list of codecs, got {value!r}", field=f"sharding_indexed.{name}"
+                )
+        return cls(
+            chunk_shape=tuple(shape),
+            codecs=tuple(get_codec(c) for c in codecs),
+            index_codecs=tuple(get_codec(c) for c in index_codecs),
+            index_location=location,
+        )
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "name": self.name,
+            "configuration": {
+                "chunk_shape": list(self.chunk_shape),
+                "codecs": [c.to_json() for c in self.codecs],
+                "index_codecs": [c.to_json() for c in self.index_codecs],
+                "index_location": self.index_location,
+            },
+        }
+
+    def evolve(self, spec: ChunkSpec) -> Self:
+        inner = self.inner_spec(spec)
+        return type(self)(
+            chunk_shape=self.chunk_shape,
+            codecs=tuple(c.evolve(inner) for c in self.codecs),
+            index_codecs=self.index_codecs,
+            index_location=self.index_location,
+        )
+
+    def validate(self, spec: ChunkSpec) -> None:
+        if len(self.chunk_shape) != len(spec.shape):
+            raise MetadataError(
+                f"inner chunk shape {self.chunk_shape} and shard shape {spec.shape} differ in rank",
+                field="sharding_indexed.chunk_shape",
+            )
+        self.inner_pipeline(spec)
+
+    # --- the shard layout -------------------------------------------------------------
+    def inner_spec(self, spec: ChunkSpec) -> ChunkSpec:
+        return ChunkSpec(
+            shape=self.chunk_shape, dtype=spec.dtype, fill_value=spec.fill_value, order=spec.order
+        )
+
+    def chunks_per_shard(self, shard_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(math.ceil(s / c) for s, c in zip(shard_shape, self.chunk_shape, strict=True))
+
+    def inner_pipeline(self, spec: ChunkSpec) -> Any:
+        from zarrkit.codecs.pipeline import CodecPipeline
+
+        key = ("inner", spec)
+        if key not in self._cache:
+            self._cache[key] = CodecPipeline(list(self.codecs), self.inner_spec(spec))
+        return self._cache[key]
+
+    def index_pipeline(self, cps: tuple[int, ...]) -> Any:
+        from zarrkit.codecs.pipeline import CodecPipeline
+
+        key = ("index", cps)
+        if key not in self._cache:
+            spec = ChunkSpec(shape=(*cps, 2), dtype=np.dtype("uint64"), fill_value=EMPTY)
+            self._cache[key] = CodecPipeline([c.evolve(spec) for c in self.index_codecs], spec)
+        return self._cache[key]
+
+    def index_nbytes(self, cps: tuple[int, ...]) -> int:
+        """Bytes of the encoded index (index codecs must have a fixed size)."""
+        key = ("index_nbytes", cps)
+        if key not in self._cache:
+            empty = np.full((*cps, 2), EMPTY, dtype=np.uint64)
+            self._cache[key] = len(memoryview(self.index_pipeline(cps).encode(empty)).cast("B"))
+        return int(self._cache[key])
+
+    def decode_index(
+        self, blob: Blob, cps: tuple[int, ...], shard_size: int | None, *, key: str | None = None
+    ) -> np.ndarray[Any, np.dtype[np.uint64]]:
+        """The ``(*cps, 2)`` index, checked: every entry empty or inside the shard's data
+        (its end is only checked when ``shard_size`` is known), no two entries overlapping."""
+        index = np.asarray(self.index_pipeline(cps).decode(blob, key=key), dtype=np.uint64)
+        flat = index.reshape(-1, 2)
+        used = flat[flat[:, 0] != EMPTY]
+        n = self.index_nbytes(cps)
+        lo = n if self.index_location == "start" else 0
+        hi = 2**63 if shard_size is None else shard_size - (0 if lo else n)
+        if len(used):
+            starts, ends = used[:, 0], used[:, 0] + used[:, 1]
+            if (starts < lo).any() or (ends > hi).any() or (ends < starts).any():
+                raise CodecError(
+                    f"shard index points outside the shard's data bytes [{lo}, {hi})", key=key
+                )
+            order = np.argsort(starts, kind="stable")
+            if (starts[order][1:] < ends[order][:-1]).any():
+                raise CodecError("shard index has overlapping byte ranges", key=key)
+        return index
+
+    def build(self, blobs: Mapping[Coords, Blob], cps: tuple[int, ...]) -> bytes:
+        """A shard holding ``blobs`` (inner coords -> encoded inner chunk), inner chunks in
+        Morton order, as zarr-python writes them."""
+        index = np.full((*cps, 2), EMPTY, dtype=np.uint64)
+        offset = self.index_nbytes(cps) if self.index_location == "start" else 0
+        parts: list[Blob] = []
+        for coords in map(tuple, morton_order(cps).tolist()):
+            blob = blobs.get(coords)
+            if blob is None:
+                continue
+            size = len(memoryview(blob).cast("B"))
+            index[coords] = (offset, size)
+            parts.append(blob)
+            offset += size
+        encoded_index = self.index_pipeline(cps).encode(index)
+        if self.index_location == "start":
+            parts.insert(0, encoded_index)
+        else:
+            parts.append(encoded_index)
+        return b"".join(parts)
+
+    def split(
+        self, shard: Blob, cps: tuple[int, ...], *, key: str | None = None
+    ) -> dict[Coords, memoryview]:
+        """The inner chunks of a whole shard, by inner coords."""
+        data = memoryview(shard).cast("B")
+        n = self.index_nbytes(cps)
+        if len(data) < n:
+            raise CodecError(
+                f"shard of {len(data)} bytes is shorter than its {n}-byte index", key=key
+            )
+        raw = data[:n] if self.index_location == "start" else data[len(data) - n :]
+        index = self.decode_index(raw, cps, len(data), key=key)
+        found = {}
+        for coords in np.argwhere(index[..., 0] != EMPTY):
+            offset, size = (int(v) for v in index[tuple(coords)])
+            found[tuple(int(c) for c in coords)] = data[offset : offset + size]
+        return found
+
+    # --- whole-shard encode and decode (nested sharding, or codecs around the shard) -----
+    def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> Blob:
+        pipeline = self.inner_pipeline(spec)
+        cps = self.chunks_per_shard(spec.shape)
+        blobs: dict[Coords, Blob] = {}
+        for coords in np.ndindex(*cps):
+            region = tuple(
+                slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
+            )
+            inner = chunk[region]
+            if inner.shape != self.chunk_shape:
+                padded = np.full(self.chunk_shape, spec.fill_value, dtype=spec.dtype)
+                padded[tuple(slice(0, n) for n in inner.shape)] = inner
+                inner = padded
+            if not all_fill(inner, spec.fill_value):
+                blobs[coords] = pipeline.encode(inner)
+        return self.build(blobs, cps)
+
+    def decode(self, blob: Blob, spec: ChunkSpec) -> np.ndarray[Any, Any]:
+        pipeline = self.inner_pipeline(spec)
+        cps = self.chunks_per_shard(spec.shape)
+        grid = tuple(n * c for n, c in zip(cps, self.chunk_shape, strict=True))
+        out = np.full(grid, spec.fill_value, dtype=spec.dtype)
+        for coords, inner in self.split(blob, cps).items():
+            if len(inner):
+                region = tuple(
+                    slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
+                )
+                out[region] = pipeline.decode(inner)
+        return out[tuple(slice(0, n) for n in spec.shape)]
+
+
+def shard_coords(coords: Sequence[int], cps: tuple[int, ...]) -> tuple[Coords, Coords]:
+    """(shard coords, inner coords within the shard) of inner chunk ``coords``."""
+    pairs = [divmod(c, n) for c, n in zip(coords, cps, strict=True)]
+    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)

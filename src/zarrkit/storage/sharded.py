@@ -1,0 +1,186 @@
+"""Inner chunks of a sharded array, read and written through the shards that hold them.
+
+Reading a set of inner chunks fetches, per shard, the index (one ranged request) and then
+only the byte ranges of the needed inner chunks in one ``get_ranges`` call, with adjacent
+ranges merged. Writing replaces whole shards: a shard whose every inner chunk is being
+written is built without reading; otherwise it is read, updated and rewritten, under a
+per-shard lock so threads of one process never lose each other's updates.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from typing import Any
+from weakref import WeakValueDictionary
+
+from zarrkit.codecs.sharding import EMPTY, Coords, ShardingCodec, shard_coords
+from zarrkit.errors import CodecError
+from zarrkit.storage.base import Blob, RangeRequest, Store, SuffixRequest
+
+_locks: WeakValueDictionary[tuple[int, str], Any] = WeakValueDictionary()
+_locks_guard = threading.Lock()
+
+
+def key_lock(store: Store, key: str) -> Any:
+    """The process-wide lock of ``key`` in ``store`` (shared by every handle on it)."""
+    with _locks_guard:
+        lock = _locks.get((id(store), key))
+        if lock is None:
+            lock = _Lock()
+            _locks[(id(store), key)] = lock
+        return lock
+
+
+class _Lock:
+    """A re-entrant lock that can live in a WeakValueDictionary."""
+
+    __slots__ = ("__weakref__", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+class ShardedChunks:
+    """Inner-chunk access for an array whose chunks are shards.
+
+    ``shard_key`` maps shard coords to the store key (with the array's prefix),
+    ``cps`` is the number of inner chunks per shard along each dimension and ``counts``
+    the number of inner chunks along each dimension of the whole array.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        shard_key: Callable[[Coords], str],
+        codec: ShardingCodec,
+        cps: tuple[int, ...],
+        counts: tuple[int, ...],
+    ) -> None:
+        self.store = store
+        self.shard_key = shard_key
+        self.codec = codec
+        self.cps = cps
+        self.counts = counts
+        self.index_nbytes = codec.index_nbytes(cps)
+
+    def key(self, coords: Coords) -> str:
+        shard, inner = shard_coords(coords, self.cps)
+        return f"{self.shard_key(shard)}[{','.join(map(str, inner))}]"
+
+    # --- reading ----------------------------------------------------------------------
+    def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
+        """The encoded inner chunks at ``coords`` (``None`` where absent)."""
+        wanted: dict[Coords, list[tuple[int, Coords]]] = defaultdict(list)
+        for i, c in enumerate(coords):
+            shard, inner = shard_coords(c, self.cps)
+            wanted[shard].append((i, inner))
+        result: list[Blob | None] = [None] * len(coords)
+        for shard, items in wanted.items():
+            for i, blob in zip(
+                (i for i, _ in items), self._read_inner(shard, [c for _, c in items]), strict=True
+            ):
+                result[i] = blob
+        return result
+
+    def _read_index(self, key: str) -> Any:
+        request = (
+            RangeRequest(0, self.index_nbytes)
+            if self.codec.index_location == "start"
+            else SuffixRequest(self.index_nbytes)
+        )
+        raw = self.store.get(key, request)
+        if raw is None:
+            return None
+        if len(raw) != self.index_nbytes:
+            raise CodecError(
+                f"shard is {len(raw)} bytes, shorter than its {self.index_nbytes}-byte index",
+                key=key,
+            )
+        return self.codec.decode_index(raw, self.cps, None, key=key)
+
+    def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
+        key = self.shard_key(shard)
+        index = self._read_index(key)
+        if index is None:
+            return [None] * len(inner)
+        entries = [tuple(int(v) for v in index[c]) for c in inner]
+        present = sorted({e for e in entries if e[0] != int(EMPTY)})
+        spans = _coalesce(present)
+        fetched = (
+            self.store.get_ranges(key, [RangeRequest(a, b) for a, b in spans]) if spans else []
+        )
+        if fetched is None:
+            return [None] * len(inner)
+        pieces: dict[tuple[int, int], Blob] = {}
+        for (start, end), data in zip(spans, fetched, strict=True):
+            if len(data) != end - start:
+                raise CodecError(
+                    f"shard ended early: bytes [{start}, {end}) returned {len(data)} bytes", key=key
+                )
+            view = memoryview(data)
+            for offset, size in present:
+                if start <= offset < end:
+                    pieces[(offset, size)] = view[offset - start : offset - start + size]
+        return [None if e[0] == int(EMPTY) else pieces[e] for e in entries]
+
+    # --- writing ----------------------------------------------------------------------
+    def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
+        """Store (or, for ``None``, remove) inner chunks, rewriting each shard once."""
+        by_shard: dict[Coords, dict[Coords, Blob | None]] = defaultdict(dict)
+        for c, blob in updates:
+            shard, inner = shard_coords(c, self.cps)
+            by_shard[shard][inner] = blob
+        keys = {shard: self.shard_key(shard) for shard in by_shard}
+        with ExitStack() as held:
+            for key in sorted(keys.values()):
+                held.enter_context(key_lock(self.store, key))
+            writes, deletes = [], []
+            for shard, changes in by_shard.items():
+                blobs = self._merge(shard, keys[shard], changes)
+                if blobs:
+                    writes.append((keys[shard], self.codec.build(blobs, self.cps)))
+                else:
+                    deletes.append(keys[shard])
+            if writes:
+                self.store.set_many(writes)
+            if deletes:
+                self.store.delete_many(deletes)
+
+    def _merge(
+        self, shard: Coords, key: str, changes: dict[Coords, Blob | None]
+    ) -> dict[Coords, Blob]:
+        inside = 1
+        for s, n, total in zip(shard, self.cps, self.counts, strict=True):
+            inside *= min(n, total - s * n)
+        blobs: dict[Coords, Blob] = {}
+        if len(changes) < inside:
+            old = self.store.get(key)
+            if old is not None:
+                blobs.update(self.codec.split(old, self.cps, key=key))
+        for inner, blob in changes.items():
+            if blob is None:
+                blobs.pop(inner, None)
+            else:
+                blobs[inner] = blob
+        return blobs
+
+
+def _coalesce(entries: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Byte spans ``[start, end)`` covering sorted ``(offset, size)`` entries, adjacent or
+    overlapping ones merged into one request."""
+    spans: list[list[int]] = []
+    for offset, size in entries:
+        if spans and offset <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], offset + size)
+        else:
+            spans.append([offset, offset + size])
+    return [(a, b) for a, b in spans]

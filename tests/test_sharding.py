@@ -1,0 +1,239 @@
+"""Sharded arrays: layout, partial reads by byte range, writes, and interop."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorstore as ts
+import zarr
+
+import zarrkit
+from zarrkit.codecs.sharding import morton_order
+from zarrkit.errors import CodecError
+from zarrkit.storage import LocalStore, MemoryStore
+from zarrkit.storage.wrappers import LoggingStore
+
+
+def sharded(store=None, shape=(10, 10), chunks=(2, 2), shards=(4, 4), dtype="i2", **kw):
+    return zarrkit.create_array(
+        store or MemoryStore(), shape=shape, chunks=chunks, shards=shards, dtype=dtype, **kw
+    )
+
+
+def test_morton_order_matches_zarr_python():
+    from zarr.core.indexing import _morton_order
+
+    for shape in [(4, 4), (3, 5), (2, 3, 4), (1, 7), (8,), (5, 1, 3)]:
+        np.testing.assert_array_equal(morton_order(shape), _morton_order(shape))
+
+
+@pytest.mark.parametrize("location", ["start", "end"])
+def test_round_trip_and_index_location(location, tmp_path):
+    data = np.arange(100, dtype="i2").reshape(10, 10)
+    a = zarrkit.create_array(tmp_path, shape=(10, 10), dtype="i2", chunks=(2, 2), shards=(4, 4))
+    # switch the index location through the metadata, as other writers may set it
+    doc = json.loads((tmp_path / "zarr.json").read_text())
+    doc["codecs"][0]["configuration"]["index_location"] = location
+    (tmp_path / "zarr.json").write_text(json.dumps(doc))
+    a = zarrkit.open_array(tmp_path)
+    a[:] = data
+    assert a.chunks == (2, 2) and a.shards == (4, 4)
+    np.testing.assert_array_equal(a[:], data)
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path))[:], data)
+    np.testing.assert_array_equal(a[3:9, 1:8], data[3:9, 1:8])
+
+
+def test_missing_inner_chunks_read_fill_and_empty_shards_are_deleted():
+    a = sharded(fill_value=-1)
+    a[0, 0] = 5
+    out = a[:]
+    assert out[0, 0] == 5 and (out.ravel()[1:] == -1).all()
+    assert sorted(a.store.list_prefix("c/")) == ["c/0/0"]
+    a[0, 0] = -1  # the only inner chunk becomes empty: the shard goes away
+    assert list(a.store.list_prefix("c/")) == []
+
+
+def test_reads_fetch_index_and_ranges_only():
+    data = np.arange(64 * 64, dtype="f4").reshape(64, 64)
+    store = LoggingStore(MemoryStore())
+    a = zarrkit.create_array(
+        store, shape=(64, 64), chunks=(8, 8), shards=(32, 32), dtype="f4", compressors=None
+    )
+    a[:] = data
+    shard_bytes = len(store.inner.get("c/0/0"))
+    store.stats.reset()
+    np.testing.assert_array_equal(a[9:15, 17:23], data[9:15, 17:23])  # one inner chunk
+    assert store.stats.calls["get"] == 1 and store.stats.calls["get_ranges"] == 1
+    index_bytes = 16 * 16 + 4
+    assert store.stats.bytes["get"] == index_bytes
+    assert store.stats.bytes["get_ranges"] == 8 * 8 * 4  # just the one inner chunk
+    assert store.stats.bytes["get"] + store.stats.bytes["get_ranges"] < shard_bytes / 8
+    store.stats.reset()
+    a[0:8, 0:32]  # a row of four inner chunks stored next to each other in Morton order?
+    assert store.stats.calls["get"] == 1 and store.stats.calls["get_ranges"] == 1
+    store.stats.reset()
+    a[:, 5]  # two shards: one index read and one ranged read each
+    assert store.stats.calls["get"] == 2 and store.stats.calls["get_ranges"] == 2
+
+
+def test_adjacent_ranges_are_coalesced():
+    store = LoggingStore(MemoryStore())
+    a = zarrkit.create_array(
+        store, shape=(8, 8), chunks=(2, 2), shards=(8, 8), dtype="u1", compressors=None
+    )
+    a[:] = 1
+    calls = []
+    inner_get_ranges = store.inner.get_ranges
+    store.inner.get_ranges = lambda key, ranges: (
+        calls.append(list(ranges)) or inner_get_ranges(key, ranges)
+    )
+    a[0:4, 0:4]  # inner chunks (0,0) (0,1) (1,0) (1,1): first four in Morton order
+    assert len(calls) == 1 and len(calls[0]) == 1
+    assert (calls[0][0].start, calls[0][0].end) == (0, 16)
+
+
+def test_whole_shard_writes_do_not_read_and_partial_writes_rmw():
+    store = LoggingStore(MemoryStore())
+    a = zarrkit.create_array(store, shape=(16, 16), chunks=(4, 4), shards=(8, 8), dtype="i4")
+    store.stats.reset()
+    a[:] = 3
+    assert store.stats.calls["get"] == 0 and store.stats.calls["get_ranges"] == 0
+    a[0:2, 0:2] = 9  # part of one inner chunk of one shard
+    assert store.stats.calls["set"] + store.stats.calls["set_many"] >= 1
+    expected = np.full((16, 16), 3, "i4")
+    expected[0:2, 0:2] = 9
+    np.testing.assert_array_equal(a[:], expected)
+
+
+def test_partial_shard_edges_and_non_dividing_inner_chunks():
+    data = np.arange(11 * 7).reshape(11, 7).astype("f8")
+    a = sharded(shape=(11, 7), chunks=(3, 2), shards=(4, 5), dtype="f8")
+    a[:] = data
+    np.testing.assert_array_equal(a[:], data)
+    np.testing.assert_array_equal(a[2:10:3, 1::2], data[2:10:3, 1::2])
+    np.testing.assert_array_equal(a.vindex[[0, 10, 5], [6, 0, 3]], data[[0, 10, 5], [6, 0, 3]])
+    a[5:6, :] = -1
+    data[5:6, :] = -1
+    np.testing.assert_array_equal(zarrkit.open_array(a.store)[:], data)
+
+
+def test_nested_sharding():
+    inner = {
+        "name": "sharding_indexed",
+        "configuration": {"chunk_shape": [2, 2], "codecs": [{"name": "bytes"}, {"name": "gzip"}]},
+    }
+    a = zarrkit.create_array(
+        MemoryStore(),
+        shape=(12, 12),
+        chunks=(4, 4),
+        shards=(8, 8),
+        dtype="u2",
+        serializer=inner,
+        compressors=None,
+    )
+    data = np.arange(144, dtype="u2").reshape(12, 12)
+    a[:] = data
+    np.testing.assert_array_equal(a[:], data)
+    np.testing.assert_array_equal(a[5:11, 1:3], data[5:11, 1:3])
+
+
+def test_resize_and_append():
+    a = sharded(shape=(6, 6), chunks=(2, 2), shards=(4, 4))
+    a[:] = 1
+    a.resize((3, 3))
+    assert a[:].sum() == 9
+    a.append(np.full((2, 3), 2, "i2"))
+    assert a.shape == (5, 3) and a[:].sum() == 9 + 12
+    a.resize((8, 8))
+    assert a[:].sum() == 21
+
+
+def test_corrupt_index_names_shard_key():
+    a = sharded()
+    a[:] = 1
+    blob = bytearray(a.store.get("c/0/0"))
+    blob[-1] ^= 0xFF  # the index checksum
+    a.store.set("c/0/0", bytes(blob))
+    with pytest.raises(CodecError, match="c/0/0"):
+        a[0, 0]
+    blob = bytearray(a.store.get("c/1/1"))
+    blob[-20:-12] = (10**6).to_bytes(8, "little")  # an offset past the end, bad checksum
+    a.store.set("c/1/1", bytes(blob))
+    with pytest.raises(CodecError, match="c/1/1"):
+        a[5, 5]
+
+
+def test_zarr_python_writes_we_read(tmp_path):
+    data = np.random.default_rng(1).random((20, 30)).astype("f4")
+    z = zarr.create_array(
+        str(tmp_path),
+        shape=data.shape,
+        chunks=(5, 5),
+        shards=(10, 15),
+        dtype="f4",
+        compressors=zarr.codecs.BloscCodec(cname="lz4"),
+    )
+    z[:] = data
+    a = zarrkit.open_array(tmp_path, mode="r")
+    assert a.chunks == (5, 5) and a.shards == (10, 15)
+    np.testing.assert_array_equal(a[:], data)
+    np.testing.assert_array_equal(a[3:17, 4:29:3], data[3:17, 4:29:3])
+
+
+def test_we_write_zarr_python_and_tensorstore_read(tmp_path):
+    data = np.arange(24 * 20, dtype="i4").reshape(24, 20)
+    a = zarrkit.create_array(
+        tmp_path,
+        shape=data.shape,
+        chunks=(4, 5),
+        shards=(8, 10),
+        dtype="i4",
+        compressors={"name": "zstd", "configuration": {"level": 3}},
+    )
+    a[:] = data
+    a[0:4, 0:5] = 0  # leaves an empty inner chunk entry in shard (0, 0)
+    data[0:4, 0:5] = 0
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path), mode="r")[:], data)
+    t = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}).result()
+    np.testing.assert_array_equal(t.read().result(), data)
+
+
+def test_tensorstore_writes_we_read(tmp_path):
+    data = np.arange(16 * 16, dtype="u2").reshape(16, 16)
+    spec = {
+        "driver": "zarr3",
+        "kvstore": {"driver": "file", "path": str(tmp_path)},
+        "metadata": {
+            "shape": [16, 16],
+            "data_type": "uint16",
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [8, 8]}},
+            "codecs": [
+                {
+                    "name": "sharding_indexed",
+                    "configuration": {
+                        "chunk_shape": [4, 4],
+                        "codecs": [{"name": "bytes"}, {"name": "zstd"}],
+                        "index_codecs": [{"name": "bytes"}, {"name": "crc32c"}],
+                        "index_location": "start",
+                    },
+                }
+            ],
+        },
+    }
+    t = ts.open(spec, create=True).result()
+    t.write(data).result()
+    np.testing.assert_array_equal(zarrkit.open_array(tmp_path)[:], data)
+    np.testing.assert_array_equal(zarrkit.open_array(tmp_path)[7:9, 3:13], data[7:9, 3:13])
+
+
+def test_bytes_identical_to_zarr_python(tmp_path):
+    data = np.arange(100, dtype="i2").reshape(10, 10)
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    zarrkit.create_array(ours, shape=(10, 10), chunks=(2, 2), shards=(4, 4), dtype="i2")[:] = data
+    zarr.create_array(str(theirs), shape=(10, 10), chunks=(2, 2), shards=(4, 4), dtype="i2")[:] = (
+        data
+    )
+    store_a, store_b = LocalStore(ours), LocalStore(theirs)
+    assert sorted(store_a.list()) == sorted(store_b.list())
+    for key in store_a.list():
+        assert store_a.get(key) == store_b.get(key), key
