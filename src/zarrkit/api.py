@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 
 from zarrkit.arrays import Array, build_pipeline
+from zarrkit.cache import ChunkCache
 from zarrkit.chunking import normalize_chunks, normalize_shape
 from zarrkit.codecs.pipeline import normalize_v2_codecs, normalize_v3_codecs
 from zarrkit.errors import (
@@ -229,6 +230,7 @@ def create_array(
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
     write_empty_chunks: bool | None = None,
+    cache: ChunkCache | int | None = None,
 ) -> Array:
     """Create an array (Zarr v3 by default) and return it.
 
@@ -270,7 +272,7 @@ def create_array(
     path = normalize_path(name)
     _prepare_path(target, path, overwrite=overwrite, zarr_format=meta.zarr_format)
     save_node(target, path, meta)
-    array = Array(target, path, meta, write_empty_chunks=write_empty_chunks)
+    array = Array(target, path, meta, write_empty_chunks=write_empty_chunks, cache=_cache(cache))
     if data is not None:
         array[...] = data
     return array
@@ -401,10 +403,12 @@ def open_array(
     zarr_format: int | None = None,
     storage_options: dict[str, Any] | None = None,
     write_empty_chunks: bool | None = None,
+    cache: ChunkCache | int | None = None,
     **kwargs: Any,
 ) -> Array:
     """Open an array (v2 or v3, auto-detected), creating it in modes ``w``, ``w-`` and
-    ``a`` when ``shape`` is given.
+    ``a`` when ``shape`` is given. ``cache`` is a :class:`~zarrkit.cache.ChunkCache` (or a
+    byte budget for a new one) keeping decoded chunks for repeated reads.
 
     Examples
     --------
@@ -423,6 +427,7 @@ def open_array(
             zarr_format=zarr_format or 3,
             overwrite=mode == "w",
             write_empty_chunks=write_empty_chunks,
+            cache=cache,
             **kwargs,
         )
     try:
@@ -434,6 +439,7 @@ def open_array(
                 name=node_path,
                 zarr_format=zarr_format or 3,
                 write_empty_chunks=write_empty_chunks,
+                cache=cache,
                 **kwargs,
             )
         raise
@@ -441,7 +447,13 @@ def open_array(
         raise NodeTypeError(
             f"the node at path {node_path!r} of {target!r} is a group, not an array"
         )
-    return Array(target, node_path, meta, write_empty_chunks=write_empty_chunks)
+    return Array(
+        target, node_path, meta, write_empty_chunks=write_empty_chunks, cache=_cache(cache)
+    )
+
+
+def _cache(cache: ChunkCache | int | None) -> ChunkCache | None:
+    return ChunkCache(cache) if isinstance(cache, int) and not isinstance(cache, bool) else cache
 
 
 # --- groups ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 
 from zarrkit import config, engine, indexing
 from zarrkit.attributes import Attributes
+from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.errors import IndexingError, NodeTypeError, ReadOnlyError, ShapeMismatchError
@@ -21,6 +22,7 @@ from zarrkit.metadata.dtype import default_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
 from zarrkit.nodes import ArrayMetadata, prefix_of, save_node
+from zarrkit.progress import Progress, reporter
 from zarrkit.storage.base import Store
 
 NDArray = np.ndarray[Any, Any]
@@ -65,8 +67,10 @@ class Array:
         metadata: ArrayMetadata,
         *,
         write_empty_chunks: bool | None = None,
+        cache: ChunkCache | None = None,
     ) -> None:
         self._store = store
+        self._cache = cache
         self._path = path
         self._metadata = metadata
         self._write_empty_chunks = (
@@ -293,6 +297,36 @@ class Array:
 
         return to_dask(self, chunks)
 
+    def iter_chunks(
+        self,
+        selection: Any = Ellipsis,
+        *,
+        concurrency: int | None = None,
+        ordered: bool = True,
+        progress: Progress = False,
+    ) -> Iterator[tuple[tuple[int, ...], NDArray]]:
+        """Stream ``(chunk_coords, data)`` for every chunk a basic or orthogonal selection
+        touches; ``data`` is the selection's part of that chunk. At most ``concurrency``
+        chunks are in flight (default: the thread count), so memory stays bounded.
+        ``progress`` is True for a progress bar or a callback ``(done, total)``.
+
+        Examples
+        --------
+        >>> import zarrkit
+        >>> a = zarrkit.zeros((4, 4), chunks=(2, 4), dtype="i1")
+        >>> [(coords, block.shape) for coords, block in a.iter_chunks()]
+        [((0, 0), (2, 4)), ((1, 0), (2, 4))]
+        """
+        sel = indexing.normalize(selection, self.shape, "orthogonal")
+        count = concurrency or config.get("threads")
+        total = sum(1 for _ in engine.project(sel, self._layout.dims))
+        with reporter(progress, total, f"reading {self.name}") as report:
+            for done, item in enumerate(
+                engine.iter_chunks(self._layout, sel, concurrency=count, ordered=ordered), 1
+            ):
+                yield item
+                report(done, total)
+
     def __iter__(self) -> Iterator[Any]:
         """Rows along the first axis, decoding each chunk once, not once per row."""
         if not self.shape:
@@ -400,6 +434,7 @@ class Array:
             self._pipeline,
             fill_or_default(meta),
             self._write_empty_chunks,
+            self._cache,
         )
 
 

@@ -10,18 +10,21 @@ output where the layout allows — and assembled. Writes encode in parallel and 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from zarrkit import config
+from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.errors import ShapeMismatchError
-from zarrkit.indexing import ChunkRead, Selection, project
+from zarrkit.indexing import ChunkRead, Int, Selection, project
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
 from zarrkit.storage.base import Blob, Store
 from zarrkit.storage.sharded import ShardedChunks
@@ -32,6 +35,8 @@ Coords = tuple[int, ...]
 
 class ChunkAccess(Protocol):
     """Encoded chunks by grid coordinates: one key each, or inner chunks of shards."""
+
+    store: Store
 
     def key(self, coords: Coords) -> str: ...
 
@@ -74,6 +79,10 @@ class Layout:
     pipeline: CodecPipeline
     fill_value: Any
     write_empty_chunks: bool = False
+    cache: ChunkCache | None = None
+
+    def cache_key(self, coords: Coords) -> tuple[int, str]:
+        return (id(self.chunks.store), self.chunks.key(coords))
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -95,6 +104,7 @@ def layout_for(
     pipeline: CodecPipeline,
     fill_value: Any,
     write_empty_chunks: bool,
+    cache: ChunkCache | None = None,
 ) -> Layout:
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
     only codec is ``sharding_indexed`` (so reads fetch byte ranges, not whole shards)."""
@@ -114,6 +124,7 @@ def layout_for(
         pipeline=pipeline,
         fill_value=fill_value,
         write_empty_chunks=write_empty_chunks,
+        cache=cache,
     )
 
 
@@ -161,26 +172,101 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     """The values of ``selection``, shaped as NumPy would give them."""
     plan = project(selection, layout.dims)
     buffer = _output_buffer(layout, selection, out)
-    blobs = layout.chunks.get_chunks([r.coords for r in plan])
+    chunks = fetch(layout, [r.coords for r in plan])
 
-    def decode_one(i: int) -> None:
-        chunk_read, blob = plan[i], blobs[i]
-        if blob is None:
-            buffer[chunk_read.out_sel] = layout.fill_value
-        elif _whole_chunk(chunk_read, layout):
-            layout.pipeline.decode_into(
-                blob, buffer[chunk_read.out_sel], key=layout.chunks.key(chunk_read.coords)
-            )
-        else:
-            chunk = layout.pipeline.decode(blob, key=layout.chunks.key(chunk_read.coords))
-            buffer[chunk_read.out_sel] = chunk[chunk_read.chunk_sel]
+    def assemble(i: int) -> None:
+        chunk_read = plan[i]
+        chunks[i].place(chunk_read, buffer, layout)
 
-    run_batched(decode_one, len(plan))
+    run_batched(assemble, len(plan))
     if out is None:
         return buffer.reshape(selection.out_shape)
     if buffer is not out:
         out[...] = buffer.reshape(selection.out_shape)
     return out
+
+
+@dataclass(slots=True)
+class Fetched:
+    """One chunk as fetched: a cached decoded array, an encoded blob, or nothing (fill)."""
+
+    coords: Coords
+    blob: Blob | None = None
+    decoded: NDArray | None = None
+
+    def place(self, chunk_read: ChunkRead, buffer: NDArray, layout: Layout) -> None:
+        """Decode (if needed) and copy this chunk's part of the selection into ``buffer``."""
+        out_sel = chunk_read.out_sel
+        if self.decoded is None and self.blob is None:
+            buffer[out_sel] = layout.fill_value
+            return
+        if self.decoded is None and layout.cache is None and _whole_chunk(chunk_read, layout):
+            key = layout.chunks.key(self.coords)
+            layout.pipeline.decode_into(self.blob, buffer[out_sel], key=key)
+            return
+        buffer[out_sel] = self.decode(layout)[chunk_read.chunk_sel]
+
+    def decode(self, layout: Layout) -> NDArray:
+        """The whole decoded chunk (the fill value when absent), cached when ``layout`` is."""
+        if self.decoded is not None:
+            return self.decoded
+        if self.blob is None:
+            return layout.fill_chunk()
+        chunk = layout.pipeline.decode(self.blob, key=layout.chunks.key(self.coords))
+        if layout.cache is not None:
+            layout.cache.put(layout.cache_key(self.coords), chunk)
+        return chunk
+
+
+def fetch(layout: Layout, coords: Sequence[Coords]) -> list[Fetched]:
+    """The chunks at ``coords``: cached ones from the cache, the rest in one batch request."""
+    found = [Fetched(c) for c in coords]
+    if layout.cache is not None:
+        for item in found:
+            item.decoded = layout.cache.get(layout.cache_key(item.coords))
+    missing = [item for item in found if item.decoded is None]
+    if not missing:
+        return found
+    for item, blob in zip(
+        missing, layout.chunks.get_chunks([item.coords for item in missing]), strict=True
+    ):
+        item.blob = blob
+    return found
+
+
+def iter_chunks(
+    layout: Layout, selection: Selection, *, concurrency: int, ordered: bool
+) -> Iterator[tuple[Coords, NDArray]]:
+    """``(coords, data)`` for every chunk ``selection`` touches, where ``data`` is the
+    selection's part of that chunk. At most ``concurrency`` chunks are fetched or decoded
+    at a time, so memory stays bounded however large the array."""
+    plan = project(selection, layout.dims)
+
+    dropped = [isinstance(d, Int) for d in selection.dims]
+
+    def load(chunk_read: ChunkRead) -> tuple[Coords, NDArray]:
+        piece = fetch(layout, [chunk_read.coords])[0].decode(layout)[chunk_read.chunk_sel]
+        if piece.ndim == len(dropped):  # outer indexing keeps integer axes: drop them
+            piece = piece.reshape([n for n, d in zip(piece.shape, dropped, strict=True) if not d])
+        return chunk_read.coords, np.array(piece)
+
+    pending: deque[Future[tuple[Coords, NDArray]]] = deque()
+    todo = iter(plan)
+    pool = config.pool()
+    for chunk_read in itertools.islice(todo, max(concurrency, 1)):
+        pending.append(pool.submit(load, chunk_read))
+    while pending:
+        if ordered:
+            future = pending.popleft()
+        else:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            future = done.pop()
+            pending.remove(future)
+        result = future.result()
+        next_read = next(todo, None)
+        if next_read is not None:
+            pending.append(pool.submit(load, next_read))
+        yield result
 
 
 def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) -> NDArray:
@@ -218,13 +304,16 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
             chunk = layout.fill_chunk()
         else:
             key = layout.chunks.key(chunk_read.coords)
-            chunk = layout.pipeline.decode(old, key=key).copy()
+            chunk = layout.pipeline.decode(old, key=key)
         chunk[chunk_read.chunk_sel] = source[chunk_read.out_sel]
         empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
         encoded[i] = (chunk_read.coords, None if empty else layout.pipeline.encode(chunk))
 
     run_batched(update_one, len(plan))
     layout.chunks.put_chunks(encoded)
+    if layout.cache is not None:
+        for coords, _ in encoded:
+            layout.cache.discard(layout.cache_key(coords))
 
 
 def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:
