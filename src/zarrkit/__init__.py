@@ -15,11 +15,14 @@ _EXPORTS = {
     "Array": "zarrkit.arrays",
     "Group": "zarrkit.groups",
     "array": "zarrkit.api",
+    "consolidate_metadata": "zarrkit.api",
+    "copy": "zarrkit.convert",
     "create": "zarrkit.api",
     "create_array": "zarrkit.api",
     "create_group": "zarrkit.api",
     "empty": "zarrkit.api",
     "empty_like": "zarrkit.api",
+    "from_dask": "zarrkit.integrations.dask",
     "full": "zarrkit.api",
     "full_like": "zarrkit.api",
     "group": "zarrkit.api",
@@ -27,11 +30,15 @@ _EXPORTS = {
     "ones_like": "zarrkit.api",
     "open": "zarrkit.api",
     "open_array": "zarrkit.api",
+    "open_consolidated": "zarrkit.api",
     "open_group": "zarrkit.api",
+    "store_dask": "zarrkit.integrations.dask",
     "zeros": "zarrkit.api",
     "zeros_like": "zarrkit.api",
     "config": "zarrkit.config",
+    "consolidated": "zarrkit.consolidated",
     "errors": "zarrkit.errors",
+    "registry": "zarrkit.registry",
 }
 
 __all__ = [
@@ -40,12 +47,16 @@ __all__ = [
     "__version__",
     "array",
     "config",
+    "consolidate_metadata",
+    "consolidated",
+    "copy",
     "create",
     "create_array",
     "create_group",
     "empty",
     "empty_like",
     "errors",
+    "from_dask",
     "full",
     "full_like",
     "group",
@@ -53,15 +64,19 @@ __all__ = [
     "ones_like",
     "open",
     "open_array",
+    "open_consolidated",
     "open_group",
+    "registry",
+    "store_dask",
     "zeros",
     "zeros_like",
 ]
 
 if TYPE_CHECKING:
-    from zarrkit import config, errors
+    from zarrkit import config, consolidated, errors, registry
     from zarrkit.api import (
         array,
+        consolidate_metadata,
         create,
         create_array,
         create_group,
@@ -74,12 +89,15 @@ if TYPE_CHECKING:
         ones_like,
         open,
         open_array,
+        open_consolidated,
         open_group,
         zeros,
         zeros_like,
     )
     from zarrkit.arrays import Array
+    from zarrkit.convert import copy
     from zarrkit.groups import Group
+    from zarrkit.integrations.dask import from_dask, store_dask
 
 
 def __getattr__(name: str) -> Any:

@@ -10,6 +10,7 @@ from zarrkit.arrays import Array, build_pipeline
 from zarrkit.cache import ChunkCache
 from zarrkit.chunking import normalize_chunks, normalize_shape
 from zarrkit.codecs.pipeline import normalize_v2_codecs, normalize_v3_codecs
+from zarrkit.consolidated import consolidate, open_group_node
 from zarrkit.errors import (
     MetadataError,
     NodeExistsError,
@@ -485,8 +486,21 @@ def open_group(
     zarr_format: int | None = None,
     attributes: dict[str, Any] | None = None,
     storage_options: dict[str, Any] | None = None,
+    use_consolidated: bool | None = None,
 ) -> Group:
-    """Open a group (v2 or v3, auto-detected), creating it in modes ``w``, ``w-``, ``a``."""
+    """Open a group (v2 or v3, auto-detected), creating it in modes ``w``, ``w-``, ``a``.
+
+    An existing group holding consolidated metadata serves its members from it, without
+    listing the store, unless ``use_consolidated`` is False (True: it must have some).
+
+    Examples
+    --------
+    >>> import zarrkit
+    >>> store = zarrkit.group().store
+    >>> _ = zarrkit.consolidate_metadata(store)
+    >>> type(zarrkit.open_group(store, use_consolidated=True)).__name__
+    'ConsolidatedGroup'
+    """
     target = _open_store(store, mode, storage_options)
     node_path = normalize_path(path)
     if mode in ("w", "w-"):
@@ -509,7 +523,7 @@ def open_group(
         raise NodeTypeError(
             f"the node at path {node_path!r} of {target!r} is an array, not a group"
         )
-    return Group(target, node_path, meta)
+    return open_group_node(target, node_path, meta, use_consolidated)
 
 
 def group(
@@ -520,6 +534,7 @@ def group(
     zarr_format: int | None = None,
     attributes: dict[str, Any] | None = None,
     storage_options: dict[str, Any] | None = None,
+    use_consolidated: bool | None = None,
 ) -> Group:
     """Open the group at ``path``, creating it if missing (``overwrite`` replaces it)."""
     return open_group(
@@ -529,7 +544,41 @@ def group(
         zarr_format=zarr_format,
         attributes=attributes,
         storage_options=storage_options,
+        use_consolidated=use_consolidated,
     )
+
+
+def consolidate_metadata(
+    store: StoreLike,
+    path: str | None = None,
+    zarr_format: int | None = None,
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> Group:
+    """Gather the metadata of every node below the group at ``path`` into that group
+    (v3: inline in its ``zarr.json``; v2: a ``.zmetadata`` document) and return the group.
+
+    zarrkit keeps it current as nodes below are created, changed or deleted through
+    zarrkit; :func:`zarrkit.consolidated.check` finds changes made by other tools.
+
+    Examples
+    --------
+    >>> import zarrkit
+    >>> root = zarrkit.group()
+    >>> _ = root.create_array("a", shape=(2,), dtype="i1")
+    >>> zarrkit.consolidate_metadata(root.store).metadata.consolidated_metadata["metadata"].keys()
+    dict_keys(['a'])
+    """
+    target = make_store(store, storage_options=storage_options)
+    return consolidate(target, normalize_path(path), zarr_format)
+
+
+def open_consolidated(
+    store: StoreLike | None = None, *, use_consolidated: bool = True, **kwargs: Any
+) -> Group:
+    """Open a group from its consolidated metadata (:func:`open_group` with
+    ``use_consolidated=True``)."""
+    return open_group(store, use_consolidated=use_consolidated, **kwargs)
 
 
 def open(
@@ -539,18 +588,24 @@ def open(
     path: str | None = None,
     zarr_format: int | None = None,
     storage_options: dict[str, Any] | None = None,
+    use_consolidated: bool | None = None,
     **kwargs: Any,
 ) -> Array | Group:
     """Open an array or a group, whichever is there (format auto-detected); when nothing
-    is, create an array if ``shape`` is given, else a group."""
+    is, create an array if ``shape`` is given, else a group. ``use_consolidated`` applies
+    to a group, as in :func:`open_group`."""
     target = _open_store(store, mode, storage_options)
     node_path = normalize_path(path)
     if mode not in ("w", "w-"):
         try:
-            return node_from_metadata(target, node_path, load_node(target, node_path, zarr_format))
+            meta = load_node(target, node_path, zarr_format)
         except NodeNotFoundError:
             if mode in ("r", "r+"):
                 raise
+        else:
+            if isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
+                return node_from_metadata(target, node_path, meta)
+            return open_group_node(target, node_path, meta, use_consolidated)
     if "shape" in kwargs:
         return open_array(target, mode=mode, path=node_path, zarr_format=zarr_format, **kwargs)
     return open_group(target, mode=mode, path=node_path, zarr_format=zarr_format, **kwargs)

@@ -181,7 +181,7 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     run_batched(assemble, len(plan))
     if out is None:
         return buffer.reshape(selection.out_shape)
-    if buffer is not out:
+    if buffer is not out and buffer.base is not out:
         out[...] = buffer.reshape(selection.out_shape)
     return out
 
@@ -202,7 +202,8 @@ class Fetched:
             return
         if self.decoded is None and layout.cache is None and _whole_chunk(chunk_read, layout):
             key = layout.chunks.key(self.coords)
-            layout.pipeline.decode_into(self.blob, buffer[out_sel], key=key)
+            # the trailing Ellipsis keeps a 0-d selection a view, not a scalar copy
+            layout.pipeline.decode_into(self.blob, buffer[(*out_sel, Ellipsis)], key=key)
             return
         buffer[out_sel] = self.decode(layout)[chunk_read.chunk_sel]
 
@@ -278,6 +279,8 @@ def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) ->
         )
     if selection.buffer_shape == selection.out_shape:
         return out
+    if out.flags.c_contiguous:
+        return out.reshape(selection.buffer_shape)  # a view: no copy at the end
     return np.empty(selection.buffer_shape, dtype=layout.dtype)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from zarrkit.errors import ZarrkitError
 
@@ -76,3 +76,25 @@ class Registry(Generic[T]):
         self._entry_points_loaded = True
         for ep in entry_points(group=self.group):
             self._items.setdefault(ep.name, ep.load())
+
+
+def register_codec(name: str, cls: type[Any]) -> None:
+    """Make the v3 codec ``name`` encode and decode with ``cls`` (a subclass of
+    :class:`zarrkit.codecs.ArrayArrayCodec`, ``ArrayBytesCodec`` or ``BytesBytesCodec``).
+
+    Packages can instead declare an entry point in the ``zarrkit.codecs`` group.
+    """
+    from zarrkit.codecs import register_codec as register  # zarrkit.codecs imports this module
+
+    register(name, cls)
+
+
+def register_chunk_key_encoding(name: str, factory: Callable[..., Any]) -> None:
+    """Make the v3 chunk key encoding ``name`` build with ``factory(configuration, key=None)``,
+    which returns an object with ``encode(coords) -> str`` and ``to_json() -> dict``.
+
+    Packages can instead declare an entry point in the ``zarrkit.chunk_key_encodings`` group.
+    """
+    from zarrkit.metadata.chunk_key import chunk_key_encodings  # it imports this module too
+
+    chunk_key_encodings.register(name, factory)

@@ -120,3 +120,10 @@ class BytesBytesCodec(Codec):
         """Decode straight into ``out`` (sized for the result) and return True, or return
         False when this codec cannot (the caller then uses :meth:`decode`)."""
         return False
+
+
+def all_fill(chunk: np.ndarray[Any, Any], fill_value: Any) -> bool:
+    """Whether every element of ``chunk`` equals ``fill_value`` (NaN equals NaN)."""
+    if chunk.dtype.kind in "fc" and np.isnan(fill_value):
+        return bool(np.isnan(chunk).all())
+    return bool((chunk == fill_value).all())

@@ -33,6 +33,8 @@ def morton_order(shape: tuple[int, ...]) -> np.ndarray[Any, np.dtype[np.intp]]:
     """Coordinates of a grid of ``shape`` in (compressed) Morton order, as zarr-python
     writes inner chunks: bits interleaved dimension by dimension, dimensions that run out
     of bits skipped. Returns an ``(n, ndim)`` array."""
+    if not shape:
+        return np.zeros((1, 0), dtype=np.intp)
     coords = np.indices(shape).reshape(len(shape), -1).T
     bits = [(n - 1).bit_length() for n in shape]
     code = np.zeros(len(coords), dtype=np.uint64)

@@ -131,6 +131,13 @@ class Store(ABC):
         for key, value in items:
             self._set(key, value)
 
+    def _delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._delete(key)
+
+    def _delete_prefix(self, prefix: str) -> None:
+        self._delete_many(list(self._list_prefix(prefix)))
+
     def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
         whole = self._get(key, None)
         if whole is None:
@@ -178,16 +185,14 @@ class Store(ABC):
         self._delete(validate_key(key))
 
     def delete_many(self, keys: Iterable[str]) -> None:
-        """Remove several keys."""
+        """Remove several keys (in one transaction or request where the backend can)."""
         self._check_writable()
-        for key in keys:
-            self._delete(validate_key(key))
+        self._delete_many([validate_key(key) for key in keys])
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every key under ``prefix`` ('' removes everything)."""
         self._check_writable()
-        for key in list(self._list_prefix(validate_prefix(prefix))):
-            self._delete(key)
+        self._delete_prefix(validate_prefix(prefix))
 
     def getsize(self, key: str) -> int:
         """Size in bytes of the value of ``key``; 0 when missing."""

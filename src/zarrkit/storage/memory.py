@@ -26,6 +26,13 @@ class MemoryStore(Store):
         self._data: MutableMapping[str, bytes] = {} if store_dict is None else store_dict
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, object]:
+        # A pickled MemoryStore is a snapshot: a copy of the data, with a lock of its own.
+        return {"read_only": self.read_only, "_data": dict(self._data)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         value = self._data.get(key)
         if value is None or byte_range is None:

@@ -1,0 +1,518 @@
+"""The ``zarrkit`` command: inspect, copy, convert, consolidate and check Zarr stores.
+
+``PATH`` arguments are local paths or store URLs (``s3://bucket/x.zarr``, ``zip://a.zip``,
+...); ``--path`` selects a node inside. ``info`` and ``check`` print JSON with ``--json``.
+Progress bars show on a terminal (``--progress``/``--no-progress`` overrides).
+
+Examples
+--------
+``zarrkit info data.zarr``, ``zarrkit tree data.zarr``,
+``zarrkit cp old_v2.zarr new_v3.zarr --zarr-format 3 --shards 1024,1024 --compressor zstd:3``,
+``zarrkit check data.zarr --json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+import zarrkit
+from zarrkit import config
+from zarrkit.arrays import Array
+from zarrkit.codecs.registry import get_codec
+from zarrkit.codecs.v2 import v2_config
+from zarrkit.errors import ZarrkitError
+from zarrkit.groups import Group
+from zarrkit.info import _human as human_bytes
+from zarrkit.nodes import ALL_DOCS, key_of, load_node, metadata_kind, normalize_path, prefix_of
+from zarrkit.progress import reporter
+from zarrkit.storage import make_store
+from zarrkit.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="Inspect, copy, convert, consolidate and check Zarr v2/v3 stores.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_log_handler = RichHandler(console=err, show_path=False)
+
+PathArg = Annotated[str, typer.Argument(help="a local path or a store URL")]
+NodeOpt = Annotated[str | None, typer.Option("--path", help="a node inside the store")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+ProgressOpt = Annotated[
+    bool | None,
+    typer.Option("--progress/--no-progress", help="a progress bar (default: on a terminal)"),
+]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", min=1, help="threads encoding/decoding chunks")
+]
+
+#: The configuration field that holds a compressor's level, when it is not ``level``.
+_LEVEL_FIELDS = {"blosc": "clevel", "lz4": "acceleration", "lzma": "preset"}
+
+
+def main() -> None:
+    """Entry point of the ``zarrkit`` console script."""
+    app()
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="log more (-v info, -vv debug)")
+    ] = 0,
+) -> None:
+    if verbose:
+        logger = logging.getLogger("zarrkit")
+        if _log_handler not in logger.handlers:
+            logger.addHandler(_log_handler)
+        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+@contextlib.contextmanager
+def _reporting_errors() -> Iterator[None]:
+    """Turn zarrkit's errors (and bad arguments) into a one-line message and exit code 1."""
+    try:
+        yield
+    except (ZarrkitError, ValueError, OSError) as e:
+        err.print(f"[red]error:[/red] {e}", markup=True)
+        raise typer.Exit(1) from e
+
+
+def _open(path: str, node: str | None) -> Array | Group:
+    return zarrkit.open(path, mode="r", path=node)
+
+
+def _show_progress(flag: bool | None) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
+
+
+@contextlib.contextmanager
+def _threads(concurrency: int | None) -> Iterator[None]:
+    with config.set(threads=concurrency) if concurrency else contextlib.nullcontext():
+        yield
+
+
+# --- parsing options ---------------------------------------------------------------------------
+
+
+def parse_shape(text: str, option: str) -> tuple[int, ...]:
+    """``"64,64"`` -> ``(64, 64)``; every entry a positive integer."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise typer.BadParameter(
+            f"expected positive integers separated by commas, got {text!r}", param_hint=option
+        )
+    return shape
+
+
+def parse_compressor(text: str, zarr_format: int) -> dict[str, Any] | None:
+    """``"name[:level]"`` as the compressor JSON of ``zarr_format`` (``"none"``: no
+    compression).
+
+    Examples
+    --------
+    >>> parse_compressor("zstd:3", 3)
+    {'name': 'zstd', 'configuration': {'level': 3, 'checksum': False}}
+    >>> parse_compressor("blosc:5", 2)
+    {'id': 'blosc', 'cname': 'lz4', 'clevel': 5, 'shuffle': 1, 'blocksize': 0}
+    """
+    name, _, level = text.partition(":")
+    if name == "none":
+        return None
+    v2: dict[str, Any] = {"id": name}
+    if level:
+        if not level.lstrip("-").isdigit():
+            raise typer.BadParameter(
+                f"level must be an integer, got {level!r}", param_hint="--compressor"
+            )
+        v2[_LEVEL_FIELDS.get(name, "level")] = int(level)
+    try:
+        return v2_config(v2, field="compressors") if zarr_format == 2 else get_codec(v2).to_json()
+    except (ZarrkitError, ValueError, TypeError) as e:
+        raise typer.BadParameter(str(e), param_hint="--compressor") from e
+
+
+# --- info and tree -----------------------------------------------------------------------------
+
+
+@app.command()
+def info(path: PathArg, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+    """Describe an array (shape, chunks, shards, codecs, stored size) or a group.
+
+    For a group: totals, then every array and group below it.
+    """
+    with _reporting_errors():
+        found = _open(path, node)
+        facts = array_facts(found) if isinstance(found, Array) else group_facts(found)
+    if as_json:
+        typer.echo(json.dumps(facts, indent=2))
+    elif isinstance(found, Array):
+        _print_rows(found.info_complete().rows(), f"array {found.name}")
+    else:
+        _print_group(facts)
+
+
+def array_facts(array: Array) -> dict[str, Any]:
+    """What ``info --json`` reports about an array."""
+    doc = array.metadata.to_json()
+    stored = array.nbytes_stored()
+    codecs = (
+        doc["codecs"]
+        if array.zarr_format == 3
+        else {
+            "filters": doc["filters"],
+            "compressor": doc["compressor"],
+        }
+    )
+    return {
+        "node_type": "array",
+        "path": array.path,
+        "zarr_format": array.zarr_format,
+        "shape": list(array.shape),
+        "dtype": str(array.dtype),
+        "chunks": list(array.chunks),
+        "shards": None if array.shards is None else list(array.shards),
+        "fill_value": doc["fill_value"],
+        "dimension_names": array.dimension_names,
+        "codecs": codecs,
+        "nbytes": array.nbytes,
+        "nbytes_stored": stored,
+        "ratio": round(array.nbytes / stored, 3) if stored else None,
+        "nchunks": array.nchunks,
+        "nchunks_initialized": array.nchunks_initialized,
+        "attributes": dict(array.attrs),
+    }
+
+
+def group_facts(group: Group) -> dict[str, Any]:
+    """What ``info --json`` reports about a group: totals, then every node below it."""
+    members = []
+    for name, node in group.members(max_depth=None):
+        entry: dict[str, Any] = {"path": name, "node_type": metadata_kind(node.metadata)}
+        if isinstance(node, Array):
+            entry |= {
+                "shape": list(node.shape),
+                "dtype": str(node.dtype),
+                "chunks": list(node.chunks),
+                "shards": None if node.shards is None else list(node.shards),
+                "nbytes": node.nbytes,
+            }
+        members.append(entry)
+    store = group.store
+    return {
+        "node_type": "group",
+        "path": group.path,
+        "zarr_format": group.zarr_format,
+        "attributes": dict(group.attrs),
+        "arrays": sum(m["node_type"] == "array" for m in members),
+        "groups": sum(m["node_type"] == "group" for m in members),
+        "nbytes": sum(m.get("nbytes", 0) for m in members),
+        "nbytes_stored": sum(store.getsize(k) for k in store.list_prefix(prefix_of(group.path))),
+        "members": members,
+    }
+
+
+def _print_rows(rows: list[tuple[str, str]], title: str) -> None:
+    table = Table(title=title, show_header=False, title_justify="left")
+    for label, value in rows:
+        table.add_row(label, value)
+    out.print(table)
+
+
+def _print_group(facts: dict[str, Any]) -> None:
+    stored = facts["nbytes_stored"]
+    ratio = f"{facts['nbytes'] / stored:.1f}" if stored else "-"
+    _print_rows(
+        [
+            ("Type", "Group"),
+            ("Zarr format", str(facts["zarr_format"])),
+            ("Arrays", str(facts["arrays"])),
+            ("Groups", str(facts["groups"])),
+            ("No. bytes", human_bytes(facts["nbytes"])),
+            ("No. bytes stored", human_bytes(stored)),
+            ("Storage ratio", ratio),
+        ],
+        f"group /{facts['path']}",
+    )
+    table = Table("member", "type", "shape", "dtype", "chunks", "shards")
+    for m in facts["members"]:
+        table.add_row(
+            m["path"],
+            m["node_type"],
+            *(str(tuple(m[k])) if m.get(k) else "" for k in ("shape",)),
+            m.get("dtype", ""),
+            *(str(tuple(m[k])) if m.get(k) else "" for k in ("chunks", "shards")),
+        )
+    out.print(table)
+
+
+@app.command()
+def tree(
+    path: PathArg,
+    node: NodeOpt = None,
+    level: Annotated[int | None, typer.Option(help="how many levels deep")] = None,
+) -> None:
+    """Print the hierarchy: groups, and arrays with their shape and data type."""
+    with _reporting_errors():
+        found = _open(path, node)
+        text = (
+            f"{found.basename or '/'} {found.shape} {found.dtype}"
+            if isinstance(found, Array)
+            else str(found.tree(level))
+        )
+    typer.echo(text)
+
+
+# --- cp and consolidate ------------------------------------------------------------------------
+
+
+@app.command()
+def cp(
+    src: Annotated[str, typer.Argument(help="the source store: a path or URL")],
+    dst: Annotated[str, typer.Argument(help="the destination store: a path or URL")],
+    node: NodeOpt = None,
+    zarr_format: Annotated[
+        int | None, typer.Option("--zarr-format", min=2, max=3, help="2 or 3 (default: keep)")
+    ] = None,
+    chunks: Annotated[str | None, typer.Option(help="new chunk shape, e.g. 64,64")] = None,
+    shards: Annotated[
+        str | None, typer.Option(help="new shard shape, e.g. 1024,1024, or none to unshard")
+    ] = None,
+    compressor: Annotated[
+        str | None, typer.Option(help="name[:level], e.g. zstd:3, blosc:5, gzip:6 or none")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace what is at DST")] = False,
+    concurrency: ConcurrencyOpt = None,
+    progress: ProgressOpt = None,
+) -> None:
+    """Copy an array or a hierarchy between stores, converting format, chunks and codecs.
+
+    Data streams through memory a few chunks at a time. With ``--path`` only that node
+    (and what is below it) is copied, to the same path in DST.
+    """
+    options: dict[str, Any] = {}
+    if chunks:
+        options["chunks"] = parse_shape(chunks, "--chunks")
+    if shards:
+        options["shards"] = False if shards == "none" else parse_shape(shards, "--shards")
+    started = time.perf_counter()
+    with _reporting_errors(), _threads(concurrency):
+        source = _open(src, node)
+        if compressor:
+            options["compressors"] = parse_compressor(compressor, zarr_format or source.zarr_format)
+        zarrkit.copy(
+            source,
+            dst,
+            path=node,
+            zarr_format=zarr_format,
+            overwrite=overwrite,
+            progress=_show_progress(progress),
+            **options,
+        )
+    err.print(f"copied {source.name} of {src} to {dst} in {time.perf_counter() - started:.2f} s")
+
+
+@app.command()
+def consolidate(path: PathArg, node: NodeOpt = None) -> None:
+    """Consolidate the metadata of every node below a group into that group.
+
+    Readers then open the whole hierarchy with one request.
+    """
+    with _reporting_errors():
+        group = zarrkit.consolidate_metadata(path, node)
+        count = len(group.members(max_depth=None))
+    typer.echo(f"consolidated the metadata of {count} nodes into group /{group.path}")
+
+
+# --- check -------------------------------------------------------------------------------------
+
+
+@app.command()
+def check(
+    path: PathArg,
+    node: NodeOpt = None,
+    as_json: JsonOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    progress: ProgressOpt = None,
+) -> None:
+    """Validate every node's metadata and decode every stored chunk.
+
+    Reports the keys of broken ones and exits with 1, else exits with 0. Missing chunks
+    are fill values, not problems.
+    """
+    with _reporting_errors():
+        store = make_store(path, read_only=True)
+        report = check_hierarchy(
+            store,
+            normalize_path(node),
+            concurrency=concurrency or config.get("threads"),
+            progress=_show_progress(progress),
+        )
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for problem in report["problems"]:
+            out.print(f"[red]{problem['key']}[/red]: {problem['error']}", markup=True)
+        verdict = "[red]problems found[/red]" if report["problems"] else "[green]ok[/green]"
+        out.print(
+            f"{report['nodes']} nodes, {report['chunks']} chunks checked: {verdict}", markup=True
+        )
+    if report["problems"]:
+        raise typer.Exit(1)
+
+
+def check_hierarchy(
+    store: Store, path: str, *, concurrency: int, progress: bool = False
+) -> dict[str, Any]:
+    """Every metadata and chunk problem below ``path``, as ``{"key", "error"}`` items,
+    plus the number of nodes and chunks checked."""
+    problems: list[dict[str, str]] = []
+    arrays: list[Array] = []
+    nodes = _walk(store, path, arrays, problems)
+    jobs = [(array, key, region) for array in arrays for key, region in _stored_chunks(array)]
+
+    def decode(job: tuple[Array, str, tuple[slice, ...]]) -> dict[str, str] | None:
+        array, key, region = job
+        try:
+            array[region]
+        except ZarrkitError as e:
+            return {"key": key, "error": str(e)}
+        return None
+
+    with (
+        reporter(progress, len(jobs), "checking chunks") as report,
+        ThreadPoolExecutor(concurrency) as pool,
+    ):
+        for done, found in enumerate(pool.map(decode, jobs), 1):
+            report(done, len(jobs))
+            if found is not None:
+                problems.append(found)
+    log.info("checked %d nodes and %d chunks: %d problems", nodes, len(jobs), len(problems))
+    return {"nodes": nodes, "chunks": len(jobs), "problems": problems}
+
+
+def _walk(store: Store, path: str, arrays: list[Array], problems: list[dict[str, str]]) -> int:
+    """Load the node at ``path`` and every node below it, collecting arrays and metadata
+    problems; returns the number of nodes found."""
+    try:
+        meta = load_node(store, path)
+        if metadata_kind(meta) == "array":
+            arrays.append(Array(store, path, meta))  # type: ignore[arg-type]
+            return 1
+    except ZarrkitError as e:
+        where = getattr(e, "key", None) or (f"{path}/" if path else "/")
+        problems.append({"key": where, "error": str(e)})
+        return 1
+    count = 1
+    for name in sorted(store.list_dir(prefix_of(path))):
+        child = key_of(path, name)
+        if name not in ALL_DOCS and any(store.exists(key_of(child, d)) for d in ALL_DOCS):
+            count += _walk(store, child, arrays, problems)
+    return count
+
+
+def _stored_chunks(array: Array) -> Iterator[tuple[str, tuple[slice, ...]]]:
+    """``(key, region)`` of every stored chunk (shard, when sharded) of ``array``."""
+    meta = array.metadata
+    dims = meta.chunk_grid.dims(meta.shape)
+    stored = set(array.store.list_prefix(prefix_of(array.path)))
+    for coords in np.ndindex(*(d.nchunks for d in dims)):
+        key = prefix_of(array.path) + meta.chunk_key(coords)
+        if key in stored:
+            yield (
+                key,
+                tuple(
+                    slice(d.chunk_start(i), min(d.chunk_start(i) + d.chunk_len(i), d.length))
+                    for d, i in zip(dims, coords, strict=True)
+                ),
+            )
+
+
+# --- bench and demo ----------------------------------------------------------------------------
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    ctx: typer.Context,
+    builtin: Annotated[
+        bool, typer.Option(help="time a small read/write here instead of benchmarks/")
+    ] = False,
+    size: Annotated[int, typer.Option(min=1, help="MiB written by the built-in timing")] = 64,
+) -> None:
+    """Run the benchmarks, or a small built-in read/write timing.
+
+    In a checkout (./benchmarks exists) this runs ``python -m benchmarks.run`` with the
+    extra arguments passed on.
+    """
+    suite = Path.cwd() / "benchmarks" / "run.py"
+    if suite.is_file() and not builtin:
+        command = [sys.executable, "-m", "benchmarks.run", *ctx.args]
+        log.info("running %s", " ".join(command))
+        raise typer.Exit(subprocess.call(command, cwd=suite.parent.parent))
+    table = Table("store", "write MB/s", "read MB/s", title=f"{size} MiB of float32, zstd")
+    megabytes = size * 2**20 / 1e6
+    for label, write, read in _builtin_timings(size):
+        table.add_row(label, f"{megabytes / write:.0f}", f"{megabytes / read:.0f}")
+        log.info("%s: wrote in %.3f s, read in %.3f s", label, write, read)
+    out.print(table)
+
+
+def _builtin_timings(size: int) -> Iterator[tuple[str, float, float]]:
+    """``(store, write seconds, read seconds)`` for ``size`` MiB of float32, in memory and
+    in local files."""
+    side = int((size * 2**20 / 4) ** 0.5)
+    data = np.random.default_rng(0).standard_normal((side, side), dtype="f4")
+    with tempfile.TemporaryDirectory(prefix="zarrkit-bench-") as tmp:
+        for label, where in (("memory", "memory://"), ("local files", os.path.join(tmp, "b"))):
+            array = zarrkit.create_array(where, shape=data.shape, chunks=(256, 256), dtype="f4")
+            started = time.perf_counter()
+            array[...] = data
+            written = time.perf_counter()
+            array[...]
+            yield label, written - started, time.perf_counter() - written
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None, typer.Argument(help="where to write (default: a temporary directory)")
+    ] = None,
+) -> None:
+    """Run the end-to-end demo (``python -m zarrkit.demo``)."""
+    from zarrkit.demo import run
+
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        run(directory)
+        return
+    with tempfile.TemporaryDirectory(prefix="zarrkit-demo-") as tmp:
+        run(Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

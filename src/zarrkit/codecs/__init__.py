@@ -1,0 +1,60 @@
+"""Codecs: bytes and arrays only, sync and pure; :class:`CodecPipeline` chains them.
+
+Every built-in v3 codec is registered below, in one list.
+"""
+
+from __future__ import annotations
+
+from zarrkit.codecs.base import (
+    ArrayArrayCodec,
+    ArrayBytesCodec,
+    BytesBytesCodec,
+    ChunkSpec,
+    Codec,
+)
+from zarrkit.codecs.blosc import BloscCodec
+from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.crc32c import Crc32cCodec
+from zarrkit.codecs.gzip import GzipCodec
+from zarrkit.codecs.numcodec import KINDS, numcodecs_class
+from zarrkit.codecs.pipeline import CodecPipeline, normalize_v2_codecs, normalize_v3_codecs
+from zarrkit.codecs.registry import codecs, get_codec, register_codec
+from zarrkit.codecs.sharding import ShardingCodec
+from zarrkit.codecs.transpose import TransposeCodec
+from zarrkit.codecs.zstd import ZstdCodec
+
+BUILTIN_CODECS: list[tuple[str, type[Codec]]] = [
+    ("bytes", BytesCodec),
+    ("endian", BytesCodec),  # the bytes codec's name in early v3 drafts
+    ("transpose", TransposeCodec),
+    ("gzip", GzipCodec),
+    ("zstd", ZstdCodec),
+    ("blosc", BloscCodec),
+    ("crc32c", Crc32cCodec),
+    ("sharding_indexed", ShardingCodec),
+    *((f"numcodecs.{codec_id}", numcodecs_class(codec_id)) for codec_id in KINDS),
+]
+for _name, _cls in BUILTIN_CODECS:
+    register_codec(_name, _cls)
+
+__all__ = [
+    "BUILTIN_CODECS",
+    "ArrayArrayCodec",
+    "ArrayBytesCodec",
+    "BloscCodec",
+    "BytesBytesCodec",
+    "BytesCodec",
+    "ChunkSpec",
+    "Codec",
+    "CodecPipeline",
+    "ShardingCodec",
+    "Crc32cCodec",
+    "GzipCodec",
+    "TransposeCodec",
+    "ZstdCodec",
+    "codecs",
+    "get_codec",
+    "normalize_v2_codecs",
+    "normalize_v3_codecs",
+    "register_codec",
+]

@@ -1,0 +1,345 @@
+"""The codec pipeline: a chunk array <-> its stored bytes, for v3 and v2 arrays.
+
+Zarr v3's model (array->array codecs, one array->bytes codec, bytes->bytes codecs) holds
+both formats; v2 filters and compressor are mapped onto it by :mod:`zarrkit.codecs.v2`.
+When the codecs before the serializer are only transposes, the serializer is a plain memory
+copy and the output is contiguous in stored order, the innermost compressor decodes
+straight into the output array's memory.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import numcodecs
+import numpy as np
+from numcodecs.abc import Codec as Numcodec
+
+from zarrkit.codecs.base import (
+    JSON,
+    ArrayArrayCodec,
+    ArrayBytesCodec,
+    BytesBytesCodec,
+    ChunkSpec,
+    Codec,
+)
+from zarrkit.codecs.buffers import byte_view, copy_exact
+from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.registry import get_codec, is_zarr_python_codec
+from zarrkit.codecs.transpose import TransposeCodec
+from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
+from zarrkit.codecs.zstd import ZstdCodec
+from zarrkit.errors import CodecError, MetadataError, ZarrkitError
+from zarrkit.storage.base import Blob
+
+CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec
+_ENDIAN = {"<": "little", ">": "big"}
+
+
+class CodecPipeline:
+    """Encode and decode the chunks of one array (thread-safe: codecs are immutable).
+
+    Examples
+    --------
+    >>> spec = ChunkSpec(shape=(2, 3), dtype=np.dtype("f8"), fill_value=0.0)
+    >>> pipeline = CodecPipeline.from_v3(["bytes", {"name": "zstd"}], spec)
+    >>> pipeline.to_v3_json()[1]
+    {'name': 'zstd', 'configuration': {'level': 0, 'checksum': False}}
+    >>> chunk = np.arange(6.0).reshape(2, 3)
+    >>> bool((pipeline.decode(pipeline.encode(chunk)) == chunk).all())
+    True
+    """
+
+    def __init__(
+        self,
+        codecs: Sequence[Codec],
+        spec: ChunkSpec,
+        *,
+        v2: tuple[list[dict[str, JSON]] | None, dict[str, JSON] | None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.array_array, self.array_bytes, self.bytes_bytes = _split(codecs)
+        self._v2 = v2
+        self._specs: list[ChunkSpec] = []
+        for codec in self.array_array:
+            codec.validate(spec)
+            self._specs.append(spec)
+            spec = codec.resolve(spec)
+        self._inner = spec
+        self._undo = list(zip(self.array_array, self._specs, strict=True))[::-1]
+        for later in (self.array_bytes, *self.bytes_bytes):
+            later.validate(spec)
+        self._perm: tuple[int, ...] | None = tuple(range(len(self.spec.shape)))
+        for codec in self.array_array:
+            if not isinstance(codec, TransposeCodec):
+                self._perm = None
+                break
+            self._perm = tuple(self._perm[i] for i in codec.order)
+        plain = self.array_bytes.plain_dtype(spec)
+        self._plain = plain if self._perm is not None and plain == spec.dtype else None
+
+    @classmethod
+    def from_v3(cls, codecs: Sequence[CodecLike], spec: ChunkSpec) -> CodecPipeline:
+        """The pipeline of a v3 ``codecs`` list, evolved with ``spec`` as zarr-python does."""
+        return cls([get_codec(codec).evolve(spec) for codec in codecs], spec)
+
+    @classmethod
+    def from_v2(
+        cls, filters: Sequence[CodecLike] | None, compressor: CodecLike | None, spec: ChunkSpec
+    ) -> CodecPipeline:
+        """The pipeline of a v2 array's ``filters`` and ``compressor`` (order from ``spec``)."""
+        configs = [v2_config(f, field="filters") for f in filters or ()]
+        compressor_config = None if compressor is None else v2_config(compressor)
+        ndim = len(spec.shape)
+        codecs: list[Codec] = []
+        if spec.order == "F" and ndim > 1:
+            codecs.append(TransposeCodec(order=tuple(reversed(range(ndim)))))
+        codecs.append(V2Filters(filters=tuple(numcodecs.get_codec(dict(c)) for c in configs)))
+        if compressor_config is not None:
+            codecs.append(v2_compressor(compressor_config))
+        return cls(codecs, spec, v2=(configs or None, compressor_config))
+
+    @property
+    def codecs(self) -> tuple[Codec, ...]:
+        return (*self.array_array, self.array_bytes, *self.bytes_bytes)
+
+    def encode(self, chunk: np.ndarray[Any, Any]) -> Blob:
+        """The stored bytes of ``chunk`` (shape ``spec.shape``, any memory layout)."""
+        if chunk.shape != self.spec.shape:
+            raise CodecError(
+                f"cannot encode a chunk of shape {chunk.shape}, expected {self.spec.shape}"
+            )
+        try:
+            data = chunk
+            for codec, spec in zip(self.array_array, self._specs, strict=True):
+                data = codec.encode(data, spec)
+            blob = self.array_bytes.encode(data, self._inner)
+            for bytes_codec in self.bytes_bytes:
+                blob = bytes_codec.encode(blob, self._inner)
+            return blob
+        except ZarrkitError:
+            raise
+        except Exception as e:
+            raise CodecError(f"cannot encode: {type(e).__name__}: {e}") from e
+
+    def decode(self, blob: Blob, *, key: str | None = None) -> np.ndarray[Any, Any]:
+        """The chunk stored as ``blob`` (a writable array of ``spec``'s shape and dtype)."""
+        try:
+            if self._plain is None:
+                return self._decode(blob)
+            stored = np.empty(self._inner.shape, self._plain)
+            self._decode_plain(blob, stored)
+            chunk = stored
+            for codec, spec in self._undo:
+                chunk = codec.decode(chunk, spec)
+            return chunk
+        except Exception as e:
+            _raise_keyed(e, key)
+
+    def decode_into(self, blob: Blob, out: np.ndarray[Any, Any], *, key: str | None = None) -> None:
+        """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``), without an
+        intermediate copy when ``out`` is contiguous in stored order."""
+        if self._plain is not None and out.dtype == self._plain and self._perm is not None:
+            target = out.transpose(self._perm)
+            if target.flags.c_contiguous and out.shape == self.spec.shape:
+                try:
+                    return self._decode_plain(blob, target)
+                except Exception as e:
+                    _raise_keyed(e, key)
+        out[...] = self.decode(blob, key=key)
+
+    def to_v3_json(self) -> list[dict[str, JSON]]:
+        """The v3 ``codecs`` field (a v2 pipeline is converted where it can be)."""
+        if self._v2 is None:
+            return [codec.to_json() for codec in self.codecs]
+        filters, compressor = self._v2
+        converted = [codec_from_v2(f) for f in filters or ()]
+        # filters that act on bytes (shuffle ...) can follow the serializer in v3
+        n = next(
+            (i for i, c in enumerate(converted) if not isinstance(c, ArrayArrayCodec)),
+            len(converted),
+        )
+        byteorder = self._inner.dtype.byteorder
+        endian = None if byteorder == "|" else _ENDIAN.get(byteorder, sys.byteorder)
+        codecs = [
+            *self.array_array,
+            *converted[:n],
+            BytesCodec(endian=endian),  # type: ignore[arg-type]
+            *converted[n:],
+            *([codec_from_v2(compressor)] if compressor else []),
+        ]
+        return CodecPipeline([c.evolve(self.spec) for c in codecs], self.spec).to_v3_json()
+
+    def to_v2_json(self) -> tuple[list[dict[str, JSON]] | None, dict[str, JSON] | None]:
+        """The v2 ``filters`` and ``compressor`` (a v3 pipeline is converted where it can be)."""
+        if self._v2 is not None:
+            filters, compressor = self._v2
+            return [dict(f) for f in filters] if filters else None, compressor and dict(compressor)
+        if any(isinstance(codec, TransposeCodec) for codec in self.array_array):
+            raise MetadataError(
+                "transpose has no v2 form (v2 has only order 'C' or 'F')", field="codecs"
+            )
+        serializer = self.array_bytes
+        if (
+            not isinstance(serializer, BytesCodec)
+            or serializer.plain_dtype(self._inner) != self._inner.dtype
+        ):
+            raise MetadataError(
+                f"{serializer.to_json()} has no v2 form for {self._inner.dtype}", field="codecs"
+            )
+        if len(self.bytes_bytes) > 1:
+            raise MetadataError("v2 allows one compressor", field="codecs")
+        filters = [codec_to_v2(codec) for codec in self.array_array]
+        compressor = codec_to_v2(self.bytes_bytes[0]) if self.bytes_bytes else None
+        return filters or None, compressor
+
+    def _decode(self, blob: Blob) -> np.ndarray[Any, Any]:
+        data = blob
+        for bytes_codec in reversed(self.bytes_bytes):
+            data = bytes_codec.decode(data, self._inner)
+        chunk = self.array_bytes.decode(data, self._inner)
+        for codec, spec in self._undo:
+            chunk = codec.decode(chunk, spec)
+        if chunk.shape != self.spec.shape or chunk.dtype != self.spec.dtype:
+            raise CodecError(
+                f"decoded {chunk.shape} {chunk.dtype}, expected {self.spec.shape} {self.spec.dtype}"
+            )
+        return chunk if chunk.flags.writeable else chunk.copy()
+
+    def _decode_plain(self, blob: Blob, target: np.ndarray[Any, Any]) -> None:
+        """Decode into ``target``, C-contiguous in stored layout."""
+        out = byte_view(target)
+        data = blob
+        for bytes_codec in self.bytes_bytes[:0:-1]:
+            data = bytes_codec.decode(data, self._inner)
+        if self.bytes_bytes:
+            innermost = self.bytes_bytes[0]
+            if innermost.decode_into(data, self._inner, out):
+                return
+            data = innermost.decode(data, self._inner)
+        copy_exact(data, out)
+
+
+def _raise_keyed(error: Exception, key: str | None) -> NoReturn:
+    """Re-raise ``error`` as a CodecError naming ``key``."""
+    if isinstance(error, CodecError):
+        if error.key is not None or key is None:
+            raise error
+        raise type(error)(error.args[0], key=key) from error
+    if isinstance(error, ZarrkitError):
+        raise error
+    raise CodecError(f"cannot decode: {type(error).__name__}: {error}", key=key) from error
+
+
+def _split(
+    codecs: Sequence[Codec],
+) -> tuple[list[ArrayArrayCodec], ArrayBytesCodec, list[BytesBytesCodec]]:
+    """Check the v3 codec order: array->array*, one array->bytes, bytes->bytes*."""
+    array_array: list[ArrayArrayCodec] = []
+    array_bytes: list[ArrayBytesCodec] = []
+    bytes_bytes: list[BytesBytesCodec] = []
+    for codec in codecs:
+        if isinstance(codec, ArrayArrayCodec) and not array_bytes:
+            array_array.append(codec)
+        elif isinstance(codec, ArrayBytesCodec) and not array_bytes:
+            array_bytes.append(codec)
+        elif isinstance(codec, BytesBytesCodec) and array_bytes:
+            bytes_bytes.append(codec)
+        else:
+            names = [c.name for c in codecs]
+            raise MetadataError(
+                f"codec {codec.name!r} is out of place in {names}: expected array->array "
+                "codecs, then one array->bytes codec (e.g. 'bytes'), then bytes->bytes codecs",
+                field="codecs",
+            )
+    if not array_bytes:
+        names = [c.name for c in codecs]
+        raise MetadataError(f"no array->bytes codec (e.g. 'bytes') in {names}", field="codecs")
+    return array_array, array_bytes[0], bytes_bytes
+
+
+def normalize_v3_codecs(
+    filters: Any, serializer: Any, compressors: Any, dtype: np.dtype[Any]
+) -> list[dict[str, JSON]]:
+    """The v3 ``codecs`` JSON for ``create_array``'s arguments, with zarr-python 3.1.6's
+    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum.
+
+    Examples
+    --------
+    >>> [c["name"] for c in normalize_v3_codecs("auto", "auto", "auto", np.dtype("f8"))]
+    ['bytes', 'zstd']
+    """
+    dtype = np.dtype(dtype)
+    array_array = [] if filters is None or _is_auto(filters) else _codecs(filters)
+    if _is_auto(serializer):
+        serializer = "vlen-utf8" if dtype.kind in "OT" else BytesCodec()
+    if _is_auto(compressors):
+        compressors = ZstdCodec(level=0, checksum=False)
+    bytes_bytes = [] if compressors is None else _codecs(compressors)
+    groups = (
+        ("filters", ArrayArrayCodec, array_array),
+        ("serializer", ArrayBytesCodec, [get_codec(serializer)]),
+        ("compressors", BytesBytesCodec, bytes_bytes),
+    )
+    spec = ChunkSpec(shape=(), dtype=dtype, fill_value=None)
+    result = []
+    for field, kind, group in groups:
+        for codec in group:
+            if not isinstance(codec, kind):
+                raise MetadataError(f"{codec.name!r} is not a {kind.__name__}", field=field)
+            result.append(codec.evolve(spec).to_json())
+    return result
+
+
+def normalize_v2_codecs(
+    filters: Any, compressors: Any, dtype: np.dtype[Any]
+) -> tuple[list[dict[str, JSON]] | None, dict[str, JSON] | None]:
+    """The v2 ``filters`` and ``compressor`` JSON for ``create_array``'s arguments, with
+    zarr-python 3.1.6's "auto" defaults: no filters (vlen-utf8 for strings), zstd level 0.
+
+    Examples
+    --------
+    >>> normalize_v2_codecs("auto", "auto", np.dtype("f8"))
+    (None, {'id': 'zstd', 'level': 0})
+    """
+    dtype = np.dtype(dtype)
+    if _is_auto(compressors):
+        compressor: dict[str, JSON] | None = v2_config(numcodecs.Zstd(level=0, checksum=False))
+    else:
+        items = [] if compressors is None else _items(compressors)
+        if len(items) > 1:
+            raise MetadataError(
+                f"v2 arrays take one compressor, got {len(items)}", field="compressors"
+            )
+        compressor = _v2(items[0], "compressors") if items else None
+    if _is_auto(filters):
+        configs = [{"id": "vlen-utf8"}] if dtype.kind in "OT" else []
+    else:
+        configs = [_v2(f, "filters") for f in ([] if filters is None else _items(filters))]
+    return configs or None, compressor
+
+
+def _is_auto(value: object) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _items(value: Any) -> list[Any]:
+    """One codec given alone, or a sequence of them, as a list."""
+    if isinstance(value, dict | str | Codec | Numcodec) or is_zarr_python_codec(value):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise MetadataError(f"expected a codec or a list of codecs, got {value!r}") from None
+
+
+def _codecs(value: Any) -> list[Codec]:
+    return [get_codec(item) for item in _items(value)]
+
+
+def _v2(value: Any, field: str) -> dict[str, JSON]:
+    is_v3 = isinstance(value, str) or (isinstance(value, dict) and "name" in value)
+    is_v3 = is_v3 or is_zarr_python_codec(value)
+    return v2_config(get_codec(value) if is_v3 else value, field=field)

@@ -1,0 +1,252 @@
+"""Dask arrays from zarrkit arrays, and Dask arrays written into zarrkit arrays safely.
+
+A stored chunk (or shard) is replaced whole on every write, so two Dask blocks that write
+parts of the same chunk at the same time can each undo the other's part. :func:`store_dask`
+never lets that happen: by default it rechunks the Dask array so every block covers whole
+chunks; ``align="lock"`` instead serializes the writers of each shared chunk, and
+``align="error"`` refuses to write and names the boundaries at fault.
+
+Arrays pickle by configuration (store and path), so they travel to distributed workers;
+use a store every worker can reach (``LocalStore`` on a shared disk, object storage), not
+a ``MemoryStore``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import dask.array as da
+import numpy as np
+from dask.array.core import normalize_chunks
+from dask.base import tokenize
+
+from zarrkit.errors import ChunkAlignmentError, ShapeMismatchError
+
+if TYPE_CHECKING:
+    from zarrkit.arrays import Array
+    from zarrkit.storage import StoreLike
+
+log = logging.getLogger(__name__)
+
+Align = Literal["rechunk", "lock", "error"]
+DaskChunks = tuple[tuple[int, ...], ...]
+_ALIGN_MODES = ("rechunk", "lock", "error")
+
+
+def write_unit(array: Array) -> tuple[int, ...]:
+    """The shape of the stored objects a write replaces whole: shards, else chunks."""
+    return array.shards or array.chunks
+
+
+def to_dask(array: Array, chunks: Any = None, *, name: str | None = None) -> da.Array:
+    """A lazy Dask array reading ``array``; its blocks default to the array's chunks (its
+    shards when sharded), so each task decodes whole stored objects.
+
+    Examples
+    --------
+    >>> import zarrkit
+    >>> a = zarrkit.ones((6, 4), chunks=(3, 2), dtype="i2")
+    >>> d = to_dask(a)
+    >>> d.chunks, int(d.sum().compute())
+    (((3, 3), (2, 2)), 24)
+    """
+    chunks = normalize_chunks(  # type: ignore[no-untyped-call]
+        write_unit(array) if chunks is None else chunks, array.shape, dtype=array.dtype
+    )
+    name = name or f"zarrkit-{tokenize(repr(array.store), array.path, array.metadata, chunks)}"
+    result: da.Array = da.from_array(  # type: ignore[no-untyped-call]
+        array, chunks=chunks, name=name, lock=False
+    )
+    return result
+
+
+def from_dask(
+    source: da.Array,
+    store: StoreLike | None = None,
+    *,
+    align: Align = "rechunk",
+    **create_array_kwargs: Any,
+) -> Array:
+    """Create an array shaped like ``source`` and write ``source`` into it.
+
+    ``create_array_kwargs`` go to :func:`zarrkit.create_array`; ``chunks`` defaults to
+    ``source``'s block shape. See :func:`store_dask` for ``align``.
+
+    Examples
+    --------
+    >>> import dask.array as da, zarrkit
+    >>> a = zarrkit.from_dask(da.arange(10, chunks=5), chunks=(5,))
+    >>> a[:].tolist()[-3:]
+    [7, 8, 9]
+    """
+    from zarrkit.api import create_array
+
+    _check_align(align)
+    create_array_kwargs.setdefault("chunks", tuple(max(c[0], 1) for c in source.chunks))
+    array = create_array(store, shape=source.shape, dtype=source.dtype, **create_array_kwargs)
+    store_dask(source, array, align=align)
+    return array
+
+
+def store_dask(
+    source: da.Array, target: Array, *, align: Align = "rechunk", compute: bool = True
+) -> Any:
+    """Write the Dask array ``source`` into ``target`` (same shape) without losing data.
+
+    Blocks whose boundaries do not fall on ``target``'s chunk (or shard) boundaries would
+    share a stored object; ``align`` says what to do then:
+
+    - ``"rechunk"`` (default): rechunk ``source`` to whole multiples of the chunks.
+    - ``"lock"``: keep the blocks, and hold a lock per shared chunk while writing (a
+      ``distributed.Lock`` on a distributed cluster, else a process-local lock, which is
+      enough for the threaded scheduler but not the multiprocessing one).
+    - ``"error"``: raise :class:`~zarrkit.errors.ChunkAlignmentError`.
+
+    With ``compute=False`` a ``Delayed`` is returned that performs the write.
+    """
+    _check_align(align)
+    if tuple(source.shape) != target.shape:
+        raise ShapeMismatchError(
+            f"the Dask array has shape {tuple(source.shape)}, the target array {target.name} "
+            f"has shape {target.shape}"
+        )
+    unit = write_unit(target)
+    problems = misaligned(source.chunks, unit, target.shape)
+    destination: Any = target
+    if problems:
+        if align == "error":
+            raise ChunkAlignmentError(
+                f"Dask blocks of {target.name} would share stored chunks of shape {unit}: "
+                + "; ".join(problems)
+                + " (use align='rechunk' or align='lock')"
+            )
+        if align == "rechunk":
+            new_chunks = aligned_chunks(source.chunks, unit, target.shape)
+            log.info(
+                "rechunking a Dask array from %s to %s for aligned writes",
+                source.chunks,
+                new_chunks,
+            )
+            source = source.rechunk(new_chunks)  # type: ignore[no-untyped-call]
+        else:
+            log.info("writing %s with a lock per shared chunk", target.name)
+            destination = LockedTarget(target, unit)
+    return da.store(source, destination, lock=False, compute=compute)
+
+
+def _check_align(align: str) -> None:
+    if align not in _ALIGN_MODES:
+        raise ValueError(f"align must be one of {', '.join(_ALIGN_MODES)}, got {align!r}")
+
+
+def _boundaries(lengths: Sequence[int]) -> list[int]:
+    """Inner block boundaries: the offsets where one block ends and the next begins."""
+    return list(itertools.accumulate(lengths))[:-1]
+
+
+def misaligned(chunks: DaskChunks, unit: Sequence[int], shape: Sequence[int]) -> list[str]:
+    """One message per axis whose block boundaries fall inside a stored chunk (empty when
+    every block covers whole chunks)."""
+    problems = []
+    for axis, (lengths, size) in enumerate(zip(chunks, unit, strict=True)):
+        inside = [b for b in _boundaries(lengths) if b % size and b != shape[axis]]
+        if inside:
+            shared = sorted({b // size for b in inside})
+            problems.append(
+                f"axis {axis}: block boundaries {_shorten(inside)} fall inside stored chunks "
+                f"{_shorten(shared)} (chunk length {size})"
+            )
+    return problems
+
+
+def _shorten(values: list[int], limit: int = 8) -> str:
+    text = ", ".join(map(str, values[:limit]))
+    return f"[{text}, ... {len(values) - limit} more]" if len(values) > limit else f"[{text}]"
+
+
+def aligned_chunks(chunks: DaskChunks, unit: Sequence[int], shape: Sequence[int]) -> DaskChunks:
+    """Block lengths close to ``chunks`` whose boundaries are all multiples of ``unit``:
+    each boundary moves to the nearest chunk boundary (blocks that vanish are dropped).
+
+    Examples
+    --------
+    >>> aligned_chunks(((7, 7, 7, 7),), (5,), (28,))
+    ((5, 10, 5, 8),)
+    """
+    result = []
+    for lengths, size, n in zip(chunks, unit, shape, strict=True):
+        moved = {round(b / size) * size for b in _boundaries(lengths)}
+        bounds = [0, *sorted(b for b in moved if 0 < b < n), n]
+        result.append(tuple(int(d) for d in np.diff(bounds)) if n else (0,))
+    return tuple(result)
+
+
+class LockedTarget:
+    """Writes each block of a ``da.store`` while holding a lock on every stored chunk the
+    block touches (acquired in sorted order, so writers never deadlock)."""
+
+    def __init__(self, array: Array, unit: tuple[int, ...]) -> None:
+        self.array = array
+        self.unit = unit
+        self.token = tokenize(repr(array.store), array.path)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.array.shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.array.dtype
+
+    def __setitem__(self, key: tuple[slice, ...], value: Any) -> None:
+        names = [f"zarrkit-{self.token}-{'.'.join(map(str, c))}" for c in self._touched(key)]
+        with _holding(sorted(names)):
+            self.array[key] = value
+
+    def _touched(self, key: tuple[slice, ...]) -> Iterator[tuple[int, ...]]:
+        ranges = [
+            range(s.start // size, -(-s.stop // size))
+            for s, size in zip(key, self.unit, strict=True)
+        ]
+        return itertools.product(*ranges)
+
+
+# Process-local locks, striped so memory stays bounded however many chunks there are;
+# stripes are taken in index order, so two writers never wait on each other in a cycle.
+_STRIPES = tuple(threading.Lock() for _ in range(256))
+
+
+@contextlib.contextmanager
+def _holding(names: list[str]) -> Iterator[None]:
+    """Hold the locks named ``names`` (distributed ones when running on a worker)."""
+    with contextlib.ExitStack() as stack:
+        if _on_distributed_worker():
+            from distributed import Lock
+
+            for name in names:
+                stack.enter_context(Lock(name))  # type: ignore[no-untyped-call]
+        else:
+            for index in sorted({zlib.crc32(n.encode()) % len(_STRIPES) for n in names}):
+                stack.enter_context(_STRIPES[index])
+        yield
+
+
+def _on_distributed_worker() -> bool:
+    try:
+        from distributed import get_worker
+    except ImportError:
+        return False
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = ["LockedTarget", "aligned_chunks", "from_dask", "misaligned", "store_dask", "to_dask"]

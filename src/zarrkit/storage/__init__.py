@@ -1,0 +1,170 @@
+"""Stores: keys and bytes only, chosen by URL scheme from a registry users can extend."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from zarrkit.errors import UnknownStoreError
+from zarrkit.registry import Registry
+from zarrkit.storage.base import (
+    ByteRequest,
+    OffsetRequest,
+    RangeRequest,
+    Store,
+    SuffixRequest,
+    validate_key,
+)
+from zarrkit.storage.local import LocalStore
+from zarrkit.storage.memory import MemoryStore
+from zarrkit.storage.wrappers import (
+    FaultInjectionStore,
+    LatencyStore,
+    LoggingStore,
+    PrefixStore,
+    ReadOnlyStore,
+    WrapperStore,
+)
+
+StoreLike = Store | str | os.PathLike[str]
+
+#: URL scheme -> a callable ``(url, read_only=..., **storage_options) -> Store``.
+stores: Registry[Any] = Registry("zarrkit.stores", "store scheme", UnknownStoreError)
+
+
+def register_store(scheme: str, factory: Any) -> None:
+    """Make ``scheme://...`` URLs open with ``factory(url, read_only=..., **options)``."""
+    stores.register(scheme, factory)
+
+
+def _open_file(url: str, *, read_only: bool = False, **options: Any) -> Store:
+    return LocalStore(urlsplit(url).path, read_only=read_only, **options)
+
+
+_memory_stores: dict[str, MemoryStore] = {}
+
+
+def _open_memory(url: str, *, read_only: bool = False, **options: Any) -> Store:
+    """``memory://name`` names one process-wide MemoryStore; ``memory://`` a new one."""
+    name = url.split("://", 1)[1]
+    if not name:
+        return MemoryStore(read_only=read_only)
+    store = _memory_stores.setdefault(name, MemoryStore())
+    return store.with_read_only(read_only)
+
+
+#: Backends with optional dependencies: class name -> (module, pip extra or None).
+_BACKENDS: dict[str, tuple[str, str | None]] = {
+    "ZipStore": ("zip", None),
+    "SQLiteStore": ("sqlite", None),
+    "LMDBStore": ("lmdb", "db"),
+    "RedisStore": ("redis", "db"),
+    "PostgresStore": ("postgres", "db"),
+    "ObjectStore": ("object", "s3"),
+}
+
+
+def _backend(name: str) -> Any:
+    """Import the backend class ``name``, saying which extra to install when it cannot."""
+    module, extra = _BACKENDS[name]
+    try:
+        return getattr(importlib.import_module(f"zarrkit.storage.{module}"), name)
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.startswith("zarrkit"):
+            raise
+        hint = f": pip install 'zarrkit[{extra}]'" if extra else ""
+        raise ImportError(f"{name} needs the {e.name!r} package{hint}", name=e.name) from e
+
+
+class _LazyFactory:
+    """Opens a scheme's URLs with a backend imported on first use."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+
+    def __call__(self, url: str, *, read_only: bool = False, **options: Any) -> Store:
+        store: Store = _backend(self.backend).from_url(url, read_only=read_only, **options)
+        return store
+
+    def __repr__(self) -> str:
+        return f"<{self.backend}.from_url>"
+
+
+register_store("file", _open_file)
+register_store("memory", _open_memory)
+for _scheme, _name in [
+    ("zip", "ZipStore"),
+    ("sqlite", "SQLiteStore"),
+    ("lmdb", "LMDBStore"),
+    ("redis", "RedisStore"),
+    ("postgresql", "PostgresStore"),
+    ("postgres", "PostgresStore"),
+    ("s3", "ObjectStore"),
+    ("s3a", "ObjectStore"),
+    ("gs", "ObjectStore"),
+    ("gcs", "ObjectStore"),
+    ("az", "ObjectStore"),
+    ("azure", "ObjectStore"),
+    ("abfs", "ObjectStore"),
+    ("abfss", "ObjectStore"),
+    ("http", "ObjectStore"),
+    ("https", "ObjectStore"),
+]:
+    register_store(_scheme, _LazyFactory(_name))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BACKENDS:
+        return _backend(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def make_store(
+    store: StoreLike | None,
+    *,
+    read_only: bool = False,
+    storage_options: dict[str, Any] | None = None,
+) -> Store:
+    """Turn a path, URL or store into a :class:`Store` (``None`` gives a new MemoryStore).
+
+    Examples
+    --------
+    >>> make_store("memory://")
+    MemoryStore(<0 keys>, read_only=False)
+    """
+    if isinstance(store, Store):
+        return store.with_read_only(True) if read_only and not store.read_only else store
+    if store is None:
+        return MemoryStore(read_only=read_only)
+    text = os.fspath(store)
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        return stores.get(scheme)(text, read_only=read_only, **(storage_options or {}))
+    return LocalStore(Path(text), read_only=read_only, **(storage_options or {}))
+
+
+__all__ = [
+    "ByteRequest",
+    "FaultInjectionStore",
+    "LatencyStore",
+    "LocalStore",
+    "LoggingStore",
+    "MemoryStore",
+    "OffsetRequest",
+    "PrefixStore",
+    "RangeRequest",
+    "ReadOnlyStore",
+    "SQLiteStore",
+    "Store",
+    "StoreLike",
+    "SuffixRequest",
+    "make_store",
+    "register_store",
+    "stores",
+    "WrapperStore",
+    "ZipStore",
+    "validate_key",
+]

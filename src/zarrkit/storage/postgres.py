@@ -1,0 +1,193 @@
+"""PostgresStore: keys and values in one table of a PostgreSQL database (psycopg 3).
+
+Durability: a write returns after its transaction commits, so with the server's defaults
+(``fsync=on``, ``synchronous_commit=on``) it survives a crash of the client, the server
+or the machine. Every ``set`` is one transaction; ``set_many``, ``delete_many`` and
+``delete_prefix`` are one transaction each, so they apply whole or not at all.
+
+Concurrency: each thread gets its own connection; any number of processes and hosts may
+share the table. Values are stored uncompressed out of line (``STORAGE EXTERNAL``, as
+chunks are compressed already), so byte-range reads fetch only the bytes asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from zarrkit.errors import StoreError
+from zarrkit.storage.base import (
+    Blob,
+    ByteRequest,
+    OffsetRequest,
+    RangeRequest,
+    Store,
+)
+from zarrkit.storage.sqlite import prefix_bounds
+
+
+class PostgresStore(Store):
+    """A store in a PostgreSQL table (``key TEXT COLLATE "C" PRIMARY KEY, value BYTEA``).
+
+    Parameters
+    ----------
+    url
+        A libpq connection URL, ``postgresql://user:password@host:port/dbname``.
+    table
+        The table, created if missing unless read-only (schema-qualified names allowed:
+        ``"myschema.chunks"``).
+    **connect_options
+        Passed to ``psycopg.connect`` (``connect_timeout``, ``sslmode`` ...).
+
+    Examples
+    --------
+    >>> store = PostgresStore("postgresql://postgres@127.0.0.1/postgres")  # doctest: +SKIP
+    >>> store.set("zarr.json", b"{}")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        table: str = "zarrkit",
+        **connect_options: Any,
+    ) -> None:
+        super().__init__(read_only=read_only)
+        self.url = url
+        self.table = table
+        self.connect_options = connect_options
+        self._table = sql.Identifier(*table.split("."))
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self._conn()  # fail early on a wrong URL or a missing table
+
+    @classmethod
+    def from_url(cls, url: str, *, read_only: bool = False, **options: Any) -> PostgresStore:
+        """Open ``postgresql://...`` (or ``postgres://``); ``table`` as a keyword."""
+        return cls(url, read_only=read_only, **options)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore(table={self.table!r}, read_only={self.read_only})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_reopen, (self.url, self.read_only, self.table, self.connect_options))
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, **self.connect_options)
+            if self.read_only:
+                conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 0").format(self._table))
+            else:
+                self._create_table(conn)
+        except psycopg.Error as e:
+            raise StoreError(f"cannot open PostgreSQL table {self.table!r}: {e}") from e
+        return conn
+
+    def _create_table(self, conn: psycopg.Connection[Any]) -> None:
+        create = sql.SQL(
+            'CREATE TABLE IF NOT EXISTS {} (key TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL)'
+        ).format(self._table)
+        external = sql.SQL("ALTER TABLE {} ALTER COLUMN value SET STORAGE EXTERNAL")
+        try:
+            conn.execute(create)
+            conn.execute(external.format(self._table))
+        except psycopg.errors.UniqueViolation:
+            pass  # another client created the table at the same moment
+
+    def _execute(self, operation: str, key: str, query: sql.Composed, args: Sequence[Any]) -> Any:
+        try:
+            return self._conn().execute(query, args)
+        except psycopg.Error as e:
+            raise StoreError(f"{type(e).__name__}: {e}", key=key, operation=operation) from e
+
+    def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
+        select, args = _select_value(byte_range)
+        query = sql.SQL(select + " FROM {} WHERE key = %s").format(self._table)
+        row = self._execute("get", key, query, [*args, key]).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        query = sql.SQL("SELECT key, value FROM {} WHERE key = ANY(%s)").format(self._table)
+        rows = self._execute("get_many", keys[0] if keys else "", query, [list(keys)])
+        found = {key: bytes(value) for key, value in rows}
+        return [found.get(key) for key in keys]
+
+    def _upsert(self) -> sql.Composed:
+        return sql.SQL(
+            "INSERT INTO {} (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        ).format(self._table)
+
+    def _set(self, key: str, value: Blob) -> None:
+        self._execute("set", key, self._upsert(), [key, bytes(value)])
+
+    def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
+        rows = [(key, bytes(value)) for key, value in items]
+        self._transaction("set_many", self._upsert(), rows)
+
+    def _delete(self, key: str) -> None:
+        query = sql.SQL("DELETE FROM {} WHERE key = %s").format(self._table)
+        self._execute("delete", key, query, [key])
+
+    def _delete_many(self, keys: Sequence[str]) -> None:
+        query = sql.SQL("DELETE FROM {} WHERE key = ANY(%s)").format(self._table)
+        self._execute("delete_many", "", query, [list(keys)])
+
+    def _delete_prefix(self, prefix: str) -> None:
+        query = sql.SQL("DELETE FROM {} WHERE key >= %s AND key < %s").format(self._table)
+        self._execute("delete_prefix", prefix, query, prefix_bounds(prefix))
+
+    def _transaction(self, operation: str, query: sql.Composed, rows: list[Any]) -> None:
+        conn = self._conn()
+        try:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany(query, rows)
+        except psycopg.Error as e:
+            key = rows[0][0] if rows else None
+            raise StoreError(f"{type(e).__name__}: {e}", key=key, operation=operation) from e
+
+    def _list_prefix(self, prefix: str) -> Iterator[str]:
+        query = sql.SQL("SELECT key FROM {} WHERE key >= %s AND key < %s ORDER BY key")
+        rows = self._execute("list", prefix, query.format(self._table), prefix_bounds(prefix))
+        return (row[0] for row in rows.fetchall())
+
+    def close(self) -> None:
+        """Close every connection this store opened (in any thread)."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _select_value(byte_range: ByteRequest | None) -> tuple[str, list[int]]:
+    """The SELECT list reading the requested bytes (PostgreSQL's substring is 1-based)."""
+    if byte_range is None:
+        return "SELECT value", []
+    if isinstance(byte_range, RangeRequest):
+        length = byte_range.end - byte_range.start
+        return "SELECT substring(value FROM %s FOR %s)", [byte_range.start + 1, length]
+    if isinstance(byte_range, OffsetRequest):
+        return "SELECT substring(value FROM %s)", [byte_range.offset + 1]
+    return "SELECT substring(value FROM greatest(length(value) - %s, 0) + 1)", [byte_range.suffix]
+
+
+def _reopen(
+    url: str, read_only: bool, table: str, connect_options: dict[str, Any]
+) -> PostgresStore:
+    return PostgresStore(url, read_only=read_only, table=table, **connect_options)

@@ -1,0 +1,325 @@
+"""Local servers for the storage tests: moto (S3), Azurite (Azure), Redis, PostgreSQL, HTTP.
+
+Each is started once per test session (per xdist worker) on a free 127.0.0.1 port and
+stopped at the end. When a server cannot be started the tests that need it are skipped
+with the reason, except when the ``CI`` environment variable is set: then they fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import functools
+import hashlib
+import hmac
+import http.server
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from email.utils import formatdate
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / ".cache"
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's documented, public development key.
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip locally; fail under CI, where every server must start."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so a missing server is a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def install_lock(name: str):
+    """Serialize first-time installs between xdist workers."""
+    CACHE.mkdir(exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+class Server:
+    """A child process listening on 127.0.0.1:port, stopped by its own handle."""
+
+    def __init__(self, name: str, command: list[str], port: int, log_dir: Path, **kwargs) -> None:
+        self.name = name
+        self.port = port
+        self.log = log_dir / f"{name}.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
+            )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.5),
+            ):
+                return
+            time.sleep(0.05)
+        self.stop()
+        tail = self.log.read_text(errors="replace")[-2000:]
+        unavailable(f"{self.name} did not start on port {self.port}: {tail}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server_dir():
+    path = Path(tempfile.mkdtemp(prefix="zarrkit-servers-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# --- S3 (moto) --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def moto_server(server_dir):
+    exe = Path(sys.executable).parent / "moto_server"
+    if not exe.exists():
+        unavailable(f"moto_server not found next to {sys.executable} (install moto[server])")
+    port = free_port()
+    server = Server("moto", [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, server_dir)
+    server.wait_ready()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_options(moto_server):
+    """``(bucket, storage_options)`` for a fresh bucket on the moto server."""
+    bucket = "zarrkit-test"
+    request = urllib.request.Request(f"{moto_server}/{bucket}", method="PUT")
+    urllib.request.urlopen(request, timeout=10).close()
+    options = {
+        "endpoint": moto_server,
+        "access_key_id": "testing",
+        "secret_access_key": "testing",
+        "region": "us-east-1",
+        "virtual_hosted_style_request": False,
+        "allow_http": True,
+    }
+    return bucket, options
+
+
+# --- Azure (Azurite) --------------------------------------------------------------------
+def azurite_executable() -> Path:
+    prefix = CACHE / "npm"
+    exe = prefix / "node_modules" / ".bin" / "azurite-blob"
+    with install_lock("npm"):
+        if not exe.exists():
+            if shutil.which("npm") is None:
+                unavailable("npm is not installed, so Azurite cannot be installed")
+            result = subprocess.run(
+                ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "azurite"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if result.returncode != 0 or not exe.exists():
+                unavailable(f"npm install azurite failed: {result.stderr[-2000:]}")
+    return exe
+
+
+def create_azure_container(endpoint: str, container: str) -> None:
+    """Create a container with a SharedKey-signed request (obstore cannot create one)."""
+    headers = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": "2021-08-06"}
+    canonical = "".join(f"{name}:{value}\n" for name, value in sorted(headers.items()))
+    resource = f"/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{container}\nrestype:container"
+    content_type = "application/octet-stream"
+    to_sign = f"PUT\n\n\n\n\n{content_type}\n" + "\n" * 6 + canonical + resource
+    digest = hmac.new(base64.b64decode(AZURITE_KEY), to_sign.encode(), hashlib.sha256).digest()
+    headers["Content-Type"] = content_type
+    headers["Authorization"] = f"SharedKey {AZURITE_ACCOUNT}:{base64.b64encode(digest).decode()}"
+    url = f"{endpoint}/{container}?restype=container"
+    request = urllib.request.Request(url, data=b"", method="PUT", headers=headers)
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+@pytest.fixture(scope="session")
+def azurite_server(server_dir):
+    exe = azurite_executable()
+    port = free_port()
+    location = server_dir / "azurite"
+    location.mkdir()
+    command = [
+        str(exe),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--location",
+        str(location),
+        "--silent",
+        "--skipApiVersionCheck",
+        "--loose",
+    ]
+    server = Server("azurite", command, port, server_dir)
+    server.wait_ready()
+    yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azure_options(azurite_server):
+    """``(container, storage_options)`` for a fresh container on Azurite."""
+    container = "zarrkit-test"
+    create_azure_container(azurite_server, container)
+    options = {
+        "account_name": AZURITE_ACCOUNT,
+        "account_key": AZURITE_KEY,
+        "endpoint": azurite_server,
+        "allow_http": True,
+    }
+    return container, options
+
+
+# --- Redis ------------------------------------------------------------------------------
+def apt_install(package: str, find: Callable[[], str | None]) -> str:
+    """What ``find`` locates, installing Debian's ``package`` first if it finds nothing."""
+    with install_lock("apt"):
+        found = find()
+        if found:
+            return found
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            unavailable(f"{package} is missing and apt-get cannot install it here")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "--no-install-recommends", package]
+        result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+        if result.returncode != 0:
+            subprocess.run(["apt-get", "update"], capture_output=True, env=env, timeout=900)
+            result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+        found = find()
+        if not found:
+            unavailable(f"apt-get install {package} failed: {result.stderr[-2000:]}")
+        return found
+
+
+@pytest.fixture(scope="session")
+def redis_url(server_dir):
+    exe = apt_install("redis-server", lambda: shutil.which("redis-server"))
+    port = free_port()
+    command = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = Server("redis", command, port, server_dir, cwd=server_dir)
+    server.wait_ready()
+    yield f"redis://127.0.0.1:{port}/0"
+    server.stop()
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+def find_initdb() -> str | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return str(found[-1]) if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    bindir = Path(apt_install("postgresql", find_initdb)).parent
+    # Not under pytest's tmp dir: the postgres user must be able to reach the directory.
+    data = Path(tempfile.mkdtemp(prefix="zarrkit-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    initdb = [str(bindir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres"]
+    result = subprocess.run(
+        [*as_postgres, *initdb, "--no-sync"], capture_output=True, text=True, timeout=120
+    )
+    if result.returncode != 0:
+        shutil.rmtree(data, ignore_errors=True)
+        unavailable(f"initdb failed: {result.stderr[-2000:]}")
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = [
+        *as_postgres,
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data / "db"),
+        "-l",
+        str(data / "pg.log"),
+    ]
+    result = subprocess.run([*pg_ctl, "-o", options, "-w", "start"], capture_output=True, text=True)
+    if result.returncode != 0:
+        log = (data / "pg.log").read_text(errors="replace")[-2000:]
+        shutil.rmtree(data, ignore_errors=True)
+        unavailable(f"PostgreSQL did not start: {result.stderr[-1000:]} {log}")
+    yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+# --- HTTP -------------------------------------------------------------------------------
+class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Python's file server plus the single byte ranges object-store clients send."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def send_head(self):
+        header = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not header or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        first, _, last = header.removeprefix("bytes=").partition("-")
+        if first:
+            start, end = int(first), (int(last) + 1 if last else len(data))
+        else:
+            start, end = max(len(data) - int(last), 0), len(data)
+        if start >= len(data):
+            self.send_error(416)
+            return None
+        end = min(end, len(data))
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+        self.send_header("Content-Length", str(end - start))
+        self.end_headers()
+        return io.BytesIO(data[start:end])
+
+
+@pytest.fixture(scope="session")
+def http_root(tmp_path_factory):
+    """``(directory, url)``: files written into the directory are served at the URL."""
+    root = tmp_path_factory.mktemp("http-root")
+    handler = functools.partial(RangeRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,76 @@
+import os
+
+import pytest
+
+from zarrkit.errors import InvalidKeyError
+from zarrkit.storage import LocalStore
+from zarrkit.testing import StoreSuite
+
+
+class TestLocalStore(StoreSuite):
+    @pytest.fixture
+    def store(self, tmp_path):
+        yield LocalStore(tmp_path / "root")
+
+
+class TestDurableLocalStore(StoreSuite):
+    many_keys = 200
+    large_value_size = 2**20
+
+    @pytest.fixture
+    def store(self, tmp_path):
+        yield LocalStore(tmp_path / "root", durable=True)
+
+
+def _all_files(root):
+    return sorted(
+        os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
+    )
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    store = LocalStore(tmp_path)
+    for i in range(5):
+        store.set("a/b", bytes([i]) * 1000)
+    store.set_many({f"c/{i}": b"x" for i in range(10)})
+    assert _all_files(tmp_path) == ["a/b", *sorted(f"c/{i}" for i in range(10))]
+
+
+def test_failed_write_keeps_old_value_and_no_temp(tmp_path):
+    store = LocalStore(tmp_path)
+    store.set("k", b"old")
+
+    class Boom:
+        def __buffer__(self, flags):
+            raise RuntimeError("boom")
+
+    with pytest.raises(Exception):  # noqa: B017
+        store.set("k", Boom())
+    assert store.get("k") == b"old"
+    assert _all_files(tmp_path) == ["k"]
+
+
+@pytest.mark.parametrize("key", ["../escape", "a/../../escape", "/etc/passwd", "..\\x", "C:/x"])
+def test_key_cannot_escape_root(tmp_path, key):
+    root = tmp_path / "root"
+    store = LocalStore(root)
+    with pytest.raises(InvalidKeyError):
+        store.set(key, b"x")
+    assert not (tmp_path / "escape").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_missing_root_reads_empty(tmp_path):
+    store = LocalStore(tmp_path / "nothing", read_only=True)
+    assert store.get("a") is None
+    assert list(store.list()) == []
+    assert not (tmp_path / "nothing").exists()
+
+
+@pytest.mark.parametrize(("durable", "expected"), [(False, 0), (True, 2)])
+def test_durable_fsyncs_file_and_directory(tmp_path, monkeypatch, durable, expected):
+    calls = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real_fsync(fd))
+    LocalStore(tmp_path, durable=durable).set("a/b", b"x")
+    assert len(calls) == expected

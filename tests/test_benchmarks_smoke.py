@@ -1,0 +1,51 @@
+"""Smoke test of the benchmark harness: it runs, times every op and verifies what it read.
+
+Speed is never asserted here; only that each timing exists and each result was checked.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.child import WrongData, verify
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quick_run_times_and_verifies_every_op(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    command = [sys.executable, "-m", "benchmarks.run", "--quick", "--repeat", "1"]
+    command += ["--workloads", "W1,W3", "--peers", "zarrkit,limit", "--json", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())["results"]
+    assert {(r["peer"], r["workload"]) for r in results} == {
+        (p, w) for p in ("zarrkit", "limit") for w in ("W1", "W3")
+    }
+    for r in results:
+        expected_ops = {"W1": {"write", "read"}, "W3": {"overwrite", "read"}}[r["workload"]]
+        assert set(r["ops"]) == expected_ops
+        for op, entry in r["ops"].items():
+            where = f"{r['peer']} {r['workload']} {op}"
+            assert entry["status"] == "ok", f"{where}: {entry.get('message')}"
+            assert entry["verified"] is True, where
+            assert isinstance(entry["median"], float) and entry["median"] > 0, where
+        assert r["peak_rss_mb"] > 0
+    assert "zarrkit" in done.stdout and "limit (codec lib)" in done.stdout
+
+
+def test_verify_rejects_wrong_values_and_shapes() -> None:
+    source = np.arange(12.0).reshape(3, 4)
+    verify(source.copy(), source, "same")
+    wrong = source.copy()
+    wrong[1, 2] = -1
+    with pytest.raises(WrongData, match="1 of 12 values differ"):
+        verify(wrong, source, "one value")
+    with pytest.raises(WrongData, match="expected float64"):
+        verify(source.T, source, "transposed")

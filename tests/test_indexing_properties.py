@@ -1,0 +1,268 @@
+"""Indexing checked against NumPy through a reference chunked array.
+
+``ChunkedReference`` really splits a NumPy array into chunk arrays per DimGrid (edge chunks
+padded with a sentinel) and reads and writes only through ``project()``, as the engine
+does; so these properties prove the projection, not just ``normalize``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hypothesis.strategies as st
+import numpy as np
+from hypothesis import given
+
+from zarrkit.indexing import ChunkRead, Selection, normalize, normalize_blocks, project
+from zarrkit.metadata.chunk_grid import DimGrid
+from zarrkit.testing import strategies as zst
+
+PADDING = -1  # stored past the array's end in edge chunks; must never be read
+UNSET = -2  # initial buffer content; must all be overwritten
+FRESH = -3  # a chunk the engine creates without reading (complete writes)
+WRITTEN = 10_000  # written values start here, distinct from the array's
+
+
+class ChunkedReference:
+    """A NumPy array stored as a dict of full-size chunk arrays, accessed via project()."""
+
+    def __init__(self, data: np.ndarray, dims: tuple[DimGrid, ...]):
+        self.shape, self.dims = data.shape, dims
+        self.chunks: dict[tuple[int, ...], np.ndarray] = {}
+        for coords in np.ndindex(*(d.nchunks for d in dims)):
+            chunk = np.full(self._chunk_shape(coords), PADDING, dtype=np.int64)
+            region = data[self._region(coords)]
+            chunk[tuple(slice(0, n) for n in region.shape)] = region
+            self.chunks[coords] = chunk
+
+    def _chunk_shape(self, coords: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(d.chunk_len(i) for d, i in zip(self.dims, coords, strict=True))
+
+    def _region(self, coords: tuple[int, ...]) -> tuple[slice, ...]:
+        return tuple(
+            slice(d.chunk_start(i), min(d.chunk_start(i) + d.chunk_len(i), d.length))
+            for d, i in zip(self.dims, coords, strict=True)
+        )
+
+    def plan(self, selection: Selection) -> list[ChunkRead]:
+        plan = project(selection, self.dims)
+        coords = [r.coords for r in plan]
+        assert coords == sorted(set(coords)), "each chunk once, in C order"
+        assert all(c in self.chunks for c in coords)
+        return plan
+
+    def read(self, selection: Selection) -> np.ndarray:
+        buffer = np.full(selection.buffer_shape, UNSET, dtype=np.int64)
+        for r in self.plan(selection):
+            buffer[r.out_sel] = self.chunks[r.coords][r.chunk_sel]
+        return buffer.reshape(selection.out_shape)
+
+    def write(self, selection: Selection, value: np.ndarray) -> None:
+        source = np.broadcast_to(value, selection.out_shape).reshape(selection.buffer_shape)
+        for r in self.plan(selection):
+            old = self.chunks[r.coords]
+            if r.complete:  # the engine writes these without reading the old chunk
+                chunk = np.full(old.shape, FRESH, dtype=np.int64)
+                chunk[r.chunk_sel] = source[r.out_sel]
+                inside = chunk[tuple(slice(0, s.stop - s.start) for s in self._region(r.coords))]
+                assert (inside != FRESH).all(), f"chunk {r.coords} marked complete, is not"
+                chunk = np.where(chunk == FRESH, old, chunk)  # keep the padding for checks
+            else:
+                chunk = old.copy()
+                chunk[r.chunk_sel] = source[r.out_sel]
+            self.chunks[r.coords] = chunk
+
+    def to_numpy(self) -> np.ndarray:
+        out = np.full(self.shape, UNSET, dtype=np.int64)
+        for coords, chunk in self.chunks.items():
+            region = self._region(coords)
+            inside = tuple(slice(0, s.stop - s.start) for s in region)
+            out[region] = chunk[inside]
+            padding = np.ones(chunk.shape, dtype=bool)
+            padding[inside] = False
+            assert (chunk[padding] == PADDING).all(), f"write spilled into chunk {coords}'s padding"
+        return out
+
+
+@st.composite
+def arrays_and_grids(draw: st.DrawFn, *, rectilinear: bool = True) -> tuple[np.ndarray, Any]:
+    shape = draw(zst.shapes())
+    dims = draw(zst.dim_grids(shape, rectilinear=rectilinear))
+    return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape), dims
+
+
+def written_values(shape: tuple[int, ...]) -> np.ndarray:
+    return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape) + WRITTEN
+
+
+def expand(key: Any, ndim: int) -> list[Any]:
+    """Independent of zarrkit: a key's items with ``...`` and missing dims as full slices."""
+    items = list(key) if isinstance(key, tuple) else [key]
+    if any(x is Ellipsis for x in items):
+        i = next(i for i, x in enumerate(items) if x is Ellipsis)
+        items[i : i + 1] = [slice(None)] * (ndim - len(items) + 1)
+    return items + [slice(None)] * (ndim - len(items))
+
+
+def outer_index(key: Any, shape: tuple[int, ...]) -> tuple[tuple[np.ndarray, ...], tuple[int, ...]]:
+    """zarr-python's orthogonal semantics as a NumPy np.ix_ index, plus the axes integers drop."""
+    arrays, drop = [], []
+    for axis, (item, n) in enumerate(zip(expand(key, len(shape)), shape, strict=True)):
+        if isinstance(item, int | np.integer):
+            arrays.append(np.array([item]))
+            drop.append(axis)
+        elif isinstance(item, slice):
+            arrays.append(np.arange(n)[item])
+        else:
+            a = np.asarray(item)
+            arrays.append(np.flatnonzero(a) if a.dtype == bool else a.astype(np.int64))
+    return np.ix_(*arrays), tuple(drop)
+
+
+def oindex_get(a: np.ndarray, key: Any) -> np.ndarray:
+    index, drop = outer_index(key, a.shape)
+    return a[index].squeeze(axis=drop)
+
+
+def oindex_set(a: np.ndarray, key: Any, value: np.ndarray) -> None:
+    index, _ = outer_index(key, a.shape)
+    a[index] = value.reshape(np.broadcast_shapes(*(i.shape for i in index)))
+
+
+def block_key(key: Any, dims: tuple[DimGrid, ...]) -> tuple[slice, ...]:
+    """A block selection as the element slices it means (independent of zarrkit)."""
+    out = []
+    for item, d in zip(expand(key, len(dims)), dims, strict=True):
+        blocks = range(d.nchunks)[item]
+        blocks = blocks if isinstance(blocks, range) else range(blocks, blocks + 1)
+        lo = min(d.chunk_start(blocks.start), d.length) if blocks else 0
+        hi = min(d.chunk_start(blocks.stop), d.length) if blocks else 0
+        out.append(slice(lo, hi))
+    return tuple(out)
+
+
+def numpy_get(a: np.ndarray, mode: str, key: Any) -> np.ndarray:
+    return oindex_get(a, key) if mode == "orthogonal" else np.asarray(a[key])
+
+
+def numpy_set(a: np.ndarray, mode: str, key: Any, value: np.ndarray) -> None:
+    if mode == "orthogonal":
+        oindex_set(a, key, value)
+    else:
+        a[key] = value
+
+
+def check_read_write(
+    data: np.ndarray, dims: Any, selection: Selection, mode: str, key: Any
+) -> None:
+    ref = ChunkedReference(data, dims)
+    expected = numpy_get(data, mode, key)
+    assert selection.out_shape == expected.shape
+    np.testing.assert_array_equal(ref.read(selection), expected)
+
+    value = written_values(selection.out_shape)
+    ref.write(selection, value)
+    after = data.copy()
+    numpy_set(after, mode, key, value)
+    np.testing.assert_array_equal(ref.to_numpy(), after)
+
+
+# --- read and write, every mode ----------------------------------------------------------
+
+
+@zst.profile()
+@given(st.data(), arrays_and_grids())
+def test_basic(data: st.DataObject, case: tuple[np.ndarray, Any]) -> None:
+    a, dims = case
+    key = data.draw(zst.basic_selections(a.shape))
+    check_read_write(a, dims, normalize(key, a.shape, "basic"), "basic", key)
+
+
+@zst.profile()
+@given(st.data(), arrays_and_grids())
+def test_orthogonal(data: st.DataObject, case: tuple[np.ndarray, Any]) -> None:
+    a, dims = case
+    key = data.draw(zst.orthogonal_selections(a.shape))
+    check_read_write(a, dims, normalize(key, a.shape, "orthogonal"), "orthogonal", key)
+
+
+@zst.profile()
+@given(st.data(), arrays_and_grids())
+def test_coordinate(data: st.DataObject, case: tuple[np.ndarray, Any]) -> None:
+    """Includes repeated points: on write the last occurrence wins, as in NumPy."""
+    a, dims = case
+    key = data.draw(zst.coordinate_selections(a.shape))
+    check_read_write(a, dims, normalize(key, a.shape, "coordinate"), "coordinate", key)
+
+
+@zst.profile()
+@given(st.data(), arrays_and_grids())
+def test_mask(data: st.DataObject, case: tuple[np.ndarray, Any]) -> None:
+    a, dims = case
+    mask = data.draw(zst.mask_selections(a.shape))
+    check_read_write(a, dims, normalize(mask, a.shape, "mask"), "mask", mask)
+
+
+@zst.profile()
+@given(st.data(), arrays_and_grids())
+def test_blocks(data: st.DataObject, case: tuple[np.ndarray, Any]) -> None:
+    a, dims = case
+    key = data.draw(zst.block_selections(dims))
+    selection = normalize_blocks(key, a.shape, dims)
+    check_read_write(a, dims, selection, "basic", block_key(key, dims))
+
+
+@zst.profile()
+@given(st.data(), arrays_and_grids())
+def test_auto_dispatches_as_zarr_python(data: st.DataObject, case: tuple[np.ndarray, Any]) -> None:
+    a, dims = case
+    mode, key = data.draw(zst.auto_selections(a.shape))
+    check_read_write(a, dims, normalize(key, a.shape, "auto"), mode, key)
+
+
+# --- error parity ------------------------------------------------------------------------
+
+
+def _raises(f: Any, *args: Any) -> BaseException | None:
+    try:
+        f(*args)
+    except Exception as e:
+        return e
+    return None
+
+
+@zst.profile()
+@given(st.data(), zst.shapes(max_dims=3))
+def test_numpy_index_errors_are_index_errors(data: st.DataObject, shape: tuple[int, ...]) -> None:
+    """Whenever NumPy raises IndexError, so does zarrkit in basic and auto mode, and in
+    orthogonal mode when the key has at most one index array (else NumPy's error may be
+    about broadcasting, which orthogonal indexing does not do); whenever a basic key works
+    in NumPy and in zarrkit, the results agree."""
+    key = data.draw(zst.loose_selections(shape))
+    a = np.arange(int(np.prod(shape))).reshape(shape)
+    dims = tuple(DimGrid(n, 2) for n in shape)
+    numpy_error = _raises(a.__getitem__, key)
+    narrays = sum(isinstance(x, list) for x in (key if isinstance(key, tuple) else (key,)))
+    modes = ("basic", "auto", "orthogonal") if narrays <= 1 else ("basic", "auto")
+    for mode in modes:
+        ours = _raises(lambda m=mode: project(normalize(key, shape, m), dims))
+        if isinstance(numpy_error, IndexError):
+            assert isinstance(ours, IndexError), (
+                f"{mode}: NumPy raised {numpy_error!r}, we {ours!r}"
+            )
+    if numpy_error is None and _raises(normalize, key, shape, "basic") is None:
+        sel = normalize(key, shape, "basic")
+        np.testing.assert_array_equal(ChunkedReference(a, dims).read(sel), a[key])
+
+
+@zst.profile()
+@given(st.data(), zst.shapes(min_dims=1, max_dims=3))
+def test_coordinate_errors_match_numpy(data: st.DataObject, shape: tuple[int, ...]) -> None:
+    """Out-of-bounds points and unbroadcastable index arrays raise IndexError, as in NumPy."""
+    n = max(shape)
+    arrays = st.lists(st.integers(-n - 2, n + 2), max_size=4).map(np.array)
+    key = tuple(data.draw(arrays) for _ in shape)
+    a = np.zeros(shape)
+    numpy_error = _raises(a.__getitem__, key)
+    ours = _raises(normalize, key, shape, "coordinate")
+    assert isinstance(ours, IndexError) == isinstance(numpy_error, IndexError), (numpy_error, ours)
