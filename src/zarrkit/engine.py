@@ -88,13 +88,26 @@ class Layout:
     def dtype(self) -> np.dtype[Any]:
         return self.pipeline.spec.dtype
 
-    @property
-    def chunk_shape(self) -> tuple[int, ...]:
-        return self.pipeline.spec.shape
+    def stored_shape(self, coords: Coords) -> tuple[int, ...]:
+        """The shape chunk ``coords`` is stored with: the nominal chunk shape, except along
+        dimensions of a grid whose chunks differ in size (rectilinear)."""
+        nominal = self.pipeline.spec.shape
+        return tuple(
+            n if dim.padded else dim.chunk_len(ix)
+            for n, dim, ix in zip(nominal, self.dims, coords, strict=True)
+        )
 
-    def fill_chunk(self) -> NDArray:
+    def pipeline_at(self, coords: Coords) -> CodecPipeline:
+        """The codec pipeline of chunk ``coords`` (specialised to its stored shape)."""
+        shape = self.stored_shape(coords)
+        if shape == self.pipeline.spec.shape:
+            return self.pipeline
+        return self.pipeline.with_shape(shape)
+
+    def fill_chunk(self, coords: Coords) -> NDArray:
         spec = self.pipeline.spec
-        return np.full(spec.shape, self.fill_value, dtype=spec.dtype, order=spec.order)
+        shape = self.stored_shape(coords)
+        return np.full(shape, self.fill_value, dtype=spec.dtype, order=spec.order)
 
 
 def layout_for(
@@ -156,8 +169,9 @@ def _whole_chunk(read: ChunkRead, layout: Layout) -> bool:
         return False
     if len(read.chunk_sel) != len(layout.dims):
         return False
+    shape = layout.stored_shape(read.coords)
     for dim, ix, size, sel, out in zip(
-        layout.dims, read.coords, layout.chunk_shape, read.chunk_sel, read.out_sel, strict=False
+        layout.dims, read.coords, shape, read.chunk_sel, read.out_sel, strict=False
     ):
         if not (isinstance(sel, slice) and isinstance(out, slice)):
             return False
@@ -203,7 +217,8 @@ class Fetched:
         if self.decoded is None and layout.cache is None and _whole_chunk(chunk_read, layout):
             key = layout.chunks.key(self.coords)
             # the trailing Ellipsis keeps a 0-d selection a view, not a scalar copy
-            layout.pipeline.decode_into(self.blob, buffer[(*out_sel, Ellipsis)], key=key)
+            pipeline = layout.pipeline_at(self.coords)
+            pipeline.decode_into(self.blob, buffer[(*out_sel, Ellipsis)], key=key)
             return
         buffer[out_sel] = self.decode(layout)[chunk_read.chunk_sel]
 
@@ -212,8 +227,9 @@ class Fetched:
         if self.decoded is not None:
             return self.decoded
         if self.blob is None:
-            return layout.fill_chunk()
-        chunk = layout.pipeline.decode(self.blob, key=layout.chunks.key(self.coords))
+            return layout.fill_chunk(self.coords)
+        pipeline = layout.pipeline_at(self.coords)
+        chunk = pipeline.decode(self.blob, key=layout.chunks.key(self.coords))
         if layout.cache is not None:
             layout.cache.put(layout.cache_key(self.coords), chunk)
         return chunk
@@ -303,14 +319,14 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
     def update_one(i: int) -> None:
         chunk_read = plan[i]
         old = old_blobs.get(chunk_read.coords)
+        pipeline = layout.pipeline_at(chunk_read.coords)
         if old is None:
-            chunk = layout.fill_chunk()
+            chunk = layout.fill_chunk(chunk_read.coords)
         else:
-            key = layout.chunks.key(chunk_read.coords)
-            chunk = layout.pipeline.decode(old, key=key)
+            chunk = pipeline.decode(old, key=layout.chunks.key(chunk_read.coords))
         chunk[chunk_read.chunk_sel] = source[chunk_read.out_sel]
         empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
-        encoded[i] = (chunk_read.coords, None if empty else layout.pipeline.encode(chunk))
+        encoded[i] = (chunk_read.coords, None if empty else pipeline.encode(chunk))
 
     run_batched(update_one, len(plan))
     layout.chunks.put_chunks(encoded)

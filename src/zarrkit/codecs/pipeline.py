@@ -9,6 +9,7 @@ straight into the output array's memory.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -62,6 +63,7 @@ class CodecPipeline:
         self.spec = spec
         self.array_array, self.array_bytes, self.bytes_bytes = _split(codecs)
         self._v2 = v2
+        self._reshaped: dict[tuple[int, ...], CodecPipeline] = {}
         self._specs: list[ChunkSpec] = []
         for codec in self.array_array:
             codec.validate(spec)
@@ -104,6 +106,15 @@ class CodecPipeline:
     @property
     def codecs(self) -> tuple[Codec, ...]:
         return (*self.array_array, self.array_bytes, *self.bytes_bytes)
+
+    def with_shape(self, shape: tuple[int, ...]) -> CodecPipeline:
+        """This pipeline for chunks of another shape (grids whose chunks differ in size)."""
+        cached = self._reshaped.get(shape)
+        if cached is None:
+            spec = dataclasses.replace(self.spec, shape=shape)
+            cached = CodecPipeline([c.evolve(spec) for c in self.codecs], spec, v2=self._v2)
+            self._reshaped[shape] = cached
+        return cached
 
     def encode(self, chunk: np.ndarray[Any, Any]) -> Blob:
         """The stored bytes of ``chunk`` (shape ``spec.shape``, any memory layout)."""

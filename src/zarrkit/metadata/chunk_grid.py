@@ -27,6 +27,10 @@ class DimGrid:
     length: int
     size: int
     edges: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    #: Whether every chunk is stored with ``size`` elements (regular grids, and inner
+    #: chunks of shards, pad the last one); False for grids that store each chunk with
+    #: its own length (rectilinear).
+    padded: bool = True
 
     @property
     def nchunks(self) -> int:
