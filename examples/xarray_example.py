@@ -23,15 +23,20 @@ from zarrkit.integrations.xarray import to_zarr
 def sample_dataset() -> xr.Dataset:
     time = pd.date_range("2020-01-01", periods=4 * 365, freq="D")
     lat = np.linspace(-89.5, 89.5, 90)
-    season = np.cos(2 * np.pi * time.dayofyear.to_numpy() / 365.25)[:, None]
-    t2m = 280 + 15 * season * np.cos(np.deg2rad(lat))[None, :]
+    summer = -np.cos(2 * np.pi * time.day_of_year.to_numpy() / 365.25)[:, None]
+    t2m = 280 + 15 * summer * np.cos(np.deg2rad(lat))[None, :]
     ds = xr.Dataset(
         {"t2m": (("time", "lat"), t2m.astype("f4"), {"units": "K"})},
         coords={"time": time, "lat": lat},
         attrs={"title": "synthetic temperatures"},
     )
     # Stored as int16 hundredths of a kelvin, decoded back to floats on reading.
-    ds["t2m"].encoding = {"dtype": "int16", "scale_factor": 0.01, "add_offset": 280.0}
+    ds["t2m"].encoding = {
+        "dtype": "int16",
+        "scale_factor": 0.01,
+        "add_offset": 280.0,
+        "_FillValue": -32768,
+    }
     return ds
 
 

@@ -58,7 +58,7 @@ def test_info_of_an_array(v2_array: Path) -> None:
 
 
 def test_info_json_of_an_array(v2_array: Path) -> None:
-    facts = json.loads(invoke("info", v2_array, "--json").output)
+    facts = json.loads(invoke("info", v2_array, "--json").stdout)
     assert facts["shape"] == [64, 48] and facts["chunks"] == [16, 16]
     assert facts["shards"] is None and facts["zarr_format"] == 2
     assert facts["codecs"]["compressor"]["id"] == "zstd"
@@ -71,11 +71,11 @@ def test_info_of_a_group(hierarchy: Path) -> None:
     result = invoke("info", hierarchy)
     assert result.exit_code == 0, result.output
     assert "climate/t2m" in result.output and "Group" in result.output
-    facts = json.loads(invoke("info", hierarchy, "--json").output)
+    facts = json.loads(invoke("info", hierarchy, "--json").stdout)
     assert (facts["arrays"], facts["groups"]) == (2, 1)
     assert [m["path"] for m in facts["members"]] == ["climate", "climate/t2m", "mask"]
     assert facts["nbytes"] == DATA.nbytes + 10 and facts["nbytes_stored"] > 0
-    node = json.loads(invoke("info", hierarchy, "--path", "climate/t2m", "--json").output)
+    node = json.loads(invoke("info", hierarchy, "--path", "climate/t2m", "--json").stdout)
     assert node["dimension_names"] == ["y", "x"] and node["path"] == "climate/t2m"
 
 
@@ -83,6 +83,15 @@ def test_info_of_nothing_fails_cleanly(tmp_path: Path) -> None:
     result = invoke("info", tmp_path / "missing.zarr")
     assert result.exit_code == 1
     assert "error: no Zarr array or group" in result.stderr
+
+
+def test_errors_are_printed_verbatim(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.zarr"
+    broken.mkdir()
+    (broken / "zarr.json").write_text('{"zarr_format": 3, "node_type": "array", "shape": [-1]}')
+    result = invoke("info", broken)
+    assert result.exit_code == 1
+    assert "field 'shape': expected non-negative integers, got -1 in [-1]" in result.stderr
 
 
 def test_tree(hierarchy: Path) -> None:
@@ -182,7 +191,7 @@ def test_check_reports_corrupt_chunks_and_metadata(hierarchy: Path) -> None:
     (bad / "zarr.json").write_text('{"zarr_format": 3, "node_type": "array"')
     result = invoke("check", hierarchy, "--json")
     assert result.exit_code == 1
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert sorted(p["key"] for p in report["problems"]) == [
         "broken/zarr.json",
         "climate/t2m/c/0/1",

@@ -245,8 +245,7 @@ def test_deleting_through_a_plain_group_updates_the_consolidation():
     build(store, 3)
     zarrkit.consolidate_metadata(store)
     del zarrkit.open_group(store, use_consolidated=False)["a"]
-    if check(store):
-        pytest.xfail("Group.__delitem__ bypasses nodes.delete_node (requested in groups.py)")
+    assert check(store) == []
     assert "a" not in zarrkit.open_consolidated(store)
 
 

@@ -217,3 +217,12 @@ def test_block_shapes():
     assert convert._block_shape((100, 100), (10, 10), 1, 300) == (10, 30)
     assert convert._block_shape((100, 100), (10, 10), 1, 2000) == (20, 100)
     assert convert._block_shape((100, 100), (10, 10), 8, 1) == (10, 10)  # never below one unit
+
+
+@pytest.mark.parametrize(("source_format", "target_format"), [(2, 3), (3, 2), (3, 3)])
+def test_zero_dimensional_arrays(source_format, target_format):
+    source = zarrkit.create_array(
+        MemoryStore(), data=np.array(123456, dtype="i8"), zarr_format=source_format
+    )
+    result = zarrkit.copy(source, MemoryStore(), zarr_format=target_format)
+    assert result.shape == () and result[()] == 123456

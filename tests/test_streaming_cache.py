@@ -72,9 +72,11 @@ def test_cache_hits_and_invalidation():
     a[:] = np.arange(100.0)
     store.stats.reset()
     first = a[5:25]
+    calls = sum(store.stats.calls.values())
     again = a[5:25]
     np.testing.assert_array_equal(first, again)
-    assert store.stats.calls["get_many"] == 1 and cache.hits == 3
+    assert sum(store.stats.calls.values()) == calls > 0  # the second read touched no store
+    assert cache.hits == 3
     a[7] = -1.0  # our write invalidates the cached chunk
     assert a[7] == -1.0
     assert cache.nbytes <= 10**6

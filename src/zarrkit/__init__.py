@@ -7,9 +7,13 @@ first use, so ``import zarrkit`` stays cheap and sub-packages import independent
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Library logging: silent unless the application configures the "zarrkit" logger.
+logging.getLogger("zarrkit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "Array": "zarrkit.arrays",

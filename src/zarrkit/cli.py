@@ -30,6 +30,7 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 import zarrkit
@@ -39,7 +40,7 @@ from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.v2 import v2_config
 from zarrkit.errors import ZarrkitError
 from zarrkit.groups import Group
-from zarrkit.info import _human as human_bytes
+from zarrkit.info import human_bytes
 from zarrkit.nodes import ALL_DOCS, key_of, load_node, metadata_kind, normalize_path, prefix_of
 from zarrkit.progress import reporter
 from zarrkit.storage import make_store
@@ -96,7 +97,7 @@ def _reporting_errors() -> Iterator[None]:
     try:
         yield
     except (ZarrkitError, ValueError, OSError) as e:
-        err.print(f"[red]error:[/red] {e}", markup=True)
+        err.print(f"[red]error:[/red] {escape(str(e))}", markup=True)
         raise typer.Exit(1) from e
 
 
@@ -104,8 +105,10 @@ def _open(path: str, node: str | None) -> Array | Group:
     return zarrkit.open(path, mode="r", path=node)
 
 
-def _show_progress(flag: bool | None) -> bool:
-    return sys.stderr.isatty() if flag is None else flag
+def _show_progress(flag: bool | None, *, as_json: bool = False) -> bool:
+    """Whether to draw a progress bar: as asked, else when the output is a terminal (and
+    not JSON for a script)."""
+    return not as_json and sys.stdout.isatty() if flag is None else flag
 
 
 @contextlib.contextmanager
@@ -261,13 +264,11 @@ def _print_group(facts: dict[str, Any]) -> None:
     )
     table = Table("member", "type", "shape", "dtype", "chunks", "shards")
     for m in facts["members"]:
-        table.add_row(
-            m["path"],
-            m["node_type"],
-            *(str(tuple(m[k])) if m.get(k) else "" for k in ("shape",)),
-            m.get("dtype", ""),
-            *(str(tuple(m[k])) if m.get(k) else "" for k in ("chunks", "shards")),
+        shapes = (
+            "" if m.get(k) is None else str(tuple(m[k])) for k in ("shape", "chunks", "shards")
         )
+        shape, chunks, shards = shapes
+        table.add_row(m["path"], m["node_type"], shape, m.get("dtype", ""), chunks, shards)
     out.print(table)
 
 
@@ -371,13 +372,14 @@ def check(
             store,
             normalize_path(node),
             concurrency=concurrency or config.get("threads"),
-            progress=_show_progress(progress),
+            progress=_show_progress(progress, as_json=as_json),
         )
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
         for problem in report["problems"]:
-            out.print(f"[red]{problem['key']}[/red]: {problem['error']}", markup=True)
+            key, error = escape(problem["key"]), escape(problem["error"])
+            out.print(f"[red]{key}[/red]: {error}", markup=True)
         verdict = "[red]problems found[/red]" if report["problems"] else "[green]ok[/green]"
         out.print(
             f"{report['nodes']} nodes, {report['chunks']} chunks checked: {verdict}", markup=True

@@ -456,12 +456,6 @@ class ConsolidatedGroup(Group):
         names = view.walk(_relative(self._path, self._holder), max_depth)
         return tuple((name, self[name]) for name in names)
 
-    def __delitem__(self, name: str) -> None:
-        super().__delitem__(name)
-        # Group.__delitem__ deletes the store prefix itself, not through delete_node
-        with holders(self._store, self._child_path(name), None) as found:
-            found.update(None)
-
 
 def open_group_node(
     store: Store, path: str, meta: GroupMetadata, use_consolidated: bool | None

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrkit.api import create_array, create_group, open
+from zarrkit import api
 from zarrkit.arrays import Array, build_pipeline
 from zarrkit.codecs.base import ArrayArrayCodec, BytesBytesCodec
 from zarrkit.codecs.bytes import BytesCodec
@@ -107,7 +107,7 @@ def copy(
     >>> b.zarr_format, b.chunks, int(b[:].sum())
     (3, (3, 6), 252)
     """
-    node = source if isinstance(source, Array | Group) else open(source, mode="r")
+    node = source if isinstance(source, Array | Group) else api.open(source, mode="r")
     store, root = _destination(dest, path, node)
     if store is node.store and _overlaps(root, node.path):
         raise ValueError(
@@ -133,15 +133,15 @@ def copy(
         for i, step in enumerate(steps):
             replace = overwrite and i == 0
             if isinstance(step.source, Group):
-                create_group(store, path=step.path, overwrite=replace, **step.options)
+                api.create_group(store, path=step.path, overwrite=replace, **step.options)
                 continue
-            target = create_array(store, name=step.path, overwrite=replace, **step.options)
+            target = api.create_array(store, name=step.path, overwrite=replace, **step.options)
             for moved in _stream(step.source, target, block_bytes or BLOCK_BYTES):
                 done += moved
                 report(done, total)
     if isinstance(node, ConsolidatedGroup) and node.holder == node.path:
         consolidate(store, root)
-    return open(store, path=root, mode="r+")
+    return api.open(store, path=root, mode="r+")
 
 
 def _destination(
@@ -179,8 +179,15 @@ def _plan(node: Array | Group, root: str, rel: str, options: dict[str, Any]) -> 
     kwargs = _array_options(node, zarr_format, options)
     # Build the destination array in a scratch store: exactly create_array's validation,
     # and nothing is written to the destination while any node is invalid.
-    create_array(MemoryStore(), **kwargs)
+    api.create_array(MemoryStore(), **kwargs)
     return _Step(source=node, path=path, options=kwargs)
+
+
+def _for_rank(shape: Any, ndim: int) -> Any:
+    """``shape`` when it fits an array of ``ndim`` dimensions (or is not a shape), else None."""
+    if isinstance(shape, tuple | list) and len(shape) != ndim:
+        return None
+    return shape
 
 
 def _array_options(src: Array, zarr_format: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -192,13 +199,16 @@ def _array_options(src: Array, zarr_format: int, options: dict[str, Any]) -> dic
         names = tuple(attributes.pop(V2_DIMENSIONS))
     if zarr_format == 2 and names is not None and all(isinstance(n, str) for n in names):
         attributes.setdefault(V2_DIMENSIONS, list(names))
-    shards = options["shards"]
+    # In a hierarchy, new chunk and shard shapes apply to the arrays of their rank (the
+    # data variables), not to 1-d coordinates next to them.
+    chunks = _for_rank(options["chunks"], src.ndim)
+    shards = _for_rank(options["shards"], src.ndim)
     if shards is None:
         shards = src.shards if zarr_format == 3 else None
     kwargs: dict[str, Any] = {
         "shape": src.shape,
         "dtype": src.dtype,
-        "chunks": src.chunks if options["chunks"] is None else options["chunks"],
+        "chunks": src.chunks if chunks is None else chunks,
         "shards": shards or None,
         "fill_value": src.fill_value,
         "order": src.order if zarr_format == 2 else None,

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from zarrkit import config
+from zarrkit import config, locking
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.codecs.sharding import ShardingCodec
+from zarrkit.codecs.sharding import ShardingCodec, shard_coords
 from zarrkit.errors import ShapeMismatchError
 from zarrkit.indexing import ChunkRead, Int, Selection, project
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
@@ -37,6 +37,8 @@ class ChunkAccess(Protocol):
     """Encoded chunks by grid coordinates: one key each, or inner chunks of shards."""
 
     store: Store
+    #: Whether batch calls fan out concurrently by themselves (then the engine sends one).
+    native_concurrency: bool
 
     def key(self, coords: Coords) -> str: ...
 
@@ -53,6 +55,7 @@ class KeyedChunks:
         self.store = store
         self.prefix = prefix
         self.chunk_key = chunk_key
+        self.native_concurrency = store.native_concurrency
 
     def key(self, coords: Coords) -> str:
         return self.prefix + self.chunk_key(coords)
@@ -141,23 +144,17 @@ def layout_for(
     )
 
 
-def run_batched(work: Callable[[int], None], count: int, min_per_task: int = 1) -> None:
-    """Call ``work(i)`` for ``i in range(count)`` on the shared pool, in a few contiguous
-    batches (one future per batch, not per chunk: per-chunk overhead is what small chunks
-    pay for)."""
-    threads = config.get("threads")
-    batches = min(threads, count // max(min_per_task, 1))
+def run_batched(work: Callable[[int, int], None], count: int) -> None:
+    """Call ``work(lo, hi)`` over contiguous ranges covering ``range(count)`` on the shared
+    pool: one task per batch, not per chunk, since per-chunk overhead is what small chunks
+    pay for."""
+    batches = min(config.get("threads"), count)
     if batches <= 1:
-        for i in range(count):
-            work(i)
+        if count:
+            work(0, count)
         return
     bounds = np.linspace(0, count, batches + 1).astype(int)
-
-    def run(lo: int, hi: int) -> None:
-        for i in range(lo, hi):
-            work(i)
-
-    futures = [config.pool().submit(run, lo, hi) for lo, hi in itertools.pairwise(bounds)]
+    futures = [config.pool().submit(work, lo, hi) for lo, hi in itertools.pairwise(bounds)]
     for future in futures:
         future.result()
 
@@ -186,11 +183,14 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     """The values of ``selection``, shaped as NumPy would give them."""
     plan = project(selection, layout.dims)
     buffer = _output_buffer(layout, selection, out)
-    chunks = fetch(layout, [r.coords for r in plan])
+    # Stores that fan out natively (object stores, shards) get every chunk in one call;
+    # for the others each worker fetches its own batch, so file reads overlap decoding.
+    early = fetch(layout, [r.coords for r in plan]) if layout.chunks.native_concurrency else None
 
-    def assemble(i: int) -> None:
-        chunk_read = plan[i]
-        chunks[i].place(chunk_read, buffer, layout)
+    def assemble(lo: int, hi: int) -> None:
+        batch = early[lo:hi] if early else fetch(layout, [r.coords for r in plan[lo:hi]])
+        for chunk_read, item in zip(plan[lo:hi], batch, strict=True):
+            item.place(chunk_read, buffer, layout)
 
     run_batched(assemble, len(plan))
     if out is None:
@@ -301,38 +301,92 @@ def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) ->
 
 
 def write(layout: Layout, selection: Selection, value: Any) -> None:
-    """Store ``value`` (broadcast to the selection) into the chunks ``selection`` touches."""
+    """Store ``value`` (broadcast to the selection) into the chunks ``selection`` touches.
+
+    Each stored chunk or shard is rewritten under its :func:`~zarrkit.locking.key_lock`,
+    held from the read of a partially written chunk to the write of the merged one, so
+    concurrent writers (threads, and processes where the store can lock) never lose each
+    other's updates.
+    """
     plan = project(selection, layout.dims)
     if not plan:
         return
     source = _value_buffer(layout, selection, value)
-    partial = [r for r in plan if not r.complete]
-    old_blobs = dict(
-        zip(
-            (r.coords for r in partial),
-            layout.chunks.get_chunks([r.coords for r in partial]),
-            strict=True,
-        )
-    )
-    encoded: list[tuple[Coords, Blob | None]] = [((), None)] * len(plan)
+    store = layout.chunks.store
+    for keys, reads in _lock_groups(layout, plan):
+        with locking.locked(store, keys):
+            _write_chunks(layout, reads, source)
 
-    def update_one(i: int) -> None:
-        chunk_read = plan[i]
-        old = old_blobs.get(chunk_read.coords)
-        pipeline = layout.pipeline_at(chunk_read.coords)
-        if old is None:
-            chunk = layout.fill_chunk(chunk_read.coords)
-        else:
-            chunk = pipeline.decode(old, key=layout.chunks.key(chunk_read.coords))
-        chunk[chunk_read.chunk_sel] = source[chunk_read.out_sel]
-        empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
-        encoded[i] = (chunk_read.coords, None if empty else pipeline.encode(chunk))
 
-    run_batched(update_one, len(plan))
-    layout.chunks.put_chunks(encoded)
+#: Keys locked at a time when each lock holds a file open.
+_FILE_LOCK_BATCH = 128
+
+
+def _lock_groups(
+    layout: Layout, plan: Sequence[ChunkRead]
+) -> list[tuple[list[str], list[ChunkRead]]]:
+    """The plan in groups of stored keys to lock together: all at once for thread locks,
+    a bounded number at a time for lock files (each holds a file descriptor)."""
+    by_key: dict[str, list[ChunkRead]] = {}
+    for chunk_read in plan:
+        by_key.setdefault(_stored_key(layout.chunks, chunk_read.coords), []).append(chunk_read)
+    keys = sorted(by_key)
+    size = _FILE_LOCK_BATCH if locking.supports_process_locks(layout.chunks.store) else len(keys)
+    groups = []
+    for start in range(0, len(keys), size):
+        batch = keys[start : start + size]
+        groups.append((batch, [r for key in batch for r in by_key[key]]))
+    return groups
+
+
+def _stored_key(chunks: ChunkAccess, coords: Coords) -> str:
+    """The store key holding chunk ``coords``: its own, or its shard's."""
+    if isinstance(chunks, ShardedChunks):
+        return chunks.shard_key(shard_coords(coords, chunks.cps)[0])
+    return chunks.key(coords)
+
+
+def _write_chunks(layout: Layout, plan: Sequence[ChunkRead], source: NDArray) -> None:
+    """Read the partially written chunks of ``plan``, merge ``source`` in, and store.
+
+    Stores that fan out natively (and shards, whose inner chunks must be stored together)
+    get one batch call; otherwise each worker reads, encodes and stores its own batch.
+    """
+
+    def update(batch: Sequence[ChunkRead]) -> list[tuple[Coords, Blob | None]]:
+        partial = [r.coords for r in batch if not r.complete]
+        old_blobs = dict(zip(partial, layout.chunks.get_chunks(partial), strict=True))
+        return [_merge_one(layout, r, old_blobs.get(r.coords), source) for r in batch]
+
+    if layout.chunks.native_concurrency:
+        encoded: list[tuple[Coords, Blob | None]] = [((), None)] * len(plan)
+
+        def encode(lo: int, hi: int) -> None:
+            encoded[lo:hi] = update(plan[lo:hi])
+
+        run_batched(encode, len(plan))
+        layout.chunks.put_chunks(encoded)
+    else:
+        run_batched(lambda lo, hi: layout.chunks.put_chunks(update(plan[lo:hi])), len(plan))
     if layout.cache is not None:
-        for coords, _ in encoded:
-            layout.cache.discard(layout.cache_key(coords))
+        for chunk_read in plan:
+            layout.cache.discard(layout.cache_key(chunk_read.coords))
+
+
+def _merge_one(
+    layout: Layout, chunk_read: ChunkRead, old: Blob | None, source: NDArray
+) -> tuple[Coords, Blob | None]:
+    """Chunk ``chunk_read.coords`` with its part of ``source`` written in, encoded (``None``
+    when it is all fill value and empty chunks are not written)."""
+    coords = chunk_read.coords
+    pipeline = layout.pipeline_at(coords)
+    if old is None:
+        chunk = layout.fill_chunk(coords)
+    else:
+        chunk = pipeline.decode(old, key=layout.chunks.key(coords))
+    chunk[chunk_read.chunk_sel] = source[chunk_read.out_sel]
+    empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
+    return coords, None if empty else pipeline.encode(chunk)
 
 
 def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:

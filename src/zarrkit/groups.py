@@ -11,6 +11,7 @@ from zarrkit.attributes import Attributes
 from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError, ReadOnlyError
 from zarrkit.nodes import (
     ALL_DOCS,
+    delete_node,
     GroupMetadata,
     NodeMetadata,
     load_node,
@@ -130,8 +131,8 @@ class Group:
             raise ReadOnlyError(f"group {self.name} in {self._store!r} is read-only")
         path = self._child_path(name)
         if self.get(name) is None:
-            raise NodeNotFoundError(f"no member {name!r} in group {self.name}")
-        self._store.delete_prefix(prefix_of(path))
+            raise MemberNotFoundError(f"group {self.name} has no member {name!r}")
+        delete_node(self._store, path)
 
     def members(self, max_depth: int | None = 0) -> tuple[tuple[str, Array | Group], ...]:
         """``(name, node)`` pairs of the children, sorted by name; ``max_depth`` > 0 (or

@@ -71,12 +71,12 @@ class ArrayInfo:
             rows.append(("Serializer", repr(self.serializer)))
         rows += [
             ("Compressors", repr(self.compressors)),
-            ("No. bytes", f"{self.nbytes} ({_human(self.nbytes)})"),
+            ("No. bytes", f"{self.nbytes} ({human_bytes(self.nbytes)})"),
         ]
         if self.nbytes_stored is not None:
             ratio = self.nbytes / self.nbytes_stored if self.nbytes_stored else float("inf")
             rows += [
-                ("No. bytes stored", f"{self.nbytes_stored} ({_human(self.nbytes_stored)})"),
+                ("No. bytes stored", f"{self.nbytes_stored} ({human_bytes(self.nbytes_stored)})"),
                 ("Storage ratio", f"{ratio:.1f}"),
             ]
         if self.nchunks_initialized is not None:
@@ -87,7 +87,8 @@ class ArrayInfo:
         return "\n".join(f"{label:<19}: {value}" for label, value in self.rows())
 
 
-def _human(nbytes: int) -> str:
+def human_bytes(nbytes: int) -> str:
+    """``nbytes`` in B, KiB, MiB ... (one decimal)."""
     size = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if size < 1024 or unit == "TiB":

@@ -31,7 +31,9 @@ def _bar(total: int, description: str) -> Iterator[Callback]:
         with _tqdm_bar(total, description) as update:
             yield update
         return
-    with RichProgress(transient=False) as bar:
+    from rich.console import Console
+
+    with RichProgress(console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(description or "zarrkit", total=total)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import numcodecs
@@ -20,6 +21,7 @@ from zarrkit.codecs import (
     register_codec,
 )
 from zarrkit.codecs.base import ArrayArrayCodec
+from zarrkit.codecs.pipeline import classify_codecs
 from zarrkit.errors import ChecksumError, CodecError, MetadataError, UnknownCodecError
 
 SPEC = ChunkSpec(shape=(4, 6), dtype=np.dtype("f8"), fill_value=0.0)
@@ -204,3 +206,33 @@ def test_get_codec_forms() -> None:
     }
     with pytest.raises(MetadataError):
         get_codec(42)
+
+
+def test_with_shape_serves_smaller_chunks() -> None:
+    pipeline = CodecPipeline.from_v3([TransposeCodec(order=(1, 0)), "bytes", "zstd"], SPEC)
+    edge = pipeline.with_shape((2, 3))
+    assert edge.spec.shape == (2, 3)
+    assert pipeline.with_shape((2, 3)) is edge
+    np.testing.assert_array_equal(edge.decode(edge.encode(DATA[:2, :3])), DATA[:2, :3])
+
+
+def test_classify_codecs() -> None:
+    filters, serializer, compressors = classify_codecs(
+        [{"name": "numcodecs.delta", "configuration": {"dtype": "<f8"}}, "bytes", numcodecs.Zstd()]
+    )
+    assert [c.name for c in filters] == ["numcodecs.delta"]
+    assert serializer == BytesCodec()
+    assert compressors == [ZstdCodec()]
+    with pytest.raises(MetadataError, match="out of place"):
+        classify_codecs(["bytes", TransposeCodec(order=(1, 0))])
+
+
+def test_pipelines_pickle() -> None:
+    v3 = CodecPipeline.from_v3(
+        [{"name": "numcodecs.delta", "configuration": {"dtype": "<f8"}}, "bytes", "blosc"], SPEC
+    )
+    v2 = CodecPipeline.from_v2([numcodecs.Delta("<f8")], numcodecs.LZ4(), SPEC)
+    for pipeline in (v3, v2):
+        again = pickle.loads(pickle.dumps(pipeline))
+        assert bytes(again.encode(DATA)) == bytes(pipeline.encode(DATA))
+        assert again.to_v3_json() == pipeline.to_v3_json()

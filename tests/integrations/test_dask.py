@@ -12,7 +12,12 @@ import pytest
 
 import zarrkit
 from zarrkit.errors import ChunkAlignmentError, ShapeMismatchError
-from zarrkit.integrations.dask import aligned_chunks, misaligned, store_dask
+from zarrkit.integrations.dask import (
+    _on_distributed_worker,
+    aligned_chunks,
+    misaligned,
+    store_dask,
+)
 from zarrkit.storage import LatencyStore, LocalStore
 
 distributed = pytest.importorskip("distributed")
@@ -166,18 +171,21 @@ def test_store_dask_compute_false_returns_a_delayed(stored: zarrkit.Array) -> No
     assert not stored[...].any()
 
 
-# --- writing on a process cluster ---------------------------------------------------------------
+# --- a process cluster --------------------------------------------------------------------------
+# One test, so that under pytest-xdist a single worker starts the (slow) cluster.
 
 
-def test_distributed_read_compute_and_write_back(client, stored: zarrkit.Array) -> None:
+def test_on_a_process_cluster(client, stored: zarrkit.Array, tmp_path: Path) -> None:
     d = stored.to_dask()
     assert client.compute(d.mean()).result() == DATA.mean()
-    result = zarrkit.from_dask(d * 2 + 1, stored.store.root.parent / "out.zarr")  # type: ignore[attr-defined]
+    result = zarrkit.from_dask(d * 2 + 1, tmp_path / "out.zarr")
     assert np.array_equal(result[...], DATA * 2 + 1)
-
-
-@pytest.mark.parametrize("align", ["rechunk", "lock"])
-def test_distributed_misaligned_writes_are_exact(client, tmp_path: Path, align: str) -> None:
-    target = zarrkit.create_array(tmp_path / "t.zarr", shape=(300,), chunks=(10,), dtype="i8")
-    store_dask(MISALIGNED, target, align=align)  # type: ignore[arg-type]
-    assert np.array_equal(target[...], np.arange(300))
+    # align="lock" takes distributed.Lock-s on workers, process-local locks elsewhere
+    assert client.submit(_on_distributed_worker, pure=False).result()
+    assert not _on_distributed_worker()
+    for align in ("rechunk", "lock"):
+        target = zarrkit.create_array(
+            tmp_path / f"{align}.zarr", shape=(300,), chunks=(10,), dtype="i8"
+        )
+        store_dask(MISALIGNED, target, align=align)  # type: ignore[arg-type]
+        assert np.array_equal(target[...], np.arange(300)), align

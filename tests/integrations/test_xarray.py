@@ -85,6 +85,17 @@ def test_open_dataset_matches_open_zarr(tmp_path: Path, zarr_format: int, consol
     assert "lon" in ours.coords and np.isnan(ours["gappy"].values[1])
 
 
+def test_consolidated_metadata_on_demand(tmp_path: Path) -> None:
+    plain = xarray_writes(tmp_path / "plain.zarr", 3, False)
+    with pytest.raises(MetadataError, match="holds no consolidated metadata"):
+        xr.open_dataset(plain, engine="zarrkit", consolidated=True)
+    zarrkit.consolidate_metadata(plain)
+    (plain / "gappy" / "zarr.json").unlink()  # now only the consolidated copy describes it
+    assert "gappy" in xr.open_dataset(plain, engine="zarrkit").data_vars
+    assert "gappy" in xr.open_dataset(plain, engine="zarrkit", consolidated=True).data_vars
+    assert "gappy" not in xr.open_dataset(plain, engine="zarrkit", consolidated=False).data_vars
+
+
 def test_sharded_variables(tmp_path: Path) -> None:
     path = tmp_path / "sharded.zarr"
     encoding = {"temp": {"chunks": (3, 2), "shards": (6, 4)}}

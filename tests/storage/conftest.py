@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -107,26 +107,27 @@ def server_dir():
 
 
 # --- S3 (moto) --------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def moto_server(server_dir):
+def start_moto(log_dir: Path, name: str = "moto") -> Server:
+    """A moto S3 server on a free port, ready; its endpoint is ``moto_endpoint(server)``."""
     exe = Path(sys.executable).parent / "moto_server"
     if not exe.exists():
         unavailable(f"moto_server not found next to {sys.executable} (install moto[server])")
     port = free_port()
-    server = Server("moto", [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, server_dir)
+    server = Server(name, [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, log_dir)
     server.wait_ready()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    return server
 
 
-@pytest.fixture(scope="session")
-def s3_options(moto_server):
-    """``(bucket, storage_options)`` for a fresh bucket on the moto server."""
-    bucket = "zarrkit-test"
-    request = urllib.request.Request(f"{moto_server}/{bucket}", method="PUT")
+def moto_endpoint(server: Server) -> str:
+    return f"http://127.0.0.1:{server.port}"
+
+
+def s3_bucket(endpoint: str, bucket: str = "zarrkit-test") -> tuple[str, dict[str, Any]]:
+    """``(bucket, storage_options)`` after creating ``bucket`` on the S3 server at ``endpoint``."""
+    request = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")
     urllib.request.urlopen(request, timeout=10).close()
     options = {
-        "endpoint": moto_server,
+        "endpoint": endpoint,
         "access_key_id": "testing",
         "secret_access_key": "testing",
         "region": "us-east-1",
@@ -134,6 +135,19 @@ def s3_options(moto_server):
         "allow_http": True,
     }
     return bucket, options
+
+
+@pytest.fixture(scope="session")
+def moto_server(server_dir):
+    server = start_moto(server_dir)
+    yield moto_endpoint(server)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_options(moto_server):
+    """``(bucket, storage_options)`` for a fresh bucket on the moto server."""
+    return s3_bucket(moto_server)
 
 
 # --- Azure (Azurite) --------------------------------------------------------------------

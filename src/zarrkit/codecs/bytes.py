@@ -25,8 +25,9 @@ Endian = Literal["little", "big"]
 
 
 def has_endian(dtype: np.dtype[Any]) -> bool:
-    """Whether byte order matters for ``dtype`` (not for bool, int8, bytes, structs ...)."""
-    return dtype.byteorder != "|"
+    """Whether byte order matters for ``dtype`` (not for bool, int8, bytes, structs, nor
+    one-byte ml_dtypes types such as float8, which report native order)."""
+    return dtype.byteorder != "|" and dtype.itemsize > 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -61,7 +61,7 @@ class CodecPipeline:
         v2: tuple[list[dict[str, JSON]] | None, dict[str, JSON] | None] | None = None,
     ) -> None:
         self.spec = spec
-        self.array_array, self.array_bytes, self.bytes_bytes = _split(codecs)
+        self.array_array, self.array_bytes, self.bytes_bytes = classify_codecs(codecs)
         self._v2 = v2
         self._reshaped: dict[tuple[int, ...], CodecPipeline] = {}
         self._specs: list[ChunkSpec] = []
@@ -152,9 +152,10 @@ class CodecPipeline:
     def decode_into(self, blob: Blob, out: np.ndarray[Any, Any], *, key: str | None = None) -> None:
         """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``), without an
         intermediate copy when ``out`` is contiguous in stored order."""
-        if self._plain is not None and out.dtype == self._plain and self._perm is not None:
+        plain = self._plain is not None and out.dtype == self._plain
+        if plain and out.shape == self.spec.shape and self._perm is not None:
             target = out.transpose(self._perm)
-            if target.flags.c_contiguous and out.shape == self.spec.shape:
+            if target.flags.c_contiguous:
                 try:
                     return self._decode_plain(blob, target)
                 except Exception as e:
@@ -244,10 +245,19 @@ def _raise_keyed(error: Exception, key: str | None) -> NoReturn:
     raise CodecError(f"cannot decode: {type(error).__name__}: {error}", key=key) from error
 
 
-def _split(
-    codecs: Sequence[Codec],
+def classify_codecs(
+    codecs: Sequence[CodecLike],
 ) -> tuple[list[ArrayArrayCodec], ArrayBytesCodec, list[BytesBytesCodec]]:
-    """Check the v3 codec order: array->array*, one array->bytes, bytes->bytes*."""
+    """A full v3 codec list as ``(filters, serializer, compressors)``, in the order v3
+    requires: array->array codecs, one array->bytes codec, bytes->bytes codecs.
+
+    Examples
+    --------
+    >>> filters, serializer, compressors = classify_codecs(["bytes", "zstd", "crc32c"])
+    >>> filters, serializer.name, [c.name for c in compressors]
+    ([], 'bytes', ['zstd', 'crc32c'])
+    """
+    codecs = [get_codec(codec) for codec in codecs]
     array_array: list[ArrayArrayCodec] = []
     array_bytes: list[ArrayBytesCodec] = []
     bytes_bytes: list[BytesBytesCodec] = []

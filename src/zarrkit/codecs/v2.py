@@ -21,8 +21,8 @@ from numcodecs.abc import Codec as Numcodec
 from zarrkit.codecs.base import JSON, ArrayBytesCodec, BytesBytesCodec, ChunkSpec, Codec
 from zarrkit.codecs.blosc import SHUFFLES, BloscCodec
 from zarrkit.codecs.buffers import as_blob, as_chunk, typed_view
-from zarrkit.codecs.gzip import GzipCodec
 from zarrkit.codecs.compressor import make_numcodec
+from zarrkit.codecs.gzip import GzipCodec
 from zarrkit.codecs.numcodec import numcodecs_class
 from zarrkit.codecs.zstd import ZstdCodec
 from zarrkit.errors import MetadataError

@@ -74,10 +74,11 @@ class ZarrkitArrayWrapper(BackendArray):
 class ZarrkitDataStore(AbstractDataStore):
     """The arrays of one zarrkit group, as xarray variables (not yet CF-decoded)."""
 
-    __slots__ = ("group",)
+    __slots__ = ("close_store", "group")
 
-    def __init__(self, group: Group) -> None:
+    def __init__(self, group: Group, *, close_store: bool = False) -> None:
         self.group = group
+        self.close_store = close_store
 
     @classmethod
     def open(
@@ -100,7 +101,7 @@ class ZarrkitDataStore(AbstractDataStore):
             use_consolidated=consolidated,
             storage_options=storage_options,
         )
-        return cls(root)
+        return cls(root, close_store=not isinstance(store, Store))
 
     def get_variables(self) -> dict[str, xr.Variable]:
         return {name: self._variable(name, array) for name, array in self.group.arrays()}
@@ -109,7 +110,8 @@ class ZarrkitDataStore(AbstractDataStore):
         return {k: v for k, v in self.group.attrs.items() if not k.lower().startswith("_nc")}
 
     def close(self) -> None:
-        self.group.store.close()
+        if self.close_store:  # only a store opened here, from a path or URL
+            self.group.store.close()
 
     def _variable(self, name: str, array: Array) -> xr.Variable:
         attributes = dict(array.attrs)

@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from zarrkit.errors import MetadataError, ResourceLimitError
+from zarrkit import config
+from zarrkit.errors import MetadataError
 
 JSON = Any
-
-#: Larger metadata documents are refused before parsing (override in zarrkit.config).
-MAX_DOCUMENT_BYTES = 64 * 2**20
-#: More dimensions than this are refused.
-MAX_RANK = 64
 
 
 def _no_duplicates(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
@@ -26,11 +22,7 @@ def _no_duplicates(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
 
 def parse_document(raw: bytes, *, key: str) -> dict[str, JSON]:
     """A JSON object from stored bytes; rejects non-objects, duplicates and oversized input."""
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise ResourceLimitError(
-            f"metadata document {key!r} is {len(raw)} bytes, over the limit of "
-            f"{MAX_DOCUMENT_BYTES} (zarrkit.metadata.common.MAX_DOCUMENT_BYTES)"
-        )
+    config.check_limit("max_document_bytes", len(raw), f"the size of metadata document {key!r}")
     try:
         data = json.loads(raw, object_pairs_hook=_no_duplicates)
     except RecursionError as e:
@@ -53,11 +45,8 @@ def parse_shape(
     """A tuple of non-negative (or positive) ints."""
     if not isinstance(data, list | tuple):
         raise MetadataError(f"expected a list of integers, got {data!r}", key=key, field=field)
-    if len(data) > MAX_RANK:
-        raise ResourceLimitError(
-            f"{field} has {len(data)} dimensions, over the limit of {MAX_RANK} "
-            "(zarrkit.metadata.common.MAX_RANK)"
-        )
+    where = f"{key!r} field {field!r}" if key else f"field {field!r}"
+    config.check_limit("max_rank", len(data), f"the number of dimensions in {where}")
     low = 1 if positive else 0
     for item in data:
         if isinstance(item, bool) or not isinstance(item, int) or item < low:

@@ -105,6 +105,10 @@ class Store(ABC):
     """
 
     supports_listing: bool = True
+    #: True when ``get_many``/``set_many`` fan out concurrently themselves (object stores):
+    #: the engine then sends all chunks of a read or write in one call. Otherwise each of the
+    #: engine's workers sends its own batch, overlapping I/O with decoding.
+    native_concurrency: bool = False
 
     def __init__(self, *, read_only: bool = False) -> None:
         self.read_only = read_only

@@ -1,20 +1,24 @@
 """LocalStore: one file per key under a root directory.
 
 Writes go to a temporary file in the destination directory and are renamed into place,
-so a reader sees the old value or the new one, never a torn file. ``durable=True`` also
-fsyncs the file and its directory, surviving power loss, not just a process crash.
+so a reader sees the old value or the new one, never a torn file, even if the writer is
+killed. ``durable=True`` also fsyncs the file, then (after the rename) its directory, and
+the parents of directories it creates, so acknowledged writes survive power loss too.
+
+File names starting with ``.zarrkit-`` are the store's own (temporary files, and the lock
+files of :mod:`zarrkit.locking`, kept next to the key they lock): listing skips them and no
+key may name one.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
-from zarrkit.errors import StoreError
+from zarrkit.errors import InvalidKeyError, StoreError
 from zarrkit.storage.base import (
     Blob,
     ByteRequest,
@@ -23,10 +27,9 @@ from zarrkit.storage.base import (
     Store,
 )
 
-_TEMP_MARK = ".zarrkit-tmp-"
-# Reading many small files concurrently hides syscall latency; more threads than this
-# only add contention on 2-4 cores.
-_IO_THREADS = 8
+_INTERNAL = ".zarrkit-"
+_TEMP_MARK = _INTERNAL + "tmp-"
+_LOCK_MARK = _INTERNAL + "lock-"
 
 
 class LocalStore(Store):
@@ -55,7 +58,26 @@ class LocalStore(Store):
         return (_rebuild, (str(self.root), self.read_only, self.durable))
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*key.split("/"))
+        segments = key.split("/")
+        for segment in segments:
+            if segment.startswith(_INTERNAL):
+                raise InvalidKeyError(
+                    f"store key {key!r}: names starting with {_INTERNAL!r} are reserved for "
+                    "LocalStore's temporary and lock files"
+                )
+        return self.root.joinpath(*segments)
+
+    def lock_path(self, key: str) -> Path:
+        """The lock file of ``key`` (see :mod:`zarrkit.locking`), beside it, under the
+        root's real path so that every handle on the directory finds the same file."""
+        path = self._path(key).relative_to(self.root)
+        return self._real_root().joinpath(path.parent, _LOCK_MARK + path.name)
+
+    def _real_root(self) -> Path:
+        real: Path | None = self.__dict__.get("_resolved_root")
+        if real is None:
+            real = self.__dict__["_resolved_root"] = Path(os.path.realpath(self.root))
+        return real
 
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         path = self._path(key)
@@ -76,6 +98,8 @@ class LocalStore(Store):
             return self._path(key).stat().st_size
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as e:
+            raise StoreError(str(e), key=key, operation="getsize") from e
 
     def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
         try:
@@ -86,47 +110,61 @@ class LocalStore(Store):
         except OSError as e:
             raise StoreError(str(e), key=key, operation="get_ranges") from e
 
-    def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        if len(keys) < 4:
-            return [self._get(key, None) for key in keys]
-        with ThreadPoolExecutor(min(_IO_THREADS, len(keys))) as pool:
-            return list(pool.map(lambda k: self._get(k, None), keys))
-
     def _set(self, key: str, value: Blob) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             self._write_atomic(path, value)
         except OSError as e:
             raise StoreError(str(e), key=key, operation="set") from e
 
-    def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
-        if len(items) < 4:
-            super()._set_many(items)
-            return
-        with ThreadPoolExecutor(min(_IO_THREADS, len(items))) as pool:
-            list(pool.map(lambda item: self._set(*item), items))
-
     def _write_atomic(self, path: Path, value: Blob) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_MARK)
+        fd, tmp = self._create_temp(path.parent)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(value)
+            try:
+                _write_all(fd, value)
                 if self.durable:
-                    f.flush()
-                    os.fsync(f.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         if self.durable:
             _fsync_dir(path.parent)
 
+    def _create_temp(self, directory: Path) -> tuple[int, Path]:
+        """A new temporary file in ``directory`` (made if missing, again if a concurrent
+        delete prunes it), created with the permissions of a normal file."""
+        while True:
+            tmp = directory / f"{_TEMP_MARK}{secrets.token_hex(8)}"
+            try:
+                return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                self._make_dirs(directory)
+
+    def _make_dirs(self, directory: Path) -> None:
+        missing = []
+        while not directory.is_dir() and directory != self.root.parent:
+            missing.append(directory)
+            directory = directory.parent
+        for created in reversed(missing):
+            try:
+                created.mkdir()
+            except FileExistsError:
+                continue
+            if self.durable:
+                _fsync_dir(created.parent)
+
     def _delete(self, key: str) -> None:
         path = self._path(key)
         try:
-            path.unlink(missing_ok=True)
-        except IsADirectoryError:
+            path.unlink()
+            if self.durable:
+                _fsync_dir(path.parent)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return
         except OSError as e:
             raise StoreError(str(e), key=key, operation="delete") from e
@@ -148,7 +186,7 @@ class LocalStore(Store):
             dirnames.sort()
             rel = Path(dirpath).relative_to(self.root).as_posix()
             for name in sorted(filenames):
-                if name.startswith(_TEMP_MARK):
+                if name.startswith(_INTERNAL):
                     continue
                 yield name if rel == "." else f"{rel}/{name}"
 
@@ -163,6 +201,12 @@ def _read_range(f: BinaryIO, request: ByteRequest) -> bytes:
     size = os.fstat(f.fileno()).st_size
     f.seek(max(size - request.suffix, 0))
     return f.read()
+
+
+def _write_all(fd: int, value: Blob) -> None:
+    view = memoryview(value).cast("B")
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -160,6 +160,8 @@ class ObjectStore(Store):
     False
     """
 
+    native_concurrency = True
+
     def __init__(
         self,
         url: str | Any,

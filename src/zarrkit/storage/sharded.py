@@ -3,50 +3,21 @@
 Reading a set of inner chunks fetches, per shard, the index (one ranged request) and then
 only the byte ranges of the needed inner chunks in one ``get_ranges`` call, with adjacent
 ranges merged. Writing replaces whole shards: a shard whose every inner chunk is being
-written is built without reading; otherwise it is read, updated and rewritten, under a
-per-shard lock so threads of one process never lose each other's updates.
+written is built without reading; otherwise it is read, updated and rewritten, under the
+shard's :func:`~zarrkit.locking.key_lock`, so concurrent writers (threads, and processes
+where the store can lock) never lose each other's updates.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from typing import Any
-from weakref import WeakValueDictionary
 
+from zarrkit import config, locking
 from zarrkit.codecs.sharding import EMPTY, Coords, ShardingCodec, shard_coords
 from zarrkit.errors import CodecError
 from zarrkit.storage.base import Blob, RangeRequest, Store, SuffixRequest
-
-_locks: WeakValueDictionary[tuple[int, str], Any] = WeakValueDictionary()
-_locks_guard = threading.Lock()
-
-
-def key_lock(store: Store, key: str) -> Any:
-    """The process-wide lock of ``key`` in ``store`` (shared by every handle on it)."""
-    with _locks_guard:
-        lock = _locks.get((id(store), key))
-        if lock is None:
-            lock = _Lock()
-            _locks[(id(store), key)] = lock
-        return lock
-
-
-class _Lock:
-    """A re-entrant lock that can live in a WeakValueDictionary."""
-
-    __slots__ = ("__weakref__", "_lock")
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
 
 
 class ShardedChunks:
@@ -71,6 +42,8 @@ class ShardedChunks:
         self.cps = cps
         self.counts = counts
         self.index_nbytes = codec.index_nbytes(cps)
+        # Shards are fetched in parallel here, and whole shards must be written together.
+        self.native_concurrency = True
 
     def key(self, coords: Coords) -> str:
         shard, inner = shard_coords(coords, self.cps)
@@ -84,11 +57,17 @@ class ShardedChunks:
             shard, inner = shard_coords(c, self.cps)
             wanted[shard].append((i, inner))
         result: list[Blob | None] = [None] * len(coords)
-        for shard, items in wanted.items():
-            for i, blob in zip(
-                (i for i, _ in items), self._read_inner(shard, [c for _, c in items]), strict=True
-            ):
+
+        def read_shard(shard: Coords) -> None:
+            items = wanted[shard]
+            blobs = self._read_inner(shard, [c for _, c in items])
+            for (i, _), blob in zip(items, blobs, strict=True):
                 result[i] = blob
+
+        if len(wanted) == 1:
+            read_shard(next(iter(wanted)))
+        else:
+            list(config.pool("io_threads").map(read_shard, wanted))
         return result
 
     def _read_index(self, key: str) -> Any:
@@ -140,9 +119,7 @@ class ShardedChunks:
             shard, inner = shard_coords(c, self.cps)
             by_shard[shard][inner] = blob
         keys = {shard: self.shard_key(shard) for shard in by_shard}
-        with ExitStack() as held:
-            for key in sorted(keys.values()):
-                held.enter_context(key_lock(self.store, key))
+        with locking.locked(self.store, keys.values()):
             writes, deletes = [], []
             for shard, changes in by_shard.items():
                 blobs = self._merge(shard, keys[shard], changes)

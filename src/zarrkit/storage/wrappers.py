@@ -37,6 +37,10 @@ class WrapperStore(Store):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r}, read_only={self.read_only})"
 
+    @property  # type: ignore[override]
+    def native_concurrency(self) -> bool:
+        return self.inner.native_concurrency
+
     def _call(self, operation: str, keys: Sequence[str], sent: int, call: Callable[[], T]) -> T:
         return call()
 
@@ -244,7 +248,9 @@ class FaultInjectionStore(WrapperStore):
     every time), drawn from a generator seeded with ``seed``. The error raised is
     ``error(message)`` (a :class:`~zarrkit.errors.StoreError` naming key and operation by
     default). ``latency`` seconds are added to every call. ``stats`` counts calls and bytes
-    per operation, ``faults`` the failures injected.
+    per operation that went through, ``injected.calls`` the failures injected per operation
+    and ``faults`` their total. Read-only handles made by :meth:`with_read_only` (as
+    ``open_array(store, mode="r")`` does) share these counters.
 
     Examples
     --------
@@ -280,7 +286,7 @@ class FaultInjectionStore(WrapperStore):
         self.error = error
         self.latency = latency
         self.stats = OperationStats()
-        self.faults = 0
+        self.injected = OperationStats()
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -290,11 +296,17 @@ class FaultInjectionStore(WrapperStore):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, _lock=threading.Lock())
 
+    @property
+    def faults(self) -> int:
+        """How many failures were injected."""
+        return sum(self.injected.calls.values())
+
     def _call(self, operation: str, keys: Sequence[str], sent: int, call: Callable[[], T]) -> T:
         if self.latency:
             time.sleep(self.latency)
         chosen = self._chosen(operation, keys)
         if chosen is not None:
+            self.injected.record(operation, 0)
             raise self._make_error(operation, chosen)
         result = call()
         self.stats.record(operation, sent + _size(result))
@@ -312,12 +324,7 @@ class FaultInjectionStore(WrapperStore):
                 return None
         with self._lock:
             fail = self.probability >= 1.0 or self._random.random() < self.probability
-            self.faults += fail
         return target if fail else None
-        with self._lock:
-            fail = self.probability >= 1.0 or self._random.random() < self.probability
-            self.faults += fail
-        return fail
 
     def _make_error(self, operation: str, key: str) -> Exception:
         if self.error is None:
