@@ -1,0 +1,161 @@
+"""Array indexing through real zarrkit arrays checked against NumPy (hypothesis).
+
+Every example builds an array in a MemoryStore — Zarr v2, v3, or v3 sharded, with a random
+shape (0-d, empty and size-1 dimensions included) and random chunks (larger than the array
+included) — stores random data, then reads and writes one selection in one mode and
+compares with the same operation on a NumPy copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hypothesis.strategies as st
+import numpy as np
+from hypothesis import given
+
+import zarrkit
+from zarrkit.storage import MemoryStore
+from zarrkit.testing import strategies as zst
+
+LAYOUTS = ["v2", "v3", "v3-sharded"]
+DTYPES = ["i4", "f8", "u1", "bool", "c8"]
+
+
+@st.composite
+def arrays(draw: st.DrawFn) -> tuple[zarrkit.Array, np.ndarray]:
+    """A zarrkit array holding random data, and the same data as NumPy."""
+    shape = draw(zst.shapes(max_dims=3, max_side=7))
+    chunks = draw(zst.chunk_shapes(shape))
+    layout = draw(st.sampled_from(LAYOUTS))
+    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    shards = None
+    if layout == "v3-sharded":
+        shards = tuple(c * draw(st.integers(1, 3)) for c in chunks)
+    a = zarrkit.create_array(
+        MemoryStore(),
+        shape=shape,
+        chunks=chunks,
+        shards=shards,
+        dtype=dtype,
+        fill_value=0,
+        zarr_format=2 if layout == "v2" else 3,
+    )
+    seed = draw(st.integers(0, 2**16))
+    data = np.array(np.random.default_rng(seed).random(shape) * 100).astype(dtype)
+    a[...] = data
+    return a, data
+
+
+def expand(key: Any, ndim: int) -> list[Any]:
+    """``key`` as one item per dimension (Ellipsis expanded, missing trailing slices added)."""
+    items = list(key) if isinstance(key, tuple) else [key]
+    if any(item is Ellipsis for item in items):
+        i = next(i for i, item in enumerate(items) if item is Ellipsis)
+        items[i : i + 1] = [slice(None)] * (ndim - len(items) + 1)
+    return items + [slice(None)] * (ndim - len(items))
+
+
+def outer_indices(key: Any, shape: tuple[int, ...]) -> list[Any]:
+    """Per dimension an int (dropped) or the selected indices, as orthogonal indexing does."""
+    result: list[Any] = []
+    for item, n in zip(expand(key, len(shape)), shape, strict=True):
+        if isinstance(item, int | np.integer):
+            result.append(int(item))
+        elif isinstance(item, slice):
+            result.append(np.arange(n)[item])
+        else:
+            index = np.asarray(item)
+            result.append(np.arange(n)[index if index.dtype == bool else index.astype(np.intp)])
+    return result
+
+
+def oindex_read(data: np.ndarray, key: Any) -> np.ndarray:
+    out, axis = data, 0
+    for item in outer_indices(key, data.shape):
+        out = np.take(out, item, axis=axis)
+        axis += not isinstance(item, int)
+    return out
+
+
+def oindex_write(data: np.ndarray, key: Any, value: Any) -> None:
+    per_dim = outer_indices(key, data.shape)
+    grid = np.ix_(*[np.atleast_1d(p) for p in per_dim]) if per_dim else ()
+    shape = [1 if isinstance(p, int) else len(p) for p in per_dim]
+    target = np.broadcast_to(value, oindex_read(data, key).shape)
+    data[grid] = np.reshape(target, shape)
+
+
+def value_for(shape: tuple[int, ...], dtype: np.dtype, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed).random(shape) * 100 + 200).astype(dtype)
+
+
+@zst.profile()
+@given(st.data())
+def test_basic(data: st.DataObject) -> None:
+    a, ref = data.draw(arrays())
+    key = data.draw(zst.basic_selections(a.shape))
+    np.testing.assert_array_equal(a[key], ref[key])
+    value = value_for(np.shape(ref[key]), ref.dtype, data.draw(st.integers(0, 99)))
+    a[key] = value
+    ref[key] = value
+    np.testing.assert_array_equal(a[...], ref)
+
+
+@zst.profile()
+@given(st.data())
+def test_orthogonal(data: st.DataObject) -> None:
+    a, ref = data.draw(arrays())
+    key = data.draw(zst.orthogonal_selections(a.shape))
+    expected = oindex_read(ref, key)
+    np.testing.assert_array_equal(a.oindex[key], expected)
+    value = value_for(expected.shape, ref.dtype, data.draw(st.integers(0, 99)))
+    a.oindex[key] = value
+    oindex_write(ref, key, value)
+    np.testing.assert_array_equal(a[...], ref)
+
+
+@zst.profile()
+@given(st.data())
+def test_coordinate_and_mask(data: st.DataObject) -> None:
+    a, ref = data.draw(arrays())
+    if not a.shape:
+        return
+    if data.draw(st.booleans()):
+        key: Any = data.draw(zst.coordinate_selections(a.shape))
+    else:
+        key = data.draw(zst.mask_selections(a.shape))
+    np.testing.assert_array_equal(a.vindex[key], ref[key])
+    value = value_for(np.shape(ref[key]), ref.dtype, data.draw(st.integers(0, 99)))
+    a.vindex[key] = value
+    ref[key] = value  # repeated coordinates: the last write wins in both
+    np.testing.assert_array_equal(a[...], ref)
+
+
+@zst.profile()
+@given(st.data())
+def test_blocks(data: st.DataObject) -> None:
+    a, ref = data.draw(arrays())
+    if not a.shape:
+        return
+    index = tuple(data.draw(st.integers(0, max(n - 1, 0))) for n in a.cdata_shape)
+    region = tuple(slice(i * c, (i + 1) * c) for i, c in zip(index, a.chunks, strict=True))
+    if all(n > 0 for n in a.shape):
+        np.testing.assert_array_equal(a.blocks[index], ref[region])
+        a.blocks[index] = 7
+        ref[region] = 7
+        np.testing.assert_array_equal(a[...], ref)
+
+
+@zst.profile()
+@given(st.data())
+def test_auto_dispatch_matches_explicit_modes(data: st.DataObject) -> None:
+    a, ref = data.draw(arrays())
+    mode, key = data.draw(zst.auto_selections(a.shape))
+    explicit = {
+        "basic": a.get_basic_selection,
+        "orthogonal": a.get_orthogonal_selection,
+        "coordinate": a.get_coordinate_selection,
+        "mask": a.get_mask_selection,
+    }[mode]
+    np.testing.assert_array_equal(a[key], explicit(key))
