@@ -85,6 +85,8 @@ def pool(kind: str = "threads") -> ThreadPoolExecutor:
     with _lock:
         current = _pools.get(kind)
         if current is None or current[0] != size:
+            if current is not None:
+                current[1].shutdown(wait=False)  # running tasks finish; no new ones start
             current = (size, ThreadPoolExecutor(size, thread_name_prefix=f"zarrkit-{kind}"))
             _pools[kind] = current
         return current[1]

@@ -155,6 +155,7 @@ def run_batched(work: Callable[[int, int], None], count: int) -> None:
         return
     bounds = np.linspace(0, count, batches + 1).astype(int)
     futures = [config.pool().submit(work, lo, hi) for lo, hi in itertools.pairwise(bounds)]
+    wait(futures)  # every batch ends before an error is raised: none outlives the call
     for future in futures:
         future.result()
 
@@ -319,7 +320,7 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
 
 
 #: Keys locked at a time when each lock holds a file open.
-_FILE_LOCK_BATCH = 128
+_FILE_LOCK_BATCH = 256
 
 
 def _lock_groups(

@@ -14,7 +14,7 @@ import datetime
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import zarrkit
 from zarrkit.errors import StoreError
 from zarrkit.storage import FaultInjectionStore, LoggingStore, MemoryStore, make_store, stores
 
-from .conftest import free_port, moto_endpoint, s3_bucket, start_moto
+from .conftest import Server, free_port, moto_endpoint, s3_bucket, start_moto
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,14 @@ class Backend:
         return self.name != "http"
 
 
+BackendFactory = Callable[[pytest.FixtureRequest, Path], Backend]
+
+
 def _unique() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _server_backend(name: str, scheme: str, fixture: str) -> Callable[..., Backend]:
+def _server_backend(name: str, scheme: str, fixture: str) -> BackendFactory:
     def make(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         place, options = request.getfixturevalue(fixture)
         return Backend(name, f"{scheme}://{place}/{_unique()}", options)
@@ -77,7 +80,7 @@ def _http(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend("http", f"{url}/{name}", write_url=f"file://{root / name}")
 
 
-BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Backend]] = {
+BACKENDS: dict[str, BackendFactory] = {
     "memory": lambda request, tmp: Backend("memory", f"memory://{_unique()}"),
     "local": lambda request, tmp: Backend("local", f"file://{tmp / 'data.zarr'}"),
     "zip": lambda request, tmp: Backend("zip", f"zip://{tmp / 'data.zip'}"),
@@ -132,7 +135,9 @@ def expected_b() -> np.ndarray:
     return b
 
 
-def write_tree(url: str, options: dict[str, Any], layout: dict[str, Any], consolidate: bool):
+def write_tree(
+    url: str, options: dict[str, Any], layout: dict[str, Any], consolidate: bool
+) -> None:
     fmt, shards = layout["zarr_format"], layout.get("shards")
     root = zarrkit.open_group(url, mode="w", zarr_format=fmt, storage_options=options)
     try:
@@ -377,7 +382,9 @@ def _memory_array(layout: dict[str, Any]) -> tuple[MemoryStore, list[str]]:
 
 
 @pytest.mark.parametrize(("name", "operation", "key"), FAULTS)
-def test_injected_fault_raises_naming_key_and_operation(name: str, operation: str, key: str):
+def test_injected_fault_raises_naming_key_and_operation(
+    name: str, operation: str, key: str
+) -> None:
     inner, _ = _memory_array(LAYOUTS[name])
     store = FaultInjectionStore(inner, operations={operation}, keys={key})
     array = zarrkit.open_array(store, path="a", mode="r")
@@ -392,21 +399,22 @@ def test_injected_fault_raises_naming_key_and_operation(name: str, operation: st
 @pytest.mark.parametrize("name", list(LAYOUTS))
 def test_random_faults_never_read_as_fill_values(name: str) -> None:
     inner, keys = _memory_array(LAYOUTS[name])
-    store = FaultInjectionStore(inner, probability=0.3, seed=1, keys=keys)
+    store = FaultInjectionStore(inner, probability=0.1, seed=1, keys=keys)
     array = zarrkit.open_array(store, path="a", mode="r")
-    outcomes = []
-    for start in range(12):
-        selection = (slice(start, start + 2), slice(None))
+    errors = 0
+    for i in range(40):
+        selection = (slice(i % 12, i % 12 + 2), slice(None))
         try:
             values = array[selection]
         except StoreError as e:
             assert e.key in keys
-            outcomes.append("error")
-        else:
+            errors += 1
+        else:  # a swallowed fault would read as -1 (the fill value) here
             np.testing.assert_array_equal(values, A[selection])
-            outcomes.append("read")
-    assert set(outcomes) == {"error", "read"}  # the seed gives both
-    assert outcomes.count("error") == store.faults
+    # Reads fan out on threads, so which calls fail varies; that both outcomes occur does
+    # not (each read makes 3 to 8 requests: P(no error in 40 reads) < 1e-5).
+    assert 0 < errors < 40
+    assert store.faults >= errors
 
 
 # Fail fast: one retry 10 ms later, at most 2 s per request.
@@ -426,14 +434,14 @@ FAST_FAILURE = {
 
 
 @pytest.fixture
-def doomed_moto(server_dir: Path):
+def doomed_moto(server_dir: Path) -> Iterator[Server]:
     """A moto server of this test's own, which it may stop."""
     server = start_moto(server_dir, "moto-doomed")
     yield server
     server.stop()
 
 
-def test_stopped_server_raises(doomed_moto: Any) -> None:
+def test_stopped_server_raises(doomed_moto: Server) -> None:
     bucket, options = s3_bucket(moto_endpoint(doomed_moto))
     options = {**options, **FAST_FAILURE}
     readers = {}
@@ -449,7 +457,7 @@ def test_stopped_server_raises(doomed_moto: Any) -> None:
         with pytest.raises(StoreError) as info:
             reader[...]
         assert (info.value.key, info.value.operation) == (FIRST_CHUNK[name], "get")
-        assert "a/" in str(info.value)
+        assert f"get {FIRST_CHUNK[name]!r}" in str(info.value)
     with pytest.raises(StoreError) as info:
         zarrkit.open_group(f"s3://{bucket}/v3", mode="r", storage_options=options)
     assert (info.value.key, info.value.operation) == ("zarr.json", "get")

@@ -105,10 +105,6 @@ class Store(ABC):
     """
 
     supports_listing: bool = True
-    #: True when ``get_many``/``set_many`` fan out concurrently themselves (object stores):
-    #: the engine then sends all chunks of a read or write in one call. Otherwise each of the
-    #: engine's workers sends its own batch, overlapping I/O with decoding.
-    native_concurrency: bool = False
 
     def __init__(self, *, read_only: bool = False) -> None:
         self.read_only = read_only
@@ -151,6 +147,13 @@ class Store(ABC):
     def _getsize(self, key: str) -> int | None:
         value = self._get(key, None)
         return None if value is None else len(value)
+
+    @property
+    def native_concurrency(self) -> bool:
+        """True when ``get_many``/``set_many`` fan out concurrently themselves (object
+        stores): the engine then sends all chunks of a read or write in one call. Otherwise
+        each of the engine's workers sends its own batch, overlapping I/O with decoding."""
+        return False
 
     # --- public interface ------------------------------------------------------------------
     def get(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:

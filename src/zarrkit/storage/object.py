@@ -160,7 +160,9 @@ class ObjectStore(Store):
     False
     """
 
-    native_concurrency = True
+    @property
+    def native_concurrency(self) -> bool:
+        return True
 
     def __init__(
         self,

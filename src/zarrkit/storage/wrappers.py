@@ -37,7 +37,7 @@ class WrapperStore(Store):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r}, read_only={self.read_only})"
 
-    @property  # type: ignore[override]
+    @property
     def native_concurrency(self) -> bool:
         return self.inner.native_concurrency
 
