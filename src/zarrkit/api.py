@@ -19,7 +19,7 @@ from zarrkit.errors import (
     ReadOnlyError,
 )
 from zarrkit.groups import Group, node_from_metadata
-from zarrkit.metadata.chunk_grid import RegularChunkGrid
+from zarrkit.metadata.chunk_grid import RegularChunkGrid, rectilinear_grid
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.dtype import normalize_dtype, normalize_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
@@ -102,13 +102,20 @@ def array_metadata(
     zarr_format = _check_format(zarr_format)
     shape = normalize_shape(shape)
     np_dtype = normalize_dtype("float64" if dtype is None else dtype)
-    chunk_shape = normalize_chunks(chunks, shape, np_dtype.itemsize)
+    rectilinear = rectilinear_grid(chunks, shape)  # None unless chunks are lists of lengths
+    chunk_shape = (
+        rectilinear.chunk_shape
+        if rectilinear
+        else normalize_chunks(chunks, shape, np_dtype.itemsize)
+    )
     fill = normalize_fill_value(fill_value, np_dtype)
     if order not in (None, "C", "F"):
         raise MetadataError(f"order must be 'C' or 'F', got {order!r}", field="order")
     if zarr_format == 2:
         if shards is not None:
             raise MetadataError("Zarr v2 arrays cannot be sharded", field="shards")
+        if rectilinear:
+            raise MetadataError("Zarr v2 arrays have regular chunks only", field="chunks")
         if dimension_names is not None:
             raise MetadataError("Zarr v2 arrays have no dimension names", field="dimension_names")
         v2_filters, compressor = normalize_v2_codecs(filters, compressors, np_dtype)
@@ -125,16 +132,22 @@ def array_metadata(
             attributes=dict(attributes or {}),
         )
     else:
-        native = np_dtype.newbyteorder("=") if np_dtype.byteorder in "<>" else np_dtype
+        native = (
+            np_dtype.newbyteorder("=")
+            if np_dtype.byteorder in "<>" or np_dtype.names
+            else np_dtype
+        )
         codecs = normalize_v3_codecs(filters, serializer, compressors, native)
         grid_shape = chunk_shape
+        if shards is not None and rectilinear:
+            raise MetadataError("rectilinear chunk grids cannot be sharded", field="shards")
         if shards is not None:
             grid_shape = _shard_shape(shards, chunk_shape)
             codecs = [_sharding_json(chunk_shape, codecs)]
         meta = ArrayMetadataV3(
             shape=shape,
             dtype=native,
-            chunk_grid=RegularChunkGrid(chunk_shape=grid_shape),
+            chunk_grid=rectilinear or RegularChunkGrid(chunk_shape=grid_shape),
             chunk_key_encoding=_v3_key_encoding(chunk_key_encoding),
             fill_value=normalize_fill_value(fill_value, native),
             codecs=tuple(codecs),

@@ -224,40 +224,54 @@ class Array:
 
     # --- reading and writing --------------------------------------------------------------
     def __getitem__(self, key: Any) -> Any:
-        return self._read(indexing.normalize(key, self.shape, "auto"))
+        fields, key = indexing.pop_fields(key)
+        return self._read(indexing.normalize(key, self.shape, "auto"), fields=fields)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._write(indexing.normalize(key, self.shape, "auto"), value)
+        fields, key = indexing.pop_fields(key)
+        self._write(indexing.normalize(key, self.shape, "auto"), value, fields)
 
-    def get_basic_selection(self, selection: Any = Ellipsis, *, out: NDArray | None = None) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "basic"), out)
+    def get_basic_selection(
+        self, selection: Any = Ellipsis, *, out: NDArray | None = None, fields: Any = None
+    ) -> Any:
+        return self._read(indexing.normalize(selection, self.shape, "basic"), out, fields)
 
-    def set_basic_selection(self, selection: Any, value: Any) -> None:
-        self._write(indexing.normalize(selection, self.shape, "basic"), value)
+    def set_basic_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
+        self._write(indexing.normalize(selection, self.shape, "basic"), value, fields)
 
-    def get_orthogonal_selection(self, selection: Any, *, out: NDArray | None = None) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "orthogonal"), out)
+    def get_orthogonal_selection(
+        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+    ) -> Any:
+        return self._read(indexing.normalize(selection, self.shape, "orthogonal"), out, fields)
 
-    def set_orthogonal_selection(self, selection: Any, value: Any) -> None:
-        self._write(indexing.normalize(selection, self.shape, "orthogonal"), value)
+    def set_orthogonal_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
+        self._write(indexing.normalize(selection, self.shape, "orthogonal"), value, fields)
 
-    def get_coordinate_selection(self, selection: Any, *, out: NDArray | None = None) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "coordinate"), out)
+    def get_coordinate_selection(
+        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+    ) -> Any:
+        return self._read(indexing.normalize(selection, self.shape, "coordinate"), out, fields)
 
-    def set_coordinate_selection(self, selection: Any, value: Any) -> None:
-        self._write(indexing.normalize(selection, self.shape, "coordinate"), value)
+    def set_coordinate_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
+        self._write(indexing.normalize(selection, self.shape, "coordinate"), value, fields)
 
-    def get_mask_selection(self, mask: Any, *, out: NDArray | None = None) -> Any:
-        return self._read(indexing.normalize(mask, self.shape, "mask"), out)
+    def get_mask_selection(
+        self, mask: Any, *, out: NDArray | None = None, fields: Any = None
+    ) -> Any:
+        return self._read(indexing.normalize(mask, self.shape, "mask"), out, fields)
 
-    def set_mask_selection(self, mask: Any, value: Any) -> None:
-        self._write(indexing.normalize(mask, self.shape, "mask"), value)
+    def set_mask_selection(self, mask: Any, value: Any, *, fields: Any = None) -> None:
+        self._write(indexing.normalize(mask, self.shape, "mask"), value, fields)
 
-    def get_block_selection(self, selection: Any, *, out: NDArray | None = None) -> Any:
-        return self._read(indexing.normalize_blocks(selection, self.shape, self._layout.dims), out)
+    def get_block_selection(
+        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+    ) -> Any:
+        sel = indexing.normalize_blocks(selection, self.shape, self._layout.dims)
+        return self._read(sel, out, fields)
 
-    def set_block_selection(self, selection: Any, value: Any) -> None:
-        self._write(indexing.normalize_blocks(selection, self.shape, self._layout.dims), value)
+    def set_block_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
+        sel = indexing.normalize_blocks(selection, self.shape, self._layout.dims)
+        self._write(sel, value, fields)
 
     @property
     def oindex(self) -> _Indexer:
@@ -336,12 +350,26 @@ class Array:
             block = self[start : start + step]
             yield from block
 
-    def _read(self, selection: indexing.Selection, out: NDArray | None = None) -> Any:
-        result = engine.read(self._layout, selection, out)
+    def _read(
+        self, selection: indexing.Selection, out: NDArray | None = None, fields: Any = None
+    ) -> Any:
+        if fields is not None:  # structured arrays: read the records, keep the fields
+            indexing.normalize_fields(fields, self.dtype)
+            result = engine.read(self._layout, selection)[fields]
+            if out is not None:
+                out[...] = result
+                return out
+        else:
+            result = engine.read(self._layout, selection, out)
         return result[()] if result.ndim == 0 and out is None else result
 
-    def _write(self, selection: indexing.Selection, value: Any) -> None:
+    def _write(self, selection: indexing.Selection, value: Any, fields: Any = None) -> None:
         self._check_writable()
+        if fields is not None:  # write some fields of the records, keeping the others
+            indexing.normalize_fields(fields, self.dtype)
+            records = engine.read(self._layout, selection)
+            records[fields] = value
+            value = records
         engine.write(self._layout, selection, value)
 
     # --- changing the array ---------------------------------------------------------------

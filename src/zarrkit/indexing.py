@@ -181,6 +181,8 @@ def pop_fields(key: Any) -> tuple[Fields | None, Any]:
     """
     if isinstance(key, str):
         return key, ()
+    if isinstance(key, list) and key and all(isinstance(item, str) for item in key):
+        return key, ()
     if not isinstance(key, tuple):
         return None, key
     names = [item for item in key if isinstance(item, str)]

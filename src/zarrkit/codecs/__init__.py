@@ -21,6 +21,7 @@ from zarrkit.codecs.pipeline import CodecPipeline, normalize_v2_codecs, normaliz
 from zarrkit.codecs.registry import codecs, get_codec, register_codec
 from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.codecs.transpose import TransposeCodec
+from zarrkit.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrkit.codecs.zstd import ZstdCodec
 
 BUILTIN_CODECS: list[tuple[str, type[Codec]]] = [
@@ -32,6 +33,8 @@ BUILTIN_CODECS: list[tuple[str, type[Codec]]] = [
     ("blosc", BloscCodec),
     ("crc32c", Crc32cCodec),
     ("sharding_indexed", ShardingCodec),
+    ("vlen-utf8", VLenUTF8Codec),
+    ("vlen-bytes", VLenBytesCodec),
     *((f"numcodecs.{codec_id}", numcodecs_class(codec_id)) for codec_id in KINDS),
 ]
 for _name, _cls in BUILTIN_CODECS:

@@ -7,7 +7,10 @@ encode: at a given level it writes different (valid) streams than zlib. Decoding
 ``zstandard`` (one decompressor per thread: sharing one across threads crashes) and
 ``isal`` when installed.
 Decoders are strict: truncated data, trailing garbage and size mismatches raise
-:class:`~zarrkit.errors.CodecError`.
+:class:`~zarrkit.errors.CodecError`. They never allocate from a size header they have not
+checked: against the expected size when the caller knows it (``decode_into``), otherwise
+against the ``max_chunk_bytes`` setting (:class:`~zarrkit.errors.ResourceLimitError`), and
+streams stop one byte past that bound.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from typing import Any
 import numcodecs.blosc
 import numpy as np
 
-from zarrkit.codecs.buffers import as_blob, blob_size
-from zarrkit.errors import CodecError
+from zarrkit import config
+from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
+from zarrkit.errors import CodecError, ResourceLimitError
 from zarrkit.storage.base import Blob
 
 try:
@@ -41,6 +45,10 @@ numcodecs.blosc.use_threads = False
 # A zstd block of 3 header bytes and 1 RLE byte expands to at most 128 KiB, so no frame
 # can hold more than 32768 bytes per input byte: a larger size header is corrupt.
 _ZSTD_MAX_RATIO = 32768
+# An LZ4 sequence of 1 token + 2 offset bytes copies at most ~255 bytes per input byte.
+_LZ4_MAX_RATIO = 256
+#: Formats decoded by a streaming decompressor that can stop at a bound.
+_STREAMS = ("gzip", "zlib", "bz2", "lzma")
 _local = threading.local()
 
 
@@ -52,21 +60,19 @@ def encode(codec_id: str, codec: Any, data: Blob) -> Blob:
 
 
 def decode(codec_id: str, codec: Any, data: Blob) -> Blob:
-    """Decode ``data`` with the fastest installed library for ``codec_id``."""
+    """Decode ``data`` with the fastest installed library for ``codec_id`` (at most
+    ``max_chunk_bytes`` bytes)."""
     try:
         if codec_id == "zstd" and zstandard is not None:
             return _zstd(data, None)
-        if codec_id in ("gzip", "zlib") and isal_zlib is not None:
-            return _inflate(data, gzip=codec_id == "gzip")
-        if codec_id == "bz2":  # the stdlib's bz2/lzma.decompress ignore trailing garbage
-            return _one_stream(bz2.BZ2Decompressor(), data, codec_id)
-        if codec_id == "lzma":
-            decompressor = lzma.LZMADecompressor(format=codec.format, filters=codec.filters)
-            return _one_stream(decompressor, data, codec_id)
+        if codec_id in _STREAMS:
+            return _stream(codec_id, codec, data, None)
         if codec_id == "blosc":
-            _blosc_nbytes(data)
+            _check_header("blosc", _blosc_nbytes(data), None)
+        if codec_id == "lz4":
+            _check_header("lz4", _lz4_nbytes(data), None)
         return as_blob(codec.decode(data))
-    except CodecError:
+    except (CodecError, ResourceLimitError):
         raise
     except Exception as e:
         raise CodecError(f"{codec_id}: cannot decode: {type(e).__name__}: {e}") from e
@@ -78,18 +84,39 @@ def decode_into(codec_id: str, codec: Any, data: Blob, out: memoryview) -> bool:
     try:
         if codec_id == "zstd" and zstandard is not None:
             _zstd(data, out)
-        elif codec_id == "blosc":
-            nbytes = _blosc_nbytes(data)
-            if nbytes != out.nbytes:
-                raise CodecError(f"blosc: header holds {nbytes} bytes, expected {out.nbytes}")
+        elif codec_id in ("blosc", "lz4"):
+            nbytes = _blosc_nbytes(data) if codec_id == "blosc" else _lz4_nbytes(data)
+            _check_header(codec_id, nbytes, out.nbytes)
             codec.decode(data, out=np.frombuffer(out, np.uint8))
+        elif codec_id in _STREAMS:
+            copy_exact(_stream(codec_id, codec, data, out.nbytes), out)
         else:
             return False
         return True
-    except CodecError:
+    except (CodecError, ResourceLimitError):
         raise
     except Exception as e:
         raise CodecError(f"{codec_id}: cannot decode: {type(e).__name__}: {e}") from e
+
+
+def _check_header(name: str, nbytes: int, expected: int | None) -> None:
+    """Refuse a decoded size read from a header: not ``expected``, or (unknown expected
+    size) over ``max_chunk_bytes``."""
+    if expected is None:
+        config.check_limit("max_chunk_bytes", nbytes, f"the decoded size in a {name} header")
+    elif nbytes != expected:
+        raise CodecError(f"{name}: header holds {nbytes} bytes, expected {expected}")
+
+
+def _too_much(name: str, expected: int | None) -> Exception:
+    """The error for a stream that decodes to more than its bound."""
+    if expected is not None:
+        return CodecError(f"{name}: data holds more than the expected {expected} bytes")
+    limit = config.get("max_chunk_bytes")
+    return ResourceLimitError(
+        f"{name}: data decodes to more than the max_chunk_bytes limit of {limit} bytes; "
+        "raise it with `with zarrkit.config.set(max_chunk_bytes=...)`"
+    )
 
 
 def _decompressor() -> Any:
@@ -111,9 +138,10 @@ def _zstd(data: Blob, out: memoryview | None) -> Blob:
     reader = _decompressor().stream_reader(source, read_across_frames=True)
     if out is None:
         if size < 0:
-            return bytes(reader.readall())
+            return _read_bounded(reader)
         if size > _ZSTD_MAX_RATIO * source.nbytes:
             raise CodecError(f"zstd: frame header claims {size} bytes from {source.nbytes}")
+        _check_header("zstd", size, None)
         out = np.empty(size, np.uint8).data
     elif size >= 0 and size != out.nbytes:
         raise CodecError(f"zstd: frame holds {size} bytes, expected {out.nbytes}")
@@ -126,6 +154,19 @@ def _zstd(data: Blob, out: memoryview | None) -> Blob:
     if reader.read(1):
         raise CodecError(f"zstd: data holds more than the expected {out.nbytes} bytes")
     return out
+
+
+def _read_bounded(reader: Any) -> bytes:
+    """All a zstd stream reader yields, up to ``max_chunk_bytes`` (frames without a
+    content size)."""
+    limit = config.get("max_chunk_bytes")
+    parts, total = [], 0
+    while piece := reader.read(min(1 << 20, limit + 1 - total)):
+        parts.append(piece)
+        total += len(piece)
+        if total > limit:
+            raise _too_much("zstd", None)
+    return b"".join(parts)
 
 
 def _zstd_frames(source: memoryview) -> tuple[int, int]:
@@ -166,14 +207,34 @@ def _gzip(data: memoryview, level: int) -> bytes:
     return b"".join((header, deflater.compress(data), deflater.flush(), trailer))
 
 
-def _inflate(data: Blob, *, gzip: bool) -> Blob:
+def _stream(codec_id: str, codec: Any, data: Blob, expected: int | None) -> Blob:
+    """Decompress gzip, zlib, bz2 or lzma data, stopping one byte past ``expected`` (or
+    past ``max_chunk_bytes`` when it is unknown), so a bomb cannot fill memory."""
+    bound = config.get("max_chunk_bytes") if expected is None else expected
+    if codec_id == "bz2":  # the stdlib's bz2/lzma.decompress ignore trailing garbage
+        result = _one_stream(bz2.BZ2Decompressor(), data, codec_id, bound)
+    elif codec_id == "lzma":
+        decompressor = lzma.LZMADecompressor(format=codec.format, filters=codec.filters)
+        result = _one_stream(decompressor, data, codec_id, bound)
+    else:
+        result = _inflate(data, codec_id == "gzip", bound)
+    if blob_size(result) > bound:
+        raise _too_much(codec_id, expected)
+    return result
+
+
+def _inflate(data: Blob, gzip: bool, bound: int) -> Blob:
+    inflate = isal_zlib if isal_zlib is not None else zlib
     if not gzip:
-        return _one_stream(isal_zlib.decompressobj(15), data, "zlib")
-    parts = []
+        return _one_stream(inflate.decompressobj(15), data, "zlib", bound)
+    parts, total = [], 0
     rest: Blob = data
     while True:  # concatenated gzip members, then optional NUL padding (as GzipFile reads)
-        inflater = isal_zlib.decompressobj(31)
-        parts.append(inflater.decompress(rest))
+        inflater = inflate.decompressobj(31)
+        parts.append(inflater.decompress(rest, bound + 1 - total))
+        total += len(parts[-1])
+        if total > bound:
+            break
         if not inflater.eof:
             raise CodecError("gzip: data is truncated")
         rest = inflater.unused_data
@@ -182,9 +243,12 @@ def _inflate(data: Blob, *, gzip: bool) -> Blob:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _one_stream(decompressor: Any, data: Blob, name: str) -> Blob:
-    """Decompress exactly one complete stream: truncation and trailing bytes raise."""
-    result: Blob = decompressor.decompress(data)
+def _one_stream(decompressor: Any, data: Blob, name: str, bound: int) -> Blob:
+    """Decompress exactly one complete stream (truncation and trailing bytes raise), or
+    stop once it holds more than ``bound`` bytes."""
+    result: Blob = decompressor.decompress(data, bound + 1)
+    if len(result) > bound:
+        return result
     if not decompressor.eof:
         raise CodecError(f"{name}: data is truncated")
     if decompressor.unused_data:
@@ -201,3 +265,14 @@ def _blosc_nbytes(data: Blob) -> int:
     if cbytes != size:
         raise CodecError(f"blosc: header says {cbytes} compressed bytes, blob has {size}")
     return int(nbytes)
+
+
+def _lz4_nbytes(data: Blob) -> int:
+    """The decoded size from numcodecs' LZ4 size prefix, after checking it is possible."""
+    size = blob_size(data)
+    if size < 4:
+        raise CodecError(f"lz4: {size} bytes is shorter than the 4-byte size prefix")
+    nbytes = int(struct.unpack_from("<I", data, 0)[0])
+    if nbytes > _LZ4_MAX_RATIO * size:
+        raise CodecError(f"lz4: size prefix claims {nbytes} bytes from {size}")
+    return nbytes

@@ -123,7 +123,14 @@ class BytesBytesCodec(Codec):
 
 
 def all_fill(chunk: np.ndarray[Any, Any], fill_value: Any) -> bool:
-    """Whether every element of ``chunk`` equals ``fill_value`` (NaN equals NaN)."""
-    if chunk.dtype.kind in "fc" and np.isnan(fill_value):
-        return bool(np.isnan(chunk).all())
+    """Whether every element of ``chunk`` equals ``fill_value`` (NaN equals NaN, NaT NaT).
+    Records, raw bytes and ml_dtypes types (kinds ``V``, ``W``) compare bit for bit."""
+    kind = chunk.dtype.kind
+    if kind in "VW":
+        fill = np.asarray(fill_value, dtype=chunk.dtype).reshape(1).view(np.uint8)
+        stored = np.ascontiguousarray(chunk).reshape(-1).view(np.uint8)
+        return bool((stored.reshape(-1, fill.size) == fill).all())
+    missing = np.isnat if kind in "mM" else np.isnan if kind in "fc" else None
+    if missing is not None and missing(fill_value):
+        return bool(missing(chunk).all())
     return bool((chunk == fill_value).all())

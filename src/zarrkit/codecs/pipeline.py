@@ -10,6 +10,7 @@ straight into the output array's memory.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -18,6 +19,7 @@ import numcodecs
 import numpy as np
 from numcodecs.abc import Codec as Numcodec
 
+from zarrkit import config
 from zarrkit.codecs.base import (
     JSON,
     ArrayArrayCodec,
@@ -29,14 +31,17 @@ from zarrkit.codecs.base import (
 from zarrkit.codecs.buffers import byte_view, copy_exact
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.registry import get_codec, is_zarr_python_codec
+from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
 from zarrkit.codecs.zstd import ZstdCodec
-from zarrkit.errors import CodecError, MetadataError, ZarrkitError
+from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
+from zarrkit.metadata.dtype import object_codec_id
 from zarrkit.storage.base import Blob
 
 CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec
 _ENDIAN = {"<": "little", ">": "big"}
+_VLEN_IDS = ("vlen-utf8", "vlen-bytes")
 
 
 class CodecPipeline:
@@ -81,6 +86,9 @@ class CodecPipeline:
             self._perm = tuple(self._perm[i] for i in codec.order)
         plain = self.array_bytes.plain_dtype(spec)
         self._plain = plain if self._perm is not None and plain == spec.dtype else None
+        # fixed-size serialized bytes: decoders then check size headers against it
+        self._serial = plain if plain is not None and plain.kind not in "OT" else None
+        self._check_size()
 
     @classmethod
     def from_v3(cls, codecs: Sequence[CodecLike], spec: ChunkSpec) -> CodecPipeline:
@@ -167,18 +175,25 @@ class CodecPipeline:
         if self._v2 is None:
             return [codec.to_json() for codec in self.codecs]
         filters, compressor = self._v2
-        converted = [codec_from_v2(f) for f in filters or ()]
+        filters = list(filters or ())
+        serializer: Codec
+        if filters and filters[-1].get("id") in _VLEN_IDS:
+            # v2's object filters (the last one, turning objects to bytes) are v3 serializers
+            serializer = get_codec(filters.pop()["id"])
+        else:
+            byteorder = self._inner.dtype.byteorder
+            endian = None if byteorder == "|" else _ENDIAN.get(byteorder, sys.byteorder)
+            serializer = BytesCodec(endian=endian)  # type: ignore[arg-type]
+        converted = [codec_from_v2(f) for f in filters]
         # filters that act on bytes (shuffle ...) can follow the serializer in v3
         n = next(
             (i for i, c in enumerate(converted) if not isinstance(c, ArrayArrayCodec)),
             len(converted),
         )
-        byteorder = self._inner.dtype.byteorder
-        endian = None if byteorder == "|" else _ENDIAN.get(byteorder, sys.byteorder)
         codecs = [
             *self.array_array,
             *converted[:n],
-            BytesCodec(endian=endian),  # type: ignore[arg-type]
+            serializer,
             *converted[n:],
             *([codec_from_v2(compressor)] if compressor else []),
         ]
@@ -194,7 +209,8 @@ class CodecPipeline:
                 "transpose has no v2 form (v2 has only order 'C' or 'F')", field="codecs"
             )
         serializer = self.array_bytes
-        if (
+        vlen = serializer.name in _VLEN_IDS
+        if not vlen and (
             not isinstance(serializer, BytesCodec)
             or serializer.plain_dtype(self._inner) != self._inner.dtype
         ):
@@ -204,13 +220,32 @@ class CodecPipeline:
         if len(self.bytes_bytes) > 1:
             raise MetadataError("v2 allows one compressor", field="codecs")
         filters = [codec_to_v2(codec) for codec in self.array_array]
+        if vlen:  # v3's vlen serializers are v2 object filters
+            filters.append({"id": serializer.name})
         compressor = codec_to_v2(self.bytes_bytes[0]) if self.bytes_bytes else None
         return filters or None, compressor
 
+    def _check_size(self) -> None:
+        """Refuse chunks over ``max_chunk_bytes`` before any is allocated (a shard read
+        inner chunk by inner chunk is exempt: its inner pipeline is checked)."""
+        if isinstance(self.array_bytes, ShardingCodec) and not (
+            self.array_array or self.bytes_bytes
+        ):
+            return
+        nbytes = math.prod(self.spec.shape) * self.spec.dtype.itemsize
+        what = f"the size of a chunk of shape {self.spec.shape} and data type {self.spec.dtype}"
+        config.check_limit("max_chunk_bytes", nbytes, what)
+
     def _decode(self, blob: Blob) -> np.ndarray[Any, Any]:
-        data = blob
-        for bytes_codec in reversed(self.bytes_bytes):
-            data = bytes_codec.decode(data, self._inner)
+        if self._serial is not None and self.bytes_bytes:
+            # the serialized size is known: decompress into it, checking size headers
+            stored = np.empty(self._inner.shape, self._serial)
+            self._decode_plain(blob, stored)
+            data: Blob = byte_view(stored)
+        else:
+            data = blob
+            for bytes_codec in reversed(self.bytes_bytes):
+                data = bytes_codec.decode(data, self._inner)
         chunk = self.array_bytes.decode(data, self._inner)
         for codec, spec in self._undo:
             chunk = codec.decode(chunk, spec)
@@ -240,6 +275,8 @@ def _raise_keyed(error: Exception, key: str | None) -> NoReturn:
         if error.key is not None or key is None:
             raise error
         raise type(error)(error.args[0], key=key) from error
+    if isinstance(error, ResourceLimitError) and key is not None:
+        raise ResourceLimitError(f"chunk {key!r}: {error}") from error
     if isinstance(error, ZarrkitError):
         raise error
     raise CodecError(f"cannot decode: {type(error).__name__}: {error}", key=key) from error
@@ -295,7 +332,7 @@ def normalize_v3_codecs(
     dtype = np.dtype(dtype)
     array_array = [] if filters is None or _is_auto(filters) else _codecs(filters)
     if _is_auto(serializer):
-        serializer = "vlen-utf8" if dtype.kind in "OT" else BytesCodec()
+        serializer = object_codec_id(dtype) or BytesCodec()
     if _is_auto(compressors):
         compressors = ZstdCodec(level=0, checksum=False)
     bytes_bytes = [] if compressors is None else _codecs(compressors)
@@ -336,7 +373,7 @@ def normalize_v2_codecs(
             )
         compressor = _v2(items[0], "compressors") if items else None
     if _is_auto(filters):
-        configs = [{"id": "vlen-utf8"}] if dtype.kind in "OT" else []
+        configs = [{"id": c}] if (c := object_codec_id(dtype)) else []
     else:
         configs = [_v2(f, "filters") for f in ([] if filters is None else _items(filters))]
     return configs or None, compressor

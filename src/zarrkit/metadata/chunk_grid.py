@@ -2,6 +2,9 @@
 
 Indexing projects selections onto a grid through :class:`DimGrid`, one per dimension, so a
 regular grid and a rectilinear one share the same vectorized projection.
+
+Specs: https://zarr-specs.readthedocs.io/en/latest/v3/chunk-grids/regular-grid/index.html,
+https://github.com/zarr-developers/zarr-extensions/tree/main/chunk-grids/rectilinear
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrkit.errors import MetadataError
+from zarrkit.errors import MetadataError, ResourceLimitError
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +88,174 @@ class RegularChunkGrid:
                 f"chunk shape {self.chunk_shape} must be positive", key=key, field="chunks"
             )
 
+    def resized(self, shape: tuple[int, ...]) -> RegularChunkGrid:
+        """This grid for an array resized to ``shape`` (itself: regular grids repeat)."""
+        return self
+
     def to_json(self) -> dict[str, Any]:
         return {"name": "regular", "configuration": {"chunk_shape": list(self.chunk_shape)}}
+
+
+Runs = tuple[tuple[int, int], ...]
+#: More chunks than this along one dimension of a rectilinear grid are refused (each
+#: costs 8 bytes of edge offsets; run-length encoding makes huge counts cheap to write).
+MAX_EDGES = 2**26
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RectilinearChunkGrid:
+    """Chunks whose lengths differ along a dimension (zarr-extensions ``rectilinear``).
+
+    Per dimension ``chunk_sizes`` holds either an int (that length repeated: a regular
+    dimension, its last chunk padded) or ``(length, count)`` runs of explicit chunk
+    lengths, which may sum past the array's length: the chunk holding the array's end is
+    stored at its full length and clipped on read, chunks wholly past it do not exist.
+
+    Examples
+    --------
+    >>> grid = RectilinearChunkGrid.from_sizes([[10, 20, 5], 4])
+    >>> grid.to_json()["configuration"]["chunk_shapes"]
+    [[10, 20, 5], 4]
+    >>> [d.nchunks for d in grid.dims((35, 10))]
+    [3, 3]
+    """
+
+    chunk_sizes: tuple[int | Runs, ...]
+
+    @classmethod
+    def from_sizes(cls, sizes: Any, *, key: str | None = None) -> RectilinearChunkGrid:
+        """The grid of ``chunk_shapes`` JSON (or ``create_array``'s nested ``chunks``): per
+        dimension an int, or a list of lengths and ``[length, count]`` runs."""
+        if not isinstance(sizes, list | tuple) or not sizes:
+            raise MetadataError(
+                f"expected one entry per dimension, got {sizes!r}", key=key, field=_FIELD
+            )
+        return cls(chunk_sizes=tuple(_parse_dim(item, key) for item in sizes))
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]:
+        """The longest chunk along each dimension (the shape codecs are checked against)."""
+        return tuple(s if isinstance(s, int) else max(v for v, _ in s) for s in self.chunk_sizes)
+
+    def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
+        return tuple(
+            DimGrid(n, s) if isinstance(s, int) else _varying(n, s)
+            for n, s in zip(shape, self.chunk_sizes, strict=True)
+        )
+
+    def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(d.nchunks for d in self.dims(shape))
+
+    def validate(self, shape: tuple[int, ...], *, key: str | None = None) -> None:
+        if len(self.chunk_sizes) != len(shape):
+            raise MetadataError(
+                f"chunk_shapes has {len(self.chunk_sizes)} dimensions, the array shape "
+                f"{shape} has {len(shape)}",
+                key=key,
+                field=_FIELD,
+            )
+        for axis, (n, s) in enumerate(zip(shape, self.chunk_sizes, strict=True)):
+            if not isinstance(s, int) and _total(s) < n:
+                raise MetadataError(
+                    f"chunk lengths of dimension {axis} sum to {_total(s)}, less than its "
+                    f"length {n}",
+                    key=key,
+                    field=_FIELD,
+                )
+
+    def resized(self, shape: tuple[int, ...]) -> RectilinearChunkGrid:
+        """This grid for an array resized to ``shape``: a dimension grown past its chunks
+        gets one more chunk, covering the new part (as zarr-python does); shrinking keeps
+        every chunk length."""
+        sizes = []
+        for n, s in zip(shape, self.chunk_sizes, strict=True):
+            if not isinstance(s, int) and _total(s) < n:
+                s = _merge((*s, (n - _total(s), 1)))
+            sizes.append(s)
+        return RectilinearChunkGrid(chunk_sizes=tuple(sizes))
+
+    def to_json(self) -> dict[str, Any]:
+        shapes = [
+            s if isinstance(s, int) else [v if c == 1 else [v, c] for v, c in s]
+            for s in self.chunk_sizes
+        ]
+        return {"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": shapes}}
+
+
+_FIELD = "chunk_grid.chunk_shapes"
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _parse_dim(item: Any, key: str | None) -> int | Runs:
+    if _positive(item):
+        return int(item)
+    if not isinstance(item, list | tuple) or not item:
+        raise MetadataError(
+            f"expected a positive integer or a non-empty list, got {item!r}", key=key, field=_FIELD
+        )
+    runs = []
+    for entry in item:
+        if _positive(entry):
+            runs.append((int(entry), 1))
+        elif isinstance(entry, list | tuple) and len(entry) == 2 and all(map(_positive, entry)):
+            runs.append((int(entry[0]), int(entry[1])))
+        else:
+            raise MetadataError(
+                f"expected a positive length or a [length, count] pair, got {entry!r}",
+                key=key,
+                field=_FIELD,
+            )
+    return _merge(tuple(runs))
+
+
+def _merge(runs: Runs) -> Runs:
+    """Runs with equal neighbours joined (the canonical, shortest encoding)."""
+    merged: list[tuple[int, int]] = []
+    for value, count in runs:
+        if merged and merged[-1][0] == value:
+            merged[-1] = (value, merged[-1][1] + count)
+        else:
+            merged.append((value, count))
+    return tuple(merged)
+
+
+def _total(runs: Runs) -> int:
+    return sum(v * c for v, c in runs)
+
+
+def _varying(length: int, runs: Runs) -> DimGrid:
+    """The grid of one dimension: edges of the chunks that overlap ``[0, length)``."""
+    values, takes, end = [], [], 0
+    for value, count in runs:
+        if end >= length:
+            break
+        values.append(value)
+        takes.append(min(count, -(-(length - end) // value)))
+        end += takes[-1] * value
+    if sum(takes) > MAX_EDGES:
+        raise ResourceLimitError(
+            f"{sum(takes)} chunks along one dimension, over the limit of {MAX_EDGES} "
+            "(zarrkit.metadata.chunk_grid.MAX_EDGES)"
+        )
+    lengths = np.repeat(np.array(values, np.int64), np.array(takes, np.int64))
+    edges = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)])
+    return DimGrid(length, max(v for v, _ in runs), edges, padded=False)
+
+
+ChunkGrid = RegularChunkGrid | RectilinearChunkGrid
+
+
+def rectilinear_grid(chunks: Any, shape: tuple[int, ...]) -> RectilinearChunkGrid | None:
+    """The grid of ``create_array(chunks=[[10, 20, 5], [4, 4]])`` (lists of chunk lengths,
+    or an int for a regular dimension), validated for ``shape``; None for other ``chunks``."""
+    if not isinstance(chunks, list | tuple) or not any(isinstance(c, list | tuple) for c in chunks):
+        return None
+    grid = RectilinearChunkGrid.from_sizes(chunks)
+    grid.validate(shape)
+    return grid
 
 
 def inner_dims(

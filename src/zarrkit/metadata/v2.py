@@ -92,7 +92,8 @@ class ArrayMetadataV2:
             require(data, "chunks", key=key), key=key, field="chunks", positive=True
         )
         RegularChunkGrid(chunk_shape=chunks).validate(shape, key=key)
-        dtype = parse_dtype_v2(require(data, "dtype", key=key), key=key)
+        filters = parse_filters(data.get("filters"), key=key)
+        dtype = parse_dtype_v2(require(data, "dtype", key=key), key=key, filters=filters)
         check_byte_count(shape, dtype.itemsize, key=key, field="shape")
         check_byte_count(chunks, dtype.itemsize, key=key, field="chunks")
         order = data.get("order", "C")
@@ -108,12 +109,14 @@ class ArrayMetadataV2:
             shape=shape,
             chunks=chunks,
             dtype=dtype,
-            fill_value=parse_fill_value(require(data, "fill_value", key=key), dtype, key=key),
+            fill_value=parse_fill_value(
+                require(data, "fill_value", key=key), dtype, key=key, zarr_format=2
+            ),
             order=order,
             compressor=None
             if compressor is None
             else _parse_codec_config(compressor, key=key, field="compressor"),
-            filters=parse_filters(data.get("filters"), key=key),
+            filters=filters,
             dimension_separator=separator,
             attributes=attributes or {},
         )
@@ -124,7 +127,7 @@ class ArrayMetadataV2:
             "shape": list(self.shape),
             "chunks": list(self.chunks),
             "dtype": dtype_to_v2(self.dtype),
-            "fill_value": fill_value_to_json(self.fill_value, self.dtype),
+            "fill_value": fill_value_to_json(self.fill_value, self.dtype, zarr_format=2),
             "order": self.order,
             "filters": None if self.filters is None else list(self.filters),
             "dimension_separator": self.dimension_separator,

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from zarrkit.errors import MetadataError, UnsupportedExtensionError
-from zarrkit.metadata.chunk_grid import RegularChunkGrid
+from zarrkit.metadata.chunk_grid import ChunkGrid, RectilinearChunkGrid, RegularChunkGrid
 from zarrkit.metadata.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.common import (
     JSON,
@@ -61,15 +61,27 @@ def _check_header(data: dict[str, JSON], node_type: str, *, key: str | None) -> 
         )
 
 
-def parse_chunk_grid(data: JSON, *, key: str | None) -> RegularChunkGrid:
-    """The chunk grid of a v3 array (regular)."""
-    if not isinstance(data, dict) or data.get("name") != "regular":
+def parse_chunk_grid(data: JSON, *, key: str | None) -> ChunkGrid:
+    """The chunk grid of a v3 array: ``regular``, or ``rectilinear`` (``kind: inline``, chunk
+    lengths per dimension with ``[length, count]`` runs)."""
+    name = data.get("name") if isinstance(data, dict) else None
+    if name not in ("regular", "rectilinear"):
         raise UnsupportedExtensionError(
-            f"unsupported chunk grid {data!r}; supported: regular", key=key, field="chunk_grid"
+            f"unsupported chunk grid {data!r}; supported: regular, rectilinear",
+            key=key,
+            field="chunk_grid",
         )
     config = data.get("configuration")
     if not isinstance(config, dict):
         raise MetadataError("configuration is missing", key=key, field="chunk_grid")
+    if name == "rectilinear":
+        if config.get("kind") != "inline":
+            raise UnsupportedExtensionError(
+                f"unsupported rectilinear kind {config.get('kind')!r}; supported: inline",
+                key=key,
+                field="chunk_grid.kind",
+            )
+        return RectilinearChunkGrid.from_sizes(config.get("chunk_shapes"), key=key)
     shape = parse_shape(
         config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape", positive=True
     )
@@ -113,7 +125,7 @@ class ArrayMetadataV3:
 
     shape: tuple[int, ...]
     dtype: np.dtype[Any]
-    chunk_grid: RegularChunkGrid
+    chunk_grid: ChunkGrid
     chunk_key_encoding: ChunkKeyEncoding
     fill_value: Any
     codecs: tuple[dict[str, JSON], ...]
@@ -123,6 +135,10 @@ class ArrayMetadataV3:
 
     zarr_format: ClassVar[int] = 3
     order: ClassVar[str] = "C"
+
+    def __post_init__(self) -> None:
+        # a rectilinear grid grows with its array (resize, append): one more chunk
+        object.__setattr__(self, "chunk_grid", self.chunk_grid.resized(self.shape))
 
     @property
     def chunks(self) -> tuple[int, ...]:
@@ -155,6 +171,11 @@ class ArrayMetadataV3:
         dtype = parse_dtype_v3(require(data, "data_type", key=key), key=key)
         grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
         grid.validate(shape, key=key)
+        codecs = parse_codecs(require(data, "codecs", key=key), key=key)
+        if isinstance(grid, RectilinearChunkGrid) and codecs[0].get("name") == "sharding_indexed":
+            raise UnsupportedExtensionError(
+                "sharding a rectilinear chunk grid is not supported", key=key, field="codecs"
+            )
         check_byte_count(shape, dtype.itemsize, key=key, field="shape")
         check_byte_count(grid.chunk_shape, dtype.itemsize, key=key, field="chunk_grid")
         transformers = data.get("storage_transformers", [])
@@ -172,7 +193,7 @@ class ArrayMetadataV3:
                 require(data, "chunk_key_encoding", key=key), key=key
             ),
             fill_value=parse_fill_value(require(data, "fill_value", key=key), dtype, key=key),
-            codecs=parse_codecs(require(data, "codecs", key=key), key=key),
+            codecs=codecs,
             attributes=parse_attributes(data.get("attributes"), key=key),
             dimension_names=parse_dimension_names(data.get("dimension_names"), len(shape), key=key),
             extra_fields=extra,

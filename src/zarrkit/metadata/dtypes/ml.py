@@ -36,6 +36,7 @@ ML_TYPES = {
     "complex_float16": "complex32",
 }
 _NAME_OF = {attr: name for name, attr in ML_TYPES.items()}
+#: ml complex type -> the v3 name of its parts.
 _COMPONENTS = {"bcomplex32": "bfloat16", "complex32": "float16"}
 
 
@@ -49,14 +50,13 @@ def ml_dtype(name: str, *, key: str | None = None, field: str = "data_type") -> 
             key=key,
             field=field,
         ) from e
-    return np.dtype(getattr(ml_dtypes, ML_TYPES[name]))
+    dtype: np.dtype[Any] = np.dtype(getattr(ml_dtypes, ML_TYPES[name]))
+    return dtype
 
 
 def ml_name(dtype: np.dtype[Any]) -> str | None:
-    """The v3 name of an ml_dtypes dtype, else None."""
-    if dtype.kind not in "VW" or dtype.names is not None:
-        return None
-    return _NAME_OF.get(dtype.name)
+    """The v3 name of an ml_dtypes dtype, else None (their kinds vary: ``V``, ``W``, ``f``)."""
+    return _NAME_OF.get(dtype.name) if dtype.names is None else None
 
 
 def ml_family(dtype: np.dtype[Any]) -> str:
@@ -69,17 +69,17 @@ def ml_family(dtype: np.dtype[Any]) -> str:
 def int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
     """The smallest and largest value of an integer dtype (NumPy's or ml_dtypes')."""
     if ml_name(dtype) is None:
-        info = np.iinfo(dtype)
+        info: Any = np.iinfo(dtype)
     else:
         import ml_dtypes
 
-        info = ml_dtypes.iinfo(dtype)
+        info = ml_dtypes.iinfo(dtype)  # type: ignore[no-untyped-call]
     return int(info.min), int(info.max)
 
 
 def component(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """The dtype of the real and imaginary parts of a complex dtype."""
     name = _COMPONENTS.get(dtype.name)
-    if name is not None:
+    if name in ML_TYPES:
         return ml_dtype(name)
-    return np.dtype(f"{dtype.byteorder}f{dtype.itemsize // 2}")
+    return np.dtype(name or f"{dtype.byteorder}f{dtype.itemsize // 2}")

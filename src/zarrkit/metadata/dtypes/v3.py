@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from zarrkit.errors import UnknownDataTypeError
-from zarrkit.metadata.dtypes.kinds import VLEN_BYTES, JSON, spelled, spelling, vlen_bytes_dtype
+from zarrkit.metadata.dtypes.kinds import JSON, VLEN_BYTES, spelled, spelling, vlen_bytes_dtype
 from zarrkit.metadata.dtypes.ml import ML_TYPES, ml_dtype, ml_name
 
 #: v3 core data type names -> NumPy type strings (native order).
@@ -158,7 +158,7 @@ def _struct(config: dict[str, JSON], key: str | None) -> np.dtype[Any]:
     (items,) = _options(config, ("fields",))
     if not isinstance(items, list) or not items:
         raise ValueError(f"fields must be a non-empty list, got {items!r}")
-    fields = []
+    fields: list[tuple[str, np.dtype[Any]]] = []
     for item in items:
         if isinstance(item, dict) and set(item) == {"name", "data_type"}:
             name, data_type = item["name"], item["data_type"]
