@@ -24,7 +24,7 @@ lint: $(UV)
 	$(UV) run --group dev ruff format --check .
 
 bench: $(UV)
-	$(UV) run --all-extras --group test python -m benchmarks.run
+	$(UV) run --all-extras --group test --group bench python -m benchmarks.run
 
 clean:
 	rm -rf .venv .tools .cache

@@ -73,6 +73,7 @@ class Bench:
 
     def __init__(self, peer: Peer, wl: Workload, directory: Path, repeat: int) -> None:
         self.peer, self.wl, self.repeat = peer, wl, repeat
+        directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "array"
         self.data = workloads.make_data(wl)
         self.written = False

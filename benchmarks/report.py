@@ -51,7 +51,11 @@ def _cell(results: list[dict[str, Any]], wl: str, op: str, peer: str, markdown: 
 
 
 def _label(results: list[dict[str, Any]], wl: str, op: str, repeat: int) -> str:
-    runs = [len(r["ops"][op]["times"]) for r in results if "times" in r["ops"].get(op, {})]
+    runs = [
+        len(r["ops"][op]["times"])
+        for r in results
+        if r["workload"] == wl and "times" in r["ops"].get(op, {})
+    ]
     fewer = min(runs, default=repeat)
     return f"{wl} {OPS[op]}" + (f" ({fewer} runs)" if fewer < repeat else "")
 

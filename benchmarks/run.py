@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,8 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace, header
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # On SIGTERM unwind normally: subprocess.run kills the child, the temp dir is removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     load_before = os.getloadavg()[0]
     results = []
     with tempfile.TemporaryDirectory(prefix="zarrkit-bench-") as tmp:

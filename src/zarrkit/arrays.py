@@ -189,9 +189,21 @@ class Array:
         return math.prod(self.cdata_shape)
 
     @property
+    def read_chunk_sizes(self) -> tuple[tuple[int, ...], ...]:
+        """Per dimension, the lengths of the (inner) chunks inside the array, Dask-style."""
+        return tuple(_lengths(dim) for dim in self._layout.dims)
+
+    @property
+    def write_chunk_sizes(self) -> tuple[tuple[int, ...], ...]:
+        """Per dimension, the lengths of the stored objects (shards, else chunks) inside the
+        array: the blocks that parallel writers must not share."""
+        return tuple(_lengths(dim) for dim in self._metadata.chunk_grid.dims(self.shape))
+
+    @property
     def nchunks_initialized(self) -> int:
-        """Number of chunks that hold stored data."""
-        return sum(1 for key in self._store.list_prefix(prefix_of(self._path)) if not _is_doc(key))
+        """Number of (inner) chunks that hold stored data."""
+        keys = [k for k in self._store.list_prefix(prefix_of(self._path)) if not _is_doc(k)]
+        return self._layout.chunks.count_stored(keys)
 
     def nbytes_stored(self) -> int:
         """Bytes this array occupies in its store (metadata and chunks)."""
@@ -473,6 +485,14 @@ def _reopen(store: Store, path: str, write_empty_chunks: bool) -> Array:
     if not isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
         raise NodeTypeError(f"the node at path {path!r} of {store!r} is no longer an array")
     return Array(store, path, meta, write_empty_chunks=write_empty_chunks)
+
+
+def _lengths(dim: Any) -> tuple[int, ...]:
+    """Lengths of a dimension's chunks, clipped to the array."""
+    return tuple(
+        min(dim.chunk_start(ix) + dim.chunk_len(ix), dim.length) - dim.chunk_start(ix)
+        for ix in range(dim.nchunks)
+    )
 
 
 def _is_doc(key: str) -> bool:

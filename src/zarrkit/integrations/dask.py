@@ -57,7 +57,7 @@ def to_dask(array: Array, chunks: Any = None, *, name: str | None = None) -> da.
     (((3, 3), (2, 2)), 24)
     """
     chunks = normalize_chunks(  # type: ignore[no-untyped-call]
-        write_unit(array) if chunks is None else chunks, array.shape, dtype=array.dtype
+        array.write_chunk_sizes if chunks is None else chunks, array.shape, dtype=array.dtype
     )
     name = name or f"zarrkit-{tokenize(repr(array.store), array.path, array.metadata, chunks)}"
     result: da.Array = da.from_array(  # type: ignore[no-untyped-call]

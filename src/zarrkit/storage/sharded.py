@@ -111,6 +111,11 @@ class ShardedChunks:
                     pieces[(offset, size)] = view[offset - start : offset - start + size]
         return [None if e[0] == int(EMPTY) else pieces[e] for e in entries]
 
+    def count_stored(self, keys: Sequence[str]) -> int:
+        """Inner chunks held by the shards ``keys`` (one index read each)."""
+        indexes = config.pool("io_threads").map(self._read_index, keys)
+        return sum(int((index[..., 0] != EMPTY).sum()) for index in indexes if index is not None)
+
     # --- writing ----------------------------------------------------------------------
     def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
         """Store (or, for ``None``, remove) inner chunks, rewriting each shard once."""
