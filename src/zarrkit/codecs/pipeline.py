@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -163,11 +164,17 @@ class CodecPipeline:
         plain = self._plain is not None and out.dtype == self._plain
         if plain and out.shape == self.spec.shape and self._perm is not None:
             target = out.transpose(self._perm)
-            if target.flags.c_contiguous:
-                try:
+            try:
+                if target.flags.c_contiguous:
                     return self._decode_plain(blob, target)
-                except Exception as e:
-                    _raise_keyed(e, key)
+                # A block of a larger output: decode into this thread's scratch buffer,
+                # reused chunk after chunk (a fresh one would page-fault on every chunk).
+                scratch = _scratch(self._inner.shape, self._plain)
+                self._decode_plain(blob, scratch)
+                target[...] = scratch
+                return None
+            except Exception as e:
+                _raise_keyed(e, key)
         out[...] = self.decode(blob, key=key)
 
     def to_v3_json(self) -> list[dict[str, JSON]]:
@@ -267,6 +274,17 @@ class CodecPipeline:
                 return
             data = innermost.decode(data, self._inner)
         copy_exact(data, out)
+
+
+_local = threading.local()
+
+
+def _scratch(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """This thread's reusable buffer of ``shape`` and ``dtype``."""
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = _local.buffer = np.empty(shape, dtype)
+    return buffer
 
 
 def _raise_keyed(error: Exception, key: str | None) -> NoReturn:
