@@ -133,9 +133,7 @@ def array_metadata(
         )
     else:
         native = (
-            np_dtype.newbyteorder("=")
-            if np_dtype.byteorder in "<>" or np_dtype.names
-            else np_dtype
+            np_dtype.newbyteorder("=") if np_dtype.byteorder in "<>" or np_dtype.names else np_dtype
         )
         codecs = normalize_v3_codecs(filters, serializer, compressors, native)
         grid_shape = chunk_shape
@@ -215,12 +213,13 @@ def _v2_separator(data: Any) -> Literal[".", "/"]:
 def _dimension_names(names: Any, ndim: int) -> tuple[str | None, ...] | None:
     if names is None:
         return None
-    names = tuple(names)
-    if len(names) != ndim or not all(n is None or isinstance(n, str) for n in names):
+    parsed: tuple[str | None, ...] = tuple(names)
+    if len(parsed) != ndim or not all(n is None or isinstance(n, str) for n in parsed):
         raise MetadataError(
-            f"expected {ndim} dimension names (str or None), got {names!r}", field="dimension_names"
+            f"expected {ndim} dimension names (str or None), got {parsed!r}",
+            field="dimension_names",
         )
-    return names
+    return parsed
 
 
 def create_array(
@@ -467,7 +466,9 @@ def open_array(
 
 
 def _cache(cache: ChunkCache | int | None) -> ChunkCache | None:
-    return ChunkCache(cache) if isinstance(cache, int) and not isinstance(cache, bool) else cache
+    if isinstance(cache, bool):
+        raise TypeError(f"cache must be a ChunkCache or a byte budget, got {cache!r}")
+    return ChunkCache(cache) if isinstance(cache, int) else cache
 
 
 # --- groups ------------------------------------------------------------------------------------

@@ -345,7 +345,7 @@ class Array:
         """
         sel = indexing.normalize(selection, self.shape, "orthogonal")
         count = concurrency or config.get("threads")
-        total = sum(1 for _ in engine.project(sel, self._layout.dims))
+        total = len(indexing.project(sel, self._layout.dims))
         with reporter(progress, total, f"reading {self.name}") as report:
             for done, item in enumerate(
                 engine.iter_chunks(self._layout, sel, concurrency=count, ordered=ordered), 1
@@ -454,7 +454,7 @@ class Array:
 
     def _update_metadata(self, **changes: Any) -> None:
         self._check_writable()
-        meta = dataclasses.replace(self._metadata, **changes)  # type: ignore[type-var]
+        meta = dataclasses.replace(self._metadata, **changes)
         save_node(self._store, self._path, meta)
         self._metadata = meta
         self.__dict__.pop("_layout", None)

@@ -41,7 +41,7 @@ class Attributes(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._read())
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """Change several attributes with one metadata write."""
         self._write({**self._read(), **dict(*args, **kwargs)})
 

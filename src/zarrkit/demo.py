@@ -62,8 +62,7 @@ def _show_zarr_python_reads(root_path: Path, data: np.ndarray) -> None:
     except ImportError:
         print("\n(zarr-python is not installed: skipping the interoperability check)")
         return
-    theirs = zarr.open_group(str(root_path), mode="r")
-    t2m = theirs["climate/t2m"]
+    t2m = zarr.open_array(str(root_path / "climate" / "t2m"), mode="r")
     legacy = zarr.open_array(str(root_path.parent / "legacy_v2.zarr"), mode="r")
     same = np.array_equal(t2m[:], data) and legacy[15] == -1
     print(f"\nzarr-python {zarr.__version__} reads the same data: {same}")

@@ -23,8 +23,8 @@ from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.sharding import ShardingCodec, shard_coords
-from zarrkit.errors import ShapeMismatchError
-from zarrkit.indexing import ChunkRead, Int, Selection, project
+from zarrkit.errors import CodecError, ShapeMismatchError
+from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
 from zarrkit.storage.base import Blob, Store
 from zarrkit.storage.sharded import ShardedChunks
@@ -47,6 +47,9 @@ class ChunkAccess(Protocol):
     def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
         """Store each blob; ``None`` removes the chunk."""
 
+    def count_stored(self, keys: Sequence[str]) -> int:
+        """How many chunks the stored chunk (or shard) ``keys`` hold."""
+
 
 class KeyedChunks:
     """One store key per chunk (``prefix`` + the chunk key encoding)."""
@@ -62,6 +65,9 @@ class KeyedChunks:
 
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         return list(self.store.get_many([self.key(c) for c in coords]))
+
+    def count_stored(self, keys: Sequence[str]) -> int:
+        return len(keys)
 
     def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
         writes = [(self.key(c), blob) for c, blob in updates if blob is not None]
@@ -83,6 +89,8 @@ class Layout:
     fill_value: Any
     write_empty_chunks: bool = False
     cache: ChunkCache | None = None
+    #: Every chunk is stored with the nominal shape (no rectilinear dimension).
+    uniform: bool = True
 
     def cache_key(self, coords: Coords) -> tuple[int, str]:
         return (id(self.chunks.store), self.chunks.key(coords))
@@ -95,6 +103,8 @@ class Layout:
         """The shape chunk ``coords`` is stored with: the nominal chunk shape, except along
         dimensions of a grid whose chunks differ in size (rectilinear)."""
         nominal = self.pipeline.spec.shape
+        if self.uniform:
+            return nominal
         return tuple(
             n if dim.padded else dim.chunk_len(ix)
             for n, dim, ix in zip(nominal, self.dims, coords, strict=True)
@@ -102,6 +112,8 @@ class Layout:
 
     def pipeline_at(self, coords: Coords) -> CodecPipeline:
         """The codec pipeline of chunk ``coords`` (specialised to its stored shape)."""
+        if self.uniform:
+            return self.pipeline
         shape = self.stored_shape(coords)
         if shape == self.pipeline.spec.shape:
             return self.pipeline
@@ -141,6 +153,7 @@ def layout_for(
         fill_value=fill_value,
         write_empty_chunks=write_empty_chunks,
         cache=cache,
+        uniform=all(d.padded for d in dims),
     )
 
 
@@ -161,23 +174,12 @@ def run_batched(work: Callable[[int, int], None], count: int) -> None:
 
 
 def _whole_chunk(read: ChunkRead, layout: Layout) -> bool:
-    """Whether ``read`` takes every stored element of its chunk into a step-1 block of the
-    output, so the chunk can be decoded straight into the output."""
-    if not read.complete or not isinstance(read.out_sel, tuple):
+    """Whether ``read`` (of a selection of step-1 slices) takes every stored element of its
+    chunk into a block of the output, so the chunk can be decoded straight into it."""
+    if not read.complete:
         return False
-    if len(read.chunk_sel) != len(layout.dims):
-        return False
-    shape = layout.stored_shape(read.coords)
-    for dim, ix, size, sel, out in zip(
-        layout.dims, read.coords, shape, read.chunk_sel, read.out_sel, strict=False
-    ):
-        if not (isinstance(sel, slice) and isinstance(out, slice)):
-            return False
-        if (sel.start or 0) != 0 or (sel.step or 1) != 1 or (out.step or 1) != 1:
-            return False
-        if sel.stop != size or dim.chunk_len(ix) != size:
-            return False
-    return True
+    extent = tuple(out.stop - out.start for out in read.out_sel)
+    return extent == layout.stored_shape(read.coords)
 
 
 def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> NDArray:
@@ -188,10 +190,16 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     # for the others each worker fetches its own batch, so file reads overlap decoding.
     early = fetch(layout, [r.coords for r in plan]) if layout.chunks.native_concurrency else None
 
+    # Whole chunks of a step-1 selection decode straight into the output (no cache: the
+    # cache keeps whole decoded chunks).
+    direct = layout.cache is None and all(
+        isinstance(d, Slice) and d.step == 1 for d in selection.dims
+    )
+
     def assemble(lo: int, hi: int) -> None:
         batch = early[lo:hi] if early else fetch(layout, [r.coords for r in plan[lo:hi]])
         for chunk_read, item in zip(plan[lo:hi], batch, strict=True):
-            item.place(chunk_read, buffer, layout)
+            item.place(chunk_read, buffer, layout, direct and _whole_chunk(chunk_read, layout))
 
     run_batched(assemble, len(plan))
     if out is None:
@@ -209,17 +217,22 @@ class Fetched:
     blob: Blob | None = None
     decoded: NDArray | None = None
 
-    def place(self, chunk_read: ChunkRead, buffer: NDArray, layout: Layout) -> None:
-        """Decode (if needed) and copy this chunk's part of the selection into ``buffer``."""
+    def place(
+        self, chunk_read: ChunkRead, buffer: NDArray, layout: Layout, whole: bool = False
+    ) -> None:
+        """Decode (if needed) and copy this chunk's part of the selection into ``buffer``;
+        ``whole`` chunks decode straight into their block of ``buffer``."""
         out_sel = chunk_read.out_sel
         if self.decoded is None and self.blob is None:
             buffer[out_sel] = layout.fill_value
             return
-        if self.decoded is None and layout.cache is None and _whole_chunk(chunk_read, layout):
-            key = layout.chunks.key(self.coords)
+        if whole and self.decoded is None:
             # the trailing Ellipsis keeps a 0-d selection a view, not a scalar copy
-            pipeline = layout.pipeline_at(self.coords)
-            pipeline.decode_into(self.blob, buffer[(*out_sel, Ellipsis)], key=key)
+            view = buffer[(*out_sel, Ellipsis)]
+            try:
+                layout.pipeline_at(self.coords).decode_into(self.blob, view)  # type: ignore[arg-type]
+            except CodecError as e:
+                raise with_key(e, layout.chunks.key(self.coords)) from e
             return
         buffer[out_sel] = self.decode(layout)[chunk_read.chunk_sel]
 
@@ -234,6 +247,13 @@ class Fetched:
         if layout.cache is not None:
             layout.cache.put(layout.cache_key(self.coords), chunk)
         return chunk
+
+
+def with_key(error: CodecError, key: str) -> CodecError:
+    """``error`` again, naming the chunk ``key`` (keys are built only when decoding fails)."""
+    if error.key is not None:
+        return error
+    return type(error)(str(error), key=key)
 
 
 def fetch(layout: Layout, coords: Sequence[Coords]) -> list[Fetched]:
@@ -356,7 +376,8 @@ def _write_chunks(layout: Layout, plan: Sequence[ChunkRead], source: NDArray) ->
 
     def update(batch: Sequence[ChunkRead]) -> list[tuple[Coords, Blob | None]]:
         partial = [r.coords for r in batch if not r.complete]
-        old_blobs = dict(zip(partial, layout.chunks.get_chunks(partial), strict=True))
+        old = layout.chunks.get_chunks(partial) if partial else []
+        old_blobs = dict(zip(partial, old, strict=True))
         return [_merge_one(layout, r, old_blobs.get(r.coords), source) for r in batch]
 
     if layout.chunks.native_concurrency:

@@ -89,7 +89,7 @@ class Group:
     def _set_attributes(self, attributes: dict[str, Any]) -> None:
         if self.read_only:
             raise ReadOnlyError(f"group {self.name} in {self._store!r} is read-only")
-        meta = dataclasses.replace(self._metadata, attributes=attributes)  # type: ignore[type-var]
+        meta = dataclasses.replace(self._metadata, attributes=attributes)
         save_node(self._store, self._path, meta)
         self._metadata = meta
 

@@ -2,15 +2,15 @@
 
 A partial chunk write reads the stored chunk, merges the new values in and writes it back.
 Two writers doing that at once would each write back their own merge and one update would
-be lost, so the engine holds the lock of every key it rewrites from the read to the write.
+be lost, so the engine holds the lock of every key it rewrites, from the read to the write.
 
 :func:`key_lock` is process-wide: every handle on the same stored data (two
 :class:`~zarrkit.storage.LocalStore` objects on one directory, a store and its read-only
-or prefixed views) gets the same lock. Where a store keeps its data in local files it also
-takes an OS lock (``fcntl.lockf``) on a lock file next to the key, so writers in other
-processes (multiprocessing, Dask workers on one machine) are serialised too. Which stores
-can do that is a registry by store type (:func:`register_locking`);
-:func:`supports_process_locks` tells.
+or prefixed views) gets the same lock. Where a store keeps its data in local files, the
+lock also holds one byte of a lock file in the key's directory (``fcntl.lockf``), so
+writers in other processes (multiprocessing, Dask workers on one machine) are serialised
+too; the OS releases it at once if its holder dies. Which stores can do that is a registry
+by store type (:func:`register_locking`); :func:`supports_process_locks` tells.
 
 Examples
 --------
@@ -28,10 +28,10 @@ import errno
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from weakref import WeakValueDictionary
 
@@ -55,10 +55,11 @@ _FIRST_WAIT, _LONGEST_WAIT = 0.0002, 0.02
 @dataclass(frozen=True, slots=True)
 class LockTarget:
     """What to lock for one key: ``name`` is equal for every handle on the same stored
-    value; ``path`` is the lock file other processes see, ``None`` when there is none."""
+    value; other processes see byte ``offset`` of lock file ``path`` (``None``: no file)."""
 
     name: str
-    path: Path | None = None
+    path: str | None = None
+    offset: int = 0
 
 
 Resolver = Callable[[Any, str], LockTarget]
@@ -86,16 +87,16 @@ def supports_process_locks(store: Store) -> bool:
 
 
 class KeyLock:
-    """A re-entrant lock of one key: a thread lock, plus the lock file of the key held by
-    the outermost acquisition when the store has one."""
+    """A re-entrant lock of one key: a thread lock, plus (for the outermost acquisition)
+    its byte of the lock file when the store has one."""
 
-    __slots__ = ("__weakref__", "_depth", "_fd", "_thread_lock", "target")
+    __slots__ = ("__weakref__", "_depth", "_file", "_thread_lock", "target")
 
     def __init__(self, target: LockTarget) -> None:
         self.target = target
         self._thread_lock = threading.RLock()
         self._depth = 0
-        self._fd: int | None = None
+        self._file: _LockFile | None = None
 
     def acquire(self) -> None:
         timeout = config.get("lock_timeout")
@@ -104,7 +105,7 @@ class KeyLock:
             raise _timed_out(self.target.name)
         try:
             if self._depth == 0 and self.target.path is not None:
-                self._fd = _lock_file(self.target.path, self.target.name, deadline)
+                self._file = _lock_byte(self.target.path, self.target.offset, deadline)
         except BaseException:
             self._thread_lock.release()
             raise
@@ -113,9 +114,9 @@ class KeyLock:
     def release(self) -> None:
         self._depth -= 1
         try:
-            if self._depth == 0 and self._fd is not None and self.target.path is not None:
-                fd, self._fd = self._fd, None
-                _unlock_file(self.target.path, fd)
+            if self._depth == 0 and self._file is not None:
+                held, self._file = self._file, None
+                held.unlock(self.target.offset)
         finally:
             self._thread_lock.release()
 
@@ -127,13 +128,13 @@ class KeyLock:
 
 
 _locks: WeakValueDictionary[str, KeyLock] = WeakValueDictionary()
-_locks_guard = threading.Lock()
+_guard = threading.Lock()
 
 
 def key_lock(store: Store, key: str) -> KeyLock:
     """The process-wide lock of ``key`` in ``store`` (a context manager, re-entrant)."""
     target = lock_target(store, key)
-    with _locks_guard:
+    with _guard:
         lock = _locks.get(target.name)
         if lock is None:
             lock = _locks[target.name] = KeyLock(target)
@@ -154,76 +155,116 @@ def locked(store: Store, keys: Iterable[str]) -> Iterator[None]:
         yield
 
 
-def _reset_after_fork() -> None:
-    # a forked child inherits the parent's thread locks in whatever state other threads
-    # left them, but none of its file locks: start afresh
-    global _locks, _locks_guard
-    _locks = WeakValueDictionary()
-    _locks_guard = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
-
-
 # --- lock files ------------------------------------------------------------------------
-def _lock_file(path: Path, name: str, deadline: float | None) -> int:
-    """Open and lock ``path``; return the descriptor that holds the lock.
+# A directory's lock file exists only while some process locks a key in it: the last
+# holder removes it, but only when no other process holds a byte of it (a whole-file lock
+# says so). A process that locked a byte of a file that has since been removed has locked
+# nothing, so after locking it checks that the path still names its file, and else starts
+# again with the new one (TensorStore's file kvstore does the same).
 
-    The holder removes the lock file when it is done, so a waiter that locked a file
-    that has since been removed (or replaced) has locked nothing: it checks that the path
-    still names the file it locked, and tries again otherwise.
-    """
+
+class _LockFile:
+    """A lock file open once per process. POSIX record locks belong to the process and
+    closing any descriptor of the file drops all of them, so every lock of this process
+    on the file goes through this one descriptor, closed when none is held or wanted."""
+
+    __slots__ = ("fd", "path", "users")
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+        self.users = 0
+
+    def try_lock(self, offset: int, length: int = 1) -> bool:
+        try:
+            fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, length, offset)
+            return True
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.EAGAIN):
+                return False
+            raise StoreError(f"cannot lock {self.path!r}: {e}", operation="lock") from e
+
+    def names_path(self) -> bool:
+        """Whether the path still names this file (no holder removed it meanwhile)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(self.fd)
+        return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+    def unlock(self, offset: int) -> None:
+        try:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, offset)
+        finally:
+            self.leave()
+
+    def retire(self) -> None:
+        """Stop handing this (removed) file out; the next lock opens the new one."""
+        with _guard:
+            if _files.get(self.path) is self:
+                del _files[self.path]
+
+    def leave(self) -> None:
+        with _guard:
+            self.users -= 1
+            if self.users:
+                return
+            if _files.get(self.path) is self:
+                del _files[self.path]
+            try:
+                if self.try_lock(0, 0) and self.names_path():  # 0, 0: the whole file
+                    os.unlink(self.path)
+            except (OSError, StoreError):
+                pass  # another process holds it, or it is gone: it is not ours to remove
+            finally:
+                os.close(self.fd)
+
+
+_files: dict[str, _LockFile] = {}
+
+
+def _lock_byte(path: str, offset: int, deadline: float | None) -> _LockFile:
+    """Lock byte ``offset`` of lock file ``path``, waiting up to ``deadline``."""
+    held = _open_lock_file(path)
     wait = _FIRST_WAIT
-    while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except FileNotFoundError:  # a new directory, or one just pruned by a delete
-            _make_parent(path)
-            continue
-        except OSError as e:
-            raise StoreError(f"cannot open lock file {str(path)!r}: {e}", operation="lock") from e
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            os.close(fd)
-            if e.errno not in (errno.EACCES, errno.EAGAIN):
-                raise StoreError(f"cannot lock {str(path)!r}: {e}", operation="lock") from e
+    try:
+        while True:
+            if held.try_lock(offset):
+                if held.names_path():
+                    return held
+                fcntl.lockf(held.fd, fcntl.LOCK_UN, 1, offset)
+                held.retire()
+                held.leave()
+                held = _open_lock_file(path)
+                continue
             if deadline is not None and time.monotonic() > deadline:
-                raise _timed_out(name) from None
+                raise _timed_out(f"{path}#{offset}")
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
-            continue
-        if _names(path, fd):
-            return fd
-        os.close(fd)
+    except BaseException:
+        held.leave()
+        raise
 
 
-def _names(path: Path, fd: int) -> bool:
-    """Whether ``path`` is the file open as ``fd``."""
+def _open_lock_file(path: str) -> _LockFile:
+    with _guard:
+        held = _files.get(path)
+        if held is None:
+            held = _files[path] = _LockFile(path, _open_creating_parents(path))
+        held.users += 1
+        return held
+
+
+def _open_creating_parents(path: str) -> int:
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return False
-    held = os.fstat(fd)
-    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
-
-
-def _unlock_file(path: Path, fd: int) -> None:
-    """Remove the lock file (while still holding it, so no waiter can take it for
-    locked), then release it."""
-    try:
-        path.unlink(missing_ok=True)
-    finally:
-        os.close(fd)
-
-
-def _make_parent(path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:  # the key's directory does not exist yet
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError as e:
-        raise StoreError(
-            f"cannot create the directory of lock file {str(path)!r}: {e}", operation="lock"
-        ) from e
+        raise StoreError(f"cannot open lock file {path!r}: {e}", operation="lock") from e
 
 
 def _timed_out(name: str) -> StoreError:
@@ -235,10 +276,25 @@ def _timed_out(name: str) -> StoreError:
     )
 
 
+def _reset_after_fork() -> None:
+    # a forked child inherits thread locks in whatever state other threads left them, and
+    # none of the file locks: start afresh
+    global _locks, _guard, _files
+    for held in _files.values():
+        os.close(held.fd)
+    _locks, _guard, _files = WeakValueDictionary(), threading.Lock(), {}
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 # --- the built-in resolvers ----------------------------------------------------------------
 def _local(store: LocalStore, key: str) -> LockTarget:
     path = store.lock_path(key)
-    return LockTarget(str(path), path if fcntl is not None else None)
+    # a stable hash (not hash(): it differs between processes) picks the byte; two keys
+    # sharing one are merely serialised together
+    offset = zlib.crc32(key.rsplit("/", 1)[-1].encode()) & 0x7FFFFFFF
+    return LockTarget(f"{path}#{offset:010d}", path if fcntl is not None else None, offset)
 
 
 def _memory(store: MemoryStore, key: str) -> LockTarget:

@@ -238,7 +238,7 @@ def _inflate(data: Blob, gzip: bool, bound: int) -> Blob:
         if not inflater.eof:
             raise CodecError("gzip: data is truncated")
         rest = inflater.unused_data
-        if not rest.strip(b"\x00"):
+        if not bytes(rest).strip(b"\x00"):
             break
     return parts[0] if len(parts) == 1 else b"".join(parts)
 

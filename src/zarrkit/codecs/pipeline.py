@@ -161,15 +161,20 @@ class CodecPipeline:
     def decode_into(self, blob: Blob, out: np.ndarray[Any, Any], *, key: str | None = None) -> None:
         """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``), without an
         intermediate copy when ``out`` is contiguous in stored order."""
-        plain = self._plain is not None and out.dtype == self._plain
-        if plain and out.shape == self.spec.shape and self._perm is not None:
+        plain = self._plain
+        if (
+            plain is not None
+            and out.dtype == plain
+            and out.shape == self.spec.shape
+            and (self._perm is not None)
+        ):
             target = out.transpose(self._perm)
             try:
                 if target.flags.c_contiguous:
                     return self._decode_plain(blob, target)
                 # A block of a larger output: decode into this thread's scratch buffer,
                 # reused chunk after chunk (a fresh one would page-fault on every chunk).
-                scratch = _scratch(self._inner.shape, self._plain)
+                scratch = _scratch(self._inner.shape, plain)
                 self._decode_plain(blob, scratch)
                 target[...] = scratch
                 return None

@@ -142,7 +142,8 @@ def make_store(
     text = os.fspath(store)
     if "://" in text:
         scheme = text.split("://", 1)[0].lower()
-        return stores.get(scheme)(text, read_only=read_only, **(storage_options or {}))
+        opened: Store = stores.get(scheme)(text, read_only=read_only, **(storage_options or {}))
+        return opened
     return LocalStore(Path(text), read_only=read_only, **(storage_options or {}))
 
 

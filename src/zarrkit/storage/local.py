@@ -5,9 +5,9 @@ so a reader sees the old value or the new one, never a torn file, even if the wr
 killed. ``durable=True`` also fsyncs the file, then (after the rename) its directory, and
 the parents of directories it creates, so acknowledged writes survive power loss too.
 
-File names starting with ``.zarrkit-`` are the store's own (temporary files, and the lock
-files of :mod:`zarrkit.locking`, kept next to the key they lock): listing skips them and no
-key may name one.
+File names starting with ``.zarrkit-`` are the store's own (temporary files, and the
+``.zarrkit-lock`` file :mod:`zarrkit.locking` keeps in a directory where writers lock keys):
+listing skips them and no key may name one.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from zarrkit.storage.base import (
     OffsetRequest,
     RangeRequest,
     Store,
+    validate_key,
 )
 
 _INTERNAL = ".zarrkit-"
 _TEMP_MARK = _INTERNAL + "tmp-"
-_LOCK_MARK = _INTERNAL + "lock-"
+_LOCK_NAME = _INTERNAL + "lock"
 
 
 class LocalStore(Store):
@@ -58,25 +59,18 @@ class LocalStore(Store):
         return (_rebuild, (str(self.root), self.read_only, self.durable))
 
     def _path(self, key: str) -> Path:
-        segments = key.split("/")
-        for segment in segments:
-            if segment.startswith(_INTERNAL):
-                raise InvalidKeyError(
-                    f"store key {key!r}: names starting with {_INTERNAL!r} are reserved for "
-                    "LocalStore's temporary and lock files"
-                )
-        return self.root.joinpath(*segments)
+        return self.root.joinpath(*_segments(key))
 
-    def lock_path(self, key: str) -> Path:
-        """The lock file of ``key`` (see :mod:`zarrkit.locking`), beside it, under the
-        root's real path so that every handle on the directory finds the same file."""
-        path = self._path(key).relative_to(self.root)
-        return self._real_root().joinpath(path.parent, _LOCK_MARK + path.name)
+    def lock_path(self, key: str) -> str:
+        """The lock file for ``key`` (see :mod:`zarrkit.locking`): one per directory, beside
+        the key, found through the root's real path so every handle finds the same file."""
+        directory = "/".join(_segments(validate_key(key))[:-1])
+        return os.path.join(self._real_root(), directory, _LOCK_NAME)
 
-    def _real_root(self) -> Path:
-        real: Path | None = self.__dict__.get("_resolved_root")
+    def _real_root(self) -> str:
+        real: str | None = self.__dict__.get("_resolved_root")
         if real is None:
-            real = self.__dict__["_resolved_root"] = Path(os.path.realpath(self.root))
+            real = self.__dict__["_resolved_root"] = os.path.realpath(self.root)
         return real
 
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
@@ -201,6 +195,17 @@ def _read_range(f: BinaryIO, request: ByteRequest) -> bytes:
     size = os.fstat(f.fileno()).st_size
     f.seek(max(size - request.suffix, 0))
     return f.read()
+
+
+def _segments(key: str) -> list[str]:
+    segments = key.split("/")
+    for segment in segments:
+        if segment.startswith(_INTERNAL):
+            raise InvalidKeyError(
+                f"store key {key!r}: names starting with {_INTERNAL!r} are reserved for "
+                "LocalStore's temporary and lock files"
+            )
+    return segments
 
 
 def _write_all(fd: int, value: Blob) -> None:

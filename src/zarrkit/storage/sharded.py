@@ -91,7 +91,7 @@ class ShardedChunks:
         index = self._read_index(key)
         if index is None:
             return [None] * len(inner)
-        entries = [tuple(int(v) for v in index[c]) for c in inner]
+        entries = [(int(index[c][0]), int(index[c][1])) for c in inner]
         present = sorted({e for e in entries if e[0] != int(EMPTY)})
         spans = _coalesce(present)
         fetched = (

@@ -1,0 +1,191 @@
+"""zarrkit.locking: which handles share a lock, lock files, timeouts, dead holders."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from zarrkit import config, locking
+from zarrkit.errors import InvalidKeyError, StoreError
+from zarrkit.storage import (
+    FaultInjectionStore,
+    LocalStore,
+    MemoryStore,
+    PrefixStore,
+    ReadOnlyStore,
+)
+from zarrkit.storage.base import Store
+
+
+def test_every_handle_on_the_same_data_shares_a_lock(tmp_path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    memory = MemoryStore()
+    same = [
+        (LocalStore(tmp_path / "real"), "c/0"),
+        (LocalStore(tmp_path / "link"), "c/0"),  # through a symlink
+        (LocalStore(tmp_path / "real").with_read_only(), "c/0"),
+        (ReadOnlyStore(LocalStore(tmp_path / "real")), "c/0"),
+        (PrefixStore(LocalStore(tmp_path), "real"), "c/0"),
+        (LocalStore(tmp_path / "real" / "c"), "0"),  # a store rooted lower down
+    ]
+    locks = [locking.key_lock(store, key) for store, key in same]
+    assert all(lock is locks[0] for lock in locks)
+    assert locking.key_lock(memory, "k") is locking.key_lock(memory.with_read_only(), "k")
+    assert locking.key_lock(memory, "k") is not locking.key_lock(MemoryStore(), "k")
+    assert locking.key_lock(memory, "k") is not locking.key_lock(memory, "j")
+
+
+def test_which_stores_lock_across_processes(tmp_path) -> None:
+    assert locking.supports_process_locks(LocalStore(tmp_path))
+    assert locking.supports_process_locks(FaultInjectionStore(LocalStore(tmp_path)))
+    assert not locking.supports_process_locks(MemoryStore())
+
+
+def test_stores_without_a_resolver_lock_per_object() -> None:
+    class Plain(MemoryStore):
+        pass
+
+    locking.register_locking(Plain, lambda store, key: locking.LockTarget(f"plain:{key}"))
+    assert locking.key_lock(Plain(), "a") is locking.key_lock(Plain(), "a")
+
+    class Other(Store):
+        _get = _set = _delete = _list_prefix = None  # type: ignore[assignment]
+
+    first, second = Other(), Other()
+    assert locking.lock_target(first, "a") != locking.lock_target(second, "a")
+    assert locking.lock_target(first, "a").path is None
+
+
+def test_lock_files_are_one_per_directory_hidden_and_removed_after_use(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    with locking.locked(store, ["c/0/0", "c/0/1", "zarr.json"]):
+        store.set("c/0/0", b"x")
+        assert sorted(
+            p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob(".zarrkit-lock")
+        ) == [
+            ".zarrkit-lock",
+            "c/0/.zarrkit-lock",
+        ]
+        assert list(store.list()) == ["c/0/0"]
+    assert list(tmp_path.rglob(".zarrkit-lock")) == []
+    with pytest.raises(InvalidKeyError, match="reserved"):
+        store.set("c/0/.zarrkit-lock", b"x")
+
+
+def test_a_lock_file_held_elsewhere_is_not_removed(tmp_path) -> None:
+    child = _holder(tmp_path, "1.0")  # holds c/0 in another process
+    with locking.locked(LocalStore(tmp_path), ["c/1"]):  # the same directory's file
+        pass
+    assert (tmp_path / "c" / ".zarrkit-lock").exists()
+    child.wait()  # let go: it removed the file
+    assert not (tmp_path / "c" / ".zarrkit-lock").exists()
+    _holder(tmp_path, "die").wait()  # killed while holding: the file stays
+    assert (tmp_path / "c" / ".zarrkit-lock").exists()
+    with locking.locked(LocalStore(tmp_path), ["c/0"]):  # reused (the OS freed the lock) ...
+        pass
+    assert not (tmp_path / "c" / ".zarrkit-lock").exists()  # ... then removed
+
+
+def test_reentrant_in_one_thread_exclusive_between_threads(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    lock = locking.key_lock(store, "c/0")
+    with lock, lock:  # re-entrant: the lock file byte is taken once
+        assert len(locking._files) == 1
+        with config.set(lock_timeout=0.1):
+            other = ThreadPoolExecutor(1).submit(lambda: locking.key_lock(store, "c/0").acquire())
+            with pytest.raises(StoreError, match="lock_timeout") as caught:
+                other.result()
+    assert caught.value.operation == "lock"
+    assert locking._files == {}  # closed once nobody holds a lock in it
+
+
+HOLD = """
+import sys, time
+from zarrkit import locking
+from zarrkit.storage import LocalStore
+lock = locking.key_lock(LocalStore(sys.argv[1]), "c/0")
+lock.acquire()
+print("held", flush=True)
+if sys.argv[2] == "die":
+    import os, signal
+    os.kill(os.getpid(), signal.SIGKILL)
+time.sleep(float(sys.argv[2]))
+lock.release()
+"""
+
+
+def _holder(root: Path, mode: str) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(root), mode], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline() == "held\n"
+    return child
+
+
+def test_another_process_waits_for_the_lock(tmp_path) -> None:
+    child = _holder(tmp_path, "1.0")
+    lock = locking.key_lock(LocalStore(tmp_path), "c/0")
+    with config.set(lock_timeout=0.2), pytest.raises(StoreError, match="lock_timeout"):
+        lock.acquire()
+    start = time.monotonic()
+    with lock:
+        waited = time.monotonic() - start
+    child.wait()
+    assert waited > 0.3  # it waited for the holder to let go
+
+
+def test_a_dead_holder_releases_the_lock_at_once(tmp_path) -> None:
+    _holder(tmp_path, "die").wait()
+    with config.set(lock_timeout=1.0), locking.key_lock(LocalStore(tmp_path), "c/0"):
+        pass
+
+
+def test_overlapping_key_sets_do_not_deadlock(tmp_path) -> None:
+    stores = [LocalStore(tmp_path), MemoryStore()]
+    keys = [f"c/{i}/{j}" for i in range(3) for j in range(3)]
+
+    def work(seed: int) -> int:
+        rng = random.Random(seed)
+        for _ in range(200):
+            store = stores[seed % 2]
+            with locking.locked(store, rng.sample(keys, rng.randrange(1, len(keys)))):
+                pass
+        return seed
+
+    with config.set(lock_timeout=30), ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(work, range(8))) == list(range(8))
+
+
+def test_locks_are_released_after_errors(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    with pytest.raises(RuntimeError), locking.locked(store, ["a", "b/c"]):
+        raise RuntimeError("inside")
+    assert locking._files == {}
+
+    def take() -> bool:
+        with locking.locked(store, ["a", "b/c"]):
+            return True
+
+    with config.set(lock_timeout=0.5), ThreadPoolExecutor(1) as other:
+        assert other.submit(take).result()
+
+
+def test_fork_starts_with_fresh_locks(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    with locking.key_lock(store, "c/0"):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's lock must not look held by this process
+            ok = not locking._files and locking.key_lock(store, "c/0")._depth == 0
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(read, 1) == b"1"
