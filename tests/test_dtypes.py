@@ -11,13 +11,14 @@ import zarrkit
 from zarrkit.codecs.base import ChunkSpec, all_fill
 from zarrkit.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrkit.errors import CodecError, MetadataError, UnknownDataTypeError
-from zarrkit.metadata.dtype import (
+from zarrkit.metadata.dtypes import (
     ML_TYPES,
     default_fill_value,
     dtype_to_v2,
     dtype_to_v3,
     family,
     fill_value_to_json,
+    ml,
     normalize_dtype,
     normalize_fill_value,
     object_codec_id,
@@ -25,7 +26,6 @@ from zarrkit.metadata.dtype import (
     parse_dtype_v3,
     parse_fill_value,
 )
-from zarrkit.metadata.dtypes import ml
 from zarrkit.storage.memory import MemoryStore
 
 STRUCT = np.dtype([("a", "<i4"), ("b", "<f8")])

@@ -22,7 +22,7 @@ import zarr
 from zarr.core.dtype import VariableLengthBytes
 
 import zarrkit
-from zarrkit.metadata.dtype import family
+from zarrkit.metadata.dtypes import family
 
 STRUCT = [("a", "<i4"), ("b", "<f8")]
 

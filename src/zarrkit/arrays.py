@@ -18,7 +18,7 @@ from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.errors import IndexingError, NodeTypeError, ReadOnlyError, ShapeMismatchError
 from zarrkit.info import ArrayInfo
-from zarrkit.metadata.dtype import default_fill_value
+from zarrkit.metadata.dtypes import default_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
 from zarrkit.nodes import ArrayMetadata, prefix_of, save_node

@@ -11,9 +11,9 @@ from zarrkit.attributes import Attributes
 from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError, ReadOnlyError
 from zarrkit.nodes import (
     ALL_DOCS,
-    delete_node,
     GroupMetadata,
     NodeMetadata,
+    delete_node,
     load_node,
     metadata_kind,
     normalize_path,
@@ -197,7 +197,7 @@ class Group:
     def require_array(self, name: str, *, shape: Any, dtype: Any = None, **kwargs: Any) -> Array:
         """The child array ``name``, created if missing; an existing one must match."""
         from zarrkit.chunking import normalize_shape
-        from zarrkit.metadata.dtype import normalize_dtype
+        from zarrkit.metadata.dtypes import normalize_dtype
 
         node = self.get(name)
         if node is None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zarrkit.errors import MetadataError, UnknownDataTypeError
-from zarrkit.metadata.dtype import (
+from zarrkit.metadata.dtypes import (
     V3_NUMERIC,
     dtype_to_v2,
     dtype_to_v3,

@@ -176,12 +176,14 @@ def test_parse_document_rejects(raw):
         parse_document(raw, key="k/zarr.json")
 
 
-def test_document_size_limit(monkeypatch):
-    import zarrkit.metadata.common as common
+def test_document_size_limit():
+    from zarrkit import config
 
-    monkeypatch.setattr(common, "MAX_DOCUMENT_BYTES", 10)
-    with pytest.raises(ResourceLimitError, match="MAX_DOCUMENT_BYTES"):
+    with config.set(max_document_bytes=10), pytest.raises(
+        ResourceLimitError, match="max_document_bytes"
+    ):
         parse_document(b'{"a": "0123456789"}', key="k")
+    assert parse_document(b'{"a": "0123456789"}', key="k") == {"a": "0123456789"}
 
 
 def test_dump_matches_zarr_python_format():

@@ -37,7 +37,7 @@ from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
 from zarrkit.codecs.zstd import ZstdCodec
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
-from zarrkit.metadata.dtype import object_codec_id
+from zarrkit.metadata.dtypes import object_codec_id
 from zarrkit.storage.base import Blob
 
 CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec

@@ -11,7 +11,12 @@ from zarrkit.errors import MetadataError
 from zarrkit.metadata.chunk_grid import RegularChunkGrid
 from zarrkit.metadata.chunk_key import V2KeyEncoding
 from zarrkit.metadata.common import JSON, check_byte_count, parse_shape, require
-from zarrkit.metadata.dtype import dtype_to_v2, fill_value_to_json, parse_dtype_v2, parse_fill_value
+from zarrkit.metadata.dtypes import (
+    dtype_to_v2,
+    fill_value_to_json,
+    parse_dtype_v2,
+    parse_fill_value,
+)
 
 _ARRAY_FIELDS = {
     "zarr_format",

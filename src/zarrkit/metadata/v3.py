@@ -17,7 +17,12 @@ from zarrkit.metadata.common import (
     parse_shape,
     require,
 )
-from zarrkit.metadata.dtype import dtype_to_v3, fill_value_to_json, parse_dtype_v3, parse_fill_value
+from zarrkit.metadata.dtypes import (
+    dtype_to_v3,
+    fill_value_to_json,
+    parse_dtype_v3,
+    parse_fill_value,
+)
 
 _ARRAY_FIELDS = {
     "zarr_format",
