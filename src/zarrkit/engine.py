@@ -22,7 +22,7 @@ from zarrkit import config, locking
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.codecs.sharding import ShardingCodec, shard_coords
+from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.errors import CodecError, ShapeMismatchError
 from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
@@ -50,6 +50,10 @@ class ChunkAccess(Protocol):
     def count_stored(self, keys: Sequence[str]) -> int:
         """How many chunks the stored chunk (or shard) ``keys`` hold."""
 
+    def store_key(self, coords: Coords) -> str:
+        """The key of the stored object (the chunk itself, or its shard) holding ``coords``;
+        writers lock it."""
+
 
 class KeyedChunks:
     """One store key per chunk (``prefix`` + the chunk key encoding)."""
@@ -68,6 +72,8 @@ class KeyedChunks:
 
     def count_stored(self, keys: Sequence[str]) -> int:
         return len(keys)
+
+    store_key = key
 
     def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
         writes = [(self.key(c), blob) for c, blob in updates if blob is not None]
@@ -350,7 +356,7 @@ def _lock_groups(
     a bounded number at a time for lock files (each holds a file descriptor)."""
     by_key: dict[str, list[ChunkRead]] = {}
     for chunk_read in plan:
-        by_key.setdefault(_stored_key(layout.chunks, chunk_read.coords), []).append(chunk_read)
+        by_key.setdefault(layout.chunks.store_key(chunk_read.coords), []).append(chunk_read)
     keys = sorted(by_key)
     size = _FILE_LOCK_BATCH if locking.supports_process_locks(layout.chunks.store) else len(keys)
     groups = []
@@ -358,13 +364,6 @@ def _lock_groups(
         batch = keys[start : start + size]
         groups.append((batch, [r for key in batch for r in by_key[key]]))
     return groups
-
-
-def _stored_key(chunks: ChunkAccess, coords: Coords) -> str:
-    """The store key holding chunk ``coords``: its own, or its shard's."""
-    if isinstance(chunks, ShardedChunks):
-        return chunks.shard_key(shard_coords(coords, chunks.cps)[0])
-    return chunks.key(coords)
 
 
 def _write_chunks(layout: Layout, plan: Sequence[ChunkRead], source: NDArray) -> None:

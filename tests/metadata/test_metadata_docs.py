@@ -179,8 +179,9 @@ def test_parse_document_rejects(raw):
 def test_document_size_limit():
     from zarrkit import config
 
-    with config.set(max_document_bytes=10), pytest.raises(
-        ResourceLimitError, match="max_document_bytes"
+    with (
+        config.set(max_document_bytes=10),
+        pytest.raises(ResourceLimitError, match="max_document_bytes"),
     ):
         parse_document(b'{"a": "0123456789"}', key="k")
     assert parse_document(b'{"a": "0123456789"}', key="k") == {"a": "0123456789"}

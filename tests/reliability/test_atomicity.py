@@ -136,11 +136,6 @@ class _RewriteBetween(WrapperStore):
         return self.inner.get_ranges(key, ranges)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ShardedChunks reads a shard's index and its inner chunks in two requests, "
-    "so a shard replaced in between gives another inner chunk's bytes (report)",
-)
 def test_inner_chunk_read_is_whole_when_its_shard_is_replaced_meanwhile() -> None:
     store = MemoryStore()
     array = zarrkit.create_array(

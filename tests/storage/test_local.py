@@ -67,7 +67,8 @@ def test_read_only_missing_root_reads_empty(tmp_path):
     assert not (tmp_path / "nothing").exists()
 
 
-@pytest.mark.parametrize(("durable", "expected"), [(False, 0), (True, 2)])
+# durable: the file, its directory, and the directory "a" it created (fsynced in its parent)
+@pytest.mark.parametrize(("durable", "expected"), [(False, 0), (True, 3)])
 def test_durable_fsyncs_file_and_directory(tmp_path, monkeypatch, durable, expected):
     calls = []
     real_fsync = os.fsync

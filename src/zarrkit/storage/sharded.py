@@ -16,7 +16,7 @@ from typing import Any
 
 from zarrkit import config, locking
 from zarrkit.codecs.sharding import EMPTY, Coords, ShardingCodec, shard_coords
-from zarrkit.errors import CodecError
+from zarrkit.errors import CodecError, StoreError
 from zarrkit.storage.base import Blob, RangeRequest, Store, SuffixRequest
 
 
@@ -70,35 +70,51 @@ class ShardedChunks:
             list(config.pool("io_threads").map(read_shard, wanted))
         return result
 
-    def _read_index(self, key: str) -> Any:
+    def _read_raw_index(self, key: str) -> bytes | None:
         request = (
             RangeRequest(0, self.index_nbytes)
             if self.codec.index_location == "start"
             else SuffixRequest(self.index_nbytes)
         )
         raw = self.store.get(key, request)
-        if raw is None:
-            return None
-        if len(raw) != self.index_nbytes:
+        if raw is not None and len(raw) != self.index_nbytes:
             raise CodecError(
                 f"shard is {len(raw)} bytes, shorter than its {self.index_nbytes}-byte index",
                 key=key,
             )
-        return self.codec.decode_index(raw, self.cps, None, key=key)
+        return raw
+
+    def _read_index(self, key: str) -> Any:
+        raw = self._read_raw_index(key)
+        return None if raw is None else self.codec.decode_index(raw, self.cps, None, key=key)
 
     def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
+        """The inner chunks ``inner`` of one shard, all from the same version of it: the
+        index is read again after the byte ranges, and the read retried if a writer replaced
+        the shard in between (its index then differs)."""
         key = self.shard_key(shard)
-        index = self._read_index(key)
-        if index is None:
-            return [None] * len(inner)
+        for _ in range(_RETRIES):
+            raw = self._read_raw_index(key)
+            if raw is None:
+                return [None] * len(inner)
+            blobs = self._read_ranges(
+                key, self.codec.decode_index(raw, self.cps, None, key=key), inner
+            )
+            if blobs is not None and self._read_raw_index(key) == raw:
+                return blobs
+        raise StoreError(
+            f"the shard changed during each of {_RETRIES} reads", key=key, operation="get_ranges"
+        )
+
+    def _read_ranges(self, key: str, index: Any, inner: list[Coords]) -> list[Blob | None] | None:
         entries = [(int(index[c][0]), int(index[c][1])) for c in inner]
         present = sorted({e for e in entries if e[0] != int(EMPTY)})
         spans = _coalesce(present)
         fetched = (
             self.store.get_ranges(key, [RangeRequest(a, b) for a, b in spans]) if spans else []
         )
-        if fetched is None:
-            return [None] * len(inner)
+        if fetched is None:  # deleted after its index was read
+            return None
         pieces: dict[tuple[int, int], Blob] = {}
         for (start, end), data in zip(spans, fetched, strict=True):
             if len(data) != end - start:
@@ -107,9 +123,13 @@ class ShardedChunks:
                 )
             view = memoryview(data)
             for offset, size in present:
-                if start <= offset < end:
+                if start <= offset <= end and offset + size <= end:
                     pieces[(offset, size)] = view[offset - start : offset - start + size]
         return [None if e[0] == int(EMPTY) else pieces[e] for e in entries]
+
+    def store_key(self, coords: Coords) -> str:
+        """The key of the shard holding inner chunk ``coords``."""
+        return self.shard_key(shard_coords(coords, self.cps)[0])
 
     def count_stored(self, keys: Sequence[str]) -> int:
         """Inner chunks held by the shards ``keys`` (one index read each)."""
@@ -154,6 +174,10 @@ class ShardedChunks:
             else:
                 blobs[inner] = blob
         return blobs
+
+
+#: Reads of a shard that keeps being replaced before giving up.
+_RETRIES = 8
 
 
 def _coalesce(entries: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
