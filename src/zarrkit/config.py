@@ -27,6 +27,10 @@ _settings: dict[str, Any] = {
     # worker waits on the file system as often as it decodes, so more workers than cores
     # pay off: atomic file writes cost ~0.25 ms each here, overlapped 8-wide.
     "threads": max(8, os.cpu_count() or 1),
+    # Reads: one worker per core. Cached file reads are cheap, so a read is bound by
+    # decoding and by per-chunk Python work, and extra workers only contend for the GIL
+    # (measured: 4096 small chunks read in 0.056 s with 1 worker, 0.107 s with 8).
+    "read_threads": os.cpu_count() or 1,
     # Requests in flight when a layer fans out network or shard reads by itself.
     "io_threads": 32,
     # Like zarr-python 3: chunks equal to the fill value everywhere are not stored.

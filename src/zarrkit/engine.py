@@ -163,11 +163,11 @@ def layout_for(
     )
 
 
-def run_batched(work: Callable[[int, int], None], count: int) -> None:
+def run_batched(work: Callable[[int, int], None], count: int, workers: int | None = None) -> None:
     """Call ``work(lo, hi)`` over contiguous ranges covering ``range(count)`` on the shared
-    pool: one task per batch, not per chunk, since per-chunk overhead is what small chunks
-    pay for."""
-    batches = min(config.get("threads"), count)
+    pool, in at most ``workers`` batches (default: the ``threads`` setting): one task per
+    batch, not per chunk, since per-chunk overhead is what small chunks pay for."""
+    batches = min(workers or config.get("threads"), count)
     if batches <= 1:
         if count:
             work(0, count)
@@ -207,7 +207,7 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
         for chunk_read, item in zip(plan[lo:hi], batch, strict=True):
             item.place(chunk_read, buffer, layout, direct and _whole_chunk(chunk_read, layout))
 
-    run_batched(assemble, len(plan))
+    run_batched(assemble, len(plan), config.get("read_threads"))
     if out is None:
         return buffer.reshape(selection.out_shape)
     if buffer is not out and buffer.base is not out:

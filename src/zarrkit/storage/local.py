@@ -16,7 +16,6 @@ import os
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from zarrkit.errors import InvalidKeyError, StoreError
 from zarrkit.storage.base import (
@@ -29,6 +28,7 @@ from zarrkit.storage.base import (
 )
 
 _INTERNAL = ".zarrkit-"
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _TEMP_MARK = _INTERNAL + "tmp-"
 _LOCK_NAME = _INTERNAL + "lock"
 
@@ -50,6 +50,7 @@ class LocalStore(Store):
     ) -> None:
         super().__init__(read_only=read_only)
         self.root = Path(root).expanduser().absolute()
+        self._root_str = str(self.root)
         self.durable = durable
 
     def __repr__(self) -> str:
@@ -73,23 +74,32 @@ class LocalStore(Store):
             real = self.__dict__["_resolved_root"] = os.path.realpath(self.root)
         return real
 
+    def _file(self, key: str) -> str:
+        """The file of ``key`` as a string: reads build thousands of these, and string
+        joins cost a tenth of pathlib's."""
+        if _INTERNAL in key:
+            _segments(key)  # raises for the store's own names
+        return f"{self._root_str}{os.sep}{key}" if os.sep == "/" else str(self._path(key))
+
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
-        path = self._path(key)
         try:
-            with open(path, "rb") as f:
-                if byte_range is None:
-                    return f.read()
-                return _read_range(f, byte_range)
+            fd = os.open(self._file(key), _READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as e:
+            raise StoreError(str(e), key=key, operation="get") from e
+        try:
+            return _read_fd(fd, byte_range)
         except IsADirectoryError:
             return None
         except OSError as e:
             raise StoreError(str(e), key=key, operation="get") from e
+        finally:
+            os.close(fd)
 
     def _getsize(self, key: str) -> int | None:
         try:
-            return self._path(key).stat().st_size
+            return os.stat(self._file(key)).st_size
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as e:
@@ -97,12 +107,19 @@ class LocalStore(Store):
 
     def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
         try:
-            with open(self._path(key), "rb") as f:
-                return [_read_range(f, request) for request in ranges]
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            fd = os.open(self._file(key), _READ_FLAGS)
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as e:
             raise StoreError(str(e), key=key, operation="get_ranges") from e
+        try:
+            return [_read_fd(fd, request) for request in ranges]
+        except IsADirectoryError:
+            return None
+        except OSError as e:
+            raise StoreError(str(e), key=key, operation="get_ranges") from e
+        finally:
+            os.close(fd)
 
     def _set(self, key: str, value: Blob) -> None:
         path = self._path(key)
@@ -185,16 +202,29 @@ class LocalStore(Store):
                 yield name if rel == "." else f"{rel}/{name}"
 
 
-def _read_range(f: BinaryIO, request: ByteRequest) -> bytes:
-    if isinstance(request, RangeRequest):
-        f.seek(request.start)
-        return f.read(request.end - request.start)
-    if isinstance(request, OffsetRequest):
-        f.seek(request.offset)
-        return f.read()
-    size = os.fstat(f.fileno()).st_size
-    f.seek(max(size - request.suffix, 0))
-    return f.read()
+def _read_fd(fd: int, request: ByteRequest | None) -> bytes:
+    """The bytes ``request`` names of the open file ``fd`` (positioned reads)."""
+    size = os.fstat(fd).st_size
+    if request is None:
+        start, end = 0, size
+    elif isinstance(request, RangeRequest):
+        start, end = min(request.start, size), min(request.end, size)
+    elif isinstance(request, OffsetRequest):
+        start, end = min(request.offset, size), size
+    else:
+        start, end = max(size - request.suffix, 0), size
+    data = os.pread(fd, end - start, start)
+    if len(data) == end - start:
+        return data
+    parts = [data]  # a short read: the kernel caps one read, keep going
+    start += len(data)
+    while start < end:
+        more = os.pread(fd, end - start, start)
+        if not more:
+            break
+        parts.append(more)
+        start += len(more)
+    return b"".join(parts)
 
 
 def _segments(key: str) -> list[str]:
