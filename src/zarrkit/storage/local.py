@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from zarrkit.errors import InvalidKeyError, StoreError
 from zarrkit.storage.base import (
@@ -27,6 +28,7 @@ from zarrkit.storage.base import (
     validate_key,
 )
 
+T = TypeVar("T")
 _INTERNAL = ".zarrkit-"
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _TEMP_MARK = _INTERNAL + "tmp-"
@@ -82,20 +84,7 @@ class LocalStore(Store):
         return f"{self._root_str}{os.sep}{key}" if os.sep == "/" else str(self._path(key))
 
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
-        try:
-            fd = os.open(self._file(key), _READ_FLAGS)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as e:
-            raise StoreError(str(e), key=key, operation="get") from e
-        try:
-            return _read_fd(fd, byte_range)
-        except IsADirectoryError:
-            return None
-        except OSError as e:
-            raise StoreError(str(e), key=key, operation="get") from e
-        finally:
-            os.close(fd)
+        return self._read(key, "get", lambda fd: _read_fd(fd, byte_range))
 
     def _getsize(self, key: str) -> int | None:
         try:
@@ -106,18 +95,22 @@ class LocalStore(Store):
             raise StoreError(str(e), key=key, operation="getsize") from e
 
     def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
+        return self._read(key, "get_ranges", lambda fd: [_read_fd(fd, r) for r in ranges])
+
+    def _read(self, key: str, operation: str, read: Callable[[int], T]) -> T | None:
+        """``read(fd)`` on the open file of ``key``; ``None`` when there is no such file."""
         try:
             fd = os.open(self._file(key), _READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as e:
-            raise StoreError(str(e), key=key, operation="get_ranges") from e
+            raise StoreError(str(e), key=key, operation=operation) from e
         try:
-            return [_read_fd(fd, request) for request in ranges]
+            return read(fd)
         except IsADirectoryError:
             return None
         except OSError as e:
-            raise StoreError(str(e), key=key, operation="get_ranges") from e
+            raise StoreError(str(e), key=key, operation=operation) from e
         finally:
             os.close(fd)
 
