@@ -67,7 +67,8 @@ def peer(request: pytest.FixtureRequest) -> str:
     return name
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def interop_summary(terminalreporter: Any) -> None:
+    """The size of the interop matrix and its outcome (called from tests/conftest.py)."""
     outcomes: Counter[str] = Counter()
     for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):

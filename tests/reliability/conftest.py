@@ -40,7 +40,8 @@ def record(name: str, figures: Any) -> None:
     (_figures[0] / f"{name.replace(' ', '-')}.json").write_text(json.dumps({name: figures}))
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def reliability_summary(terminalreporter: Any) -> None:
+    """The figures the reliability tests recorded (called from tests/conftest.py)."""
     found = sorted(_figures_dir(terminalreporter.config).glob("*.json"))
     if found:
         terminalreporter.section("zarrkit reliability figures")
