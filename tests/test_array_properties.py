@@ -19,7 +19,26 @@ from zarrkit.storage import MemoryStore
 from zarrkit.testing import strategies as zst
 
 LAYOUTS = ["v2", "v3", "v3-sharded"]
-DTYPES = ["i4", "f8", "u1", "bool", "c8"]
+# every foundation dtype; big-endian forms are kept for v2 (v3 stores native order)
+DTYPES = [
+    "bool",
+    "i1",
+    "i2",
+    "i4",
+    "i8",
+    "u1",
+    "u2",
+    "u4",
+    "u8",
+    "f2",
+    "f4",
+    "f8",
+    "c8",
+    "c16",
+    ">i4",
+    ">f8",
+    ">c16",
+]
 
 
 @st.composite
@@ -29,6 +48,8 @@ def arrays(draw: st.DrawFn) -> tuple[zarrkit.Array, np.ndarray]:
     chunks = draw(zst.chunk_shapes(shape))
     layout = draw(st.sampled_from(LAYOUTS))
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    if layout != "v2":
+        dtype = dtype.newbyteorder("=")
     shards = None
     if layout == "v3-sharded":
         shards = tuple(c * draw(st.integers(1, 3)) for c in chunks)
