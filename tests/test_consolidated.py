@@ -4,7 +4,6 @@ reads, staying current through every zarrkit write, and finding foreign changes.
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Sequence
 
@@ -371,17 +370,3 @@ result = {}
         "sub/b": ((3, 3), {}),
     }
     assert check(tmp_path) == [Staleness(path="after", change="added")]
-
-
-@pytest.fixture(scope="module")
-def zarr2():
-    """``run_zarr2`` of the interop suite (zarr-python 2.18 in its own environment)."""
-    from interop import zarr2env
-
-    try:
-        zarr2env.ensure_venv()
-    except zarr2env.Zarr2Error as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"zarr-python 2 environment unavailable: {error}")
-        pytest.skip(f"zarr-python 2 environment unavailable: {error}")
-    return zarr2env.run_zarr2

@@ -8,7 +8,6 @@ stored chunks byte for byte and the ``data_type``/``dtype`` and ``fill_value`` J
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -241,19 +240,6 @@ JSON2 = Case(
     zarr2="object+json2",
     kit_v2={"filters": [{"id": "json2"}]},
 )
-
-
-@pytest.fixture(scope="module")
-def zarr2():
-    from interop import zarr2env
-
-    try:
-        zarr2env.ensure_venv()
-    except zarr2env.Zarr2Error as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"zarr-python 2 environment unavailable: {error}")
-        pytest.skip(f"zarr-python 2 environment unavailable: {error}")
-    return zarr2env.run_zarr2
 
 
 def _case(name: str) -> Case:

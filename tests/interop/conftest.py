@@ -12,26 +12,7 @@ from typing import Any
 
 import pytest
 
-from . import zarr2env
 from .cases import matrix_plan
-
-
-@pytest.fixture(scope="session")
-def zarr2_venv() -> Iterator[str]:
-    """The python of the zarr-python 2.18.7 environment, built on first use.
-
-    If it cannot be built the test fails under CI and is skipped elsewhere, with the
-    reason either way; it is never skipped silently.
-    """
-    try:
-        python = zarr2env.ensure_venv()
-    except zarr2env.Zarr2Error as error:
-        message = f"zarr-python 2 environment unavailable: {error}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    yield str(python)
-    zarr2env.close()
 
 
 @pytest.fixture(scope="session")
