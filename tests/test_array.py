@@ -139,3 +139,23 @@ def test_out_parameter(fmt):
     out = np.zeros((3, 7), "i4")
     res = a.get_basic_selection(slice(2, 5), out=out)
     assert res is out and out[0, 0] == 14
+
+
+def test_explicit_set_selections_and_chunk_sizes(fmt):
+    a = make(fmt, fill_value=0)
+    ref = np.zeros((10, 7), "i4")
+    a.set_basic_selection((slice(1, 3), 2), [5, 6])
+    ref[1:3, 2] = [5, 6]
+    a.set_orthogonal_selection(([0, 9], [1, 6]), 7)
+    ref[np.ix_([0, 9], [1, 6])] = 7
+    a.set_coordinate_selection(([4, 5], [3, 0]), [8, 9])
+    ref[[4, 5], [3, 0]] = [8, 9]
+    mask = np.zeros((10, 7), bool)
+    mask[6, 4] = True
+    a.set_mask_selection(mask, 11)
+    ref[mask] = 11
+    a.set_block_selection((2, 2), 12)
+    ref[8:10, 6:7] = 12
+    np.testing.assert_array_equal(a[:], ref)
+    assert a.read_chunk_sizes == ((4, 4, 2), (3, 3, 1))
+    assert a.write_chunk_sizes == a.read_chunk_sizes

@@ -69,9 +69,6 @@ class RegularChunkGrid:
     def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
         return tuple(DimGrid(n, c) for n, c in zip(shape, self.chunk_shape, strict=True))
 
-    def chunk_shape_at(self, coords: tuple[int, ...]) -> tuple[int, ...]:
-        return self.chunk_shape
-
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d.nchunks for d in self.dims(shape))
 
