@@ -39,10 +39,12 @@ _EXPORTS = {
     "store_dask": "zarrkit.integrations.dask",
     "zeros": "zarrkit.api",
     "zeros_like": "zarrkit.api",
+    "codecs": "zarrkit.codecs",
     "config": "zarrkit.config",
     "consolidated": "zarrkit.consolidated",
     "errors": "zarrkit.errors",
     "registry": "zarrkit.registry",
+    "storage": "zarrkit.storage",
 }
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "Group",
     "__version__",
     "array",
+    "codecs",
     "config",
     "consolidate_metadata",
     "consolidated",
@@ -71,13 +74,14 @@ __all__ = [
     "open_consolidated",
     "open_group",
     "registry",
+    "storage",
     "store_dask",
     "zeros",
     "zeros_like",
 ]
 
 if TYPE_CHECKING:
-    from zarrkit import config, consolidated, errors, registry
+    from zarrkit import codecs, config, consolidated, errors, registry, storage
     from zarrkit.api import (
         array,
         consolidate_metadata,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from zarrkit.storage.wrappers import (
     WrapperStore,
 )
 
-StoreLike = Store | str | os.PathLike[str]
+StoreLike = Store | str | os.PathLike[str] | MutableMapping[str, bytes]
 
 #: URL scheme -> a callable ``(url, read_only=..., **storage_options) -> Store``.
 stores: Registry[Any] = Registry("zarrkit.stores", "store scheme", UnknownStoreError)
@@ -128,7 +129,8 @@ def make_store(
     read_only: bool = False,
     storage_options: dict[str, Any] | None = None,
 ) -> Store:
-    """Turn a path, URL or store into a :class:`Store` (``None`` gives a new MemoryStore).
+    """Turn a path, URL, dict or store into a :class:`Store` (``None`` or a dict gives a
+    MemoryStore; a dict is used as its backing mapping).
 
     Examples
     --------
@@ -139,6 +141,8 @@ def make_store(
         return store.with_read_only(True) if read_only and not store.read_only else store
     if store is None:
         return MemoryStore(read_only=read_only)
+    if isinstance(store, MutableMapping):  # zarr-python takes a dict as a memory store
+        return MemoryStore(store, read_only=read_only)
     text = os.fspath(store)
     if "://" in text:
         scheme = text.split("://", 1)[0].lower()

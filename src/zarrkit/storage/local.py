@@ -150,8 +150,10 @@ class LocalStore(Store):
                 self._make_dirs(directory)
 
     def _make_dirs(self, directory: Path) -> None:
+        """Make ``directory`` and its missing parents, the store's root and the folders
+        above it included (as zarr-python does for a path that does not exist yet)."""
         missing = []
-        while not directory.is_dir() and directory != self.root.parent:
+        while not directory.is_dir() and directory != directory.parent:
             missing.append(directory)
             directory = directory.parent
         for created in reversed(missing):
