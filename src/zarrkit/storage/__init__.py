@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +65,7 @@ _BACKENDS: dict[str, tuple[str, str | None]] = {
     "RedisStore": ("redis", "db"),
     "PostgresStore": ("postgres", "db"),
     "ObjectStore": ("object", "s3"),
+    "ZarrPythonStore": ("adapter", None),
 }
 
 
@@ -122,6 +124,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def is_zarr_python_store(store: object) -> bool:
+    """Whether ``store`` is a zarr-python 3 store (without importing zarr-python)."""
+    module = sys.modules.get("zarr.abc.store")
+    return module is not None and isinstance(store, module.Store)
+
+
 def make_store(
     store: StoreLike | None,
     *,
@@ -130,6 +138,9 @@ def make_store(
 ) -> Store:
     """Turn a path, URL or store into a :class:`Store` (``None`` gives a new MemoryStore).
 
+    A zarr-python 3 store object (an Icechunk session's ``store`` ...) is wrapped in a
+    :class:`~zarrkit.storage.adapter.ZarrPythonStore`.
+
     Examples
     --------
     >>> make_store("memory://")
@@ -137,6 +148,9 @@ def make_store(
     """
     if isinstance(store, Store):
         return store.with_read_only(True) if read_only and not store.read_only else store
+    if is_zarr_python_store(store):
+        adapted: Store = _backend("ZarrPythonStore")(store, read_only=read_only)
+        return adapted
     if store is None:
         return MemoryStore(read_only=read_only)
     text = os.fspath(store)
@@ -162,6 +176,7 @@ __all__ = [
     "Store",
     "StoreLike",
     "SuffixRequest",
+    "is_zarr_python_store",
     "make_store",
     "register_store",
     "stores",
