@@ -65,6 +65,7 @@ _BACKENDS: dict[str, tuple[str, str | None]] = {
     "RedisStore": ("redis", "db"),
     "PostgresStore": ("postgres", "db"),
     "ObjectStore": ("object", "s3"),
+    "ReferenceStore": ("references", None),
     "ZarrPythonStore": ("adapter", None),
 }
 
@@ -114,6 +115,7 @@ for _scheme, _name in [
     ("abfss", "ObjectStore"),
     ("http", "ObjectStore"),
     ("https", "ObjectStore"),
+    ("reference", "ReferenceStore"),
 ]:
     register_store(_scheme, _LazyFactory(_name))
 
@@ -172,6 +174,7 @@ __all__ = [
     "PrefixStore",
     "RangeRequest",
     "ReadOnlyStore",
+    "ReferenceStore",
     "SQLiteStore",
     "Store",
     "StoreLike",
