@@ -57,7 +57,7 @@ def _open_memory(url: str, *, read_only: bool = False, **options: Any) -> Store:
     return store.with_read_only(read_only)
 
 
-#: Backends with optional dependencies: class name -> (module, pip extra or None).
+#: Backends with optional dependencies: class (or opener) name -> (module, pip extra or None).
 _BACKENDS: dict[str, tuple[str, str | None]] = {
     "ZipStore": ("zip", None),
     "SQLiteStore": ("sqlite", None),
@@ -67,6 +67,7 @@ _BACKENDS: dict[str, tuple[str, str | None]] = {
     "ObjectStore": ("object", "s3"),
     "ReferenceStore": ("references", None),
     "ZarrPythonStore": ("adapter", None),
+    "open_icechunk": ("icechunk", None),
 }
 
 
@@ -96,8 +97,16 @@ class _LazyFactory:
         return f"<{self.backend}.from_url>"
 
 
+def _open_icechunk(url: str, *, read_only: bool = False, **options: Any) -> Store:
+    """``icechunk://`` URLs: a read-only version of an Icechunk repository."""
+    store: Store = _backend("open_icechunk")(url, read_only=read_only, **options)
+    return store
+
+
 register_store("file", _open_file)
 register_store("memory", _open_memory)
+for _scheme in ("icechunk", "icechunk+s3", "icechunk+gs"):
+    register_store(_scheme, _open_icechunk)
 for _scheme, _name in [
     ("zip", "ZipStore"),
     ("sqlite", "SQLiteStore"),
