@@ -149,43 +149,45 @@ def test_read_only_sessions_refuse_writes(repo):
     session = repo.writable_session("main")
     write_with_zarrkit(session.store, TEMPERATURE)
     session.commit("one")
-    array = zarrkit.open_array(repo.readonly_session(branch="main").store, path="temperature")
+    array = committed_temperature(repo)
     assert array.read_only
     with pytest.raises(ReadOnlyError):
         array[0, 0] = 1.0
 
 
 # --- conflicts -----------------------------------------------------------------------------
-def test_conflicting_commits_raise_and_lose_nothing(repo):
+def conflicting_second_session(repo, where):
+    """After a base commit, two sessions write ``[0, 0]`` and ``[where]``; the first
+    commits, the second's commit must raise ConflictError: that session is returned."""
     base = repo.writable_session("main")
     write_with_zarrkit(base.store, TEMPERATURE)
     base.commit("base")
     one, two = repo.writable_session("main"), repo.writable_session("main")
     zarrkit.open_array(one.store, path="temperature")[0, 0] = 1000.0
-    zarrkit.open_array(two.store, path="temperature")[0, 0] = 2000.0
+    zarrkit.open_array(two.store, path="temperature")[where] = 2000.0
     one.commit("one")
     with pytest.raises(icechunk.ConflictError):
         two.commit("two")
-    committed = zarrkit.open_array(repo.readonly_session(branch="main").store, path="temperature")
-    assert committed[0, 0] == 1000.0  # the first commit stands
+    return two
+
+
+def committed_temperature(repo):
+    return zarrkit.open_array(repo.readonly_session(branch="main").store, path="temperature")
+
+
+def test_conflicting_commits_raise_and_lose_nothing(repo):
+    two = conflicting_second_session(repo, (0, 0))
+    assert committed_temperature(repo)[0, 0] == 1000.0  # the first commit stands
     assert zarrkit.open_array(two.store, path="temperature")[0, 0] == 2000.0  # still pending
     with pytest.raises(icechunk.RebaseFailedError):
         two.rebase(icechunk.ConflictDetector())
 
 
 def test_disjoint_writes_rebase_and_both_commit(repo):
-    base = repo.writable_session("main")
-    write_with_zarrkit(base.store, TEMPERATURE)
-    base.commit("base")
-    one, two = repo.writable_session("main"), repo.writable_session("main")
-    zarrkit.open_array(one.store, path="temperature")[0, 0] = 1000.0
-    zarrkit.open_array(two.store, path="temperature")[5, 9] = 2000.0
-    one.commit("one")
-    with pytest.raises(icechunk.ConflictError):
-        two.commit("two")
+    two = conflicting_second_session(repo, (5, 9))
     two.rebase(icechunk.ConflictDetector())
     two.commit("two, rebased")
-    final = zarrkit.open_array(repo.readonly_session(branch="main").store, path="temperature")
+    final = committed_temperature(repo)
     assert final[0, 0] == 1000.0 and final[5, 9] == 2000.0
 
 
@@ -217,8 +219,7 @@ def test_simultaneous_commits_one_wins(atomic_moto):
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["committed", "conflict"]
-    final = zarrkit.open_array(repo.readonly_session(branch="main").store, path="temperature")
-    assert len(np.unique(final[...])) == 1  # one whole commit, not a mix
+    assert len(np.unique(committed_temperature(repo)[...])) == 1  # one whole commit, not a mix
 
 
 # --- the adapter's contract, xarray and the CLI -------------------------------------------

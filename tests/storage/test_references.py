@@ -139,6 +139,9 @@ def test_parquet_references(netcdf, tmp_path, engine):
     parquet_keys = {k for k in store.list() if "/.z" not in k and not k.startswith(".z")}
     assert parquet_keys == json_keys
     assert store.get("temperature/9.0.0") is None  # outside the chunk grid
+    assert list(store.list_prefix("count/")) == sorted(k for k in refs["refs"] if k[:6] == "count/")
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.get("temperature/1.1.1") == store.get("temperature/1.1.1")
 
 
 def test_parquet_needs_pyarrow(netcdf, tmp_path, monkeypatch):

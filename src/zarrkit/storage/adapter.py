@@ -125,6 +125,12 @@ class ZarrPythonStore(Store):
     def native_concurrency(self) -> bool:
         return True
 
+    def with_read_only(self, read_only: bool = True) -> ZarrPythonStore:
+        """A handle with another ``read_only`` flag; never writable over a read-only store."""
+        clone = super().with_read_only(read_only)
+        clone.read_only = read_only or self.store.read_only
+        return clone
+
     def _run(self, operation: str, key: str, work: Awaitable[T]) -> T:
         async def call() -> T:
             await self.store._ensure_open()

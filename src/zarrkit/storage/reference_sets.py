@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import itertools
 import json
 import math
@@ -55,8 +56,8 @@ class ReferenceSet(ABC):
         """The reference of ``key``; None when the set has no such key."""
 
     @abstractmethod
-    def list_keys(self) -> Iterator[str]:
-        """Every key of the set, sorted."""
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """The keys of the set that start with ``prefix``, sorted."""
 
 
 # --- JSON ----------------------------------------------------------------------------------
@@ -75,12 +76,18 @@ class JsonReferences(ReferenceSet):
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self._refs = parse_json_references(document)
+        self._sorted: list[str] | None = None
 
     def get(self, key: str) -> Reference | None:
         return self._refs.get(key)
 
-    def list_keys(self) -> Iterator[str]:
-        return iter(sorted(self._refs))
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        # Sorted once; a prefix is then a slice found by bisection, so listing one group
+        # of a set of millions of chunk references costs what the group holds.
+        if self._sorted is None:
+            self._sorted = sorted(self._refs)
+        start = bisect.bisect_left(self._sorted, prefix)
+        return itertools.takewhile(lambda key: key.startswith(prefix), self._sorted[start:])
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -249,7 +256,7 @@ class ParquetReferences(ReferenceSet):
     """
 
     def __init__(self, store: Store, *, cache_size: int = 128) -> None:
-        self._pyarrow = _pyarrow()
+        _pyarrow()  # fail early, with the hint, when it is missing
         self.store = store
         self.cache_size = cache_size
         document = _load_json(store, ".zmetadata")
@@ -269,6 +276,12 @@ class ParquetReferences(ReferenceSet):
         self._partitions: OrderedDict[tuple[str, int], list[Reference | None]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_partitions")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock(), _partitions=OrderedDict())
+
     def get(self, key: str) -> Reference | None:
         if key in self.documents:
             return self.documents[key]
@@ -280,9 +293,11 @@ class ParquetReferences(ReferenceSet):
         partition = self._partition(field, record)
         return partition[row] if row < len(partition) else None
 
-    def list_keys(self) -> Iterator[str]:
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
         found = list(self.documents)
         for field, counts in self._grids.items():
+            if not (f"{field}/".startswith(prefix) or prefix.startswith(f"{field}/")):
+                continue
             total = math.prod(counts)
             for record in range(math.ceil(total / self.record_size)):
                 first = record * self.record_size
@@ -290,7 +305,7 @@ class ParquetReferences(ReferenceSet):
                     if reference is not None and first + row < total:
                         coords = _unravel(first + row, counts)
                         found.append(f"{field}/{'.'.join(map(str, coords))}")
-        return iter(sorted(found))
+        return iter(sorted(key for key in found if key.startswith(prefix)))
 
     def _chunk_number(self, field: str, chunk: str) -> int | None:
         counts = self._grids.get(field)
@@ -325,7 +340,7 @@ class ParquetReferences(ReferenceSet):
         blob = self.store.get(key)
         if blob is None:
             return []  # a partition never written holds no references
-        pyarrow = self._pyarrow
+        pyarrow = _pyarrow()
         try:
             table = pyarrow.parquet.read_table(pyarrow.BufferReader(blob))
         except pyarrow.ArrowException as e:

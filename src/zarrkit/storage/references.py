@@ -336,7 +336,7 @@ class ReferenceStore(Store):
         raise ReadOnlyError(f"{self!r} is read-only")
 
     def _list_prefix(self, prefix: str) -> Iterator[str]:
-        return (key for key in self.references.list_keys() if key.startswith(prefix))
+        return self.references.list_keys(prefix)
 
     def close(self) -> None:
         """Close the stores opened for the referenced files."""
