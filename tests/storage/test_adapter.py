@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -31,6 +33,12 @@ class TestZarrPythonLocalStore(StoreSuite):
     @pytest.fixture
     def store(self, tmp_path):
         yield ZarrPythonStore(zarr.storage.LocalStore(tmp_path))
+
+
+def test_zarrkit_does_not_import_zarr_python():
+    code = "import sys, zarrkit, zarrkit.storage; print('zarr' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_make_store_wraps_a_zarr_python_store():

@@ -12,6 +12,7 @@ import pickle
 import shutil
 import sys
 import threading
+import time
 import uuid
 
 import fsspec
@@ -162,6 +163,28 @@ def test_byte_ranges_stay_inside_the_reference(tmp_path):
     assert store.getsize("k") == 6
     assert store.getsize("w") == 16
     assert store.exists("k") and not store.exists("nothing")
+
+
+def test_requests_to_separate_ranges_run_concurrently(tmp_path, monkeypatch):
+    for name in "abcd":
+        (tmp_path / name).write_bytes(bytes(1000))
+    store = ReferenceStore({name: [str(tmp_path / name), 10, 20] for name in "abcd"})
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+    read_block = ReferenceStore._read_block
+
+    def slow_read_block(self, block):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return read_block(self, block)
+
+    monkeypatch.setattr(ReferenceStore, "_read_block", slow_read_block)
+    assert store.get_many(list("abcd")) == [bytes(20)] * 4
+    assert most[0] == 4
 
 
 # --- templates and generators --------------------------------------------------------------
