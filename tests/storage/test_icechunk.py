@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import zarrkit
 from zarrkit.cli import app
-from zarrkit.errors import ReadOnlyError
+from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.integrations.xarray import to_zarr
 from zarrkit.storage import RangeRequest, SuffixRequest, make_store
 
@@ -285,6 +285,10 @@ def test_icechunk_urls_and_cli_cp_to_plain_zarr(tmp_path):
     assert not (Path(out) / "refs").exists()  # a plain Zarr store, not a repository
     with pytest.raises(ValueError, match="at most one"):
         make_store(f"icechunk://{path}?branch=main&tag=v1")
+    with pytest.raises(StoreError, match=r"Icechunk: ref not found .v9."):
+        make_store(f"icechunk://{path}?tag=v9")
+    missing = CliRunner().invoke(app, ["info", f"icechunk://{tmp_path / 'nothing'}"])
+    assert missing.exit_code == 1 and "Icechunk: the repository doesn't exist" in missing.output
 
 
 def test_icechunk_url_on_s3(atomic_moto):

@@ -27,7 +27,13 @@ from kerchunk.hdf import SingleHdf5ToZarr
 from zarr.storage import FsspecStore
 
 import zarrkit
-from zarrkit.errors import MetadataError, ReadOnlyError, UnresolvedReferenceError
+from zarrkit.errors import (
+    MetadataError,
+    NodeNotFoundError,
+    ReadOnlyError,
+    UnresolvedReferenceError,
+)
+from zarrkit.integrations.xarray import ZarrkitBackendEntrypoint
 from zarrkit.storage import RangeRequest, SuffixRequest, make_store
 from zarrkit.storage.object import ObjectStore
 from zarrkit.storage.references import ReferenceStore
@@ -263,6 +269,18 @@ def test_pickles(netcdf):
     store = ReferenceStore(kerchunk_refs(netcdf))
     clone = pickle.loads(pickle.dumps(store))
     assert clone.get("temperature/0.0.0") == store.get("temperature/0.0.0")
+
+
+def test_missing_reference_set(tmp_path):
+    with pytest.raises(NodeNotFoundError, match="no reference set"):
+        make_store(f"reference://{tmp_path / 'nothing.json'}")
+
+
+def test_xarray_engine_claims_virtual_urls():
+    engine = ZarrkitBackendEntrypoint()
+    assert engine.guess_can_open("reference://refs.json")
+    assert engine.guess_can_open("icechunk://repo?tag=v1")
+    assert not engine.guess_can_open("data.nc")
 
 
 def test_storage_options_are_keyed_by_scheme():

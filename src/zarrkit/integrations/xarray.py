@@ -43,6 +43,9 @@ from zarrkit.storage.references import ReferenceStore
 
 log = logging.getLogger(__name__)
 
+#: URL schemes of virtual and versioned data this engine claims without a ``.zarr`` suffix.
+_VIRTUAL_SCHEMES = ("reference://", "icechunk://", "icechunk+")
+
 #: The attribute in which xarray keeps the dimension names of v2 arrays.
 DIMENSION_KEY = "_ARRAY_DIMENSIONS"
 
@@ -167,7 +170,7 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
     def guess_can_open(self, filename_or_obj: Any) -> bool:
         if isinstance(filename_or_obj, Store) or is_zarr_python_store(filename_or_obj):
             return True
-        if isinstance(filename_or_obj, str) and filename_or_obj.startswith("reference://"):
+        if isinstance(filename_or_obj, str) and filename_or_obj.startswith(_VIRTUAL_SCHEMES):
             return True
         if isinstance(filename_or_obj, str | os.PathLike):
             return os.path.splitext(os.fspath(filename_or_obj).rstrip("/"))[1] == ".zarr"

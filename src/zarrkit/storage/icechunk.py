@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import icechunk
 
+from zarrkit.errors import StoreError
 from zarrkit.storage.adapter import ZarrPythonStore
 
 
@@ -34,15 +35,19 @@ def open_icechunk(url: str, *, read_only: bool = True, **storage_options: Any) -
     True
     """
     parts = urlsplit(url)
-    repository = icechunk.Repository.open(_storage(url, storage_options))
     query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
     if len(query) > 1 or not set(query) <= {"branch", "tag", "snapshot"}:
         raise ValueError(f"{url!r}: give at most one of ?branch=, ?tag=, ?snapshot=")
-    session = repository.readonly_session(
-        branch=query.get("branch", None if query else "main"),
-        tag=query.get("tag"),
-        snapshot_id=query.get("snapshot"),
-    )
+    try:
+        repository = icechunk.Repository.open(_storage(url, storage_options))
+        session = repository.readonly_session(
+            branch=query.get("branch", None if query else "main"),
+            tag=query.get("tag"),
+            snapshot_id=query.get("snapshot"),
+        )
+    except icechunk.IcechunkError as e:
+        message = str(e).strip().split("\n", 1)[0].lstrip("x ").strip()
+        raise StoreError(f"Icechunk: {message}", key=url, operation="open") from e
     return ZarrPythonStore(session.store, read_only=True)
 
 

@@ -44,6 +44,7 @@ from urllib.parse import unquote, urlsplit
 from zarrkit.errors import (
     InvalidKeyError,
     MetadataError,
+    NodeNotFoundError,
     ReadOnlyError,
     StoreError,
     UnresolvedReferenceError,
@@ -155,7 +156,7 @@ class ReferenceStore(Store):
         store, key = self._locate(url, url)
         blob = store.get(key)
         if blob is None:
-            raise FileNotFoundError(f"no reference set at {url!r}")
+            raise NodeNotFoundError(f"no reference set at {url!r}")
         try:
             return JsonReferences(json.loads(blob))
         except ValueError as e:
