@@ -137,3 +137,11 @@ class _SlowStore(zarr.storage.MemoryStore):
 class _BrokenStore(zarr.storage.MemoryStore):
     async def get(self, key, prototype, byte_range=None):
         raise OSError("disk on fire")
+
+
+def test_a_value_changed_after_set_stays_as_stored():
+    store = ZarrPythonStore(zarr.storage.MemoryStore())
+    value = bytearray(b"before")
+    store.set("k", value)
+    value[:] = b"after!"
+    assert store.get("k") == b"before"

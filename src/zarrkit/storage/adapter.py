@@ -181,7 +181,10 @@ class ZarrPythonStore(Store):
         self._run("set", key, self._put(key, value))
 
     async def _put(self, key: str, value: Blob) -> None:
-        await self.store.set(key, self._prototype.buffer.from_bytes(memoryview(value).cast("B")))
+        # Stores may keep the buffer (zarr-python's MemoryStore does): give them bytes,
+        # which no caller can change afterwards.
+        data = value if isinstance(value, bytes) else bytes(value)
+        await self.store.set(key, self._prototype.buffer.from_bytes(data))
 
     def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
         if items:
