@@ -219,6 +219,19 @@ def test_templates_and_generators(tmp_path):
     assert sorted(store.list_prefix("g/")) == [f"g/{i}.{n}" for i in range(3) for n in (1, 2)]
 
 
+def test_json_documents_and_bytes_as_values():
+    store = ReferenceStore({".zgroup": {"zarr_format": 2}, "raw": b"\x00\x01"})
+    assert json.loads(store.get(".zgroup")) == {"zarr_format": 2}
+    assert store.get("raw") == b"\x00\x01"
+
+
+def test_expressions_need_jinja2(monkeypatch):
+    monkeypatch.setitem(sys.modules, "jinja2.sandbox", None)
+    assert ReferenceStore({"version": 1, "templates": {"u": "x"}, "refs": {"k": ["{{u}}"]}})
+    with pytest.raises(ImportError, match=r"jinja2: pip install 'zarrkit\[references\]'"):
+        ReferenceStore({"version": 1, "templates": {"u": "x"}, "refs": {"k": ["{{u ~ 'y'}}"]}})
+
+
 def test_malformed_references_name_the_key():
     with pytest.raises(MetadataError, match="'a/0'"):
         ReferenceStore({"a/0": ["file.bin", -1, 3]})
