@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def _open_memory(url: str, *, read_only: bool = False, **options: Any) -> Store:
     return store.with_read_only(read_only)
 
 
-#: Backends with optional dependencies: class name -> (module, pip extra or None).
+#: Backends with optional dependencies: class (or opener) name -> (module, pip extra or None).
 _BACKENDS: dict[str, tuple[str, str | None]] = {
     "ZipStore": ("zip", None),
     "SQLiteStore": ("sqlite", None),
@@ -65,6 +66,9 @@ _BACKENDS: dict[str, tuple[str, str | None]] = {
     "RedisStore": ("redis", "db"),
     "PostgresStore": ("postgres", "db"),
     "ObjectStore": ("object", "s3"),
+    "ReferenceStore": ("references", None),
+    "ZarrPythonStore": ("adapter", None),
+    "open_icechunk": ("icechunk", None),
 }
 
 
@@ -94,8 +98,16 @@ class _LazyFactory:
         return f"<{self.backend}.from_url>"
 
 
+def _open_icechunk(url: str, *, read_only: bool = False, **options: Any) -> Store:
+    """``icechunk://`` URLs: a read-only version of an Icechunk repository."""
+    store: Store = _backend("open_icechunk")(url, read_only=read_only, **options)
+    return store
+
+
 register_store("file", _open_file)
 register_store("memory", _open_memory)
+for _scheme in ("icechunk", "icechunk+s3", "icechunk+gs"):
+    register_store(_scheme, _open_icechunk)
 for _scheme, _name in [
     ("zip", "ZipStore"),
     ("sqlite", "SQLiteStore"),
@@ -113,6 +125,7 @@ for _scheme, _name in [
     ("abfss", "ObjectStore"),
     ("http", "ObjectStore"),
     ("https", "ObjectStore"),
+    ("reference", "ReferenceStore"),
 ]:
     register_store(_scheme, _LazyFactory(_name))
 
@@ -121,6 +134,12 @@ def __getattr__(name: str) -> Any:
     if name in _BACKENDS:
         return _backend(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def is_zarr_python_store(store: object) -> bool:
+    """Whether ``store`` is a zarr-python 3 store (without importing zarr-python)."""
+    module = sys.modules.get("zarr.abc.store")
+    return module is not None and isinstance(store, module.Store)
 
 
 def make_store(
@@ -132,6 +151,9 @@ def make_store(
     """Turn a path, URL, dict or store into a :class:`Store` (``None`` or a dict gives a
     MemoryStore; a dict is used as its backing mapping).
 
+    A zarr-python 3 store object (an Icechunk session's ``store`` ...) is wrapped in a
+    :class:`~zarrkit.storage.adapter.ZarrPythonStore`.
+
     Examples
     --------
     >>> make_store("memory://")
@@ -139,6 +161,9 @@ def make_store(
     """
     if isinstance(store, Store):
         return store.with_read_only(True) if read_only and not store.read_only else store
+    if is_zarr_python_store(store):
+        adapted: Store = _backend("ZarrPythonStore")(store, read_only=read_only)
+        return adapted
     if store is None:
         return MemoryStore(read_only=read_only)
     if isinstance(store, MutableMapping):  # zarr-python takes a dict as a memory store
@@ -162,10 +187,12 @@ __all__ = [
     "PrefixStore",
     "RangeRequest",
     "ReadOnlyStore",
+    "ReferenceStore",
     "SQLiteStore",
     "Store",
     "StoreLike",
     "SuffixRequest",
+    "is_zarr_python_store",
     "make_store",
     "register_store",
     "stores",
