@@ -31,6 +31,7 @@ from zarrkit.errors import (
     UnsupportedExtensionError,
 )
 from zarrkit.groups import Group
+from zarrkit.keys import validate_key
 from zarrkit.metadata.common import JSON, dump_document, parse_document
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
@@ -50,7 +51,7 @@ from zarrkit.nodes import (
     prefix_of,
 )
 from zarrkit.storage import StoreLike, make_store
-from zarrkit.storage.base import Store, validate_key
+from zarrkit.storage.base import Store
 
 ZMETADATA = ".zmetadata"
 _FIELD = "consolidated_metadata"

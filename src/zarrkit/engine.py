@@ -26,11 +26,11 @@ from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.errors import CodecError, ShapeMismatchError
 from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
-from zarrkit.storage.base import Blob, Store
+from zarrkit.storage.base import Store
 from zarrkit.storage.sharded import ShardedChunks
+from zarrkit.types import Blob, Coords
 
 NDArray = np.ndarray[Any, Any]
-Coords = tuple[int, ...]
 
 
 class ChunkAccess(Protocol):

@@ -28,7 +28,7 @@ import numpy as np
 from zarrkit import config
 from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
 from zarrkit.errors import CodecError, ResourceLimitError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 try:
     import zstandard

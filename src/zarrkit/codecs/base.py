@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, Self
 import numpy as np
 
 from zarrkit.errors import MetadataError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 JSON = Any
 

@@ -10,7 +10,7 @@ import numcodecs
 from zarrkit.codecs import backends
 from zarrkit.codecs.base import JSON, BytesBytesCodec, ChunkSpec
 from zarrkit.errors import MetadataError, UnknownCodecError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 
 def make_numcodec(codec_id: str, configuration: dict[str, JSON]) -> Any:

@@ -26,7 +26,7 @@ from zarrkit.codecs.base import (
 from zarrkit.codecs.buffers import as_blob, as_chunk
 from zarrkit.codecs.compressor import NumcodecBytesBytes, make_numcodec
 from zarrkit.errors import CodecError, MetadataError, UnknownCodecError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 _FILTERS = ("delta", "bitround", "fixedscaleoffset", "quantize", "packbits", "astype")
 _SERIALIZERS = ("pcodec", "zfpy")

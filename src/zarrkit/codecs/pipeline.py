@@ -38,7 +38,7 @@ from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compress
 from zarrkit.codecs.zstd import ZstdCodec
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
 from zarrkit.metadata.dtypes import object_codec_id
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec
 _ENDIAN = {"<": "little", ">": "big"}

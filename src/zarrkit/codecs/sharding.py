@@ -23,10 +23,9 @@ import numpy as np
 
 from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill
 from zarrkit.errors import CodecError, MetadataError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob, Coords
 
 EMPTY = np.uint64(2**64 - 1)
-Coords = tuple[int, ...]
 
 
 def morton_order(shape: tuple[int, ...]) -> np.ndarray[Any, np.dtype[np.intp]]:

@@ -9,15 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from zarrkit.errors import UnknownStoreError
+from zarrkit.keys import validate_key
 from zarrkit.registry import Registry
-from zarrkit.storage.base import (
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-    SuffixRequest,
-    validate_key,
-)
+from zarrkit.storage.base import Store
 from zarrkit.storage.local import LocalStore
 from zarrkit.storage.memory import MemoryStore
 from zarrkit.storage.wrappers import (
@@ -28,6 +22,7 @@ from zarrkit.storage.wrappers import (
     ReadOnlyStore,
     WrapperStore,
 )
+from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 StoreLike = Store | str | os.PathLike[str]
 

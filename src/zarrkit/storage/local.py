@@ -19,14 +19,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from zarrkit.errors import InvalidKeyError, StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-    validate_key,
-)
+from zarrkit.keys import validate_key
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
 
 T = TypeVar("T")
 _INTERNAL = ".zarrkit-"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, MutableMapping
 
-from zarrkit.storage.base import Blob, ByteRequest, Store, slice_for
+from zarrkit.storage.base import Store, slice_for
+from zarrkit.types import Blob, ByteRequest
 
 
 class MemoryStore(Store):

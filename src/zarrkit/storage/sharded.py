@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from zarrkit import config, locking
-from zarrkit.codecs.sharding import EMPTY, Coords, ShardingCodec, shard_coords
+from zarrkit.codecs.sharding import EMPTY, ShardingCodec, shard_coords
 from zarrkit.errors import CodecError, StoreError
-from zarrkit.storage.base import Blob, RangeRequest, Store, SuffixRequest
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, Coords, RangeRequest, SuffixRequest
 
 
 class ShardedChunks:

@@ -15,7 +15,9 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Self, TypeVar
 
 from zarrkit.errors import ReadOnlyError, StoreError
-from zarrkit.storage.base import Blob, ByteRequest, Store, validate_key
+from zarrkit.keys import validate_key
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ByteRequest
 
 T = TypeVar("T")
 
