@@ -38,7 +38,7 @@ BUILTIN_CODECS: list[tuple[str, type[Codec]]] = [
     *((f"numcodecs.{codec_id}", numcodecs_class(codec_id)) for codec_id in KINDS),
 ]
 for _name, _cls in BUILTIN_CODECS:
-    register_codec(_name, _cls)
+    codecs.register_builtin(_name, _cls)
 
 __all__ = [
     "BUILTIN_CODECS",

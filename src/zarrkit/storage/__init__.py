@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from zarrkit.errors import UnknownStoreError
 from zarrkit.keys import validate_key
-from zarrkit.registry import Registry
+from zarrkit.registry import register_store, stores
 from zarrkit.storage.base import Store
 from zarrkit.storage.local import LocalStore
 from zarrkit.storage.memory import MemoryStore
@@ -25,14 +24,6 @@ from zarrkit.storage.wrappers import (
 from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 StoreLike = Store | str | os.PathLike[str]
-
-#: URL scheme -> a callable ``(url, read_only=..., **storage_options) -> Store``.
-stores: Registry[Any] = Registry("zarrkit.stores", "store scheme", UnknownStoreError)
-
-
-def register_store(scheme: str, factory: Any) -> None:
-    """Make ``scheme://...`` URLs open with ``factory(url, read_only=..., **options)``."""
-    stores.register(scheme, factory)
 
 
 def _open_file(url: str, *, read_only: bool = False, **options: Any) -> Store:
@@ -88,8 +79,8 @@ class _LazyFactory:
         return f"<{self.backend}.from_url>"
 
 
-register_store("file", _open_file)
-register_store("memory", _open_memory)
+stores.register_builtin("file", _open_file)
+stores.register_builtin("memory", _open_memory)
 for _scheme, _name in [
     ("zip", "ZipStore"),
     ("sqlite", "SQLiteStore"),
@@ -108,7 +99,7 @@ for _scheme, _name in [
     ("http", "ObjectStore"),
     ("https", "ObjectStore"),
 ]:
-    register_store(_scheme, _LazyFactory(_name))
+    stores.register_builtin(_scheme, _LazyFactory(_name))
 
 
 def __getattr__(name: str) -> Any:
