@@ -358,7 +358,7 @@ def _lock_groups(
     for chunk_read in plan:
         by_key.setdefault(layout.chunks.store_key(chunk_read.coords), []).append(chunk_read)
     keys = sorted(by_key)
-    size = _FILE_LOCK_BATCH if locking.supports_process_locks(layout.chunks.store) else len(keys)
+    size = _FILE_LOCK_BATCH if layout.chunks.store.locks_across_processes else len(keys)
     groups = []
     for start in range(0, len(keys), size):
         batch = keys[start : start + size]

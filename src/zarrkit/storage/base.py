@@ -14,6 +14,7 @@ from typing import Self
 
 from zarrkit.errors import ReadOnlyError
 from zarrkit.keys import validate_key, validate_prefix
+from zarrkit.locking import LockTarget
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 
@@ -95,6 +96,18 @@ class Store(ABC):
         stores): the engine then sends all chunks of a read or write in one call. Otherwise
         each of the engine's workers sends its own batch, overlapping I/O with decoding."""
         return False
+
+    # --- locking (see zarrkit.locking) ---------------------------------------------------------
+    @property
+    def locks_across_processes(self) -> bool:
+        """Whether the locks of :meth:`lock_target` serialise writers in other processes too
+        (lock files); otherwise only the threads of this process are serialised."""
+        return False
+
+    def lock_target(self, key: str) -> LockTarget:
+        """What a writer locks to rewrite ``key``: by default a lock of this process, one per
+        store object; a backend whose handles share their data names the data instead."""
+        return LockTarget(f"{type(self).__qualname__}@{id(self):x}:{key}")
 
     # --- public interface ------------------------------------------------------------------
     def get(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
