@@ -28,11 +28,11 @@ from zarrkit.codecs.base import (
     BytesBytesCodec,
     ChunkSpec,
     Codec,
+    InnerChunks,
 )
 from zarrkit.codecs.buffers import byte_view, copy_exact
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.registry import get_codec, is_zarr_python_codec
-from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
 from zarrkit.codecs.zstd import ZstdCodec
@@ -89,6 +89,13 @@ class CodecPipeline:
         self._plain = plain if self._perm is not None and plain == spec.dtype else None
         # fixed-size serialized bytes: decoders then check size headers against it
         self._serial = plain if plain is not None and plain.kind not in "OT" else None
+        #: The inner chunks the engine reads and writes instead of whole chunks, when the
+        #: only codec stores chunks inside chunks (sharding).
+        self.inner_chunks: InnerChunks | None = (
+            None
+            if self.array_array or self.bytes_bytes
+            else self.array_bytes.inner_chunks(self.spec)
+        )
         self._check_size()
 
     @classmethod
@@ -240,9 +247,7 @@ class CodecPipeline:
     def _check_size(self) -> None:
         """Refuse chunks over ``max_chunk_bytes`` before any is allocated (a shard read
         inner chunk by inner chunk is exempt: its inner pipeline is checked)."""
-        if isinstance(self.array_bytes, ShardingCodec) and not (
-            self.array_array or self.bytes_bytes
-        ):
+        if self.inner_chunks is not None:
             return
         nbytes = math.prod(self.spec.shape) * self.spec.dtype.itemsize
         what = f"the size of a chunk of shape {self.spec.shape} and data type {self.spec.dtype}"
