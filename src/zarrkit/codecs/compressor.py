@@ -1,16 +1,19 @@
 """The base of bytes->bytes codecs encoded by a numcodecs codec and decoded by the fastest
-installed library (:mod:`zarrkit.codecs.backends`): gzip, zstd, blosc and ``numcodecs.*``."""
+installed library (:mod:`zarrkit.codecs.compression`): gzip, zstd, blosc and ``numcodecs.*``."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 import numcodecs
 
-from zarrkit.codecs import backends
 from zarrkit.codecs.base import JSON, BytesBytesCodec, ChunkSpec
-from zarrkit.errors import MetadataError, UnknownCodecError
+from zarrkit.codecs.compression import Compression
+from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, UnknownCodecError
 from zarrkit.types import Blob
+
+T = TypeVar("T")
 
 
 def make_numcodec(codec_id: str, configuration: dict[str, JSON]) -> Any:
@@ -29,19 +32,31 @@ def make_numcodec(codec_id: str, configuration: dict[str, JSON]) -> Any:
 
 
 class NumcodecBytesBytes(BytesBytesCodec):
-    """A bytes->bytes codec encoded by a numcodecs codec and decoded by :mod:`backends`."""
+    """A bytes->bytes codec encoded by a numcodecs codec and decoded by its
+    :class:`~zarrkit.codecs.compression.Compression`."""
 
     codec_id: ClassVar[str]
+    #: How the format of ``codec_id`` is encoded and decoded.
+    compression: ClassVar[Compression]
     numcodec: Any
 
     def _codec(self) -> Any:
         return self.numcodec
 
     def encode(self, blob: Blob, spec: ChunkSpec) -> Blob:
-        return backends.encode(self.codec_id, self._codec(), blob)
+        return self.compression.encode(self._codec(), blob)
 
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob:
-        return backends.decode(self.codec_id, self._codec(), blob)
+        return self._decoding(lambda: self.compression.decode(self._codec(), blob))
 
     def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
-        return backends.decode_into(self.codec_id, self._codec(), blob, out)
+        return self._decoding(lambda: self.compression.decode_into(self._codec(), blob, out))
+
+    def _decoding(self, decode: Callable[[], T]) -> T:
+        """``decode()``, any failure of the library a :class:`CodecError` naming the format."""
+        try:
+            return decode()
+        except (CodecError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise CodecError(f"{self.codec_id}: cannot decode: {type(e).__name__}: {e}") from e
