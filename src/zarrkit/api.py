@@ -21,17 +21,11 @@ from zarrkit.errors import (
 from zarrkit.groups import Group, node_from_metadata
 from zarrkit.metadata.chunk_grid import RegularChunkGrid, rectilinear_grid
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, parse_chunk_key_encoding
+from zarrkit.metadata.documents import ArrayMetadata
 from zarrkit.metadata.dtypes import normalize_dtype, normalize_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
-from zarrkit.nodes import (
-    ArrayMetadata,
-    delete_node,
-    load_node,
-    node_exists,
-    normalize_path,
-    save_node,
-)
+from zarrkit.nodes import delete_node, load_node, node_exists, normalize_path, save_node
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store
 

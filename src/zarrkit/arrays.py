@@ -18,10 +18,11 @@ from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.errors import IndexingError, NodeTypeError, ReadOnlyError, ShapeMismatchError
 from zarrkit.info import ArrayInfo
+from zarrkit.metadata.documents import ArrayMetadata, prefix_of
 from zarrkit.metadata.dtypes import default_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
-from zarrkit.nodes import ArrayMetadata, prefix_of, save_node
+from zarrkit.nodes import save_node
 from zarrkit.progress import Progress, reporter
 from zarrkit.storage.base import Store
 

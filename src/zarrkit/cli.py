@@ -41,7 +41,8 @@ from zarrkit.codecs.v2 import v2_config
 from zarrkit.errors import ZarrkitError
 from zarrkit.groups import Group
 from zarrkit.info import human_bytes
-from zarrkit.nodes import ALL_DOCS, key_of, load_node, metadata_kind, normalize_path, prefix_of
+from zarrkit.metadata.documents import ALL_DOCS, key_of, metadata_kind, prefix_of
+from zarrkit.nodes import load_node, normalize_path
 from zarrkit.progress import reporter
 from zarrkit.storage import make_store
 from zarrkit.storage.base import Store

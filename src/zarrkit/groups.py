@@ -9,17 +9,14 @@ from typing import Any
 from zarrkit.arrays import Array
 from zarrkit.attributes import Attributes
 from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError, ReadOnlyError
-from zarrkit.nodes import (
+from zarrkit.metadata.documents import (
     ALL_DOCS,
     GroupMetadata,
     NodeMetadata,
-    delete_node,
-    load_node,
     metadata_kind,
-    normalize_path,
     prefix_of,
-    save_node,
 )
+from zarrkit.nodes import delete_node, load_node, normalize_path, save_node
 from zarrkit.storage.base import Store
 
 
