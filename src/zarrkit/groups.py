@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 from zarrkit.arrays import Array
-from zarrkit.attributes import Attributes
-from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError, ReadOnlyError
+from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError
 from zarrkit.metadata.documents import (
     ALL_DOCS,
     GroupMetadata,
@@ -16,7 +14,7 @@ from zarrkit.metadata.documents import (
     metadata_kind,
     prefix_of,
 )
-from zarrkit.nodes import delete_node, load_node, normalize_path, save_node
+from zarrkit.nodes import Node, delete_node, load_node, normalize_path
 from zarrkit.storage.base import Store
 
 
@@ -27,7 +25,7 @@ def node_from_metadata(store: Store, path: str, meta: NodeMetadata) -> Array | G
     return Group(store, path, meta)  # type: ignore[arg-type]
 
 
-class Group:
+class Group(Node[GroupMetadata]):
     """A group of arrays and groups (v2 or v3).
 
     Examples
@@ -41,54 +39,7 @@ class Group:
         └── t2m (2, 3) float32
     """
 
-    def __init__(self, store: Store, path: str, metadata: GroupMetadata) -> None:
-        self._store = store
-        self._path = path
-        self._metadata = metadata
-
-    @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    @property
-    def name(self) -> str:
-        return "/" + self._path
-
-    @property
-    def basename(self) -> str:
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
-    def metadata(self) -> GroupMetadata:
-        return self._metadata
-
-    @property
-    def zarr_format(self) -> int:
-        return self._metadata.zarr_format
-
-    @property
-    def read_only(self) -> bool:
-        return self._store.read_only
-
-    @property
-    def attrs(self) -> Attributes:
-        return Attributes(lambda: self._metadata.attributes, self._set_attributes)
-
-    def update_attributes(self, new_attributes: dict[str, Any]) -> Group:
-        """Merge ``new_attributes`` into the attributes; returns the group."""
-        self.attrs.update(new_attributes)
-        return self
-
-    def _set_attributes(self, attributes: dict[str, Any]) -> None:
-        if self.read_only:
-            raise ReadOnlyError(f"group {self.name} in {self._store!r} is read-only")
-        meta = dataclasses.replace(self._metadata, attributes=attributes)
-        save_node(self._store, self._path, meta)
-        self._metadata = meta
+    node_type = "group"
 
     def __repr__(self) -> str:
         return f"<zarrkit.Group {self._store!r}{self.name}>"
@@ -124,8 +75,7 @@ class Group:
         return len(self.members())
 
     def __delitem__(self, name: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(f"group {self.name} in {self._store!r} is read-only")
+        self._check_writable()
         path = self._child_path(name)
         if self.get(name) is None:
             raise MemberNotFoundError(f"group {self.name} has no member {name!r}")

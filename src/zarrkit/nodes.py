@@ -1,4 +1,5 @@
-"""Finding, reading and writing node metadata on a store; format auto-detection.
+"""Nodes on a store: finding, reading and writing their metadata (format auto-detected),
+and :class:`Node`, what arrays and groups share.
 
 Every metadata document zarrkit writes or deletes goes through :func:`save_node` and
 :func:`delete_node`, which also keep consolidated metadata above the node up to date
@@ -7,8 +8,12 @@ Every metadata document zarrkit writes or deletes goes through :func:`save_node`
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
 from zarrkit import consolidated_writes
-from zarrkit.errors import NodeNotFoundError
+from zarrkit.attributes import Attributes
+from zarrkit.errors import NodeNotFoundError, ReadOnlyError
 from zarrkit.metadata.common import dump_document, parse_document
 from zarrkit.metadata.documents import (
     ALL_DOCS,
@@ -80,3 +85,74 @@ def delete_node(store: Store, path: str) -> None:
     with consolidated_writes.holders(store, path, None) as holders:
         store.delete_prefix(prefix_of(path))
         holders.update(None)
+
+
+M = TypeVar("M", bound=NodeMetadata)
+
+
+class Node(Generic[M]):
+    """An array or a group: where it is, its metadata and its attributes."""
+
+    #: "array" or "group", naming the node in messages.
+    node_type: ClassVar[str]
+
+    def __init__(self, store: Store, path: str, metadata: M) -> None:
+        self._store = store
+        self._path = path
+        self._metadata = metadata
+
+    @property
+    def store(self) -> Store:
+        """The store holding the node."""
+        return self._store
+
+    @property
+    def path(self) -> str:
+        """The node's path in its store ('' for the root)."""
+        return self._path
+
+    @property
+    def name(self) -> str:
+        """The path with a leading '/'."""
+        return "/" + self._path
+
+    @property
+    def basename(self) -> str:
+        """The last part of the path."""
+        return self._path.rsplit("/", 1)[-1]
+
+    @property
+    def metadata(self) -> M:
+        return self._metadata
+
+    @property
+    def zarr_format(self) -> int:
+        return self._metadata.zarr_format
+
+    @property
+    def read_only(self) -> bool:
+        return self._store.read_only
+
+    @property
+    def attrs(self) -> Attributes:
+        """The user attributes; each change is written at once."""
+        return Attributes(lambda: self._metadata.attributes, self._set_attributes)
+
+    def update_attributes(self, new_attributes: dict[str, Any]) -> Self:
+        """Merge ``new_attributes`` into the attributes; returns the node."""
+        self.attrs.update(new_attributes)
+        return self
+
+    def _set_attributes(self, attributes: dict[str, Any]) -> None:
+        self._update_metadata(attributes=attributes)
+
+    def _update_metadata(self, **changes: Any) -> None:
+        """Write the metadata with ``changes``, and keep it."""
+        self._check_writable()
+        meta = dataclasses.replace(self._metadata, **changes)
+        save_node(self._store, self._path, meta)
+        self._metadata = meta
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.node_type} {self.name} in {self._store!r} is read-only")
