@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from zarrkit.arrays import Array
+from zarrkit.chunking import normalize_shape
+from zarrkit.creation import create_array, group_metadata, new_node
 from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError
 from zarrkit.metadata.documents import (
     ALL_DOCS,
@@ -14,6 +16,7 @@ from zarrkit.metadata.documents import (
     metadata_kind,
     prefix_of,
 )
+from zarrkit.metadata.dtypes import normalize_dtype
 from zarrkit.nodes import Node, delete_node, load_node, normalize_path
 from zarrkit.storage.base import Store
 
@@ -115,15 +118,10 @@ class Group(Node[GroupMetadata]):
         self, name: str, *, attributes: dict[str, Any] | None = None, overwrite: bool = False
     ) -> Group:
         """A new child group (v2 or v3 like this group)."""
-        from zarrkit.api import create_group
-
-        return create_group(
-            self._store,
-            path=self._child_path(name),
-            zarr_format=self.zarr_format,
-            attributes=attributes,
-            overwrite=overwrite,
-        )
+        path = self._child_path(name)
+        meta = group_metadata(self.zarr_format, attributes)
+        new_node(self._store, path, meta, overwrite=overwrite)
+        return Group(self._store, path, meta)
 
     def require_group(self, name: str, **kwargs: Any) -> Group:
         """The child group ``name``, created if missing."""
@@ -136,16 +134,11 @@ class Group(Node[GroupMetadata]):
 
     def create_array(self, name: str, **kwargs: Any) -> Array:
         """A new child array; takes :func:`zarrkit.create_array`'s keyword arguments."""
-        from zarrkit.api import create_array
-
         kwargs.setdefault("zarr_format", self.zarr_format)
         return create_array(self._store, name=self._child_path(name), **kwargs)
 
     def require_array(self, name: str, *, shape: Any, dtype: Any = None, **kwargs: Any) -> Array:
         """The child array ``name``, created if missing; an existing one must match."""
-        from zarrkit.chunking import normalize_shape
-        from zarrkit.metadata.dtypes import normalize_dtype
-
         node = self.get(name)
         if node is None:
             return self.create_array(name, shape=shape, dtype=dtype, **kwargs)

@@ -26,6 +26,7 @@ import numpy as np
 from dask.array.core import normalize_chunks
 from dask.base import tokenize
 
+from zarrkit.api import create_array
 from zarrkit.errors import ChunkAlignmentError, ShapeMismatchError
 
 if TYPE_CHECKING:
@@ -85,8 +86,6 @@ def from_dask(
     >>> a[:].tolist()[-3:]
     [7, 8, 9]
     """
-    from zarrkit.api import create_array
-
     _check_align(align)
     create_array_kwargs.setdefault("chunks", tuple(max(c[0], 1) for c in source.chunks))
     array = create_array(store, shape=source.shape, dtype=source.dtype, **create_array_kwargs)
