@@ -1,4 +1,9 @@
-"""``Array``: a thin facade over metadata, the engine and the store."""
+"""``Array``: a thin facade over metadata, the engine and the store.
+
+Over 400 lines because zarr-python's Array is wide (five selection modes, each with a get
+and a set, plus resize, append, info); every member is a few lines calling indexing or the
+engine.
+"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import numpy as np
 from zarrkit.arrays import Array, build_pipeline
 from zarrkit.cache import ChunkCache, as_cache
 from zarrkit.chunking import normalize_chunks, normalize_shape
-from zarrkit.codecs.pipeline import normalize_v2_codecs, normalize_v3_codecs
+from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
 from zarrkit.errors import (
     MetadataError,
     NodeExistsError,

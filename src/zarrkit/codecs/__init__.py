@@ -16,8 +16,9 @@ from zarrkit.codecs.blosc import BloscCodec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.crc32c import Crc32cCodec
 from zarrkit.codecs.gzip import GzipCodec
+from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
 from zarrkit.codecs.numcodec import KINDS, numcodecs_class
-from zarrkit.codecs.pipeline import CodecPipeline, normalize_v2_codecs, normalize_v3_codecs
+from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import codecs, get_codec, register_codec
 from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.codecs.transpose import TransposeCodec
