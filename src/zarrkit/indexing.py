@@ -12,8 +12,8 @@ must be positive; ``None`` (newaxis) and boolean scalars are refused; several in
 mixed with slices are refused in ``a[...]`` (use ``oindex`` or ``vindex``); and in ``a[...]``
 several arrays of which one is boolean select orthogonally (outer), as zarr-python does.
 
-Over 400 lines because normalizing and projecting share one representation (the Selection
-and its per-dimension kinds): split apart, each half would need the other's internals.
+Over 400 lines: the Selection, the normalization that builds it and the projection that
+consumes it are one concept, read together.
 """
 
 from __future__ import annotations
