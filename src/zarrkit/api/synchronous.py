@@ -13,7 +13,8 @@ from zarrkit.arrays import Array
 from zarrkit.cache import ChunkCache, as_cache
 from zarrkit.codecs.pipeline import classify_codecs
 from zarrkit.consolidated import consolidate, open_group_node
-from zarrkit.creation import create_array, group_metadata, new_node
+from zarrkit.creation import create_array as create_array  # one of the functions here
+from zarrkit.creation import group_metadata, new_node
 from zarrkit.errors import NodeNotFoundError, NodeTypeError
 from zarrkit.groups import Group, node_from_metadata
 from zarrkit.metadata.v2 import ArrayMetadataV2
@@ -352,25 +353,3 @@ def open(
     if "shape" in kwargs:
         return open_array(target, mode=mode, path=node_path, zarr_format=zarr_format, **kwargs)
     return open_group(target, mode=mode, path=node_path, zarr_format=zarr_format, **kwargs)
-
-
-__all__ = [
-    "array",
-    "consolidate_metadata",
-    "create",
-    "create_array",
-    "create_group",
-    "empty",
-    "empty_like",
-    "full",
-    "full_like",
-    "group",
-    "ones",
-    "ones_like",
-    "open",
-    "open_array",
-    "open_consolidated",
-    "open_group",
-    "zeros",
-    "zeros_like",
-]
