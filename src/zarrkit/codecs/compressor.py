@@ -3,8 +3,7 @@ installed library (:mod:`zarrkit.codecs.compression`): gzip, zstd, blosc and ``n
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numcodecs
 
@@ -12,8 +11,6 @@ from zarrkit.codecs.base import JSON, BytesBytesCodec, ChunkSpec
 from zarrkit.codecs.compression import Compression
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, UnknownCodecError
 from zarrkit.types import Blob
-
-T = TypeVar("T")
 
 
 def make_numcodec(codec_id: str, configuration: dict[str, JSON]) -> Any:
@@ -46,17 +43,24 @@ class NumcodecBytesBytes(BytesBytesCodec):
     def encode(self, blob: Blob, spec: ChunkSpec) -> Blob:
         return self.compression.encode(self._codec(), blob)
 
+    # the error handling is written out in both decoders: a helper taking a callable costs a
+    # closure and a call per chunk
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob:
-        return self._decoding(lambda: self.compression.decode(self._codec(), blob))
-
-    def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
-        return self._decoding(lambda: self.compression.decode_into(self._codec(), blob, out))
-
-    def _decoding(self, decode: Callable[[], T]) -> T:
-        """``decode()``, any failure of the library a :class:`CodecError` naming the format."""
         try:
-            return decode()
+            return self.compression.decode(self._codec(), blob)
         except (CodecError, ResourceLimitError):
             raise
         except Exception as e:
-            raise CodecError(f"{self.codec_id}: cannot decode: {type(e).__name__}: {e}") from e
+            raise self._cannot_decode(e) from e
+
+    def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
+        try:
+            return self.compression.decode_into(self._codec(), blob, out)
+        except (CodecError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise self._cannot_decode(e) from e
+
+    def _cannot_decode(self, error: Exception) -> CodecError:
+        """A failure of the library as a :class:`CodecError` naming the format."""
+        return CodecError(f"{self.codec_id}: cannot decode: {type(error).__name__}: {error}")
