@@ -32,6 +32,7 @@ from zarrkit.storage.base import Store
 
 
 def check_format(zarr_format: Any) -> int:
+    """``zarr_format`` if it is 2 or 3, else raise."""
     if zarr_format not in (2, 3):
         raise MetadataError(f"zarr_format must be 2 or 3, got {zarr_format!r}", field="zarr_format")
     return int(zarr_format)
@@ -46,7 +47,6 @@ def group_metadata(zarr_format: Any, attributes: dict[str, Any] | None) -> Group
 def new_node(store: Store, path: str, meta: NodeMetadata, *, overwrite: bool) -> None:
     """Write the new node ``meta`` at ``path``, making room for it first: an existing node
     is refused (or, with ``overwrite``, deleted) and missing parent groups are created."""
-    zarr_format = meta.zarr_format
     if store.read_only:
         raise ReadOnlyError(f"cannot create a node in read-only {store!r}")
     if node_exists(store, path):
@@ -59,7 +59,7 @@ def new_node(store: Store, path: str, meta: NodeMetadata, *, overwrite: bool) ->
         try:
             found = load_node(store, parent)
         except NodeNotFoundError:
-            save_node(store, parent, group_metadata(zarr_format, None))
+            save_node(store, parent, group_metadata(meta.zarr_format, None))
             continue
         if isinstance(found, ArrayMetadataV2 | ArrayMetadataV3):
             raise NodeTypeError(f"cannot create {path!r}: its parent {parent!r} is an array")

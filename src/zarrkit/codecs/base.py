@@ -2,7 +2,10 @@
 
 A chunk is encoded by zero or more array->array codecs, exactly one array->bytes codec and
 zero or more bytes->bytes codecs (Zarr v3's model; v2 filters and compressors are mapped
-onto it). Codecs never see stores, and know a chunk only through its :class:`ChunkSpec`.
+onto it). Codecs encode and decode without seeing stores, and know a chunk only through
+its :class:`ChunkSpec`. A codec that stores chunks inside chunks (sharding) also provides
+the engine's access to them (:meth:`ArrayBytesCodec.inner_chunks`), which reaches the store
+only through :class:`zarrkit.types.ChunkStore`.
 """
 
 from __future__ import annotations
