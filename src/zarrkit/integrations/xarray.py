@@ -33,7 +33,7 @@ from xarray.backends.store import StoreBackendEntrypoint
 from xarray.backends.zarr import FillValueCoder
 from xarray.core import indexing
 
-import zarrkit
+from zarrkit.api import consolidate_metadata, open_group
 from zarrkit.arrays import Array
 from zarrkit.errors import MetadataError, UnknownDataTypeError
 from zarrkit.groups import Group
@@ -97,7 +97,7 @@ class ZarrkitDataStore(AbstractDataStore):
         """Open the group ``group`` of ``store`` (a path, URL or Store) read-only; its
         consolidated metadata is used when present unless ``consolidated`` is False
         (True: it must be present)."""
-        root = zarrkit.open_group(
+        root = open_group(
             store,
             mode="r",
             path=group,
@@ -239,7 +239,7 @@ def to_zarr(
     """
     variables, attributes = conventions.encode_dataset_coordinates(dataset)
     variables, attributes = conventions.cf_encoder(variables, attributes)
-    root = zarrkit.open_group(
+    root = open_group(
         store,
         mode=mode,  # type: ignore[arg-type]
         path=group,
@@ -250,7 +250,7 @@ def to_zarr(
         _write_variable(root, str(name), variable)
     log.info("wrote %d variables to %r", len(variables), root)
     if consolidated:  # at the store's root, where xarray looks for it
-        zarrkit.consolidate_metadata(root.store)
+        consolidate_metadata(root.store)
     return root
 
 
@@ -274,7 +274,9 @@ def _write_variable(root: Group, name: str, variable: xr.Variable) -> None:
     except UnknownDataTypeError as e:
         raise UnknownDataTypeError(f"variable {name!r}: {e}") from e
     if _is_dask(variable.data):
-        zarrkit.store_dask(variable.data, array)
+        from zarrkit.integrations.dask import store_dask  # data in Dask: the extra is there
+
+        store_dask(variable.data, array)
     else:
         array[...] = np.asarray(variable.values)
 

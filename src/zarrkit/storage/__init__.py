@@ -10,16 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from zarrkit.errors import UnknownStoreError
-from zarrkit.registry import Registry
-from zarrkit.storage.base import (
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-    SuffixRequest,
-    validate_key,
-)
+from zarrkit.keys import validate_key
+from zarrkit.registry import register_store, stores
+from zarrkit.storage.base import Store
 from zarrkit.storage.local import LocalStore
 from zarrkit.storage.memory import MemoryStore
 from zarrkit.storage.wrappers import (
@@ -30,16 +23,9 @@ from zarrkit.storage.wrappers import (
     ReadOnlyStore,
     WrapperStore,
 )
+from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 StoreLike = Store | str | os.PathLike[str] | MutableMapping[str, bytes]
-
-#: URL scheme -> a callable ``(url, read_only=..., **storage_options) -> Store``.
-stores: Registry[Any] = Registry("zarrkit.stores", "store scheme", UnknownStoreError)
-
-
-def register_store(scheme: str, factory: Any) -> None:
-    """Make ``scheme://...`` URLs open with ``factory(url, read_only=..., **options)``."""
-    stores.register(scheme, factory)
 
 
 def _open_file(url: str, *, read_only: bool = False, **options: Any) -> Store:
@@ -104,10 +90,10 @@ def _open_icechunk(url: str, *, read_only: bool = False, **options: Any) -> Stor
     return store
 
 
-register_store("file", _open_file)
-register_store("memory", _open_memory)
+stores.register_builtin("file", _open_file)
+stores.register_builtin("memory", _open_memory)
 for _scheme in ("icechunk", "icechunk+s3", "icechunk+gs"):
-    register_store(_scheme, _open_icechunk)
+    stores.register_builtin(_scheme, _open_icechunk)
 for _scheme, _name in [
     ("zip", "ZipStore"),
     ("sqlite", "SQLiteStore"),
@@ -127,7 +113,7 @@ for _scheme, _name in [
     ("https", "ObjectStore"),
     ("reference", "ReferenceStore"),
 ]:
-    register_store(_scheme, _LazyFactory(_name))
+    stores.register_builtin(_scheme, _LazyFactory(_name))
 
 
 def __getattr__(name: str) -> Any:

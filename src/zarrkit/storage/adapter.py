@@ -30,15 +30,9 @@ import zarr.abc.store
 from zarr.core.buffer import default_buffer_prototype
 
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-    validate_key,
-    validate_prefix,
-)
+from zarrkit.keys import validate_key, validate_prefix
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
 
 T = TypeVar("T")
 

@@ -49,8 +49,9 @@ from zarrkit.errors import (
     StoreError,
     UnresolvedReferenceError,
 )
+from zarrkit.keys import validate_key
 from zarrkit.storage import make_store
-from zarrkit.storage.base import Blob, ByteRequest, RangeRequest, Store, slice_for, validate_key
+from zarrkit.storage.base import Store, slice_for
 from zarrkit.storage.local import LocalStore
 from zarrkit.storage.reference_sets import (
     JsonReferences,
@@ -59,6 +60,7 @@ from zarrkit.storage.reference_sets import (
     ReferenceSet,
     Target,
 )
+from zarrkit.types import Blob, ByteRequest, RangeRequest
 
 T = TypeVar("T")
 
