@@ -17,19 +17,17 @@ import http.server
 import io
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any, NoReturn
 
 import pytest
+
+from .servers import Server, free_port, moto_endpoint, s3_bucket, start_moto, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache"
@@ -38,19 +36,6 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip locally; fail under CI, where every server must start."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so a missing server is a failure)", pytrace=False)
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -62,43 +47,6 @@ def install_lock(name: str):
         yield
 
 
-class Server:
-    """A child process listening on 127.0.0.1:port, stopped by its own handle."""
-
-    def __init__(self, name: str, command: list[str], port: int, log_dir: Path, **kwargs) -> None:
-        self.name = name
-        self.port = port
-        self.log = log_dir / f"{name}.log"
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
-            )
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.5),
-            ):
-                return
-            time.sleep(0.05)
-        self.stop()
-        tail = self.log.read_text(errors="replace")[-2000:]
-        unavailable(f"{self.name} did not start on port {self.port}: {tail}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture(scope="session")
 def server_dir():
     path = Path(tempfile.mkdtemp(prefix="zarrkit-servers-"))
@@ -107,36 +55,6 @@ def server_dir():
 
 
 # --- S3 (moto) --------------------------------------------------------------------------
-def start_moto(log_dir: Path, name: str = "moto") -> Server:
-    """A moto S3 server on a free port, ready; its endpoint is ``moto_endpoint(server)``."""
-    exe = Path(sys.executable).parent / "moto_server"
-    if not exe.exists():
-        unavailable(f"moto_server not found next to {sys.executable} (install moto[server])")
-    port = free_port()
-    server = Server(name, [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, log_dir)
-    server.wait_ready()
-    return server
-
-
-def moto_endpoint(server: Server) -> str:
-    return f"http://127.0.0.1:{server.port}"
-
-
-def s3_bucket(endpoint: str, bucket: str = "zarrkit-test") -> tuple[str, dict[str, Any]]:
-    """``(bucket, storage_options)`` after creating ``bucket`` on the S3 server at ``endpoint``."""
-    request = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")
-    urllib.request.urlopen(request, timeout=10).close()
-    options = {
-        "endpoint": endpoint,
-        "access_key_id": "testing",
-        "secret_access_key": "testing",
-        "region": "us-east-1",
-        "virtual_hosted_style_request": False,
-        "allow_http": True,
-    }
-    return bucket, options
-
-
 @pytest.fixture(scope="session")
 def moto_server(server_dir):
     server = start_moto(server_dir)
