@@ -1,4 +1,5 @@
-"""Local servers for the storage tests: moto (S3), Azurite (Azure), Redis, PostgreSQL, HTTP.
+"""Local servers for the storage tests: moto (S3, threaded or on one thread, and behind a
+fault-injecting proxy), Azurite (Azure), Redis, PostgreSQL, HTTP.
 
 Each is started once per test session (per xdist worker) on a free 127.0.0.1 port and
 stopped at the end. When a server cannot be started the tests that need it are skipped
@@ -21,11 +22,14 @@ import subprocess
 import tempfile
 import threading
 import urllib.request
+import uuid
 from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+
+from zarrkit.testing.fault_proxy import FaultProxy
 
 from .servers import Server, free_port, moto_endpoint, s3_bucket, start_moto, unavailable
 
@@ -66,6 +70,24 @@ def moto_server(server_dir):
 def s3_options(moto_server):
     """``(bucket, storage_options)`` for a fresh bucket on the moto server."""
     return s3_bucket(moto_server)
+
+
+@pytest.fixture(scope="session")
+def moto_single_server(server_dir):
+    """moto's S3 served on one thread: conditional writes are atomic there, as on S3."""
+    server = start_moto(server_dir, "moto-single", threaded=False)
+    yield moto_endpoint(server)
+    server.stop()
+
+
+@pytest.fixture
+def s3_fault_proxy(moto_single_server):
+    """``(proxy, bucket, storage_options)``: a fresh bucket on the single-threaded moto, reached
+    through a fault-injecting proxy (no faults until ``proxy.configure(faults=[...])``)."""
+    with FaultProxy(moto_single_server) as proxy:
+        bucket, options = s3_bucket(proxy.url, f"faulty-{uuid.uuid4().hex[:12]}")
+        proxy.reset_stats()
+        yield proxy, bucket, options
 
 
 # --- Azure (Azurite) --------------------------------------------------------------------

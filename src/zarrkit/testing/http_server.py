@@ -231,7 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         service = self.server.service
         if key.startswith(CONTROL):
-            self._send(service.control(self.command, key.removeprefix(CONTROL), body))
+            answer = service.control(self.command, key.removeprefix(CONTROL), body)
+            self._send(answer, counted=False)
             return
         request = Request(
             method=self.command, key=key, target=target, headers=self.headers, body=body
@@ -254,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
         if kind == "503" or kind == "429":
             counters.add("faults", kind)
-            self._send_counted(_throttled(int(kind), settings.retry_after, request.key))
+            self._send(_throttled(int(kind), settings.retry_after, request.key))
             return
         response = service.respond(request)
         if kind == "lose-put" and response.status < 300:
@@ -263,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         truncate = kind == "truncate" and len(response.body) > 0
         if kind == "slow" or truncate:
             counters.add("faults", kind)
-        self._send_counted(response, truncate=truncate)
+        self._send(response, truncate=truncate)
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -279,24 +280,21 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # trailers
         return b"".join(parts)
 
-    def _send_counted(self, response: Response, *, truncate: bool = False) -> None:
-        sent = self._send(response, truncate=truncate)
-        self.server.service.counters.add("statuses", response.status, sent=sent)
-
-    def _send(self, response: Response, *, truncate: bool = False) -> int:
-        """Send ``response``; returns the number of body bytes sent."""
+    def _send(self, response: Response, *, truncate: bool = False, counted: bool = True) -> None:
+        # Counted first: a client may read the counters as soon as it has the answer.
         body = b"" if self.command == "HEAD" else response.body
+        if truncate:  # the announced length stays: the client sees the body end early
+            body = body[: len(body) // 2]
+            self.close_connection = True
+        if counted:
+            self.server.service.counters.add("statuses", response.status, sent=len(body))
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
         if "Content-Length" not in response.headers:
             self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if truncate:  # the announced length stays: the client sees the body end early
-            body = body[: len(body) // 2]
-            self.close_connection = True
         self.wfile.write(body)
-        return len(body)
 
     def _reset(self) -> NoReturn:
         """Close with a TCP reset (SO_LINGER 0) instead of an orderly shutdown."""
