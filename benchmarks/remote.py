@@ -29,12 +29,21 @@ from typing import Any
 
 import zarr
 
-from benchmarks.remote_workloads import CODECS, FAULT_READS, OPS, READ_OPS, layout, make_data
+from benchmarks.remote_workloads import (
+    CODECS,
+    FAULT_READS,
+    OPS,
+    READ_OPS,
+    WRITE_OPS,
+    layout,
+    make_data,
+    title,
+)
 from benchmarks.report import render
 from benchmarks.run import REPO, machine
 from tests.storage.servers import moto_endpoint, s3_bucket, start_moto
 from zarrkit.testing.fault_proxy import FaultProxy
-from zarrkit.testing.faults import Fault
+from zarrkit.testing.faults import Fault, FaultKind
 from zarrkit.testing.object_server import ObjectServer
 
 PEERS = {
@@ -44,7 +53,7 @@ PEERS = {
 }
 ALL_OPS = [*OPS, "faults"]
 #: The fault table's chunk faults: half 503 SlowDown, half bodies cut short.
-FAULT_KINDS = ("503", "truncate")
+FAULT_KINDS: tuple[FaultKind, ...] = ("503", "truncate")
 CHUNK_KEYS = "*/c/*"
 
 
@@ -88,9 +97,11 @@ def write_arrays(root: Path, args: argparse.Namespace) -> None:
         arr[...] = make_data(lay)
 
 
-def run_child(peer: str, op: str, name: str, args: argparse.Namespace, **where: str) -> dict:
+def run_child(
+    peer: str, op: str, name: str, args: argparse.Namespace, **where: str
+) -> dict[str, Any]:
     """Run one op in the peer's own process; a crash becomes an error result."""
-    repeat = args.write_repeat if op in ("write", "concurrent") else args.repeat
+    repeat = args.write_repeat if op in WRITE_OPS else args.repeat
     command = [sys.executable, "-m", f"benchmarks.peers.{PEERS[peer][0]}", f"--op={op}"]
     command += [f"--layout={name}", f"--repeat={repeat}", *(["--quick"] if args.quick else [])]
     command += [f"--{key}={value}" for key, value in where.items()]
@@ -130,7 +141,7 @@ def summary(result: dict[str, Any]) -> str:
 
 
 def read_suite(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
-    results = []
+    results: list[dict[str, Any]] = []
     ops = [op for op in args.ops if op in READ_OPS or op == "faults"]
     if not ops:
         return results
@@ -141,7 +152,7 @@ def read_suite(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                 results += [run_child(p, op, name, args, **where) for p in args.peers]
         if "faults" in ops:
             rate = args.fault_rate / len(FAULT_KINDS)
-            faults = [Fault(kind=k, rate=rate, keys=CHUNK_KEYS) for k in FAULT_KINDS]  # type: ignore[arg-type]
+            faults = [Fault(kind=k, rate=rate, keys=CHUNK_KEYS) for k in FAULT_KINDS]
             for name in args.layouts:
                 for peer in args.peers:
                     server.configure(faults=faults, seed=args.seed)
@@ -151,11 +162,11 @@ def read_suite(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def write_suite(log_dir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
-    ops = [op for op in args.ops if op in ("write", "concurrent")]
+    ops = [op for op in args.ops if op in WRITE_OPS]
     if not ops:
         return []
     moto = start_moto(log_dir, "moto-bench", threaded=False)
-    results = []
+    results: list[dict[str, Any]] = []
     try:
         bucket, _ = s3_bucket(moto_endpoint(moto), "bench")
         with FaultProxy.spawn(moto_endpoint(moto), latency=args.latency) as proxy:
@@ -177,11 +188,7 @@ def write_suite(log_dir: Path, args: argparse.Namespace) -> list[dict[str, Any]]
 def cell(result: dict[str, Any] | None) -> str:
     if result is None:
         return ""
-    if result["status"] == "wrong":
-        return "WRONG DATA"
-    return (
-        summary(result) if result["status"] == "ok" else f"{result['status']}: {result['message']}"
-    )
+    return "WRONG DATA" if result["status"] == "wrong" else summary(result)
 
 
 def tables(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -190,7 +197,7 @@ def tables(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     rows = []
     for op in [op for op in args.ops if op in OPS]:
         for name in args.layouts:
-            label = f"{OPS[op]} ({name})"
+            label = f"{title(op, layout(name, quick=args.quick))} ({name})"
             rows.append([label, *(cell(found.get((op, name, p))) for p in args.peers)])
     parts = [render([["op (array)", *labels], *rows], markdown=True)] if rows else []
     if "faults" in args.ops:

@@ -17,17 +17,9 @@ from benchmarks.workloads import QUICK_FACTOR
 
 Selection = tuple[slice, ...]
 
-READ_OPS = {
-    "cold": "open + one inner chunk (cold)",
-    "warm": "32 single inner-chunk reads, 4 shards already read",
-    "window": "2048x2048 window",
-    "read": "whole array",
-}
-WRITE_OPS = {
-    "write": "full write (fresh array)",
-    "concurrent": "4 processes writing unaligned tiles",
-}
-OPS = {**READ_OPS, **WRITE_OPS}
+READ_OPS = ("cold", "warm", "window", "read")  # on the HTTP object server
+WRITE_OPS = ("write", "concurrent")  # on moto's S3
+OPS = (*READ_OPS, *WRITE_OPS)
 WARM_READS = 32  # timed single inner-chunk reads per run of "warm" (8 with --quick)
 WARM_SHARDS = 4  # shards read before "warm" is timed
 WRITERS = 4  # processes of "concurrent"
@@ -142,6 +134,20 @@ def warm_plan(lay: Layout, runs: int) -> tuple[list[Selection], list[list[Select
     if len(mixed) < runs * n:
         raise ValueError(f"{lay.name}: {runs} warm runs need {runs * n} chunks, found {len(mixed)}")
     return primer, [[chunk(lay, c) for c in mixed[r * n : (r + 1) * n]] for r in range(runs)]
+
+
+def title(op: str, lay: Layout) -> str:
+    """What ``op`` does on ``lay``, with this run's sizes."""
+    edges = "x".join(str(s.stop - s.start) for s in window(lay))
+    tile_array = "x".join(map(str, lay.tiles().shape))
+    return {
+        "cold": "open + one inner chunk (cold)",
+        "warm": f"{lay.warm_reads} single inner-chunk reads, {WARM_SHARDS} objects already read",
+        "window": f"{edges} window",
+        "read": "whole array",
+        "write": "full write (fresh array)",
+        "concurrent": f"{WRITERS} processes writing {TILE}² tiles of a {tile_array} array",
+    }[op]
 
 
 def window(lay: Layout) -> Selection:
