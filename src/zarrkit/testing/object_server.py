@@ -149,13 +149,13 @@ def _content(obj: StoredObject, request: Request) -> Response:
 class ObjectService(Service):
     """The objects of an :class:`ObjectServer` and how requests read and change them."""
 
-    def __init__(self, settings: Settings, root: Path | None = None) -> None:
+    def __init__(self, settings: Settings, root: str | Path | None = None) -> None:
         super().__init__(settings)
         self._objects: dict[str, StoredObject] = {}
         self._lock = threading.Lock()
         self._versions = itertools.count(1)
         if root is not None:
-            for path in sorted(root.rglob("*")):
+            for path in sorted(Path(root).rglob("*")):
                 if path.is_file():
                     self.put(path.relative_to(root).as_posix(), path.read_bytes())
 
@@ -250,7 +250,12 @@ class ObjectServer(ThreadedServer):
     service: ObjectService
 
     def __init__(
-        self, root: Path | None = None, *, host: str = "127.0.0.1", port: int = 0, **settings: Any
+        self,
+        root: str | Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **settings: Any,
     ) -> None:
         super().__init__(ObjectService(Settings(**settings), root), host=host, port=port)
 
@@ -271,7 +276,7 @@ class ObjectServer(ThreadedServer):
         return self.service.keys()
 
     @staticmethod
-    def spawn(root: Path | None = None, **settings: Any) -> ServerProcess:
+    def spawn(root: str | Path | None = None, **settings: Any) -> ServerProcess:
         """The same server in a child process (start it with ``with`` or ``.start()``)."""
         args = Settings(**settings).to_args() + ([f"--root={root}"] if root else [])
         return ServerProcess("zarrkit.testing.object_server", args)
