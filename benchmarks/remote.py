@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,17 +29,17 @@ from typing import Any
 import zarr
 
 from benchmarks.remote_workloads import (
-    CODECS,
     FAULT_READS,
     OPS,
     READ_OPS,
     WRITE_OPS,
+    creation_options,
     layout,
     make_data,
     title,
 )
 from benchmarks.report import render
-from benchmarks.run import REPO, machine
+from benchmarks.run import child_result, machine
 from tests.storage.servers import moto_endpoint, s3_bucket, start_moto
 from zarrkit.testing.fault_proxy import FaultProxy
 from zarrkit.testing.faults import Fault, FaultKind
@@ -84,16 +83,7 @@ def write_arrays(root: Path, args: argparse.Namespace) -> None:
     """The arrays every peer reads, written once by zarr-python (the reference)."""
     for name in args.layouts:
         lay = layout(name, quick=args.quick)
-        arr = zarr.create_array(
-            store=str(root / name),
-            shape=lay.shape,
-            chunks=lay.chunks,
-            shards=lay.shards,
-            dtype="float32",
-            compressors=CODECS,
-            fill_value=0,
-            zarr_format=3,
-        )
+        arr = zarr.create_array(store=str(root / name), **creation_options(lay))
         arr[...] = make_data(lay)
 
 
@@ -108,13 +98,7 @@ def run_child(
     result: dict[str, Any] = {"peer": peer, "op": op, "layout": name}
     start = time.perf_counter()
     try:
-        done = subprocess.run(
-            command, cwd=REPO, capture_output=True, text=True, timeout=args.timeout
-        )
-        lines = done.stdout.strip().splitlines()
-        if done.returncode != 0 or not lines:
-            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
-        result.update(json.loads(lines[-1]))
+        result.update(child_result(command, args.timeout))
     except Exception as e:
         result.update(status="error", message=f"{type(e).__name__}: {e}")
     took = time.perf_counter() - start

@@ -78,6 +78,19 @@ LAYOUTS = {
 CODECS: dict[str, Any] = {"name": "zstd", "configuration": {"level": 3, "checksum": False}}
 
 
+def creation_options(lay: Layout) -> dict[str, Any]:
+    """How to create ``lay``, in the argument names zarrkit and zarr-python share."""
+    return {
+        "shape": lay.shape,
+        "chunks": lay.chunks,
+        "shards": lay.shards,
+        "dtype": "float32",
+        "compressors": CODECS,
+        "fill_value": 0,
+        "zarr_format": 3,
+    }
+
+
 def layout(name: str, *, quick: bool = False) -> Layout:
     found = LAYOUTS[name]
     return found.quick() if quick else found

@@ -6,7 +6,7 @@ from typing import Any
 
 import zarrkit
 from benchmarks.remote_child import RemotePeer, S3Target, main
-from benchmarks.remote_workloads import CODECS, Layout
+from benchmarks.remote_workloads import Layout, creation_options
 
 
 class ZarrkitRemote(RemotePeer):
@@ -19,13 +19,7 @@ class ZarrkitRemote(RemotePeer):
     def create_s3(self, target: S3Target, lay: Layout) -> Any:
         return zarrkit.create_array(
             target.url,
-            shape=lay.shape,
-            chunks=lay.chunks,
-            shards=lay.shards,
-            dtype="float32",
-            compressors=CODECS,
-            fill_value=0,
-            zarr_format=3,
+            **creation_options(lay),
             overwrite=True,
             storage_options=target.options(),
         )

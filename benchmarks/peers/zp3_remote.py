@@ -9,7 +9,7 @@ import zarr
 from zarr.storage import ObjectStore
 
 from benchmarks.remote_child import RemotePeer, S3Target, main
-from benchmarks.remote_workloads import CODECS, Layout
+from benchmarks.remote_workloads import Layout, creation_options
 
 
 def s3_store(target: S3Target) -> ObjectStore:
@@ -30,17 +30,7 @@ class ZarrPython3Remote(RemotePeer):
         return zarr.open_array(ObjectStore(store, read_only=True), mode="r")
 
     def create_s3(self, target: S3Target, lay: Layout) -> Any:
-        return zarr.create_array(
-            s3_store(target),
-            shape=lay.shape,
-            chunks=lay.chunks,
-            shards=lay.shards,
-            dtype="float32",
-            compressors=CODECS,
-            fill_value=0,
-            zarr_format=3,
-            overwrite=True,
-        )
+        return zarr.create_array(s3_store(target), **creation_options(lay), overwrite=True)
 
     def open_s3(self, target: S3Target) -> Any:
         return zarr.open_array(s3_store(target), mode="r+")

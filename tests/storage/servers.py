@@ -12,6 +12,7 @@ thread (``python -m tests.storage.servers PORT``: werkzeug's ``run_simple`` with
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import socket
 import subprocess
@@ -111,6 +112,19 @@ def s3_bucket(endpoint: str, bucket: str = "zarrkit-test") -> tuple[str, dict[st
         "allow_http": True,
     }
     return bucket, options
+
+
+def fast_retry(max_retries: int) -> dict[str, Any]:
+    """obstore retry settings for tests of failures: ``max_retries`` retries, 10 to 50 ms apart."""
+    return {
+        "max_retries": max_retries,
+        "backoff": {
+            "init_backoff": datetime.timedelta(milliseconds=10),
+            "max_backoff": datetime.timedelta(milliseconds=50),
+            "base": 2,
+        },
+        "retry_timeout": datetime.timedelta(seconds=10),
+    }
 
 
 def serve_moto_on_one_thread(port: int) -> None:

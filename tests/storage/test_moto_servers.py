@@ -7,7 +7,6 @@ exactly one wins, as on S3. A test of conditional writes needs the single-thread
 
 from __future__ import annotations
 
-import datetime
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from zarrkit.errors import StoreError
 from zarrkit.testing.fault_proxy import FaultProxy
 from zarrkit.testing.faults import Fault
 
-from .servers import s3_bucket
+from .servers import fast_retry, s3_bucket
 
 WRITERS = 8
 # Large bodies widen the window between moto's check and its write (hashing, copying).
@@ -94,20 +93,9 @@ def test_single_threaded_moto_conditional_semantics(moto_single_server: str) -> 
     assert bytes(ranged.bytes()) == b"tw"
 
 
-FAST_RETRY = {
-    "max_retries": 2,
-    "backoff": {
-        "init_backoff": datetime.timedelta(milliseconds=10),
-        "max_backoff": datetime.timedelta(milliseconds=10),
-        "base": 2,
-    },
-    "retry_timeout": datetime.timedelta(seconds=5),
-}
-
-
 def test_zarrkit_through_the_fault_proxy(s3_fault_proxy: tuple[FaultProxy, str, dict]) -> None:
     proxy, bucket, options = s3_fault_proxy
-    options = {**options, "retry_config": FAST_RETRY}
+    options = {**options, "retry_config": fast_retry(2)}
     data = np.arange(64, dtype="int32").reshape(8, 8)
     url = f"s3://{bucket}/a"
     zarrkit.create_array(url, data=data, chunks=(4, 4), storage_options=options)
@@ -127,7 +115,8 @@ def test_obstore_resends_only_unconditional_puts_after_a_lost_response(
     precondition): obstore raises although the write was applied. Issue 18 must resolve it."""
     proxy, bucket, options = s3_fault_proxy
     client = {"allow_http": options.pop("allow_http")}
-    store = obstore.store.S3Store(bucket, client_options=client, retry_config=FAST_RETRY, **options)
+    retry = fast_retry(2)
+    store = obstore.store.S3Store(bucket, client_options=client, retry_config=retry, **options)
     version = obstore.put(store, "k", b"one")
     proxy.configure(faults=[Fault(kind="lose-put", rate=1.0)])
     proxy.reset_stats()

@@ -10,7 +10,6 @@ is sent again.
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 import tensorstore as ts
 import zarr
 from obstore.store import HTTPStore
+from storage.servers import fast_retry  # tests/ is on sys.path (tests/conftest.py)
 from zarr.storage import ObjectStore as ZarrObjectStore
 
 import zarrkit
@@ -30,15 +30,7 @@ from zarrkit.testing.object_server import ObjectServer
 
 DATA = np.arange(64 * 64, dtype="float32").reshape(64, 64)
 BIG = bytes(range(256)) * 4096  # 1 MiB
-RETRY = {
-    "max_retries": 3,
-    "backoff": {
-        "init_backoff": datetime.timedelta(milliseconds=10),
-        "max_backoff": datetime.timedelta(milliseconds=50),
-        "base": 2,
-    },
-    "retry_timeout": datetime.timedelta(seconds=10),
-}
+RETRY = fast_retry(3)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +150,7 @@ def test_obstore_sends_an_unconditional_put_again_after_a_lost_response(
 
 def test_obstore_gives_up_on_slow_responses_after_its_timeout(server: ObjectServer) -> None:
     server.configure(faults=[Fault(kind="slow", rate=1.0)], slow_delay=2)
-    retry = {**RETRY, "max_retries": 1}
+    retry = fast_retry(1)
     options = {"allow_http": True, "timeout": "300ms"}
     store = HTTPStore.from_url(server.url, client_options=options, retry_config=retry)
     start = time.perf_counter()
@@ -171,7 +163,7 @@ def test_truncation_error_names_no_status(server: ObjectServer, tmp_path: Path) 
     """How obstore reports a body cut short: a GenericError about the body, no HTTP status."""
     server.configure(faults=[Fault(kind="truncate", rate=1.0)])
     store = HTTPStore.from_url(
-        server.url, client_options={"allow_http": True}, retry_config={**RETRY, "max_retries": 0}
+        server.url, client_options={"allow_http": True}, retry_config=fast_retry(0)
     )
     with pytest.raises(obstore.exceptions.GenericError) as info:
         obstore.get(store, "big").bytes()

@@ -356,7 +356,28 @@ class ControlClient:
         return settings
 
 
-class ThreadedServer(ControlClient):
+class RunningServer(ControlClient):
+    """A test server that this process starts and stops; a context manager."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ThreadedServer(RunningServer):
     """A :class:`Service` served from a daemon thread of this process; a context manager."""
 
     def __init__(self, service: Service, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -379,19 +400,8 @@ class ThreadedServer(ControlClient):
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> Self:
-        return self.start()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class ServerProcess(ControlClient):
+class ServerProcess(RunningServer):
     """A test server run as ``python -m <module> --port 0 <args>`` in a child; a context manager.
 
     The child prints its URL on the first line of its output; :meth:`start` waits for it.
@@ -428,17 +438,6 @@ class ServerProcess(ControlClient):
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.process = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
