@@ -24,6 +24,8 @@ from typing import Any, NoReturn
 
 import pytest
 
+from zarrkit.testing.http_server import stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -68,13 +70,7 @@ class Server:
         unavailable(f"{self.name} did not start on port {self.port}: {tail}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_moto(log_dir: Path, name: str = "moto", *, threaded: bool = True) -> Server:

@@ -429,15 +429,21 @@ class ServerProcess(RunningServer):
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.process = None
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Terminate ``process`` (kill it if it has not ended 10 s later) and reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
