@@ -122,6 +122,16 @@ def test_put_with_a_chunked_body(server: ObjectServer) -> None:
     assert server.get("chunked") == b"abcde"
 
 
+def test_an_unreadable_body_length_is_a_400(server: ObjectServer) -> None:
+    connection = connect(server)
+    connection.putrequest("PUT", "/x")
+    connection.putheader("Content-Length", "many")
+    connection.endheaders()
+    assert connection.getresponse().status == 400
+    connection.close()
+    assert server.get("x") is None
+
+
 def test_seeded_from_a_directory(tmp_path: Path) -> None:
     (tmp_path / "arr" / "c").mkdir(parents=True)
     (tmp_path / "arr" / "zarr.json").write_bytes(b"{}")

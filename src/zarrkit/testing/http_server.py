@@ -228,7 +228,12 @@ class _Handler(BaseHTTPRequestHandler):
     def serve(self) -> None:
         target = self.path
         key = unquote(urlsplit(target).path).lstrip("/")
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except ValueError as e:  # a malformed Content-Length or chunk size
+            self.close_connection = True
+            self._send(error_response(400, "BadRequest", str(e), key), counted=False)
+            return
         service = self.server.service
         if key.startswith(CONTROL):
             answer = service.control(self.command, key.removeprefix(CONTROL), body)
