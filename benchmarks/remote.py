@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-repeat", type=int, default=3, help="timed runs per write op")
     parser.add_argument("--fault-rate", type=float, default=0.3, help="of chunk requests")
     parser.add_argument("--seed", type=int, default=0, help="of the fault draws")
+    parser.add_argument(
+        "--no-etags", action="store_true", help="the object server sends no ETags (reads)"
+    )
     parser.add_argument("--quick", action="store_true", help="1/4 of every edge, a smoke run")
     parser.add_argument("--json", type=Path, help="write every result to this file")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per child")
@@ -129,7 +132,7 @@ def read_suite(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     ops = [op for op in args.ops if op in READ_OPS or op == "faults"]
     if not ops:
         return results
-    with ObjectServer.spawn(root, latency=args.latency) as server:
+    with ObjectServer.spawn(root, etags=not args.no_etags, latency=args.latency) as server:
         where = {"http": server.url, "control": server.url}
         for op in [op for op in ops if op in READ_OPS]:
             for name in args.layouts:
@@ -219,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     versions = {r["peer"]: r["version"] for r in results if "version" in r}
     print(f"{date}  {machine()}\n{load}\nversions: {versions}")
-    print(f"latency {args.latency * 1000:g} ms per request; cell = median time, median requests")
+    etags = "no ETags from the object server; " if args.no_etags else ""
+    print(f"latency {args.latency * 1000:g} ms per request; {etags}cell = median time, requests")
     for name in args.layouts:
         print(f"{name}: {layout(name, quick=args.quick).title}")
     print()

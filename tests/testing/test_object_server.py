@@ -149,6 +149,14 @@ def test_every_write_makes_a_new_etag(server: ObjectServer) -> None:
     assert call(server, "GET", "a/b")[1]["ETag"] == headers["ETag"]
 
 
+def test_without_etags_no_response_names_a_version() -> None:
+    with ObjectServer(etags=False) as server:
+        server.put("k", VALUE)
+        for method, body in (("GET", None), ("HEAD", None), ("PUT", b"new")):
+            status, headers, _ = call(server, method, "k", body)
+            assert status == 200 and "ETag" not in headers, method
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_conditional_reads(server: ObjectServer, method: str) -> None:
     etag = server.etag("a/b")
@@ -383,11 +391,12 @@ def test_control_requests_are_not_counted_delayed_or_faulted(server: ObjectServe
 # --- in a child process ------------------------------------------------------------------------
 def test_spawned_server_prints_its_url_and_is_controlled_over_http(tmp_path: Path) -> None:
     (tmp_path / "k").write_bytes(VALUE)
-    with ObjectServer.spawn(tmp_path, latency=0.05, count_keys=True) as child:
+    with ObjectServer.spawn(tmp_path, etags=False, latency=0.05, count_keys=True) as child:
         assert child.url.startswith("http://127.0.0.1:")
         start = time.perf_counter()
         with urllib.request.urlopen(f"{child.url}/k", timeout=10) as response:
             assert response.read() == VALUE
+            assert response.headers["ETag"] is None
         assert time.perf_counter() - start >= 0.05
         assert child.stats().keys == {"k": 1}
         child.configure(faults=[Fault(kind="503", rate=1.0)])

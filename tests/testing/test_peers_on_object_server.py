@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import obstore
@@ -138,6 +137,19 @@ def test_obstore_resumes_a_cut_short_body(server: ObjectServer, store: HTTPStore
     assert server.stats().requests == {"GET": 4}  # 1 + max_retries
 
 
+def test_obstore_cannot_resume_a_body_without_an_etag() -> None:
+    """The hole issue 18 names: a server that sends no ETag gets no resumption."""
+    faults = [Fault(kind="truncate", rate=1.0)]
+    with ObjectServer(etags=False, faults=faults) as server:
+        server.put("big", BIG)
+        store = HTTPStore.from_url(
+            server.url, client_options={"allow_http": True}, retry_config=RETRY
+        )
+        with pytest.raises(obstore.exceptions.GenericError, match="response body error"):
+            obstore.get(store, "big").bytes()
+        assert server.stats().requests == {"GET": 1}  # not retried at all
+
+
 def test_obstore_sends_an_unconditional_put_again_after_a_lost_response(
     server: ObjectServer, store: HTTPStore
 ) -> None:
@@ -159,7 +171,7 @@ def test_obstore_gives_up_on_slow_responses_after_its_timeout(server: ObjectServ
     assert time.perf_counter() - start < 1.5
 
 
-def test_truncation_error_names_no_status(server: ObjectServer, tmp_path: Path) -> None:
+def test_truncation_error_names_no_status(server: ObjectServer) -> None:
     """How obstore reports a body cut short: a GenericError about the body, no HTTP status."""
     server.configure(faults=[Fault(kind="truncate", rate=1.0)])
     store = HTTPStore.from_url(

@@ -8,7 +8,9 @@ stores and their clients rely on, as S3 does:
   ranges, other units) are ignored and the whole object is sent, as RFC 9110 allows.
 - ``HEAD``, ``PUT`` (200 with the new ETag) and ``DELETE`` (204, also for a missing key).
 - An ETag per object version: every write gives a new one, even of the same bytes (as GCS
-  generations and Azure ETags; S3's MD5 ETags repeat for equal bytes).
+  generations and Azure ETags; S3's MD5 ETags repeat for equal bytes). ``etags=False`` sends
+  none, as plain file servers may: clients can then neither condition on a version nor resume
+  a body cut short (obstore re-requests the rest only when it knows the ETag).
 - ``If-Match`` and ``If-None-Match`` (including ``*``) on every method, checked atomically with
   the read or write: a mismatch is 412, except that ``If-None-Match`` on GET and HEAD answers 304;
   ``If-Match`` on a missing key is 404 NoSuchKey.
@@ -149,8 +151,11 @@ def _content(obj: StoredObject, request: Request) -> Response:
 class ObjectService(Service):
     """The objects of an :class:`ObjectServer` and how requests read and change them."""
 
-    def __init__(self, settings: Settings, root: str | Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, root: str | Path | None = None, *, etags: bool = True
+    ) -> None:
         super().__init__(settings)
+        self.etags = etags
         self._objects: dict[str, StoredObject] = {}
         self._lock = threading.Lock()
         self._versions = itertools.count(1)
@@ -188,6 +193,13 @@ class ObjectService(Service):
         return stored
 
     def respond(self, request: Request) -> Response:
+        response = self._respond(request)
+        if not self.etags:
+            headers = {k: v for k, v in response.headers.items() if k != "ETag"}
+            response = Response(status=response.status, headers=headers, body=response.body)
+        return response
+
+    def _respond(self, request: Request) -> Response:
         if request.method in ("GET", "HEAD"):
             return self._read(request)
         if request.method == "PUT":
@@ -232,6 +244,8 @@ class ObjectServer(ThreadedServer):
     ----------
     root
         Copy the files under this directory in as objects (keys are their relative paths).
+    etags
+        Send ETags (see the module docstring for ``False``).
     host, port
         Where to listen; port 0 picks a free one.
     **settings
@@ -253,11 +267,13 @@ class ObjectServer(ThreadedServer):
         self,
         root: str | Path | None = None,
         *,
+        etags: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
         **settings: Any,
     ) -> None:
-        super().__init__(ObjectService(Settings(**settings), root), host=host, port=port)
+        service = ObjectService(Settings(**settings), root, etags=etags)
+        super().__init__(service, host=host, port=port)
 
     def put(self, key: str, data: bytes) -> str:
         """Store ``data`` at ``key`` directly (not counted); returns its ETag."""
@@ -276,9 +292,12 @@ class ObjectServer(ThreadedServer):
         return self.service.keys()
 
     @staticmethod
-    def spawn(root: str | Path | None = None, **settings: Any) -> ServerProcess:
+    def spawn(
+        root: str | Path | None = None, *, etags: bool = True, **settings: Any
+    ) -> ServerProcess:
         """The same server in a child process (start it with ``with`` or ``.start()``)."""
         args = Settings(**settings).to_args() + ([f"--root={root}"] if root else [])
+        args += [] if etags else ["--no-etags"]
         return ServerProcess("zarrkit.testing.object_server", args)
 
 
@@ -287,8 +306,9 @@ def main(argv: list[str] | None = None) -> None:
         "python -m zarrkit.testing.object_server", "A local HTTP object server; prints its URL."
     )
     parser.add_argument("--root", type=Path, help="serve copies of the files under this directory")
+    parser.add_argument("--no-etags", action="store_true", help="send no ETag headers")
     args = parser.parse_args(argv)
-    serve_forever(ObjectService(settings_from(args), args.root), args)
+    serve_forever(ObjectService(settings_from(args), args.root, etags=not args.no_etags), args)
 
 
 if __name__ == "__main__":
