@@ -6,7 +6,7 @@ one thread (so conditional writes are atomic, as on S3) behind the fault proxy
 (``zarrkit.testing.fault_proxy``) with the same latency, which also counts the requests. The
 arrays are written once by zarr-python; every (peer, op, layout) runs in its own process.
 
-Everything (about 25 minutes on 2 cores): ``python -m benchmarks.remote``.
+Everything (about 40 minutes on 2 shared cores): ``python -m benchmarks.remote``.
 A smoke run: ``python -m benchmarks.remote --quick --repeat 1 --peers zarrkit --latency 0.001``.
 Peers: zarrkit, zp3 (zarr-python 3 with its ObjectStore over obstore), ts (tensorstore).
 Ops: cold warm window read (HTTP), faults (HTTP, the fault table), write concurrent (S3).
