@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import http.client
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -405,3 +407,22 @@ def test_spawned_server_prints_its_url_and_is_controlled_over_http(tmp_path: Pat
         assert info.value.code == 503
         process = child.process
     assert process is not None and process.poll() is not None  # stopped on exit
+
+
+def test_server_module_runs_without_pytest():
+    """`python -m zarrkit.testing.object_server` is for users' own test rigs: it must not
+    need pytest, which only the conformance suites of zarrkit.testing use."""
+    script = (
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def guard(name, *a, **k):\n"
+        "    if name.split('.')[0] == 'pytest':\n"
+        "        raise ModuleNotFoundError('no pytest here', name='pytest')\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = guard\n"
+        "import zarrkit.testing.object_server\n"
+        "print('imported')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported"
