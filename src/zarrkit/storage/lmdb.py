@@ -8,6 +8,10 @@ and ``delete_prefix`` are one transaction each.
 Size: LMDB reserves ``map_size`` bytes of address space up front (the file grows only as
 needed); when a write does not fit, the map is doubled and the write retried.
 
+Versions: a value's version is a hash of its bytes; ``set_if`` compares and writes in one
+write transaction (LMDB serialises those across processes), and ``get_then`` reads from
+one read transaction (a snapshot).
+
 Concurrency: LMDB allows one environment per directory per process, so every store on
 the same directory in a process shares one (pickled copies included), with one lock
 serializing its transactions. Several processes may use the directory at once (LMDB's
@@ -25,9 +29,9 @@ from typing import Any, Self, TypeVar
 
 import lmdb
 
-from zarrkit.errors import StoreError
-from zarrkit.storage.base import Store, slice_for
-from zarrkit.types import Blob, ByteRequest
+from zarrkit.errors import ConflictError, StoreError
+from zarrkit.storage.base import Store, content_version, slice_for
+from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
 
 T = TypeVar("T")
 
@@ -207,6 +211,53 @@ class LMDBStore(Store):
 
         self._write("delete_prefix", prefix, write)
 
+    # --- versions ----------------------------------------------------------------------------
+    @property
+    def supports_versions(self) -> bool:
+        return True
+
+    @property
+    def supports_conditional_writes(self) -> bool:
+        return True
+
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        def read(txn: lmdb.Transaction) -> Versioned:
+            value = txn.get(key.encode())
+            version = None if value is None else content_version(value)
+            if if_match is not None:
+                _check(key, version, if_match, "get")
+            if value is None:
+                return Versioned(None, None)
+            part = slice_for(byte_range, len(value))
+            return Versioned(bytes(value[part]), version, part.start)
+
+        return self._read("get", key, read)
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        def read(txn: lmdb.Transaction) -> tuple[Versioned, list[bytes]] | None:
+            value = txn.get(key.encode())  # one snapshot: every part from this value
+            if value is None:
+                return None
+            part = slice_for(first, len(value))
+            head = Versioned(bytes(value[part]), None, part.start)
+            requests = then(head.value or b"", part.start)
+            return head, [bytes(value[slice_for(r, len(value))]) for r in requests]
+
+        return self._read("get_then", key, read)
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        def write(txn: lmdb.Transaction) -> None:
+            current = txn.get(key.encode())
+            _check(key, None if current is None else content_version(current), if_match, "set_if")
+            txn.put(key.encode(), value)
+
+        self._write("set_if", key, write)
+        return content_version(value)
+
     def _list_prefix(self, prefix: str) -> Iterator[str]:
         start = prefix.encode()
 
@@ -228,6 +279,12 @@ class LMDBStore(Store):
         if self._shared is not None:
             self._shared = None
             _release(self.path)
+
+
+def _check(key: str, current: Version | None, required: Version | None, operation: str) -> None:
+    if current != required:
+        found = "absent" if current is None else f"at version {current}"
+        raise ConflictError(f"{found}, not {required}", key=key, operation=operation)
 
 
 def _reopen(path: str, read_only: bool, map_size: int, sync: bool) -> LMDBStore:

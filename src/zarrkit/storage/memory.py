@@ -1,13 +1,21 @@
-"""MemoryStore: a dict of bytes, safe to share between threads."""
+"""MemoryStore: a dict of bytes, safe to share between threads.
+
+Versions: every value written through the store gets a new version (a process-wide counter);
+a value put into the dict behind the store's back gets one when first read.
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, MutableMapping
 
+from zarrkit.errors import ConflictError
 from zarrkit.locking import LockTarget
 from zarrkit.storage.base import Store, slice_for
-from zarrkit.types import Blob, ByteRequest
+from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
+
+_versions = itertools.count(1)
 
 
 class MemoryStore(Store):
@@ -27,13 +35,16 @@ class MemoryStore(Store):
         super().__init__(read_only=read_only)
         self._data: MutableMapping[str, bytes] = {} if store_dict is None else store_dict
         self._lock = threading.Lock()
+        # key -> (version, the value object it names): a value changed in the dict directly
+        # is another object, so it never passes for the old version
+        self._versions: dict[str, tuple[Version, bytes]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         # A pickled MemoryStore is a snapshot: a copy of the data, with a lock of its own.
         return {"read_only": self.read_only, "_data": dict(self._data)}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state, _lock=threading.Lock())
+        self.__dict__.update(state, _lock=threading.Lock(), _versions={})
 
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         value = self._data.get(key)
@@ -42,11 +53,70 @@ class MemoryStore(Store):
         return value[slice_for(byte_range, len(value))]
 
     def _set(self, key: str, value: Blob) -> None:
-        self._data[key] = bytes(value)
+        with self._lock:
+            self._data[key] = bytes(value)
 
     def _delete(self, key: str) -> None:
         with self._lock:
             self._data.pop(key, None)
+
+    # --- versions ----------------------------------------------------------------------------
+    @property
+    def supports_versions(self) -> bool:
+        return True
+
+    @property
+    def supports_conditional_writes(self) -> bool:
+        return True
+
+    @property
+    def versions_cacheable(self) -> bool:
+        return True
+
+    def _current(self, key: str) -> tuple[bytes | None, Version | None]:
+        """The value of ``key`` and its version (named now if it has none yet)."""
+        value = self._data.get(key)
+        if value is None:
+            return None, None
+        known = self._versions.get(key)
+        if known is None or known[1] is not value:
+            known = self._versions[key] = (str(next(_versions)), value)
+        return value, known[0]
+
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        with self._lock:
+            value, version = self._current(key)
+        if if_match is not None and version != if_match:
+            raise ConflictError(f"version {version} is not {if_match}", key=key, operation="get")
+        if value is None or byte_range is None:
+            return Versioned(value, version)
+        part = slice_for(byte_range, len(value))
+        return Versioned(value[part], version, part.start)
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        with self._lock:
+            value, version = self._current(key)
+        if value is None:
+            return None
+        part = slice_for(first, len(value))  # every range from this one value object
+        head = Versioned(value[part], version, part.start)
+        return head, [value[slice_for(r, len(value))] for r in then(value[part], part.start)]
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        data = bytes(value)
+        with self._lock:
+            _, version = self._current(key)
+            if version != if_match:
+                raise ConflictError(
+                    f"version {version} is not {if_match}", key=key, operation="set_if"
+                )
+            self._data[key] = data
+            new = self._versions[key] = (str(next(_versions)), data)
+        return new[0]
 
     def _list_prefix(self, prefix: str) -> Iterator[str]:
         with self._lock:
