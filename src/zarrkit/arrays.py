@@ -390,8 +390,7 @@ class Array(Node[ArrayMetadata]):
             for coords in np.ndindex(*(d.nchunks for d in old_layout.dims))
             if any(c >= d.nchunks for c, d in zip(coords, new_dims, strict=True))
         ]
-        if stale:
-            old_layout.chunks.put_chunks([(coords, None) for coords in stale])
+        engine.remove(old_layout, stale)
         self._clear_exposed(old_layout.dims, old_shape)
 
     def _clear_exposed(self, old_dims: tuple[Any, ...], old_shape: tuple[int, ...]) -> None:

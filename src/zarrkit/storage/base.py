@@ -121,8 +121,9 @@ class Store(ABC):
     # --- locking (see zarrkit.locking) ---------------------------------------------------------
     @property
     def locks_across_processes(self) -> bool:
-        """Whether the locks of :meth:`lock_target` serialise writers in other processes too
-        (lock files); otherwise only the threads of this process are serialised."""
+        """Whether the locks of :meth:`lock_target` serialise every writer of the data:
+        those of other processes too (lock files), or there are none (memory); otherwise
+        only the threads of this process are serialised."""
         return False
 
     def lock_target(self, key: str) -> LockTarget:

@@ -123,6 +123,12 @@ class MemoryStore(Store):
             keys = [key for key in self._data if key.startswith(prefix)]
         return iter(keys)
 
+    @property
+    def locks_across_processes(self) -> bool:
+        # No other process can write this data (a pickled copy is a snapshot), so the
+        # locks of this process serialise every writer: no conditional writes needed.
+        return True
+
     def lock_target(self, key: str) -> LockTarget:
         # handles made by with_read_only share the dict, so it names the data
         return LockTarget(f"MemoryStore@{id(self._data):x}:{key}")
