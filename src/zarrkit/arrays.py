@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any, Literal
 
@@ -382,8 +382,8 @@ class Array(Node[ArrayMetadata]):
             raise ShapeMismatchError(
                 f"new shape {new_shape} has {len(new_shape)} dimensions, the array has {self.ndim}"
             )
-        old_layout, old_shape = self._layout, self.shape
-        self._update_metadata(shape=new_shape)
+        old_meta, _ = self._change_metadata(lambda m: dataclasses.replace(m, shape=new_shape))
+        old_layout, old_shape = self._layout_of(old_meta), old_meta.shape
         new_dims = self._layout.dims
         stale = [
             coords
@@ -430,14 +430,19 @@ class Array(Node[ArrayMetadata]):
         self[region] = data
         return new_shape
 
-    def _update_metadata(self, **changes: Any) -> None:
-        super()._update_metadata(**changes)
+    def _change_metadata(
+        self, change: Callable[[ArrayMetadata], ArrayMetadata]
+    ) -> tuple[ArrayMetadata, ArrayMetadata]:
+        old, new = super()._change_metadata(change)
         self.__dict__.pop("_layout", None)
+        return old, new
 
     # --- internals -------------------------------------------------------------------------
     @cached_property
     def _layout(self) -> engine.Layout:
-        meta = self._metadata
+        return self._layout_of(self._metadata)
+
+    def _layout_of(self, meta: ArrayMetadata) -> engine.Layout:
         return engine.layout_for(
             self._store,
             prefix_of(self._path),

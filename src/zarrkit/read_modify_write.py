@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
-from zarrkit import config
+from zarrkit import config, locking
 from zarrkit.errors import ConflictError
 from zarrkit.types import Blob, ChunkStore, Version, Versioned
 
@@ -73,6 +73,17 @@ def rewrite(
         key=pending[0],
         operation="set_if",
     )
+
+
+def rewrite_locked(store: ChunkStore, keys: Sequence[str], modify: Modify) -> dict[str, Version]:
+    """:func:`rewrite` of values that ``modify`` never removes (metadata documents), under
+    the keys' locks."""
+    with locking.locked(store, keys):
+        return rewrite(store, keys, modify, _never_removed)
+
+
+def _never_removed(key: str) -> Blob:
+    raise AssertionError(f"a document rewrite removed {key!r}")  # pragma: no cover
 
 
 def _conditional_writes(
