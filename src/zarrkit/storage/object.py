@@ -471,9 +471,9 @@ def _etag(version: Version) -> str:
     return version.split("\n", 1)[0]
 
 
-def _update_version(version: Version) -> dict[str, str | None]:
+def _update_version(version: Version) -> dict[str, str]:
     etag, _, generation = version.partition("\n")
-    return {"e_tag": etag, "version": generation or None}
+    return {"e_tag": etag, "version": generation} if generation else {"e_tag": etag}
 
 
 def _is_empty(request: ByteRequest) -> bool:
