@@ -266,3 +266,32 @@ def test_bytes_identical_to_zarr_python(tmp_path):
     assert sorted(store_a.list()) == sorted(store_b.list())
     for key in store_a.list():
         assert store_a.get(key) == store_b.get(key), key
+
+
+class _NoVersions(LoggingStore):
+    """A store that has no versions (as a zarr-python store or a ZIP archive)."""
+
+    @property
+    def supports_versions(self) -> bool:
+        return False
+
+    @property
+    def supports_conditional_writes(self) -> bool:
+        return False
+
+    @property
+    def versions_cacheable(self) -> bool:
+        return False
+
+
+def test_stores_without_versions_read_and_write_shards_as_before():
+    store = _NoVersions(MemoryStore())
+    a = zarrkit.create_array(store, shape=(16,), chunks=(2,), shards=(8,), dtype="i4")
+    a[...] = np.arange(16)
+    a[3:11] = -1
+    expected = np.arange(16)
+    expected[3:11] = -1
+    store.stats.reset()
+    np.testing.assert_array_equal(zarrkit.open_array(store)[...], expected)
+    versioned = [op for op in store.stats.calls if "version" in op or op.endswith("_if")]
+    assert versioned == []

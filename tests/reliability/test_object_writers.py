@@ -18,10 +18,6 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-
-import zarrkit
-from reliability.conftest import record, scaled
-from reliability.writers import check_ownership, create, own_elements
 from storage.conftest import (  # noqa: F401 - fixtures
     azure_options,
     azurite_server,
@@ -29,6 +25,10 @@ from storage.conftest import (  # noqa: F401 - fixtures
     server_dir,
 )
 from storage.servers import s3_bucket
+
+import zarrkit
+from reliability.conftest import record, scaled
+from reliability.writers import check_ownership, create, own_elements
 from zarrkit.integrations.dask import store_dask
 from zarrkit.storage.object import ObjectStore
 

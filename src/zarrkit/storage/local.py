@@ -139,7 +139,7 @@ class LocalStore(Store):
     ) -> list[bytes]:
         def read(fd: int) -> list[bytes]:
             st = os.fstat(fd)
-            _check_version(key, _version(st), if_match)
+            _check_version(key, _version(st), if_match, "get_ranges")
             return [_read_fd(fd, r, st)[0] for r in ranges]
 
         found = self._read(key, "get_ranges", read)
@@ -187,6 +187,8 @@ class LocalStore(Store):
             return read(fd)
         except IsADirectoryError:
             return None
+        except StoreError:  # a ConflictError, already naming the key
+            raise
         except OSError as e:
             raise StoreError(str(e), key=key, operation=operation) from e
         finally:
