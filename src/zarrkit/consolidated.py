@@ -117,10 +117,11 @@ def consolidate(store: Store, path: str = "", zarr_format: int | None = None) ->
     with known.lock:
         if isinstance(meta, GroupMetadataV3):
             # the group's own document as stored, so attributes changed meanwhile are kept
+            group: GroupMetadataV3 = meta
             _, meta = update_node(
                 store,
                 path,
-                meta,
+                group,
                 lambda m: dataclasses.replace(m, consolidated_metadata=view.to_json()),
             )
         else:

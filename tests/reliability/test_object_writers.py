@@ -37,8 +37,8 @@ BACKENDS = ["s3", "azure"]
 
 
 @pytest.fixture(scope="module")
-def s3_single_options(moto_single_server):
-    return s3_bucket(moto_single_server, f"writers-{uuid.uuid4().hex[:8]}")
+def s3_single_options(request):
+    return s3_bucket(request.getfixturevalue("moto_single_server"), f"w-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
