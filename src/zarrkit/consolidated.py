@@ -117,13 +117,11 @@ def consolidate(store: Store, path: str = "", zarr_format: int | None = None) ->
     with known.lock:
         if isinstance(meta, GroupMetadataV3):
             # the group's own document as stored, so attributes changed meanwhile are kept
-            group: GroupMetadataV3 = meta
-            _, meta = update_node(
-                store,
-                path,
-                group,
-                lambda m: dataclasses.replace(m, consolidated_metadata=view.to_json()),
-            )
+
+            def with_view(group: GroupMetadataV3) -> GroupMetadataV3:
+                return dataclasses.replace(group, consolidated_metadata=view.to_json())
+
+            _, meta = update_node(store, path, meta, with_view)
         else:
             store.set(key_of(path, ZMETADATA), dump_document(view.to_json()))
         known.views[path] = view
