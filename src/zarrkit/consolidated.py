@@ -121,7 +121,8 @@ def consolidate(store: Store, path: str = "", zarr_format: int | None = None) ->
             def with_view(group: GroupMetadataV3) -> GroupMetadataV3:
                 return dataclasses.replace(group, consolidated_metadata=view.to_json())
 
-            _, meta = update_node(store, path, meta, with_view)
+            _, group = update_node(store, path, meta, with_view)
+            meta = group
         else:
             store.set(key_of(path, ZMETADATA), dump_document(view.to_json()))
         known.views[path] = view
