@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import dask
@@ -34,6 +36,22 @@ from zarrkit.storage.object import ObjectStore
 
 SPAWN = multiprocessing.get_context("spawn")
 BACKENDS = ["s3", "azure"]
+WRITERS = 3
+
+
+@pytest.fixture(scope="module")
+def workers() -> Iterator[tuple[ProcessPoolExecutor, Any]]:
+    """Writer processes (spawned once for the module: starting them is the slow part) and a
+    manager for the barriers that release them together."""
+    with ProcessPoolExecutor(WRITERS, mp_context=SPAWN) as pool, SPAWN.Manager() as manager:
+        yield pool, manager
+
+
+def run_together(workers: Any, call: Callable[..., Any], jobs: list[tuple[Any, ...]]) -> list[Any]:
+    """``call(barrier, *job)`` for each job, one per writer process, released together."""
+    pool, manager = workers
+    start = manager.Barrier(len(jobs))
+    return list(pool.map(call, *zip(*[(start, *job) for job in jobs], strict=True)))
 
 
 @pytest.fixture(scope="module")
@@ -83,87 +101,74 @@ def write_attributes(
 # --- chunks and shards ----------------------------------------------------------------------
 @pytest.mark.parametrize("target", BACKENDS, indirect=True)
 @pytest.mark.parametrize("layout", ["chunk", "shard", "grid"])
-def test_processes_sharing_chunks_and_shards_lose_no_update(target, layout: str) -> None:
+def test_processes_sharing_chunks_and_shards_lose_no_update(target, layout: str, workers) -> None:
     url, options = target
-    writers, writes, trials = 3, scaled(6, 20), scaled(2, 5)
+    writes, trials = scaled(6, 20), scaled(2, 5)
     lost = []
-    with SPAWN.Pool(writers) as pool, SPAWN.Manager() as manager:
-        for trial in range(trials):
-            path = f"{layout}{trial}"
-            create(open_store(url, options), layout, path=path)
-            start = manager.Barrier(writers)
-            jobs = [(start, url, options, path, w, writers, writes, True) for w in range(writers)]
-            models = dict(enumerate(pool.starmap(write_own_elements, jobs)))
-            array = zarrkit.open_array(open_store(url, options), path=path)
-            lost.append(check_ownership(array, models, writers))
+    for trial in range(trials):
+        path = f"{layout}{trial}"
+        create(open_store(url, options), layout, path=path)
+        jobs = [(url, options, path, w, WRITERS, writes, True) for w in range(WRITERS)]
+        models = dict(enumerate(run_together(workers, write_own_elements, jobs)))
+        array = zarrkit.open_array(open_store(url, options), path=path)
+        lost.append(check_ownership(array, models, WRITERS))
     name = f"object store processes {url.split(':')[0]} {layout}"
-    record(name, {"trials": trials, "writes": trials * writers * writes, "lost": lost})
+    record(name, {"trials": trials, "writes": trials * WRITERS * writes, "lost": lost})
     assert lost == [0] * trials
 
 
 @pytest.mark.parametrize("target", ["s3"], indirect=True)
-def test_without_conditional_writes_processes_do_lose_updates(target) -> None:
+def test_without_conditional_writes_processes_do_lose_updates(target, workers) -> None:
     # The oracle can fail: the same writers with conditional writes off lose updates.
     url, options = target
     create(open_store(url, options), "chunk", path="chunk")
-    writers, writes = 4, 12
-    with SPAWN.Pool(writers) as pool, SPAWN.Manager() as manager:
-        start = manager.Barrier(writers)
-        jobs = [(start, url, options, "chunk", w, writers, writes, False) for w in range(writers)]
-        models = dict(enumerate(pool.starmap(write_own_elements, jobs)))
-    lost = check_ownership(zarrkit.open_array(open_store(url, options), path="chunk"), models, 4)
+    jobs = [(url, options, "chunk", w, WRITERS, 12, False) for w in range(WRITERS)]
+    models = dict(enumerate(run_together(workers, write_own_elements, jobs)))
+    array = zarrkit.open_array(open_store(url, options), path="chunk")
+    lost = check_ownership(array, models, WRITERS)
     record("object store processes without conditional writes", {"lost": lost})
     assert lost > 0
 
 
 # --- attributes and consolidated metadata -------------------------------------------------------
 @pytest.mark.parametrize("target", BACKENDS, indirect=True)
-def test_processes_changing_attributes_lose_none(target) -> None:
+def test_processes_changing_attributes_lose_none(target, workers) -> None:
     url, options = target
-    writers, writes, trials = 3, scaled(5, 15), scaled(2, 4)
+    writes, trials = scaled(5, 15), scaled(2, 4)
     missing = []
-    with SPAWN.Pool(writers) as pool, SPAWN.Manager() as manager:
-        for trial in range(trials):
-            path = f"attrs{trial}"
-            zarrkit.create_array(open_store(url, options), name=path, shape=(4,), dtype="i1")
-            start = manager.Barrier(writers)
-            pool.starmap(
-                write_attributes, [(start, url, options, path, w, writes) for w in range(writers)]
-            )
-            attrs = zarrkit.open_array(open_store(url, options), path=path).attrs.asdict()
-            expected = {f"w{w}-{i}": i for w in range(writers) for i in range(writes)}
-            missing.append(sum(attrs.get(k) != v for k, v in expected.items()))
+    for trial in range(trials):
+        path = f"attrs{trial}"
+        zarrkit.create_array(open_store(url, options), name=path, shape=(4,), dtype="i1")
+        run_together(
+            workers, write_attributes, [(url, options, path, w, writes) for w in range(WRITERS)]
+        )
+        attrs = zarrkit.open_array(open_store(url, options), path=path).attrs.asdict()
+        expected = {f"w{w}-{i}": i for w in range(WRITERS) for i in range(writes)}
+        missing.append(sum(attrs.get(k) != v for k, v in expected.items()))
     name = f"object store attributes {url.split(':')[0]}"
-    record(name, {"trials": trials, "changes": trials * writers * writes, "lost": missing})
+    record(name, {"trials": trials, "changes": trials * WRITERS * writes, "lost": missing})
     assert missing == [0] * trials
 
 
 @pytest.mark.parametrize("target", BACKENDS, indirect=True)
-def test_processes_updating_one_consolidation_lose_no_entry(target) -> None:
+def test_processes_updating_one_consolidation_lose_no_entry(target, workers) -> None:
     # Each writer changes the attributes of its own array; every change rewrites the entry
     # of that array in the group's consolidated metadata, a document all writers share.
     url, options = target
-    writers, writes, trials = 3, scaled(4, 10), scaled(2, 4)
+    writes, trials = scaled(4, 10), scaled(2, 4)
     missing = []
-    with SPAWN.Pool(writers) as pool, SPAWN.Manager() as manager:
-        for trial in range(trials):
-            root = zarrkit.open_group(open_store(url, options), path=f"tree{trial}", mode="w")
-            for w in range(writers):
-                root.create_array(f"a{w}", shape=(4,), dtype="i1")
-            zarrkit.consolidate_metadata(open_store(url, options), path=f"tree{trial}")
-            start = manager.Barrier(writers)
-            jobs = [(start, url, options, f"tree{trial}/a{w}", w, writes) for w in range(writers)]
-            pool.starmap(write_attributes, jobs)
-            group = zarrkit.open_consolidated(open_store(url, options), path=f"tree{trial}")
-            missing.append(
-                sum(
-                    group[f"a{w}"].attrs.get(f"w{w}-{i}") != i
-                    for w in range(writers)
-                    for i in range(writes)
-                )
-            )
+    for trial in range(trials):
+        root = zarrkit.open_group(open_store(url, options), path=f"tree{trial}", mode="w")
+        for w in range(WRITERS):
+            root.create_array(f"a{w}", shape=(4,), dtype="i1")
+        zarrkit.consolidate_metadata(open_store(url, options), path=f"tree{trial}")
+        jobs = [(url, options, f"tree{trial}/a{w}", w, writes) for w in range(WRITERS)]
+        run_together(workers, write_attributes, jobs)
+        group = zarrkit.open_consolidated(open_store(url, options), path=f"tree{trial}")
+        entries = [(w, i) for w in range(WRITERS) for i in range(writes)]
+        missing.append(sum(group[f"a{w}"].attrs.get(f"w{w}-{i}") != i for w, i in entries))
     name = f"object store consolidated metadata {url.split(':')[0]}"
-    record(name, {"trials": trials, "changes": trials * writers * writes, "lost": missing})
+    record(name, {"trials": trials, "changes": trials * WRITERS * writes, "lost": missing})
     assert missing == [0] * trials
 
 
@@ -173,13 +178,13 @@ SOURCE = np.arange(60 * 50, dtype="i8").reshape(60, 50)
 
 @pytest.mark.parametrize("target", BACKENDS, indirect=True)
 @pytest.mark.parametrize("layout", ["chunks", "shards"])
-def test_dask_processes_writing_unaligned_blocks_lose_nothing(target, layout: str) -> None:
+def test_dask_processes_writing_unaligned_blocks_lose_nothing(target, layout: str, workers) -> None:
     url, options = target
     shape = {"chunks": (8, 8)} if layout == "chunks" else {"chunks": (4, 5), "shards": (12, 10)}
     array = zarrkit.create_array(
         open_store(url, options), shape=SOURCE.shape, dtype="i8", fill_value=-1, **shape
     )
     blocks = da.from_array(SOURCE, chunks=(7, 9))  # shares every chunk and shard
-    with dask.config.set(scheduler="processes", num_workers=3):
+    with dask.config.set(scheduler="processes", pool=workers[0]):
         store_dask(blocks, array, align="lock")  # process-local locks: conditional writes do it
     np.testing.assert_array_equal(zarrkit.open_array(open_store(url, options))[...], SOURCE)
