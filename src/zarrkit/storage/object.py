@@ -30,6 +30,8 @@ there. A server that sends no ETag gives no versions: reads fall back to re-read
 from __future__ import annotations
 
 import datetime
+import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
@@ -146,6 +148,31 @@ def build_obstore(url: str, storage_options: dict[str, Any]) -> Any:
         raise ValueError(f"storage_options for {url!r}: {_trim(e)}") from e
 
 
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+_CLIENTS = 64
+os.register_at_fork(after_in_child=_clients.clear)  # a child builds clients of its own
+
+
+def _shared_obstore(url: str, storage_options: dict[str, Any]) -> Any:
+    """:func:`build_obstore`, reused by every store opened on the same URL with the same
+    options: building one costs milliseconds (its HTTP client), and sharing it shares its
+    open connections. Options holding objects (a credential provider) build a new one."""
+    plain = (str, int, float, bool, type(None), datetime.timedelta, dict)
+    if not all(isinstance(v, plain) for v in storage_options.values()):
+        return build_obstore(url, storage_options)
+    key = repr((url, sorted(storage_options.items())))
+    with _clients_lock:
+        found = _clients.get(key)
+    if found is None:
+        found = build_obstore(url, storage_options)
+        with _clients_lock:
+            if len(_clients) >= _CLIENTS:
+                _clients.pop(next(iter(_clients)))
+            found = _clients.setdefault(key, found)
+    return found
+
+
 class ObjectStore(Store):
     """A bucket or container of a cloud object store, or a read-only HTTP directory.
 
@@ -187,7 +214,7 @@ class ObjectStore(Store):
     ) -> None:
         if isinstance(url, str):
             self.url: str | None = url
-            self.obstore = build_obstore(url, storage_options)
+            self.obstore = _shared_obstore(url, storage_options)
         else:
             self.url, self.obstore = None, url
         http = isinstance(self.obstore, obstore.store.HTTPStore)

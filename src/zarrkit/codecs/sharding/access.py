@@ -36,6 +36,7 @@ from zarrkit.types import (
     ChunkStore,
     Coords,
     Merge,
+    OffsetRequest,
     RangeRequest,
     SuffixRequest,
 )
@@ -112,7 +113,7 @@ class ShardedChunks:
 
         def read_shard(shard: Coords) -> None:
             items = wanted[shard]
-            blobs = self._read_inner(self.shard_key(shard), [c for _, c in items])
+            blobs = self._read_inner(shard, [c for _, c in items])
             for (i, _), blob in zip(items, blobs, strict=True):
                 result[i] = blob
 
@@ -122,8 +123,9 @@ class ShardedChunks:
             list(config.pool("io_threads").map(read_shard, wanted))
         return result
 
-    def _read_inner(self, key: str, inner: list[Coords]) -> list[Blob | None]:
-        """The inner chunks ``inner`` of shard ``key``, all from one version of it."""
+    def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
+        """The inner chunks ``inner`` of ``shard``, all from one version of it."""
+        key = self.shard_key(shard)
         cacheable = self.store.versions_cacheable
         where = (self.store.identity, key)
         cached = INDEXES.get(where) if cacheable else None
@@ -136,7 +138,7 @@ class ShardedChunks:
             except ConflictError:
                 INDEXES.discard(where)  # rewritten or deleted: read its index again
         plan = _ShardRead(self, key, inner)
-        found = self.store.get_then(key, self._index_request(), plan.then)
+        found = self.store.get_then(key, self._first_request(shard, inner), plan.then)
         if found is None:
             return [None] * len(inner)
         head, parts = found
@@ -144,8 +146,11 @@ class ShardedChunks:
             INDEXES.put(where, head.version, plan.index)
         return plan.blobs(parts)
 
-    def _index_request(self) -> ByteRequest:
-        """The index and, in the same request, the bytes beside it."""
+    def _first_request(self, shard: Coords, inner: list[Coords]) -> ByteRequest:
+        """The whole shard when every inner chunk of it is wanted (one request), else its
+        index and, in the same request, the bytes beside it."""
+        if len(set(inner)) == self._inside(shard):
+            return OffsetRequest(0)
         size = self.index_nbytes + config.get("shard_read_ahead")
         return (
             RangeRequest(0, size) if self.codec.index_location == "start" else SuffixRequest(size)
@@ -213,10 +218,15 @@ class ShardedChunks:
 
     def _covers(self, shard: Coords, items: list[tuple[Coords, Coords, bool]]) -> bool:
         """Whether ``items`` write every inner chunk of ``shard`` (inside the array) whole."""
+        inside = self._inside(shard)
+        return all(done for _, _, done in items) and len({i for i, _, _ in items}) == inside
+
+    def _inside(self, shard: Coords) -> int:
+        """How many inner chunks of ``shard`` lie inside the array."""
         inside = 1
         for s, n, total in zip(shard, self.cps, self.counts, strict=True):
             inside *= min(n, total - s * n)
-        return all(done for _, _, done in items) and len({i for i, _, _ in items}) == inside
+        return inside
 
     def _write_whole(
         self, shards: dict[str, list[tuple[Coords, Coords, bool]]], merge: Merge
