@@ -39,6 +39,33 @@ def content_version(value: Blob) -> Version:
     return hashlib.blake2b(value, digest_size=16).hexdigest()
 
 
+def check_version(
+    key: str, current: Version | None, required: Version | None, operation: str
+) -> None:
+    """Raise :class:`~zarrkit.errors.ConflictError` unless ``key`` is at version ``required``
+    (``None``: absent); ``current`` is its version now (``None``: absent)."""
+    if current != required:
+        found = "absent" if current is None else f"at version {current}"
+        raise ConflictError(f"{found}, not {required or 'absent'}", key=key, operation=operation)
+
+
+def versioned_part(
+    key: str,
+    value: bytes | None,
+    version: Version | None,
+    byte_range: ByteRequest | None,
+    if_match: Version | None,
+) -> Versioned:
+    """The requested part of ``value`` (at ``version``; ``None``: missing), checked
+    against ``if_match`` first, for backends that read whole values."""
+    if if_match is not None:
+        check_version(key, version, if_match, "get")
+    if value is None:
+        return Versioned(None, None)
+    part = slice_for(byte_range, len(value))
+    return Versioned(value[part], version, part.start)
+
+
 def slice_for(request: ByteRequest | None, size: int) -> slice:
     """The Python slice of a value of ``size`` bytes that ``request`` names."""
     if request is None:
@@ -411,8 +438,10 @@ __all__ = [
     "Version",
     "Versioned",
     "check_request",
+    "check_version",
     "content_version",
     "slice_for",
     "validate_key",
     "validate_prefix",
+    "versioned_part",
 ]

@@ -29,8 +29,8 @@ from typing import Any, Self, TypeVar
 
 import lmdb
 
-from zarrkit.errors import ConflictError, StoreError
-from zarrkit.storage.base import Store, content_version, slice_for
+from zarrkit.errors import StoreError
+from zarrkit.storage.base import Store, check_version, content_version, slice_for, versioned_part
 from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
 
 T = TypeVar("T")
@@ -226,12 +226,8 @@ class LMDBStore(Store):
         def read(txn: lmdb.Transaction) -> Versioned:
             value = txn.get(key.encode())
             version = None if value is None else content_version(value)
-            if if_match is not None:
-                _check(key, version, if_match, "get")
-            if value is None:
-                return Versioned(None, None)
-            part = slice_for(byte_range, len(value))
-            return Versioned(bytes(value[part]), version, part.start)
+            found = None if value is None else bytes(value)
+            return versioned_part(key, found, version, byte_range, if_match)
 
         return self._read("get", key, read)
 
@@ -252,7 +248,8 @@ class LMDBStore(Store):
     def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
         def write(txn: lmdb.Transaction) -> None:
             current = txn.get(key.encode())
-            _check(key, None if current is None else content_version(current), if_match, "set_if")
+            version = None if current is None else content_version(current)
+            check_version(key, version, if_match, "set_if")
             txn.put(key.encode(), value)
 
         self._write("set_if", key, write)
@@ -279,12 +276,6 @@ class LMDBStore(Store):
         if self._shared is not None:
             self._shared = None
             _release(self.path)
-
-
-def _check(key: str, current: Version | None, required: Version | None, operation: str) -> None:
-    if current != required:
-        found = "absent" if current is None else f"at version {current}"
-        raise ConflictError(f"{found}, not {required}", key=key, operation=operation)
 
 
 def _reopen(path: str, read_only: bool, map_size: int, sync: bool) -> LMDBStore:

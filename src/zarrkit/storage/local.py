@@ -29,7 +29,7 @@ from typing import TypeVar
 from zarrkit.errors import ConflictError, InvalidKeyError, StoreError
 from zarrkit.keys import validate_key
 from zarrkit.locking import FILE_LOCKS, LockTarget, file_target, key_lock
-from zarrkit.storage.base import Store, slice_for
+from zarrkit.storage.base import Store, check_version, slice_for
 from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
 
 T = TypeVar("T")
@@ -125,7 +125,7 @@ class LocalStore(Store):
         def read(fd: int) -> Versioned:
             st = os.fstat(fd)
             if if_match is not None:
-                _check_version(key, _version(st), if_match)
+                check_version(key, _version(st), if_match, "get")
             value, start = _read_fd(fd, byte_range, st)
             return Versioned(value, _version(st), start)
 
@@ -139,7 +139,7 @@ class LocalStore(Store):
     ) -> list[bytes]:
         def read(fd: int) -> list[bytes]:
             st = os.fstat(fd)
-            _check_version(key, _version(st), if_match, "get_ranges")
+            check_version(key, _version(st), if_match, "get_ranges")
             return [_read_fd(fd, r, st)[0] for r in ranges]
 
         found = self._read(key, "get_ranges", read)
@@ -169,7 +169,7 @@ class LocalStore(Store):
                 current = None
             except OSError as e:
                 raise StoreError(str(e), key=key, operation="set_if") from e
-            _check_version(key, current, if_match, "set_if")
+            check_version(key, current, if_match, "set_if")
             try:
                 return self._write_atomic(path, value)
             except OSError as e:
@@ -301,14 +301,6 @@ def _read_fd(fd: int, request: ByteRequest | None, st: os.stat_result) -> tuple[
 
 def _version(st: os.stat_result) -> Version:
     return f"{st.st_dev:x}-{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
-
-
-def _check_version(
-    key: str, current: Version | None, required: Version | None, operation: str = "get"
-) -> None:
-    if current != required:
-        found = "absent" if current is None else f"at version {current}"
-        raise ConflictError(f"{found}, not {required}", key=key, operation=operation)
 
 
 def _segments(key: str) -> list[str]:

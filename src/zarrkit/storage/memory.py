@@ -10,9 +10,8 @@ import itertools
 import threading
 from collections.abc import Iterator, MutableMapping
 
-from zarrkit.errors import ConflictError
 from zarrkit.locking import LockTarget
-from zarrkit.storage.base import Store, slice_for
+from zarrkit.storage.base import Store, check_version, slice_for, versioned_part
 from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
 
 _versions = itertools.count(1)
@@ -88,12 +87,7 @@ class MemoryStore(Store):
     ) -> Versioned:
         with self._lock:
             value, version = self._current(key)
-        if if_match is not None and version != if_match:
-            raise ConflictError(f"version {version} is not {if_match}", key=key, operation="get")
-        if value is None or byte_range is None:
-            return Versioned(value, version)
-        part = slice_for(byte_range, len(value))
-        return Versioned(value[part], version, part.start)
+        return versioned_part(key, value, version, byte_range, if_match)
 
     def _get_then(
         self, key: str, first: ByteRequest, then: Then
@@ -109,11 +103,7 @@ class MemoryStore(Store):
     def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
         data = bytes(value)
         with self._lock:
-            _, version = self._current(key)
-            if version != if_match:
-                raise ConflictError(
-                    f"version {version} is not {if_match}", key=key, operation="set_if"
-                )
+            check_version(key, self._current(key)[1], if_match, "set_if")
             self._data[key] = data
             new = self._versions[key] = (str(next(_versions)), data)
         return new[0]

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from zarrkit.errors import ConflictError, StoreError
-from zarrkit.storage.base import Store, slice_for
+from zarrkit.storage.base import Store, slice_for, versioned_part
 from zarrkit.storage.sqlite import prefix_bounds
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, Then, Version, Versioned
 
@@ -177,15 +177,8 @@ class PostgresStore(Store):
     ) -> Versioned:
         query = sql.SQL("SELECT value, md5(value) FROM {} WHERE key = %s").format(self._table)
         row = self._execute("get", key, query, [key]).fetchone()
-        version = None if row is None else str(row[1])
-        if if_match is not None and version != if_match:
-            found = "absent" if version is None else f"at version {version}"
-            raise ConflictError(f"{found}, not {if_match}", key=key, operation="get")
-        if row is None:
-            return Versioned(None, None)
-        value = bytes(row[0])
-        part = slice_for(byte_range, len(value))
-        return Versioned(value[part], version, part.start)
+        value, version = (bytes(row[0]), str(row[1])) if row else (None, None)
+        return versioned_part(key, value, version, byte_range, if_match)
 
     def _get_then(
         self, key: str, first: ByteRequest, then: Then

@@ -27,7 +27,7 @@ from typing import Any
 import redis
 
 from zarrkit.errors import ConflictError, StoreError
-from zarrkit.storage.base import Store, slice_for
+from zarrkit.storage.base import Store, slice_for, versioned_part
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, Then, Version, Versioned
 
 # Keys per MGET, so one huge request does not block the server for long.
@@ -150,13 +150,7 @@ class RedisStore(Store):
     ) -> Versioned:
         value: bytes | None = self._call("get", key, self.client.get, self._name(key))
         version = None if value is None else _version(value)
-        if if_match is not None and version != if_match:
-            found = "absent" if version is None else f"at version {version}"
-            raise ConflictError(f"{found}, not {if_match}", key=key, operation="get")
-        if value is None:
-            return Versioned(None, None)
-        part = slice_for(byte_range, len(value))
-        return Versioned(value[part], version, part.start)
+        return versioned_part(key, value, version, byte_range, if_match)
 
     def _get_then(
         self, key: str, first: ByteRequest, then: Then

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zarrkit.errors import ConflictError, StoreError
-from zarrkit.storage.base import Store, content_version, slice_for
+from zarrkit.storage.base import Store, content_version, slice_for, versioned_part
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, Then, Version, Versioned
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -189,7 +189,8 @@ class SQLiteStore(Store):
     ) -> Versioned:
         sql = "SELECT value, zarrkit_version(value) FROM zarrkit WHERE key = ?"
         rows = self._execute("get", key, sql, [key])
-        return _versioned_part(key, rows[0] if rows else None, byte_range, if_match)
+        value, version = (bytes(rows[0][0]), str(rows[0][1])) if rows else (None, None)
+        return versioned_part(key, value, version, byte_range, if_match)
 
     def _get_then(
         self, key: str, first: ByteRequest, then: Then
@@ -244,25 +245,6 @@ class SQLiteStore(Store):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
-
-
-def _versioned_part(
-    key: str,
-    row: Sequence[Any] | None,
-    byte_range: ByteRequest | None,
-    if_match: Version | None,
-) -> Versioned:
-    """The requested part of a ``(value, version)`` row (``None``: missing), checked against
-    ``if_match``."""
-    version = None if row is None else str(row[1])
-    if if_match is not None and version != if_match:
-        found = "absent" if version is None else f"at version {version}"
-        raise ConflictError(f"{found}, not {if_match}", key=key, operation="get")
-    if row is None:
-        return Versioned(None, None)
-    value = bytes(row[0])
-    part = slice_for(byte_range, len(value))
-    return Versioned(value[part], version, part.start)
 
 
 def _select_value(byte_range: ByteRequest | None) -> tuple[str, list[int]]:
