@@ -271,17 +271,10 @@ def test_bytes_identical_to_zarr_python(tmp_path):
 class _NoVersions(LoggingStore):
     """A store that has no versions (as a zarr-python store or a ZIP archive)."""
 
-    @property
-    def supports_versions(self) -> bool:
-        return False
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return False
-
-    @property
-    def versions_cacheable(self) -> bool:
-        return False
+    def __init__(self, inner) -> None:
+        super().__init__(inner)
+        self.supports_versions = self.supports_conditional_writes = False
+        self.versions_cacheable = False
 
 
 def test_stores_without_versions_read_and_write_shards_as_before():

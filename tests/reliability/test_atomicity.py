@@ -131,16 +131,9 @@ class _RewriteBetween(WrapperStore):
 
     def __init__(self, inner: Store, key: str, replacement: bytes, versions: bool) -> None:
         super().__init__(inner)
-        self.key, self.replacement, self.versions = key, replacement, versions
+        self.key, self.replacement = key, replacement
+        self.supports_versions = self.versions_cacheable = versions
         self.replaced = 0
-
-    @property
-    def supports_versions(self) -> bool:
-        return self.versions
-
-    @property
-    def versions_cacheable(self) -> bool:
-        return self.versions
 
     def _get_then(self, key: str, first: Any, then: Any) -> Any:
         return Store._get_then(self, key, first, then)

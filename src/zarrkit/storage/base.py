@@ -164,23 +164,15 @@ class Store(ABC):
     # detect concurrent writers (zarrkit.read_modify_write), sharded reads to read an
     # index and its byte ranges from one version, and caches to key what they keep.
 
-    @property
-    def supports_versions(self) -> bool:
-        """Whether reads can return the version they read (:meth:`get_versioned`) and can
-        require one (``if_match``, :meth:`get_ranges_if`)."""
-        return False
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        """Whether :meth:`set_if` can replace a value only at a given version, or create it
-        only when absent, atomically against every other writer of the data."""
-        return False
-
-    @property
-    def versions_cacheable(self) -> bool:
-        """Whether caches may key data by version: checking a version costs no read of the
-        value, and two different values of a key never share a version."""
-        return False
+    #: Whether reads can return the version they read (:meth:`get_versioned`) and can
+    #: require one (``if_match``, :meth:`get_ranges_if`).
+    supports_versions: bool = False
+    #: Whether :meth:`set_if` can replace a value only at a given version, or create it only
+    #: when absent, atomically against every other writer of the data.
+    supports_conditional_writes: bool = False
+    #: Whether caches may key data by version: checking one costs no read of the value,
+    #: and two different values of a key never share a version.
+    versions_cacheable: bool = False
 
     @property
     def identity(self) -> str:

@@ -212,13 +212,8 @@ class LMDBStore(Store):
         self._write("delete_prefix", prefix, write)
 
     # --- versions ----------------------------------------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return True
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return True
+    supports_versions = True
+    supports_conditional_writes = True
 
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None

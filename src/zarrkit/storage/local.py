@@ -111,13 +111,8 @@ class LocalStore(Store):
         return self._read(key, "get_ranges", read)
 
     # --- versions ----------------------------------------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return True
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return True
+    supports_versions = True
+    supports_conditional_writes = True
 
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None

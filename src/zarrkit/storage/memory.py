@@ -60,17 +60,9 @@ class MemoryStore(Store):
             self._data.pop(key, None)
 
     # --- versions ----------------------------------------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return True
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return True
-
-    @property
-    def versions_cacheable(self) -> bool:
-        return True
+    supports_versions = True
+    supports_conditional_writes = True
+    versions_cacheable = True
 
     def _current(self, key: str) -> tuple[bytes | None, Version | None]:
         """The value of ``key`` and its version (named now if it has none yet)."""

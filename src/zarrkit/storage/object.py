@@ -223,6 +223,7 @@ class ObjectStore(Store):
         self.storage_options = storage_options
         self.concurrency = concurrency
         self.conditional_writes = conditional_writes and not http
+        self.supports_conditional_writes = self.conditional_writes
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False, **options: Any) -> ObjectStore:
@@ -328,17 +329,8 @@ class ObjectStore(Store):
         self._fan_out(lambda item: self._set(*item), items)
 
     # --- versions ----------------------------------------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return True
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return self.conditional_writes
-
-    @property
-    def versions_cacheable(self) -> bool:
-        return True
+    supports_versions = True
+    versions_cacheable = True
 
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None

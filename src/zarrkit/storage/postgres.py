@@ -164,13 +164,8 @@ class PostgresStore(Store):
             raise StoreError(f"{type(e).__name__}: {e}", key=key, operation=operation) from e
 
     # --- versions ----------------------------------------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return True
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return True
+    supports_versions = True
+    supports_conditional_writes = True
 
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None

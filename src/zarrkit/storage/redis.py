@@ -137,13 +137,8 @@ class RedisStore(Store):
             self._call("delete_many", names[0].decode(), self.client.delete, *names)
 
     # --- versions ----------------------------------------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return True
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return True
+    supports_versions = True
+    supports_conditional_writes = True
 
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None

@@ -176,13 +176,8 @@ class SQLiteStore(Store):
             raise StoreError(str(e), operation=operation) from e
 
     # --- versions ----------------------------------------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return True
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return True
+    supports_versions = True
+    supports_conditional_writes = True
 
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None

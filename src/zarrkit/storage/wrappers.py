@@ -51,6 +51,10 @@ class WrapperStore(Store):
     def __init__(self, inner: Store, *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
         self.inner = inner
+        # the versions of the wrapped store
+        self.supports_versions = inner.supports_versions
+        self.supports_conditional_writes = inner.supports_conditional_writes
+        self.versions_cacheable = inner.versions_cacheable
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r}, read_only={self.read_only})"
@@ -96,19 +100,7 @@ class WrapperStore(Store):
     def close(self) -> None:
         self.inner.close()
 
-    # --- versions: those of the wrapped store ----------------------------------------------
-    @property
-    def supports_versions(self) -> bool:
-        return self.inner.supports_versions
-
-    @property
-    def supports_conditional_writes(self) -> bool:
-        return self.inner.supports_conditional_writes
-
-    @property
-    def versions_cacheable(self) -> bool:
-        return self.inner.versions_cacheable
-
+    # --- versions: those of the wrapped store (see __init__) ----------------------------
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None
     ) -> Versioned:
