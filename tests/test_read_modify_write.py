@@ -117,3 +117,16 @@ def test_rewrite_writes_plainly_where_locks_suffice() -> None:
     assert not rmw.needs_conditional_writes(store) and rmw.needs_conditional_writes(Shared())
     written = rmw.rewrite(store, ["k", "new"], lambda keys, olds: [b"2", b"3"], lambda k: b"")
     assert written == {} and store.get_many(["k", "new"]) == [b"2", b"3"]
+
+
+@pytest.mark.parametrize("shards", [None, (4,)], ids=["chunk", "shard"])
+def test_a_whole_write_landing_between_read_and_create_is_kept(shards) -> None:
+    # The chunk (or shard) is absent when the partial writer reads it; another writer then
+    # writes it whole, without reading: the partial writer's create-if-absent fails, and
+    # it merges into what the other one wrote.
+    store = Shared()
+    a = zarrkit.create_array(store, shape=(8,), chunks=(2,), shards=shards, dtype="i4")
+    store.meddle, store.conflicts = lambda key: other_writer(store).__setitem__(slice(0, 4), 7), 1
+    a[1] = 10
+    assert zarrkit.open_array(store)[...].tolist() == [7, 10, 7, 7, 0, 0, 0, 0]
+    assert store.conditional_writes == 2
