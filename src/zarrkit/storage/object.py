@@ -415,7 +415,7 @@ class ObjectStore(Store):
             raise ConflictError(found, key=key, operation="set_if") from e
         except Exception as e:
             raise _error(e, key, "set_if") from e
-        return _version_of(result)
+        return _version_of(result) or ""  # "": written, at a version the server did not say
 
     def _set_many_if(
         self, items: Sequence[tuple[str, Blob, Version | None]]
@@ -481,9 +481,10 @@ def _range_option(request: ByteRequest) -> Any:
 
 # A version is the object's ETag; where the store also keeps a generation (GCS, versioned
 # buckets) it follows after a newline, since GCS conditions writes on the generation.
-def _version_of(meta: Any) -> Version:
+def _version_of(meta: Any) -> Version | None:
+    """The version in an object's metadata (``None``: the server sent no ETag)."""
     etag, generation = meta.get("e_tag") or "", meta.get("version")
-    return f"{etag}\n{generation}" if generation else etag
+    return f"{etag}\n{generation}" if generation else etag or None
 
 
 def _etag(version: Version) -> str:

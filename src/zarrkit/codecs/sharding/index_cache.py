@@ -41,6 +41,7 @@ class IndexCache:
         limit = config.get("shard_index_cache_bytes")
         if index.nbytes > limit:
             return
+        index = index.copy()  # not a view keeping the bytes it was decoded from alive
         with self._lock:
             self._pop(where)
             self._items[where] = (version, index)
