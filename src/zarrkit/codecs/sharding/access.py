@@ -151,7 +151,10 @@ class ShardedChunks:
         index and, in the same request, the bytes beside it."""
         if len(set(inner)) == self._inside(shard):
             return OffsetRequest(0)
-        size = self.index_nbytes + config.get("shard_read_ahead")
+        at_start = self.codec.index_location == "start"
+        # bytes beside an index at the end are of use only where their offset is known
+        ahead = config.get("shard_read_ahead") if at_start or self.store.supports_versions else 0
+        size = self.index_nbytes + ahead
         return (
             RangeRequest(0, size) if self.codec.index_location == "start" else SuffixRequest(size)
         )
