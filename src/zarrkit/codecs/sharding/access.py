@@ -155,9 +155,7 @@ class ShardedChunks:
         # bytes beside an index at the end are of use only where their offset is known
         ahead = config.get("shard_read_ahead") if at_start or self.store.supports_versions else 0
         size = self.index_nbytes + ahead
-        return (
-            RangeRequest(0, size) if self.codec.index_location == "start" else SuffixRequest(size)
-        )
+        return RangeRequest(0, size) if at_start else SuffixRequest(size)
 
     def _read_raw_index(self, key: str) -> bytes | None:
         request = (
