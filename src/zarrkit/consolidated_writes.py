@@ -2,8 +2,10 @@
 holding the node.
 
 Beyond zarr-python, a consolidation never goes stale through zarrkit: every metadata write
-and delete (:func:`zarrkit.nodes.save_node`, :func:`~zarrkit.nodes.delete_node`) updates
-the changed node's entry in each consolidation above it (:func:`holders`).
+and delete (:func:`zarrkit.nodes.save_node`, :func:`~zarrkit.nodes.update_node`,
+:func:`~zarrkit.nodes.delete_node`) updates the changed node's entry in each consolidation
+above it (:func:`holders`), as a read-modify-write of the consolidation as stored, so
+concurrent writers keep each other's entries.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Nodes on a store: finding, reading and writing their metadata (format auto-detected),
 and :class:`Node`, what arrays and groups share.
 
-Every metadata document zarrkit writes or deletes goes through :func:`save_node` and
+Every metadata document zarrkit writes or deletes goes through :func:`save_node` (a new
+node), :func:`update_node` (a change of a node, applied to its documents as stored) and
 :func:`delete_node`, which also keep consolidated metadata above the node up to date
 (:mod:`zarrkit.consolidated_writes`).
 """
