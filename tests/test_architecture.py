@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     # errors/types/registry/config/telemetry
     ("zarrkit.errors",),
     ("zarrkit.config", "zarrkit.keys", "zarrkit.progress"),
-    ("zarrkit.locking", "zarrkit.registry"),
+    ("zarrkit.locking", "zarrkit.registry", "zarrkit.retry"),
     ("zarrkit.types",),
     ("zarrkit.read_modify_write",),
     # metadata
