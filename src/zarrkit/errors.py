@@ -163,15 +163,17 @@ class RetriesExhaustedError(StoreError):
 class PartialWriteError(StoreError):
     """A write of several keys failed part way: the keys in ``unwritten`` keep their old
     values (or stay absent), every other key holds its new value, whole. ``error`` is the
-    failure that stopped the write (also the ``__cause__``)."""
+    failure that stopped the write (also the ``__cause__``); ``key`` and ``operation`` are
+    its own."""
 
     def __init__(self, unwritten: Sequence[str], *, error: StoreError):
         self.unwritten = tuple(unwritten)
         self.error = error
         shown = ", ".join(map(repr, self.unwritten[:5]))
         more = f" and {len(self.unwritten) - 5} more" if len(self.unwritten) > 5 else ""
-        message = f"{len(self.unwritten)} keys not written ({shown}{more}): {error}"
-        super().__init__(message, operation=error.operation)
+        message = f"{len(self.unwritten)} keys not written ({shown}{more}); {error}"
+        super().__init__(message)
+        self.key, self.operation = error.key, error.operation
 
 
 class InvalidKeyError(ZarrkitError, ValueError):

@@ -13,7 +13,7 @@ key, the operation, the tries made and the last reason.
 Batches (:func:`fan_out`, :func:`settle`) run on a pool; the first failure cancels the rest
 of the batch and of every batch nested in it (the requests of one array read): requests not
 yet started never start, and those backing off give up at once. A batch of writes then
-names exactly the keys it did not write (:func:`write_failure`).
+names exactly the keys it did not write (:func:`write_all`).
 
 Examples
 --------
@@ -230,10 +230,11 @@ def fan_out(call: Callable[[T0], T], items: Sequence[T0], pool: Executor) -> lis
 
 
 def write_all(
-    call: Callable[[T0], T], items: Sequence[T0], keys: Sequence[str], pool: Executor
+    call: Callable[[T0], T], items: Sequence[T0], keys: Sequence[Sequence[str]], pool: Executor
 ) -> list[T]:
-    """:func:`fan_out` of writes, ``keys[i]`` written by ``call(items[i])``: a failure
-    names exactly the keys not written (:func:`write_failure`)."""
+    """:func:`fan_out` of writes, ``call(items[i])`` writing ``keys[i]``: a failure
+    names exactly the keys not written: the failure itself when none was written, else a
+    :class:`~zarrkit.errors.PartialWriteError`."""
     outcomes, failure = settle(call, items, pool)
     if failure is None:
         return cast(list[T], outcomes)
@@ -243,12 +244,14 @@ def write_all(
         missed
         for key, outcome in zip(keys, outcomes, strict=True)
         if isinstance(outcome, BaseException)
-        for missed in not_written(outcome, [key])
+        for missed in not_written(outcome, key)
     ]
     wrote_some = any(
         not isinstance(o, BaseException) or isinstance(o, PartialWriteError) for o in outcomes
     )
-    raise write_failure(failure, unwritten, wrote_some=wrote_some)
+    if not wrote_some:
+        raise failure
+    raise partial_write(failure, unwritten) from failure
 
 
 def _outcome(call: Callable[[T0], T], item: T0) -> T | BaseException:
@@ -275,15 +278,11 @@ def not_written(error: BaseException, keys: Sequence[str]) -> list[str]:
     return list(keys)
 
 
-def write_failure(error: StoreError, unwritten: Sequence[str], *, wrote_some: bool) -> StoreError:
-    """The error to raise for a write that did not write ``unwritten``: ``error`` itself
-    when it wrote nothing, else a :class:`~zarrkit.errors.PartialWriteError` naming them."""
-    if not wrote_some:
-        return error
+def partial_write(error: StoreError, unwritten: Sequence[str]) -> PartialWriteError:
+    """The error of a write that wrote some keys, then failed with ``error`` and did not
+    write ``unwritten`` (raise it ``from error``)."""
     root = error.error if isinstance(error, PartialWriteError) else error
-    partial = PartialWriteError(unwritten, error=root)
-    partial.__cause__ = root
-    return partial
+    return PartialWriteError(unwritten, error=root)
 
 
 __all__ = [
@@ -294,8 +293,8 @@ __all__ = [
     "call",
     "fan_out",
     "not_written",
+    "partial_write",
     "settle",
     "split_options",
     "write_all",
-    "write_failure",
 ]

@@ -67,4 +67,6 @@ def test_read_only_missing_table(postgres_url):
 
 def test_unreachable_server():
     with pytest.raises(StoreError, match="cannot open PostgreSQL"):
-        PostgresStore("postgresql://postgres@127.0.0.1:1/postgres", connect_timeout=2)
+        PostgresStore(
+            "postgresql://postgres@127.0.0.1:1/postgres", connect_timeout=2, retry_attempts=2
+        )

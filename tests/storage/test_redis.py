@@ -40,7 +40,7 @@ def test_glob_characters_in_prefix_are_literal(redis_url):
 
 
 def test_unreachable_server_raises_store_error():
-    store = RedisStore("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    store = RedisStore("redis://127.0.0.1:1/0", socket_connect_timeout=0.5, retry_attempts=2)
     with pytest.raises(StoreError) as info:
         store.get("c/0")
     assert info.value.key == "c/0"

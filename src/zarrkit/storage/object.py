@@ -353,7 +353,7 @@ class ObjectStore(Store):
 
     def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
         with self._pool(len(items)) as pool:
-            retry.write_all(lambda item: self._set(*item), items, [k for k, _ in items], pool)
+            retry.write_all(lambda item: self._set(*item), items, [[k] for k, _ in items], pool)
 
     # --- versions ----------------------------------------------------------------------------
     supports_versions = True
@@ -449,35 +449,13 @@ class ObjectStore(Store):
             raise _error(e, key, "set_if") from e
 
     def _put_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
-        """One conditional PUT. One that failed transiently may have been applied (only its
-        answer lost), so before it is sent again the object is read: see :meth:`_outcome`."""
         mode: Any = "create" if if_match is None else _update_version(if_match)
-        try:
-            result = obstore.put(self.obstore, key, memoryview(value), mode=mode)
-        except Exception as e:
-            if transient(e) is None:
-                raise
-            applied = self._outcome(key, value, if_match)
-            if applied is None:
-                raise  # not applied: the retry loop sends it again
-            return applied
-        return _version_of(result) or ""  # "": written, at a version the server did not say
 
-    def _outcome(self, key: str, value: Blob, if_match: Version | None) -> Version | None:
-        """Whether a conditional write of ``value`` over version ``if_match`` whose answer
-        was lost was applied: the object's version if its value is ``value``; ``None`` if
-        it is still at ``if_match`` (absent, for a create); else another writer got there
-        first, a :class:`~zarrkit.errors.ConflictError` (as Icechunk resolves it)."""
-        current = self._get_versioned(key, None, None)
-        if current.version == if_match:
-            return None
-        if current.value is not None and current.value == memoryview(value):
-            return current.version or ""
-        raise ConflictError(
-            f"its write's answer was lost, and another value is there, at {current.version}",
-            key=key,
-            operation="set_if",
-        )
+        def put() -> Version:
+            result = obstore.put(self.obstore, key, memoryview(value), mode=mode)
+            return _version_of(result) or ""  # "": written, at a version the server did not say
+
+        return self._write_once(put, transient, key, value, if_match)
 
     def _set_many_if(
         self, items: Sequence[tuple[str, Blob, Version | None]]
@@ -489,7 +467,7 @@ class ObjectStore(Store):
                 return None
 
         with self._pool(len(items)) as pool:
-            return retry.write_all(write, items, [item[0] for item in items], pool)
+            return retry.write_all(write, items, [[item[0]] for item in items], pool)
 
     def _delete(self, key: str) -> None:
         try:

@@ -30,6 +30,7 @@ from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.codecs.sharding.layout import EMPTY, shard_coords
 from zarrkit.errors import CodecError, ConflictError
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
+from zarrkit.retry import fan_out
 from zarrkit.types import (
     Blob,
     ByteRequest,
@@ -120,7 +121,7 @@ class ShardedChunks:
         if len(wanted) == 1:
             read_shard(next(iter(wanted)))
         else:
-            list(config.pool("io_threads").map(read_shard, wanted))
+            fan_out(read_shard, list(wanted), config.pool("io_threads"))
         return result
 
     def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
@@ -181,7 +182,7 @@ class ShardedChunks:
 
     def count_stored(self, keys: Sequence[str]) -> int:
         """Inner chunks held by the shards ``keys`` (one index read each)."""
-        indexes = config.pool("io_threads").map(self._read_index, keys)
+        indexes = fan_out(self._read_index, keys, config.pool("io_threads"))
         return sum(int((index[..., 0] != EMPTY).sum()) for index in indexes if index is not None)
 
     # --- writing ----------------------------------------------------------------------
@@ -195,7 +196,7 @@ class ShardedChunks:
             shard, inner = shard_coords(c, self.cps)
             by_shard[shard].append((inner, c, done))
         whole = [s for s, items in by_shard.items() if self._covers(s, items)]
-        self._write_whole({self.shard_key(s): by_shard[s] for s in whole}, merge)
+        writes, deletes = self._whole_shards({self.shard_key(s): by_shard[s] for s in whole}, merge)
         partial = {self.shard_key(s): items for s, items in by_shard.items() if s not in whole}
 
         def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
@@ -215,7 +216,10 @@ class ShardedChunks:
                 shards.append(self.codec.build(blobs, self.cps) if blobs else None)
             return shards
 
-        rmw.rewrite(self.store, list(partial), modify, lambda _: self.codec.build({}, self.cps))
+        def empty(_: str) -> Blob:
+            return self.codec.build({}, self.cps)
+
+        rmw.store_changes(self.store, writes, deletes, list(partial), modify, empty)
 
     def _covers(self, shard: Coords, items: list[tuple[Coords, Coords, bool]]) -> bool:
         """Whether ``items`` write every inner chunk of ``shard`` (inside the array) whole."""
@@ -229,12 +233,15 @@ class ShardedChunks:
             inside *= min(n, total - s * n)
         return inside
 
-    def _write_whole(
+    def _whole_shards(
         self, shards: dict[str, list[tuple[Coords, Coords, bool]]], merge: Merge
-    ) -> None:
+    ) -> tuple[list[tuple[str, Blob]], list[str]]:
+        """The shards written whole, built without reading: those holding some inner chunk,
+        and the keys of those left empty (to remove)."""
         items = [(c, None) for changes in shards.values() for _, c, _ in changes]
         merged = iter(merge(items) if items else [])
-        writes, deletes = [], []
+        writes: list[tuple[str, Blob]] = []
+        deletes: list[str] = []
         for key, changes in shards.items():
             blobs: dict[Coords, Blob] = {}
             for inner, _, _ in changes:
@@ -243,10 +250,7 @@ class ShardedChunks:
                 writes.append((key, self.codec.build(blobs, self.cps)))
             else:
                 deletes.append(key)
-        if writes:
-            self.store.set_many(writes)
-        if deletes:
-            self.store.delete_many(deletes)
+        return writes, deletes
 
 
 def _put(blobs: dict[Coords, Blob], inner: Coords, blob: Blob | None) -> None:
