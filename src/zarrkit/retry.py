@@ -5,10 +5,11 @@ A request to a remote store (an object store, Redis, PostgreSQL) that fails tran
 5xx or 429 answer, a connection reset or refused, a timeout, a body shorter than announced,
 a checksum mismatch in transfer) is tried again after an exponential backoff with full
 jitter, up to ``retry_attempts`` tries, none starting later than ``retry_deadline`` seconds
-after the first. What is not transient (a missing key, a refusal, a conflict) is raised at
-once. Each backend says which of its errors are transient (its ``Classify`` function);
-a request that still fails raises :class:`~zarrkit.errors.RetriesExhaustedError` naming the
-key, the operation, the tries made and the last reason.
+after the first (the last backoff is cut short to try once more at the deadline). What is
+not transient (a missing key, a refusal, a conflict) is raised at once. Each backend says
+which of its errors are transient (its ``Classify`` function); a request that still fails
+raises :class:`~zarrkit.errors.RetriesExhaustedError` naming the key, the operation, the
+tries made and the last reason.
 
 Batches (:func:`fan_out`, :func:`settle`) run on a pool; the first failure cancels the rest
 of the batch and of every batch nested in it (the requests of one array read): requests not
@@ -116,9 +117,9 @@ def call(
             if reason is None:
                 raise
             elapsed = time.monotonic() - start
-            delay = policy.delay(attempt)
-            if attempt == policy.attempts or elapsed + delay > policy.deadline:
+            if attempt == policy.attempts or elapsed >= policy.deadline:
                 raise _exhausted(error, reason, attempt, elapsed, policy, key, operation) from error
+            delay = min(policy.delay(attempt), policy.deadline - elapsed)
         _report_retry(store, operation, key, attempt, delay, reason)
         _pause(delay)
     raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
@@ -210,8 +211,8 @@ def settle(
         futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
     finally:
         _scope.reset(token)
-    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-    failed = next((f.exception() for f in done if f.exception() is not None), None)
+    wait(futures, return_when=FIRST_EXCEPTION)
+    failed = next((f.exception() for f in futures if f.done() and f.exception()), None)
     if failed is None:
         return [f.result() for f in futures], None
     scope.fail(failed)
