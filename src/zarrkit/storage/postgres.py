@@ -264,13 +264,13 @@ class PostgresStore(Store):
         self._local = threading.local()
 
 
-# SQLSTATEs worth another try: the server restarting or refusing connections for now,
-# serialization failures and deadlocks (the transaction was rolled back), too many
-# connections, a statement cancelled by a timeout.
+# SQLSTATEs worth another try: connections ended by the server (shutdown, restart, an
+# administrator) or refused while it starts, serialization failures and deadlocks (the
+# transaction was rolled back), too many connections, a statement cancelled by a timeout.
 _TRANSIENT_STATES = {
-    "57P01": "server restart",
-    "57P02": "server restart",
-    "57P03": "server restart",
+    "57P01": "connection terminated",
+    "57P02": "connection terminated",
+    "57P03": "server starting",
     "40001": "serialization failure",
     "40P01": "deadlock",
     "53300": "too many connections",
