@@ -107,6 +107,16 @@ def write_attributes(
 def test_processes_sharing_chunks_and_shards_lose_no_update(target, layout: str, workers) -> None:
     url, options = target
     writes, trials = scaled(6, 20), scaled(2, 5)
+    lost = lost_in_trials(workers, url, options, layout, writes, trials)
+    name = f"object store processes {url.split(':')[0]} {layout}"
+    record(name, {"trials": trials, "writes": trials * WRITERS * writes, "lost": lost})
+    assert lost == [0] * trials
+
+
+def lost_in_trials(
+    workers: Any, url: str, options: dict[str, Any], layout: str, writes: int, trials: int
+) -> list[int]:
+    """Elements lost in each trial of the writers writing their own elements together."""
     lost = []
     for trial in range(trials):
         path = f"{layout}{trial}"
@@ -115,9 +125,7 @@ def test_processes_sharing_chunks_and_shards_lose_no_update(target, layout: str,
         models = dict(enumerate(run_together(workers, write_own_elements, jobs)))
         array = zarrkit.open_array(open_store(url, options), path=path)
         lost.append(check_ownership(array, models, WRITERS))
-    name = f"object store processes {url.split(':')[0]} {layout}"
-    record(name, {"trials": trials, "writes": trials * WRITERS * writes, "lost": lost})
-    assert lost == [0] * trials
+    return lost
 
 
 @pytest.mark.parametrize("target", ["s3"], indirect=True)
@@ -159,18 +167,12 @@ def test_processes_writing_through_30_percent_faults_lose_no_update(
 ) -> None:
     url, options, proxy = faulty_s3
     writes, trials = scaled(5, 20), scaled(1, 4)
-    lost = []
     proxy.reset_stats()
-    for trial in range(trials):
-        path = f"{layout}{trial}"
-        create(open_store(url, options), layout, path=path)
-        jobs = [(url, options, path, w, WRITERS, writes, True) for w in range(WRITERS)]
-        models = dict(enumerate(run_together(workers, write_own_elements, jobs)))
-        array = zarrkit.open_array(open_store(url, options), path=path)
-        lost.append(check_ownership(array, models, WRITERS))
+    lost = lost_in_trials(workers, url, options, layout, writes, trials)
     faults = sum(proxy.stats().faults.values())
     name = f"object store processes through 30% faults {layout}"
-    record(name, {"trials": trials, "writes": trials * WRITERS * writes, "faults": faults})
+    writes_made = trials * WRITERS * writes
+    record(name, {"trials": trials, "writes": writes_made, "faults": faults, "lost": lost})
     assert lost == [0] * trials
     assert faults >= 10
 
