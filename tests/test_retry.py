@@ -40,7 +40,7 @@ def failing(times: int, result: str = "ok"):
 def test_policy_comes_from_the_settings_and_store_options_win() -> None:
     with config.set(retry_attempts=4, retry_deadline=9.0):
         policy = RetryPolicy.from_options({"retry_deadline": 2})
-    assert (policy.attempts, policy.deadline, policy.backoff) == (4, 2, 0.05)
+    assert (policy.attempts, policy.deadline, policy.backoff) == (4, 2, 0.01)
 
 
 @pytest.mark.parametrize(

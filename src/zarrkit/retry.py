@@ -64,9 +64,9 @@ class RetryPolicy:
 
     attempts: int = 10
     deadline: float = 60.0
-    backoff: float = 0.05
+    backoff: float = 0.01
     max_backoff: float = 5.0
-    multiplier: float = 2.0
+    multiplier: float = 3.0
 
     def __post_init__(self) -> None:
         if not (isinstance(self.attempts, int) and self.attempts >= 1):
