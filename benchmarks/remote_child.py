@@ -22,7 +22,6 @@ import numpy as np
 
 from benchmarks.child import WrongData, verify
 from benchmarks.remote_workloads import (
-    FAULT_READS,
     OPS,
     WRITERS,
     Layout,
@@ -183,7 +182,7 @@ class Bench:
         expected = make_data(self.layout)[sel]
         planned = self.meter.server.settings()
         outcomes, messages, clean = [], [], []
-        for run in range(FAULT_READS):
+        for run in range(self.args.repeat):
             self.meter.server.configure(faults=[])
             arr = self.peer.open_http(self.url)
             start = time.perf_counter()
