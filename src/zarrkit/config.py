@@ -45,10 +45,10 @@ _settings: dict[str, Any] = {
     # retry_backoff * retry_multiplier**(n-1))) seconds. Each can be set per store in
     # storage_options. Ten tries: at 30% of requests failing, one request in 170 000
     # still fails. A small first backoff that grows fast: a read of a thousand chunks
-    # waits for its slowest request, so the first retries must be quick (measured: a
-    # window read under 10% faults cost +47% with 50 ms, +0-16% with 10-20 ms), while
-    # lasting throttling still spreads the tries over ~9 s (ceilings 0.01, 0.03, 0.09 ...
-    # 5 s).
+    # waits for its slowest request, so the first retries must be quick (measured: an
+    # unsharded window read under 10% faults cost +47% with 50 ms, +0-16% with 10-20 ms),
+    # while lasting throttling still spreads the tries over ~9 s (ceilings 0.01, 0.03,
+    # 0.09 ... 5 s).
     "retry_attempts": 10,
     "retry_deadline": 60.0,
     "retry_backoff": 0.01,
