@@ -157,6 +157,30 @@ def test_what_obstore_raises_is_retried_only_when_transient(
     assert transient(raw_error(faulty, kind, call)) == reason
 
 
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("Server returned error response: <Error><Code>InternalError</Code>", "500"),
+        ("Server returned error response: <Error><Code>SlowDown</Code>", "503"),
+        ("Server returned error response: <Error><Code>AccessDenied</Code>", None),
+        (
+            "Server returned non-2xx status code: 400 Bad Request: <Code>BadDigest</Code>",
+            "checksum mismatch",
+        ),
+        (
+            "Server returned non-2xx status code: 400 Bad Request: <Code>InvalidArgument</Code>",
+            None,
+        ),
+        ("Error performing GET in 2 s, after 3 retries - status code: 503", None),
+    ],
+)
+def test_obstore_messages_without_a_live_server(message: str, reason: str | None) -> None:
+    """200 answers carrying an error (S3 completing a multipart upload), 400s that say a body
+    was damaged, and failures obstore already retried."""
+    assert transient(obstore.exceptions.GenericError(message)) == reason
+    assert transient(FileNotFoundError(message)) is None
+
+
 def test_what_obstore_retried_already_is_not_retried_again(faulty: ObjectServer) -> None:
     """A store built beforehand with obstore's own retries: its failures are final."""
     faulty.configure(faults=[Fault(kind="503", rate=1.0)])

@@ -574,6 +574,10 @@ _TRANSFER_FAULTS = {
 }
 
 
+_ERROR_ANSWER = "Server returned error response"
+_ERRORS_IN_200 = {"InternalError": "500", "SlowDown": "503"}
+
+
 def transient(error: BaseException) -> str | None:
     """Why ``error`` (raised by obstore) is worth another try: "503", "429", "timeout",
     "truncated body", "connection reset" ...; ``None`` when it is not: a missing key (404),
@@ -587,6 +591,8 @@ def transient(error: BaseException) -> str | None:
     status = _STATUS.search(message)
     if status is not None:
         return _transient_status(int(status[1]), message)
+    if _ERROR_ANSWER in message:  # S3 may answer 200 and an error (completing multipart uploads)
+        return next((why for code, why in _ERRORS_IN_200.items() if code in message), None)
     kinds = set(_KIND.findall(message))
     if "Timeout" in kinds:
         return "timeout"
