@@ -73,7 +73,7 @@ def int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
     else:
         import ml_dtypes
 
-        info = ml_dtypes.iinfo(dtype)  # type: ignore[no-untyped-call]
+        info = ml_dtypes.iinfo(dtype)
     return int(info.min), int(info.max)
 
 
