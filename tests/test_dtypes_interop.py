@@ -158,6 +158,9 @@ def test_zarrkit_reads_zarr3(tmp_path, name, fmt):
 #: Spellings that differ on purpose: zarrkit writes the registry's name for variable-length
 #: bytes, which zarr-python 3.1.6 reads too.
 _ALIASES = {"variable_length_bytes": "bytes"}
+#: The struct extension requires the bytes codec's endian for records with multi-byte
+#: fields; zarr-python 3.1.6 leaves it out (and reads it, ignoring it; the bytes agree).
+_CODECS = {"struct": [{"name": "bytes", "configuration": {"endian": "little"}}]}
 
 
 @pytest.mark.parametrize("fmt", [2, 3])
@@ -171,7 +174,7 @@ def test_same_chunks_and_metadata_as_zarr3(tmp_path, name, fmt):
     assert ours[field] == _ALIASES.get(json.dumps(theirs[field]).strip('"'), theirs[field])
     assert ours["fill_value"] == theirs["fill_value"]
     if fmt == 3:
-        assert ours["codecs"] == theirs["codecs"]
+        assert ours["codecs"] == _CODECS.get(name, theirs["codecs"])
     else:
         assert ours["filters"] == theirs["filters"]
     for key in ["c/0", "c/1"] if fmt == 3 else ["0", "1"]:

@@ -68,16 +68,13 @@ def _as_int(value: Any) -> int | None:
 
 
 def normalize_shape(shape: Any) -> tuple[int, ...]:
-    """A tuple of non-negative ints from an int or a sequence."""
+    """A tuple of ints from an int or a sequence of integers (NumPy's too); the metadata
+    constructors check their range."""
     if _as_int(shape) is not None:
         shape = (shape,)
-    if not isinstance(shape, tuple | list):
+    ints = [_as_int(n) for n in shape] if isinstance(shape, tuple | list) else [None]
+    if None in ints:
         raise MetadataError(
             f"shape must be an int or a sequence of ints, got {shape!r}", field="shape"
         )
-    result = tuple(_as_int(n) for n in shape)
-    if any(n is None or n < 0 for n in result):
-        raise MetadataError(
-            f"shape must hold non-negative integers, got {tuple(shape)!r}", field="shape"
-        )
-    return result  # type: ignore[return-value]
+    return tuple(n for n in ints if n is not None)

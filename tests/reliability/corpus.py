@@ -869,14 +869,7 @@ CASES: list[Case] = [*METADATA, *ARGUMENTS, *_payloads(), *SHARDS, *KEYS]
 
 #: Cases zarrkit does not pass yet, and why (code outside tests/reliability): each must
 #: keep failing until fixed, then move to the corpus proper by leaving this list.
-GAPS = {
-    # deliberate: zarrkit reads and writes inner chunks that do not divide the shard
-    # (beyond the spec and the peers); listed so the corpus says so
-    "B11-shard-not-divisible": "sharding accepts inner chunks that do not divide the shard",
-    "D5-float-1e400": "json.loads reads 1e400 as inf: parse_document takes it as a fill value",
-    "B6-api-shape-2-64": "create_array writes shape 2**64, which open then refuses",
-    "B5-api-rank-1000": "create_array does not apply max_rank (chunking.normalize_shape)",
-}
+GAPS: dict[str, str] = {}
 
 
 # --- fuzzing: random mutations of valid chunks, read back ---------------------------------------
