@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import zarrkit
+import zarrkit.cli
 from zarrkit.cli import app, parse_compressor
 
 runner = CliRunner()
@@ -245,5 +247,8 @@ def test_console_script_is_installed() -> None:
     from importlib.metadata import entry_points
 
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "zarrkit"]
-    assert script.value == "zarrkit.cli:main"
-    assert sys.modules.get("zarrkit.cli") is not None
+    assert script.load() is zarrkit.cli.main
+    installed = Path(sys.executable).parent / "zarrkit"
+    done = subprocess.run([installed, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "consolidate" in done.stdout
