@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any, NoReturn
 
 import pytest
@@ -21,8 +22,10 @@ import pytest
 CORE = os.environ.get("ZARRKIT_CORE", "") not in ("", "0")
 
 
-def _missing(name: str, error: ImportError, *, module_level: bool = False) -> NoReturn:
-    reason = f"needs {name}, which is not installed ({error})"
+def _missing(
+    name: str, error: ImportError, *, module_level: bool = False, where: str = ""
+) -> NoReturn:
+    reason = f"{where}needs {name}, which is not installed ({error})"
     if not CORE:
         pytest.fail(f"{reason}; only the no-extras job (ZARRKIT_CORE=1) may lack it", False)
     pytest.skip(reason, allow_module_level=module_level)
@@ -56,14 +59,27 @@ def needs(*names: str) -> None:
     _import_all(names, module_level=False)
 
 
+def available(name: str) -> bool:
+    """Whether module ``name`` imports: False only in the no-extras job (elsewhere a
+    missing module fails the test)."""
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        if not CORE:
+            _missing(name, error)
+        return False
+    return True
+
+
 def module_needs(*names: str) -> None:
     """Skip the whole calling module (call it at the top) unless every module imports."""
-    _import_all(names, module_level=True)
+    caller = sys._getframe(1).f_globals.get("__name__", "?")
+    _import_all(names, module_level=True, where=f"module {caller} ")
 
 
-def _import_all(names: tuple[str, ...], *, module_level: bool) -> None:
+def _import_all(names: tuple[str, ...], *, module_level: bool, where: str = "") -> None:
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError as error:
-            _missing(name, error, module_level=module_level)
+            _missing(name, error, module_level=module_level, where=where)

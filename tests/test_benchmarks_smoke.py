@@ -15,6 +15,8 @@ import pytest
 
 from benchmarks.child import WrongData, verify
 
+pytestmark = pytest.mark.slow  # runs every benchmark once
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from optional import module_needs
+
+module_needs("typer", "rich")
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner

@@ -4,14 +4,16 @@ import json
 
 import numpy as np
 import pytest
-import tensorstore as ts
-import zarr
+from optional import optional
 
 import zarrkit
 from zarrkit.codecs.sharding import morton_order
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.storage import LocalStore, MemoryStore
 from zarrkit.storage.wrappers import LoggingStore
+
+ts = optional("tensorstore")
+zarr = optional("zarr")
 
 
 def sharded(store=None, shape=(10, 10), chunks=(2, 2), shards=(4, 4), dtype="i2", **kw):

@@ -7,16 +7,18 @@ import shutil
 import warnings
 from pathlib import Path
 
+from optional import module_needs
+
+module_needs("xarray", "pandas", "zarr")
+
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import zarrkit
 from zarrkit.errors import MetadataError, UnknownDataTypeError
 from zarrkit.integrations.xarray import ZarrkitBackendEntrypoint, to_zarr
-
-xr = pytest.importorskip("xarray")
-pytest.importorskip("zarr")
 
 pytestmark = pytest.mark.filterwarnings(
     # zarr-python's notes on v3 consolidated metadata and string data types, and xarray's

@@ -27,6 +27,7 @@ from typing import Any
 import google_crc32c
 import numcodecs
 import numpy as np
+import zstd_frames
 
 import zarrkit
 from zarrkit.errors import (
@@ -667,14 +668,12 @@ def _sharded_inner(corrupt: Callable[[bytes], bytes]) -> Callable[[bytes], bytes
 
 def _zstd_claiming(size: int) -> bytes:
     """A zstd frame whose header claims ``size`` bytes, with one empty raw block."""
-    return b"\x28\xb5\x2f\xfd" + b"\xe0" + struct.pack("<Q", size) + b"\x01\x00\x00"
+    return zstd_frames.raw(b"", size=size)
 
 
 def _zstd_stream(nbytes: int) -> bytes:
     """A zstd frame without a content size, holding ``nbytes`` zeros."""
-    import zstandard
-
-    return zstandard.ZstdCompressor(write_content_size=False).compress(bytes(nbytes))
+    return zstd_frames.zeros(nbytes)
 
 
 def _blosc_header(nbytes: int, cbytes: int = 16) -> bytes:

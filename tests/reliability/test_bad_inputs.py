@@ -12,6 +12,8 @@ from reliability.conftest import record
 from reliability.corpus import CASES, FUZZ, GAPS
 from reliability.sandbox import run_cases, summary
 
+pytestmark = pytest.mark.slow  # hundreds of child processes
+
 
 def test_corpus_is_large_and_covers_every_group() -> None:
     groups = {case.group for case in CASES if case.id not in GAPS}

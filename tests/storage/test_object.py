@@ -4,6 +4,10 @@ import threading
 import uuid
 from typing import ClassVar
 
+from optional import module_needs
+
+module_needs("obstore")
+
 import numpy as np
 import obstore.store
 import pytest

@@ -1,0 +1,49 @@
+"""The two test environments are what they claim: ``make test`` runs with every extra of
+pyproject.toml installed, and the no-extras job (``make test-core``, ZARRKIT_CORE=1) with
+none of them, so the skips of tests/optional.py happen there and only there."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from pathlib import Path
+
+from optional import CORE
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+#: The module each extra's distribution installs.
+MODULES = {
+    "zstandard": "zstandard",
+    "isal": "isal",
+    "obstore": "obstore",
+    "lmdb": "lmdb",
+    "redis": "redis",
+    "psycopg": "psycopg",
+    "dask": "dask",
+    "distributed": "distributed",
+    "xarray": "xarray",
+    "typer": "typer",
+    "rich": "rich",
+    "ml_dtypes": "ml_dtypes",
+    "pyarrow": "pyarrow",
+    "jinja2": "jinja2",
+}
+
+
+def extra_distributions() -> set[str]:
+    extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
+    requirements = [r for rs in extras.values() for r in rs if not r.startswith("zarrkit[")]
+    return {re.split(r"[\[<>=~!; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_every_extra_is_known_here() -> None:
+    assert extra_distributions() == set(MODULES)
+
+
+def test_extras_are_all_installed_or_none() -> None:
+    installed = {m for m in MODULES.values() if importlib.util.find_spec(m) is not None}
+    if CORE:
+        assert installed == set(), "the no-extras job must not have an extra's library"
+    else:
+        assert installed == set(MODULES.values()), "the full job must have every extra"
