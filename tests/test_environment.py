@@ -1,6 +1,7 @@
-"""The two test environments are what they claim: ``make test`` runs with every extra of
-pyproject.toml installed, and the no-extras job (``make test-core``, ZARRKIT_CORE=1) with
-none of them, so the skips of tests/optional.py happen there and only there."""
+"""The installed package is what pyproject.toml says: its version, and in the two test
+environments its extras: ``make test`` runs with every extra installed, and the no-extras
+job (``make test-core``, ZARRKIT_CORE=1) with none of them, so the skips of
+tests/optional.py happen there and only there."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import tomllib
 from pathlib import Path
 
 from optional import CORE
+
+import zarrkit
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 #: The module each extra's distribution installs.
@@ -35,6 +38,10 @@ def extra_distributions() -> set[str]:
     extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
     requirements = [r for rs in extras.values() for r in rs if not r.startswith("zarrkit[")]
     return {re.split(r"[\[<>=~!; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_version_is_pyprojects() -> None:
+    assert zarrkit.__version__ == tomllib.loads(PYPROJECT.read_text())["project"]["version"]
 
 
 def test_every_extra_is_known_here() -> None:

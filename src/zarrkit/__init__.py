@@ -7,10 +7,11 @@ first use, so ``import zarrkit`` stays cheap and sub-packages import independent
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("zarrkit")  # pyproject.toml's, the one source
 
 # Library logging: silent unless the application configures the "zarrkit" logger.
 logging.getLogger("zarrkit").addHandler(logging.NullHandler())
