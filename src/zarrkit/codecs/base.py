@@ -8,7 +8,7 @@ onto it). Codecs never see stores, and know a chunk only through its :class:`Chu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Literal, Self
 
@@ -38,6 +38,11 @@ class Codec(ABC):
     """Common base: a v3 ``name`` and JSON round trip."""
 
     name: ClassVar[str]
+    #: ``(module, what to install)`` when the codec needs an optional library, else None.
+    requires: ClassVar[tuple[str, str] | None] = None
+    #: Whether :meth:`evolve` gets the array's chunk spec even after array->array codecs
+    #: that change it (zarr-python's convention for the ``numcodecs.*`` codecs).
+    evolves_with_array_spec: ClassVar[bool] = False
 
     @classmethod
     def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
@@ -120,6 +125,19 @@ class BytesBytesCodec(Codec):
         """Decode straight into ``out`` (sized for the result) and return True, or return
         False when this codec cannot (the caller then uses :meth:`decode`)."""
         return False
+
+
+def evolve_all(codecs: Sequence[Codec], spec: ChunkSpec) -> list[Codec]:
+    """Each codec evolved with the spec it encodes: the array's chunk spec, as the
+    array->array codecs before it resolve it (``cast_value`` before ``bytes`` gives
+    ``bytes`` the cast type's byte order to fill in)."""
+    evolved, array_spec = [], spec
+    for codec in codecs:
+        evolved.append(codec.evolve(array_spec if codec.evolves_with_array_spec else spec))
+        if isinstance(evolved[-1], ArrayArrayCodec):
+            evolved[-1].validate(spec)  # resolving needs a spec the codec accepts
+            spec = evolved[-1].resolve(spec)
+    return evolved
 
 
 def all_fill(chunk: np.ndarray[Any, Any], fill_value: Any) -> bool:

@@ -42,6 +42,12 @@ KINDS: dict[str, Kind] = {
     **dict.fromkeys((*_COMPRESSORS, *_CHECKSUMS), "bytes_bytes"),
 }
 
+#: The numcodecs modules of codecs whose library is optional, and what installs it.
+_OPTIONAL = {
+    "zfpy": ("numcodecs.zfpy", "zarrkit[zfp]"),
+    "pcodec": ("numcodecs.pcodec", "pcodec"),
+}
+
 #: Options zarr-python fills from the array's dtype when a configuration leaves them out.
 _FROM_DTYPE: dict[str, tuple[str, Any]] = {
     "shuffle": ("elementsize", lambda dtype: dtype.itemsize),
@@ -66,6 +72,7 @@ class _Wrapped:
     codec_id: ClassVar[str]
     name: ClassVar[str]
     kind: ClassVar[Kind]
+    evolves_with_array_spec: ClassVar[bool] = True  # as zarr-python evolves them
     configuration: dict[str, JSON] = field(default_factory=dict)
     numcodec: Any = field(init=False, repr=False, compare=False)
 
@@ -180,7 +187,9 @@ def numcodecs_class(codec_id: str, kind: Kind | None = None) -> type[Codec]:
     with _lock:
         if (codec_id, kind) not in _classes:
             base = _BASES[kind]
-            attrs = {"__slots__": (), "codec_id": codec_id, "name": f"numcodecs.{codec_id}"}
+            attrs: dict[str, Any] = {"__slots__": (), "codec_id": codec_id}
+            attrs["name"] = f"numcodecs.{codec_id}"
+            attrs["requires"] = _OPTIONAL.get(codec_id)
             _classes[codec_id, kind] = type(f"Numcodecs_{codec_id}", (base,), attrs)
             _classes[codec_id, kind].__module__ = __name__
         return _classes[codec_id, kind]

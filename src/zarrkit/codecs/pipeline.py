@@ -28,6 +28,7 @@ from zarrkit.codecs.base import (
     BytesBytesCodec,
     ChunkSpec,
     Codec,
+    evolve_all,
 )
 from zarrkit.codecs.buffers import byte_view, copy_exact
 from zarrkit.codecs.bytes import BytesCodec
@@ -93,8 +94,8 @@ class CodecPipeline:
 
     @classmethod
     def from_v3(cls, codecs: Sequence[CodecLike], spec: ChunkSpec) -> CodecPipeline:
-        """The pipeline of a v3 ``codecs`` list, evolved with ``spec`` as zarr-python does."""
-        return cls([get_codec(codec).evolve(spec) for codec in codecs], spec)
+        """The pipeline of a v3 ``codecs`` list, each codec evolved with the spec it encodes."""
+        return cls(evolve_all([get_codec(codec) for codec in codecs], spec), spec)
 
     @classmethod
     def from_v2(
@@ -121,7 +122,7 @@ class CodecPipeline:
         cached = self._reshaped.get(shape)
         if cached is None:
             spec = dataclasses.replace(self.spec, shape=shape)
-            cached = CodecPipeline([c.evolve(spec) for c in self.codecs], spec, v2=self._v2)
+            cached = CodecPipeline(evolve_all(self.codecs, spec), spec, v2=self._v2)
             self._reshaped[shape] = cached
         return cached
 
@@ -209,7 +210,7 @@ class CodecPipeline:
             *converted[n:],
             *([codec_from_v2(compressor)] if compressor else []),
         ]
-        return CodecPipeline([c.evolve(self.spec) for c in codecs], self.spec).to_v3_json()
+        return CodecPipeline(evolve_all(codecs, self.spec), self.spec).to_v3_json()
 
     def to_v2_json(self) -> tuple[list[dict[str, JSON]] | None, dict[str, JSON] | None]:
         """The v2 ``filters`` and ``compressor`` (a v3 pipeline is converted where it can be)."""
@@ -342,10 +343,16 @@ def classify_codecs(
 
 
 def normalize_v3_codecs(
-    filters: Any, serializer: Any, compressors: Any, dtype: np.dtype[Any]
+    filters: Any,
+    serializer: Any,
+    compressors: Any,
+    dtype: np.dtype[Any],
+    *,
+    chunk_shape: tuple[int, ...] = (),
 ) -> list[dict[str, JSON]]:
     """The v3 ``codecs`` JSON for ``create_array``'s arguments, with zarr-python 3.1.6's
-    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum.
+    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum. Filters that
+    change the shape (``transpose``, ``reshape``) need the ``chunk_shape``.
 
     Examples
     --------
@@ -364,14 +371,13 @@ def normalize_v3_codecs(
         ("serializer", ArrayBytesCodec, [get_codec(serializer)]),
         ("compressors", BytesBytesCodec, bytes_bytes),
     )
-    spec = ChunkSpec(shape=(), dtype=dtype, fill_value=None)
-    result = []
     for field, kind, group in groups:
         for codec in group:
             if not isinstance(codec, kind):
                 raise MetadataError(f"{codec.name!r} is not a {kind.__name__}", field=field)
-            result.append(codec.evolve(spec).to_json())
-    return result
+    spec = ChunkSpec(shape=chunk_shape, dtype=dtype, fill_value=None)
+    codecs = evolve_all([codec for _, _, group in groups for codec in group], spec)
+    return [codec.to_json() for codec in codecs]
 
 
 def normalize_v2_codecs(

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 
-from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill
+from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill, evolve_all
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.storage.base import Blob
 
@@ -107,7 +107,7 @@ class ShardingCodec(ArrayBytesCodec):
         inner = self.inner_spec(spec)
         return type(self)(
             chunk_shape=self.chunk_shape,
-            codecs=tuple(c.evolve(inner) for c in self.codecs),
+            codecs=tuple(evolve_all(self.codecs, inner)),
             index_codecs=self.index_codecs,
             index_location=self.index_location,
         )
