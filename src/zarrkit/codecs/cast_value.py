@@ -10,7 +10,8 @@ An array->array codec between integer and float types (ml_dtypes ones included):
 casts to ``data_type``, decoding casts back with the same rules and the ``decode`` map
 (see :mod:`zarrkit.codecs.casting`). The codecs after it see ``data_type`` and the cast fill
 value; a fill value that does not survive the round trip is refused, as the spec requires.
-Scalar map entries are fill-value JSON of the type they map from and to.
+Scalar map entries are fill-value JSON of the type they map from and to (and
+``"+Infinity"``, which the spec's own example uses for ``"Infinity"``).
 """
 
 from __future__ import annotations
@@ -117,10 +118,12 @@ class CastValueCodec(ArrayArrayCodec):
         """The ``direction`` map as scalars of ``source`` and ``target``."""
         pairs = (self.scalar_map or {}).get(direction, [])
         where = f"scalar_map.{direction}"
-        return [
-            (parse_fill_value(a, source, field=where), parse_fill_value(b, target, field=where))
-            for a, b in pairs
-        ]
+        return [(_scalar(a, source, where), _scalar(b, target, where)) for a, b in pairs]
+
+
+def _scalar(data: JSON, dtype: np.dtype[Any], field: str) -> Any:
+    """A scalar map entry: fill-value JSON, also ``"+Infinity"`` as the spec's example has it."""
+    return parse_fill_value("Infinity" if data == "+Infinity" else data, dtype, field=field)
 
 
 def _check_scalar_map(data: object) -> None:

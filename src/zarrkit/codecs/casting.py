@@ -220,7 +220,7 @@ def _round_float(
     bottom, top = np.full_like(near, info.min), np.full_like(near, info.max)
     finite = np.isfinite(high)
     with np.errstate(invalid="ignore"):
-        above = (near.astype(np.float64) - high) - low  # near - value, exact
+        above = np.where(finite, (near.astype(np.float64) - high) - low, 0)  # near - value
         lower = np.where(above <= 0, near, np.nextafter(near, bottom))
         upper = np.where(above >= 0, near, np.nextafter(near, top))
         to_low = low - (lower.astype(np.float64) - high)  # value - lower

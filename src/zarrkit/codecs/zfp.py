@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 
@@ -62,12 +62,16 @@ class ZfpCodec(ArrayBytesCodec):
     rate: float | None = None
     precision: int | None = None
 
-    def __post_init__(self) -> None:
-        if self.mode == "expert":
+    @classmethod
+    def from_json(cls, configuration: Any) -> Self:
+        if isinstance(configuration, dict) and configuration.get("mode") == "expert":
             raise MetadataError(
                 "codec 'zfp': mode 'expert' is not supported (zfpy cannot set its parameters)",
                 field="mode",
             )
+        return super(ZfpCodec, cls).from_json(configuration)
+
+    def __post_init__(self) -> None:
         parse_choice(self.mode, _OPTIONS, codec=self.name, field="mode")
         option = _OPTIONS[self.mode]
         for name in ("tolerance", "rate", "precision"):

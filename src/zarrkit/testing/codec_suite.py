@@ -87,8 +87,8 @@ class CodecSuite:
                 assert again.to_v2_json() == pipeline.to_v2_json()
                 continue
             document = json.loads(json.dumps(pipeline.to_v3_json()))
-            again = evolve_all([get_codec(entry) for entry in document], pipeline.spec)
-            for codec, entry, reread in zip(pipeline.codecs, document, again, strict=True):
+            codecs = evolve_all([get_codec(entry) for entry in document], pipeline.spec)
+            for codec, entry, reread in zip(pipeline.codecs, document, codecs, strict=True):
                 assert reread == codec, entry
             assert CodecPipeline.from_v3(document, pipeline.spec).to_v3_json() == document
 
