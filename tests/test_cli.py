@@ -79,6 +79,22 @@ def test_info_of_a_group(hierarchy: Path) -> None:
     assert node["dimension_names"] == ["y", "x"] and node["path"] == "climate/t2m"
 
 
+def test_info_codecs_lists_every_codec_and_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = json.loads(invoke("info", "--codecs", "--json").stdout)
+    names = {c["name"]: c for c in listed}
+    assert {"zstd", "cast_value", "zfp", "numcodecs.zfpy"} <= set(names)
+    assert names["zfp"] == {
+        "name": "zfp",
+        "usable": True,
+        "module": "zfpy",
+        "install": "zarrkit[zfp]",
+    }
+    monkeypatch.setitem(sys.modules, "zfpy", None)  # as if zfpy were not installed
+    table = flat(invoke("info", "--codecs").stdout)
+    assert re.search(r"zfp\s*│?\s*no\s*│?\s*zfpy \(zarrkit\[zfp\]\)", table), table
+    assert invoke("info").exit_code == 2
+
+
 def test_info_of_nothing_fails_cleanly(tmp_path: Path) -> None:
     result = invoke("info", tmp_path / "missing.zarr")
     assert result.exit_code == 1

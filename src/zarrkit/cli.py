@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from rich.table import Table
 import zarrkit
 from zarrkit import config
 from zarrkit.arrays import Array
+from zarrkit.codecs.availability import available
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.v2 import v2_config
 from zarrkit.errors import ZarrkitError
@@ -164,11 +166,23 @@ def parse_compressor(text: str, zarr_format: int) -> dict[str, Any] | None:
 
 
 @app.command()
-def info(path: PathArg, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+def info(
+    path: Annotated[str | None, typer.Argument(help="a local path or a store URL")] = None,
+    node: NodeOpt = None,
+    as_json: JsonOpt = False,
+    codecs: Annotated[
+        bool, typer.Option("--codecs", help="list the codecs and whether each works here")
+    ] = False,
+) -> None:
     """Describe an array (shape, chunks, shards, codecs, stored size) or a group.
 
-    For a group: totals, then every array and group below it.
+    For a group: totals, then every array and group below it. With --codecs (and no
+    path): every registered codec, whether it is usable here, and what provides it if not.
     """
+    if codecs:
+        return _print_codecs(as_json)
+    if path is None:
+        raise typer.BadParameter("give a path, or --codecs", param_hint="PATH")
     with _reporting_errors():
         found = _open(path, node)
         facts = array_facts(found) if isinstance(found, Array) else group_facts(found)
@@ -178,6 +192,20 @@ def info(path: PathArg, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
         _print_rows(found.info_complete().rows(), f"array {found.name}")
     else:
         _print_group(facts)
+
+
+def _print_codecs(as_json: bool) -> None:
+    found = available()
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(c) for c in found], indent=2))
+        return
+    table = Table(title="codecs", title_justify="left")
+    for column in ("name", "usable", "needs"):
+        table.add_column(column)
+    for c in found:
+        needs = f"{c.module} ({c.install})" if c.module else ""
+        table.add_row(c.name, "yes" if c.usable else "[red]no[/red]", escape(needs))
+    out.print(table)
 
 
 def array_facts(array: Array) -> dict[str, Any]:
