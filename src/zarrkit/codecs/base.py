@@ -40,8 +40,9 @@ class Codec(ABC):
     name: ClassVar[str]
     #: ``(module, what to install)`` when the codec needs an optional library, else None.
     requires: ClassVar[tuple[str, str] | None] = None
-    #: Whether :meth:`evolve` gets the array's chunk spec even after array->array codecs
-    #: that change it (zarr-python's convention for the ``numcodecs.*`` codecs).
+    #: zarr-python's convention, kept for the ``numcodecs.*`` codecs so zarrkit writes what
+    #: it writes: the codec evolves with the array's chunk spec, and the codecs after it
+    #: evolve as if it did not change the spec.
     evolves_with_array_spec: ClassVar[bool] = False
 
     @classmethod
@@ -130,11 +131,12 @@ class BytesBytesCodec(Codec):
 def evolve_all(codecs: Sequence[Codec], spec: ChunkSpec) -> list[Codec]:
     """Each codec evolved with the spec it encodes: the array's chunk spec, as the
     array->array codecs before it resolve it (``cast_value`` before ``bytes`` gives
-    ``bytes`` the cast type's byte order to fill in)."""
+    ``bytes`` the cast type's byte order to fill in); see ``evolves_with_array_spec``."""
     evolved, array_spec = [], spec
     for codec in codecs:
-        evolved.append(codec.evolve(array_spec if codec.evolves_with_array_spec else spec))
-        if isinstance(evolved[-1], ArrayArrayCodec):
+        as_zarr_python = codec.evolves_with_array_spec
+        evolved.append(codec.evolve(array_spec if as_zarr_python else spec))
+        if isinstance(evolved[-1], ArrayArrayCodec) and not as_zarr_python:
             evolved[-1].validate(spec)  # resolving needs a spec the codec accepts
             spec = evolved[-1].resolve(spec)
     return evolved
