@@ -218,6 +218,21 @@ def test_check_reports_corrupt_chunks_and_metadata(hierarchy: Path) -> None:
     assert "climate/t2m/c/0/1" in text.output
 
 
+def test_check_reports_stray_and_malformed_keys(hierarchy: Path) -> None:
+    t2m = hierarchy / "climate" / "t2m"
+    strays = ["c/9/0", "c/0/-1", "c/0.1", "c/01/0", "c/5", "notes.txt"]
+    for stray in strays:  # out of the grid, negative, other separator, padded, rank, junk
+        (t2m / stray).parent.mkdir(parents=True, exist_ok=True)
+        (t2m / stray).write_bytes(b"x")
+    report = json.loads(invoke("check", hierarchy, "--json").stdout)
+    found = {p["key"]: p["error"] for p in report["problems"]}
+    assert sorted(found) == sorted(f"climate/t2m/{s}" for s in strays)
+    assert all("stray object" in error for error in found.values())
+    assert report["chunks"] == 8  # the real chunks are still all checked
+    array = zarrkit.open_array(hierarchy, path="climate/t2m")
+    assert array.nchunks_initialized == array.nchunks == 6  # strays are not counted
+
+
 def test_check_progress_and_logging(hierarchy: Path) -> None:
     result = invoke("-v", "check", hierarchy, "--progress")
     assert result.exit_code == 0

@@ -18,6 +18,7 @@ from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.errors import IndexingError, NodeTypeError, ReadOnlyError, ShapeMismatchError
 from zarrkit.info import ArrayInfo
+from zarrkit.metadata.chunk_key import key_decoder
 from zarrkit.metadata.dtypes import default_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
@@ -201,9 +202,25 @@ class Array:
 
     @property
     def nchunks_initialized(self) -> int:
-        """Number of (inner) chunks that hold stored data."""
-        keys = [k for k in self._store.list_prefix(prefix_of(self._path)) if not _is_doc(k)]
-        return self._layout.chunks.count_stored(keys)
+        """Number of (inner) chunks that hold stored data (keys that decode to a chunk of
+        the grid; stray objects under the array's prefix are not counted)."""
+        return self._layout.chunks.count_stored(list(self.stored_chunk_keys()[0]))
+
+    def stored_chunk_keys(self) -> tuple[dict[str, tuple[int, ...]], list[str]]:
+        """The stored chunks (shards, when sharded) as ``{key: coords}``, and the keys under
+        the array's prefix that are neither chunks of its grid nor its metadata documents."""
+        prefix = prefix_of(self._path)
+        meta = self._metadata
+        grid = tuple(d.nchunks for d in meta.chunk_grid.dims(meta.shape))
+        decode = key_decoder(meta.chunk_key_encoding, grid)
+        chunks, strays = {}, []
+        for key in self._store.list_prefix(prefix):
+            coords = decode(key[len(prefix) :])
+            if coords is not None:
+                chunks[key] = coords
+            elif not _is_doc(key):
+                strays.append(key)
+        return chunks, strays
 
     def nbytes_stored(self) -> int:
         """Bytes this array occupies in its store (metadata and chunks)."""
