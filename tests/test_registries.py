@@ -121,6 +121,23 @@ def test_convenience_functions_use_the_built_in_registries():
         chunk_key_encodings.unregister("test.marker")
 
 
+def test_registrations_made_before_the_built_ins_are_imported_win():
+    # zarrkit.registry imports no package of built-ins, so a user can register first
+    script = textwrap.dedent(
+        """
+        import zarrkit.registry as registry
+        registry.register_codec("gzip", int)
+        registry.register_store("memory", str)
+        import zarrkit.codecs, zarrkit.storage
+        assert registry.codecs.get("gzip") is int, registry.codecs.get("gzip")
+        assert registry.stores.get("memory") is str
+        assert registry.codecs.get("zstd").__name__ == "ZstdCodec"
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 PLUGIN = """
 from dataclasses import dataclass
 from typing import ClassVar

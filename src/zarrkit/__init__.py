@@ -26,7 +26,7 @@ _EXPORTS = {
     "create_group": "zarrkit.api",
     "empty": "zarrkit.api",
     "empty_like": "zarrkit.api",
-    "from_dask": "zarrkit.integrations.dask",
+    "from_dask": "zarrkit.integrations.from_dask",
     "full": "zarrkit.api",
     "full_like": "zarrkit.api",
     "group": "zarrkit.api",
@@ -39,10 +39,12 @@ _EXPORTS = {
     "store_dask": "zarrkit.integrations.dask",
     "zeros": "zarrkit.api",
     "zeros_like": "zarrkit.api",
+    "codecs": "zarrkit.codecs",
     "config": "zarrkit.config",
     "consolidated": "zarrkit.consolidated",
     "errors": "zarrkit.errors",
     "registry": "zarrkit.registry",
+    "storage": "zarrkit.storage",
 }
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "Group",
     "__version__",
     "array",
+    "codecs",
     "config",
     "consolidate_metadata",
     "consolidated",
@@ -71,13 +74,14 @@ __all__ = [
     "open_consolidated",
     "open_group",
     "registry",
+    "storage",
     "store_dask",
     "zeros",
     "zeros_like",
 ]
 
 if TYPE_CHECKING:
-    from zarrkit import config, consolidated, errors, registry
+    from zarrkit import codecs, config, consolidated, errors, registry, storage
     from zarrkit.api import (
         array,
         consolidate_metadata,
@@ -101,7 +105,8 @@ if TYPE_CHECKING:
     from zarrkit.arrays import Array
     from zarrkit.convert import copy
     from zarrkit.groups import Group
-    from zarrkit.integrations.dask import from_dask, store_dask
+    from zarrkit.integrations.dask import store_dask
+    from zarrkit.integrations.from_dask import from_dask
 
 
 def __getattr__(name: str) -> Any:
@@ -109,7 +114,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'zarrkit' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    value = mod if module.endswith(name) else getattr(mod, name)
+    value = mod if module == f"{__name__}.{name}" else getattr(mod, name)
     globals()[name] = value
     return value
 

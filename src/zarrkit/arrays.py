@@ -1,4 +1,9 @@
-"""``Array``: a thin facade over metadata, the engine and the store."""
+"""``Array``: a thin facade over metadata, the engine and the store.
+
+Over 400 lines because zarr-python's Array is wide (five selection modes, each with a get
+and a set, plus resize, append, info); every member is a few lines calling indexing or the
+engine.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,18 @@ import numcodecs
 import numpy as np
 
 from zarrkit import config, engine, indexing
-from zarrkit.attributes import Attributes
 from zarrkit.cache import ChunkCache
+from zarrkit.chunking import normalize_shape
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.errors import IndexingError, NodeTypeError, ReadOnlyError, ShapeMismatchError
+from zarrkit.errors import IndexingError, NodeTypeError, ShapeMismatchError
 from zarrkit.info import ArrayInfo
 from zarrkit.metadata.chunk_key import key_decoder
+from zarrkit.metadata.documents import ArrayMetadata, prefix_of
 from zarrkit.metadata.dtypes import default_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
-from zarrkit.nodes import ArrayMetadata, prefix_of, save_node
+from zarrkit.nodes import Node, load_node
 from zarrkit.progress import Progress, reporter
 from zarrkit.storage.base import Store
 
@@ -47,7 +53,7 @@ def fill_or_default(meta: ArrayMetadata) -> Any:
     return default_fill_value(meta.dtype) if meta.fill_value is None else meta.fill_value
 
 
-class Array:
+class Array(Node[ArrayMetadata]):
     """A chunked N-dimensional array in a Zarr store (v2 or v3).
 
     Obtain one with :func:`zarrkit.create_array` or :func:`zarrkit.open_array`.
@@ -61,6 +67,8 @@ class Array:
     28
     """
 
+    node_type = "array"
+
     def __init__(
         self,
         store: Store,
@@ -70,10 +78,8 @@ class Array:
         write_empty_chunks: bool | None = None,
         cache: ChunkCache | None = None,
     ) -> None:
-        self._store = store
+        super().__init__(store, path, metadata)
         self._cache = cache
-        self._path = path
-        self._metadata = metadata
         self._write_empty_chunks = (
             config.get("write_empty_chunks") if write_empty_chunks is None else write_empty_chunks
         )
@@ -84,35 +90,7 @@ class Array:
         # store pickles its own configuration, never an open handle.
         return (_reopen, (self._store, self._path, self._write_empty_chunks))
 
-    # --- identity and metadata -----------------------------------------------------------
-    @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    @property
-    def name(self) -> str:
-        return "/" + self._path
-
-    @property
-    def basename(self) -> str:
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
-    def metadata(self) -> ArrayMetadata:
-        return self._metadata
-
-    @property
-    def read_only(self) -> bool:
-        return self._store.read_only
-
-    @property
-    def zarr_format(self) -> int:
-        return self._metadata.zarr_format
-
+    # --- the array's metadata -----------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
         return self._metadata.shape
@@ -154,10 +132,6 @@ class Array:
     @property
     def dimension_names(self) -> tuple[str | None, ...] | None:
         return self._metadata.dimension_names
-
-    @property
-    def attrs(self) -> Attributes:
-        return Attributes(lambda: self._metadata.attributes, self._set_attributes)
 
     @property
     def filters(self) -> tuple[Any, ...]:
@@ -229,7 +203,22 @@ class Array:
     @property
     def info(self) -> ArrayInfo:
         """A summary of the array (printable)."""
-        return ArrayInfo.of(self)
+        return ArrayInfo(
+            zarr_format=self.zarr_format,
+            dtype=str(self.dtype),
+            fill_value=self.fill_value,
+            shape=self.shape,
+            chunks=self.chunks,
+            shards=self.shards,
+            order=self.order,
+            read_only=self.read_only,
+            store_type=type(self.store).__name__,
+            filters=self.filters,
+            serializer=self.serializer,
+            compressors=self.compressors,
+            nbytes=self.nbytes,
+            nchunks=self.nchunks,
+        )
 
     def info_complete(self) -> ArrayInfo:
         """:attr:`info` plus stored bytes, compression ratio and initialized chunks."""
@@ -404,8 +393,6 @@ class Array:
     # --- changing the array ---------------------------------------------------------------
     def resize(self, *shape: Any) -> None:
         """Change the shape; chunks wholly outside the new shape are deleted."""
-        from zarrkit.chunking import normalize_shape
-
         self._check_writable()
         new_shape = normalize_shape(shape[0] if len(shape) == 1 else shape)
         if len(new_shape) != self.ndim:
@@ -461,24 +448,9 @@ class Array:
         self[region] = data
         return new_shape
 
-    def update_attributes(self, new_attributes: dict[str, Any]) -> Array:
-        """Merge ``new_attributes`` into the attributes; returns the array."""
-        self.attrs.update(new_attributes)
-        return self
-
-    def _set_attributes(self, attributes: dict[str, Any]) -> None:
-        self._update_metadata(attributes=attributes)
-
     def _update_metadata(self, **changes: Any) -> None:
-        self._check_writable()
-        meta = dataclasses.replace(self._metadata, **changes)
-        save_node(self._store, self._path, meta)
-        self._metadata = meta
+        super()._update_metadata(**changes)
         self.__dict__.pop("_layout", None)
-
-    def _check_writable(self) -> None:
-        if self.read_only:
-            raise ReadOnlyError(f"array {self.name} in {self._store!r} is read-only")
 
     # --- internals -------------------------------------------------------------------------
     @cached_property
@@ -496,8 +468,6 @@ class Array:
 
 
 def _reopen(store: Store, path: str, write_empty_chunks: bool) -> Array:
-    from zarrkit.nodes import load_node
-
     meta = load_node(store, path)
     if not isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
         raise NodeTypeError(f"the node at path {path!r} of {store!r} is no longer an array")

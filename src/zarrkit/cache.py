@@ -85,3 +85,10 @@ class ChunkCache:
             f"ChunkCache({len(self)} chunks, {self.nbytes}/{self.max_bytes} bytes, "
             f"hits={self.hits}, misses={self.misses})"
         )
+
+
+def as_cache(cache: ChunkCache | int | None) -> ChunkCache | None:
+    """``cache`` itself, or a new cache with a budget of ``cache`` bytes."""
+    if isinstance(cache, bool):
+        raise TypeError(f"cache must be a ChunkCache or a byte budget, got {cache!r}")
+    return ChunkCache(cache) if isinstance(cache, int) else cache

@@ -14,7 +14,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -23,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,19 +32,19 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-import zarrkit
-from zarrkit import config
+from zarrkit import api, config
 from zarrkit.arrays import Array
-from zarrkit.codecs.availability import available
+from zarrkit.check import check_hierarchy
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.v2 import v2_config
+from zarrkit.convert import copy
+from zarrkit.demo import run as demo_run
 from zarrkit.errors import ZarrkitError
+from zarrkit.facts import array_facts, codec_facts, group_facts
 from zarrkit.groups import Group
 from zarrkit.info import human_bytes
-from zarrkit.nodes import ALL_DOCS, key_of, load_node, metadata_kind, normalize_path, prefix_of
-from zarrkit.progress import reporter
+from zarrkit.nodes import normalize_path
 from zarrkit.storage import make_store
-from zarrkit.storage.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +102,7 @@ def _reporting_errors() -> Iterator[None]:
 
 
 def _open(path: str, node: str | None) -> Array | Group:
-    return zarrkit.open(path, mode="r", path=node)
+    return api.open(path, mode="r", path=node)
 
 
 def _show_progress(flag: bool | None, *, as_json: bool = False) -> bool:
@@ -195,77 +193,17 @@ def info(
 
 
 def _print_codecs(as_json: bool) -> None:
-    found = available()
+    facts = codec_facts()
     if as_json:
-        typer.echo(json.dumps([dataclasses.asdict(c) for c in found], indent=2))
+        typer.echo(json.dumps(facts, indent=2))
         return
     table = Table(title="codecs", title_justify="left")
     for column in ("name", "usable", "needs"):
         table.add_column(column)
-    for c in found:
-        needs = f"{c.module} ({c.install})" if c.module else ""
-        table.add_row(c.name, "yes" if c.usable else "[red]no[/red]", escape(needs))
+    for c in facts:
+        needs = f"{c['module']} ({c['install']})" if c["module"] else ""
+        table.add_row(c["name"], "yes" if c["usable"] else "[red]no[/red]", escape(needs))
     out.print(table)
-
-
-def array_facts(array: Array) -> dict[str, Any]:
-    """What ``info --json`` reports about an array."""
-    doc = array.metadata.to_json()
-    stored = array.nbytes_stored()
-    codecs = (
-        doc["codecs"]
-        if array.zarr_format == 3
-        else {
-            "filters": doc["filters"],
-            "compressor": doc["compressor"],
-        }
-    )
-    return {
-        "node_type": "array",
-        "path": array.path,
-        "zarr_format": array.zarr_format,
-        "shape": list(array.shape),
-        "dtype": str(array.dtype),
-        "chunks": list(array.chunks),
-        "shards": None if array.shards is None else list(array.shards),
-        "fill_value": doc["fill_value"],
-        "dimension_names": array.dimension_names,
-        "codecs": codecs,
-        "nbytes": array.nbytes,
-        "nbytes_stored": stored,
-        "ratio": round(array.nbytes / stored, 3) if stored else None,
-        "nchunks": array.nchunks,
-        "nchunks_initialized": array.nchunks_initialized,
-        "attributes": dict(array.attrs),
-    }
-
-
-def group_facts(group: Group) -> dict[str, Any]:
-    """What ``info --json`` reports about a group: totals, then every node below it."""
-    members = []
-    for name, node in group.members(max_depth=None):
-        entry: dict[str, Any] = {"path": name, "node_type": metadata_kind(node.metadata)}
-        if isinstance(node, Array):
-            entry |= {
-                "shape": list(node.shape),
-                "dtype": str(node.dtype),
-                "chunks": list(node.chunks),
-                "shards": None if node.shards is None else list(node.shards),
-                "nbytes": node.nbytes,
-            }
-        members.append(entry)
-    store = group.store
-    return {
-        "node_type": "group",
-        "path": group.path,
-        "zarr_format": group.zarr_format,
-        "attributes": dict(group.attrs),
-        "arrays": sum(m["node_type"] == "array" for m in members),
-        "groups": sum(m["node_type"] == "group" for m in members),
-        "nbytes": sum(m.get("nbytes", 0) for m in members),
-        "nbytes_stored": sum(store.getsize(k) for k in store.list_prefix(prefix_of(group.path))),
-        "members": members,
-    }
 
 
 def _print_rows(rows: list[tuple[str, str]], title: str) -> None:
@@ -354,7 +292,7 @@ def cp(
         source = _open(src, node)
         if compressor:
             options["compressors"] = parse_compressor(compressor, zarr_format or source.zarr_format)
-        zarrkit.copy(
+        copy(
             source,
             dst,
             path=node,
@@ -373,7 +311,7 @@ def consolidate(path: PathArg, node: NodeOpt = None) -> None:
     Readers then open the whole hierarchy with one request.
     """
     with _reporting_errors():
-        group = zarrkit.consolidate_metadata(path, node)
+        group = api.consolidate_metadata(path, node)
         count = len(group.members(max_depth=None))
     typer.echo(f"consolidated the metadata of {count} nodes into group /{group.path}")
 
@@ -417,72 +355,6 @@ def check(
         raise typer.Exit(1)
 
 
-def check_hierarchy(
-    store: Store, path: str, *, concurrency: int, progress: bool = False
-) -> dict[str, Any]:
-    """Every metadata and chunk problem below ``path``, as ``{"key", "error"}`` items,
-    plus the number of nodes and chunks checked."""
-    problems: list[dict[str, str]] = []
-    arrays: list[Array] = []
-    nodes = _walk(store, path, arrays, problems)
-    jobs: list[tuple[Array, str, tuple[slice, ...]]] = []
-    for array in arrays:
-        chunks, strays = array.stored_chunk_keys()
-        problems.extend({"key": key, "error": _STRAY} for key in sorted(strays))
-        jobs.extend((array, key, _region(array, coords)) for key, coords in sorted(chunks.items()))
-
-    def decode(job: tuple[Array, str, tuple[slice, ...]]) -> dict[str, str] | None:
-        array, key, region = job
-        try:
-            array[region]
-        except ZarrkitError as e:
-            return {"key": key, "error": str(e)}
-        return None
-
-    with (
-        reporter(progress, len(jobs), "checking chunks") as report,
-        ThreadPoolExecutor(concurrency) as pool,
-    ):
-        for done, found in enumerate(pool.map(decode, jobs), 1):
-            report(done, len(jobs))
-            if found is not None:
-                problems.append(found)
-    log.info("checked %d nodes and %d chunks: %d problems", nodes, len(jobs), len(problems))
-    return {"nodes": nodes, "chunks": len(jobs), "problems": problems}
-
-
-def _walk(store: Store, path: str, arrays: list[Array], problems: list[dict[str, str]]) -> int:
-    """Load the node at ``path`` and every node below it, collecting arrays and metadata
-    problems; returns the number of nodes found."""
-    try:
-        meta = load_node(store, path)
-        if metadata_kind(meta) == "array":
-            arrays.append(Array(store, path, meta))  # type: ignore[arg-type]
-            return 1
-    except ZarrkitError as e:
-        where = getattr(e, "key", None) or (f"{path}/" if path else "/")
-        problems.append({"key": where, "error": str(e)})
-        return 1
-    count = 1
-    for name in sorted(store.list_dir(prefix_of(path))):
-        child = key_of(path, name)
-        if name not in ALL_DOCS and any(store.exists(key_of(child, d)) for d in ALL_DOCS):
-            count += _walk(store, child, arrays, problems)
-    return count
-
-
-_STRAY = "stray object: not a chunk key of this array's encoding and grid, nor metadata"
-
-
-def _region(array: Array, coords: tuple[int, ...]) -> tuple[slice, ...]:
-    """The part of ``array`` that the stored chunk (or shard) ``coords`` holds."""
-    dims = array.metadata.chunk_grid.dims(array.shape)
-    return tuple(
-        slice(d.chunk_start(i), min(d.chunk_start(i) + d.chunk_len(i), d.length))
-        for d, i in zip(dims, coords, strict=True)
-    )
-
-
 # --- bench and demo ----------------------------------------------------------------------------
 
 
@@ -519,7 +391,7 @@ def _builtin_timings(size: int) -> Iterator[tuple[str, float, float]]:
     data = np.random.default_rng(0).standard_normal((side, side), dtype="f4")
     with tempfile.TemporaryDirectory(prefix="zarrkit-bench-") as tmp:
         for label, where in (("memory", "memory://"), ("local files", os.path.join(tmp, "b"))):
-            array = zarrkit.create_array(where, shape=data.shape, chunks=(256, 256), dtype="f4")
+            array = api.create_array(where, shape=data.shape, chunks=(256, 256), dtype="f4")
             started = time.perf_counter()
             array[...] = data
             written = time.perf_counter()
@@ -534,14 +406,12 @@ def demo(
     ] = None,
 ) -> None:
     """Run the end-to-end demo (``python -m zarrkit.demo``)."""
-    from zarrkit.demo import run
-
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
-        run(directory)
+        demo_run(directory)
         return
     with tempfile.TemporaryDirectory(prefix="zarrkit-demo-") as tmp:
-        run(Path(tmp))
+        demo_run(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from zarrkit.arrays import Array, build_pipeline
 from zarrkit.codecs.base import ArrayArrayCodec, BytesBytesCodec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.consolidated import ConsolidatedGroup, consolidate
 from zarrkit.errors import MetadataError
@@ -299,11 +298,8 @@ def _chunk_pipeline(src: Array) -> CodecPipeline:
     """The codecs of the source's (inner, when sharded) chunks: what ``create_array``
     takes as filters, serializer and compressors, next to ``shards``."""
     pipeline = build_pipeline(src.metadata)
-    codec = pipeline.array_bytes
-    if isinstance(codec, ShardingCodec) and len(pipeline.codecs) == 1:
-        inner: CodecPipeline = codec.inner_pipeline(pipeline.spec)
-        return inner
-    return pipeline
+    inner = pipeline.inner_chunks
+    return pipeline if inner is None else inner.pipeline
 
 
 def _stream(src: Array, dst: Array, block_bytes: int) -> Iterator[int]:

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -22,37 +22,13 @@ from zarrkit import config, locking
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.codecs.sharding import ShardingCodec
 from zarrkit.errors import CodecError, ShapeMismatchError
 from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
-from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
-from zarrkit.storage.base import Blob, Store
-from zarrkit.storage.sharded import ShardedChunks
+from zarrkit.metadata.chunk_grid import DimGrid
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ChunkAccess, Coords
 
 NDArray = np.ndarray[Any, Any]
-Coords = tuple[int, ...]
-
-
-class ChunkAccess(Protocol):
-    """Encoded chunks by grid coordinates: one key each, or inner chunks of shards."""
-
-    store: Store
-    #: Whether batch calls fan out concurrently by themselves (then the engine sends one).
-    native_concurrency: bool
-
-    def key(self, coords: Coords) -> str: ...
-
-    def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]: ...
-
-    def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
-        """Store each blob; ``None`` removes the chunk."""
-
-    def count_stored(self, keys: Sequence[str]) -> int:
-        """How many chunks the stored chunk (or shard) ``keys`` hold."""
-
-    def store_key(self, coords: Coords) -> str:
-        """The key of the stored object (the chunk itself, or its shard) holding ``coords``;
-        writers lock it."""
 
 
 class KeyedChunks:
@@ -141,17 +117,14 @@ def layout_for(
     cache: ChunkCache | None = None,
 ) -> Layout:
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
-    only codec is ``sharding_indexed`` (so reads fetch byte ranges, not whole shards)."""
+    codecs store chunks inside chunks (sharding: reads fetch byte ranges, not whole shards)."""
     dims = meta.chunk_grid.dims(meta.shape)
     chunks: ChunkAccess = KeyedChunks(store, prefix, meta.chunk_key)
-    codec = pipeline.array_bytes
-    if isinstance(codec, ShardingCodec) and not pipeline.array_array and not pipeline.bytes_bytes:
-        shard_shape = pipeline.spec.shape
-        cps = codec.chunks_per_shard(shard_shape)
-        dims = inner_dims(meta.shape, shard_shape, codec.chunk_shape)
-        counts = tuple(d.nchunks for d in dims)
-        chunks = ShardedChunks(store, lambda c: prefix + meta.chunk_key(c), codec, cps, counts)
-        pipeline = codec.inner_pipeline(pipeline.spec)
+    inner = pipeline.inner_chunks
+    if inner is not None:
+        dims = inner.dims(meta.shape)
+        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), meta.shape)
+        pipeline = inner.pipeline
     return Layout(
         chunks=chunks,
         dims=dims,
@@ -358,7 +331,7 @@ def _lock_groups(
     for chunk_read in plan:
         by_key.setdefault(layout.chunks.store_key(chunk_read.coords), []).append(chunk_read)
     keys = sorted(by_key)
-    size = _FILE_LOCK_BATCH if locking.supports_process_locks(layout.chunks.store) else len(keys)
+    size = _FILE_LOCK_BATCH if layout.chunks.store.locks_across_processes else len(keys)
     groups = []
     for start in range(0, len(keys), size):
         batch = keys[start : start + size]

@@ -126,6 +126,11 @@ class StoreError(ZarrkitError, OSError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class UnresolvedReferenceError(StoreError):
+    """A reference (kerchunk) points to a file that does not exist or to bytes the file does
+    not hold; ``key`` is the referencing key."""
+
+
 class InvalidKeyError(ZarrkitError, ValueError):
     """A store key could escape the store or is not a valid key."""
 
@@ -158,6 +163,7 @@ __all__ = [
     "UnknownCodecError",
     "UnknownDataTypeError",
     "UnknownStoreError",
+    "UnresolvedReferenceError",
     "UnsupportedExtensionError",
     "ZarrkitError",
 ]

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 from zarrkit.arrays import Array
-from zarrkit.attributes import Attributes
-from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError, ReadOnlyError
-from zarrkit.nodes import (
+from zarrkit.chunking import normalize_shape
+from zarrkit.creation import create_array, group_metadata, new_node
+from zarrkit.errors import MemberNotFoundError, NodeNotFoundError, NodeTypeError
+from zarrkit.metadata.documents import (
     ALL_DOCS,
     GroupMetadata,
     NodeMetadata,
-    delete_node,
-    load_node,
     metadata_kind,
-    normalize_path,
     prefix_of,
-    save_node,
 )
+from zarrkit.metadata.dtypes import normalize_dtype
+from zarrkit.nodes import Node, delete_node, load_node, normalize_path
 from zarrkit.storage.base import Store
 
 
@@ -30,7 +28,7 @@ def node_from_metadata(store: Store, path: str, meta: NodeMetadata) -> Array | G
     return Group(store, path, meta)  # type: ignore[arg-type]
 
 
-class Group:
+class Group(Node[GroupMetadata]):
     """A group of arrays and groups (v2 or v3).
 
     Examples
@@ -44,54 +42,7 @@ class Group:
         └── t2m (2, 3) float32
     """
 
-    def __init__(self, store: Store, path: str, metadata: GroupMetadata) -> None:
-        self._store = store
-        self._path = path
-        self._metadata = metadata
-
-    @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    @property
-    def name(self) -> str:
-        return "/" + self._path
-
-    @property
-    def basename(self) -> str:
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
-    def metadata(self) -> GroupMetadata:
-        return self._metadata
-
-    @property
-    def zarr_format(self) -> int:
-        return self._metadata.zarr_format
-
-    @property
-    def read_only(self) -> bool:
-        return self._store.read_only
-
-    @property
-    def attrs(self) -> Attributes:
-        return Attributes(lambda: self._metadata.attributes, self._set_attributes)
-
-    def update_attributes(self, new_attributes: dict[str, Any]) -> Group:
-        """Merge ``new_attributes`` into the attributes; returns the group."""
-        self.attrs.update(new_attributes)
-        return self
-
-    def _set_attributes(self, attributes: dict[str, Any]) -> None:
-        if self.read_only:
-            raise ReadOnlyError(f"group {self.name} in {self._store!r} is read-only")
-        meta = dataclasses.replace(self._metadata, attributes=attributes)
-        save_node(self._store, self._path, meta)
-        self._metadata = meta
+    node_type = "group"
 
     def __repr__(self) -> str:
         return f"<zarrkit.Group {self._store!r}{self.name}>"
@@ -127,8 +78,7 @@ class Group:
         return len(self.members())
 
     def __delitem__(self, name: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(f"group {self.name} in {self._store!r} is read-only")
+        self._check_writable()
         path = self._child_path(name)
         if self.get(name) is None:
             raise MemberNotFoundError(f"group {self.name} has no member {name!r}")
@@ -168,15 +118,10 @@ class Group:
         self, name: str, *, attributes: dict[str, Any] | None = None, overwrite: bool = False
     ) -> Group:
         """A new child group (v2 or v3 like this group)."""
-        from zarrkit.api import create_group
-
-        return create_group(
-            self._store,
-            path=self._child_path(name),
-            zarr_format=self.zarr_format,
-            attributes=attributes,
-            overwrite=overwrite,
-        )
+        path = self._child_path(name)
+        meta = group_metadata(self.zarr_format, attributes)
+        new_node(self._store, path, meta, overwrite=overwrite)
+        return Group(self._store, path, meta)
 
     def require_group(self, name: str, **kwargs: Any) -> Group:
         """The child group ``name``, created if missing."""
@@ -189,16 +134,11 @@ class Group:
 
     def create_array(self, name: str, **kwargs: Any) -> Array:
         """A new child array; takes :func:`zarrkit.create_array`'s keyword arguments."""
-        from zarrkit.api import create_array
-
         kwargs.setdefault("zarr_format", self.zarr_format)
         return create_array(self._store, name=self._child_path(name), **kwargs)
 
     def require_array(self, name: str, *, shape: Any, dtype: Any = None, **kwargs: Any) -> Array:
         """The child array ``name``, created if missing; an existing one must match."""
-        from zarrkit.chunking import normalize_shape
-        from zarrkit.metadata.dtypes import normalize_dtype
-
         node = self.get(name)
         if node is None:
             return self.create_array(name, shape=shape, dtype=dtype, **kwargs)

@@ -11,6 +11,9 @@ Where zarr-python deliberately differs from NumPy, zarrkit follows zarr-python: 
 must be positive; ``None`` (newaxis) and boolean scalars are refused; several index arrays
 mixed with slices are refused in ``a[...]`` (use ``oindex`` or ``vindex``); and in ``a[...]``
 several arrays of which one is boolean select orthogonally (outer), as zarr-python does.
+
+Over 400 lines: the Selection, the normalization that builds it and the projection that
+consumes it are one concept, read together.
 """
 
 from __future__ import annotations

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from zarrkit.arrays import Array
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,25 +26,6 @@ class ArrayInfo:
     nbytes_stored: int | None = None
     nchunks_initialized: int | None = None
     nchunks: int = 0
-
-    @classmethod
-    def of(cls, array: Array) -> ArrayInfo:
-        return cls(
-            zarr_format=array.zarr_format,
-            dtype=str(array.dtype),
-            fill_value=array.fill_value,
-            shape=array.shape,
-            chunks=array.chunks,
-            shards=array.shards,
-            order=array.order,
-            read_only=array.read_only,
-            store_type=type(array.store).__name__,
-            filters=array.filters,
-            serializer=array.serializer,
-            compressors=array.compressors,
-            nbytes=array.nbytes,
-            nchunks=array.nchunks,
-        )
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs in display order."""

@@ -4,13 +4,15 @@ A partial chunk write reads the stored chunk, merges the new values in and write
 Two writers doing that at once would each write back their own merge and one update would
 be lost, so the engine holds the lock of every key it rewrites, from the read to the write.
 
+A store says what to lock for a key (:meth:`~zarrkit.storage.Store.lock_target`) and
+whether that serialises writers in other processes too
+(:attr:`~zarrkit.storage.Store.locks_across_processes`); this module does the locking.
 :func:`key_lock` is process-wide: every handle on the same stored data (two
 :class:`~zarrkit.storage.LocalStore` objects on one directory, a store and its read-only
-or prefixed views) gets the same lock. Where a store keeps its data in local files, the
-lock also holds one byte of a lock file in the key's directory (``fcntl.lockf``), so
-writers in other processes (multiprocessing, Dask workers on one machine) are serialised
-too; the OS releases it at once if its holder dies. Which stores can do that is a registry
-by store type (:func:`register_locking`); :func:`supports_process_locks` tells.
+or prefixed views) names the same target and gets the same lock. A target with a lock file
+also holds one byte of it (``fcntl.lockf``), so writers in other processes
+(multiprocessing, Dask workers on one machine) are serialised too; the OS releases it at
+once if its holder dies.
 
 Examples
 --------
@@ -18,7 +20,7 @@ Examples
 >>> store = MemoryStore()
 >>> with key_lock(store, "c/0"):
 ...     store.set("c/0", b"merged")
->>> supports_process_locks(store)
+>>> store.locks_across_processes
 False
 """
 
@@ -29,23 +31,22 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 from weakref import WeakValueDictionary
 
 from zarrkit import config
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import Store
-from zarrkit.storage.local import LocalStore
-from zarrkit.storage.memory import MemoryStore
-from zarrkit.storage.wrappers import PrefixStore, WrapperStore
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: threads only
     fcntl = None  # type: ignore[assignment]
+
+#: Whether lock files work here (``fcntl`` record locks), so locks can span processes.
+FILE_LOCKS = fcntl is not None
 
 # Waiting for a lock file polls (a blocking lockf could not time out): short sleeps first,
 # since most critical sections are one chunk's read-merge-write.
@@ -62,28 +63,18 @@ class LockTarget:
     offset: int = 0
 
 
-Resolver = Callable[[Any, str], LockTarget]
-_resolvers: dict[type, Resolver] = {}
+class Lockable(Protocol):
+    """What this module needs of a store: the lock target of each key."""
+
+    def lock_target(self, key: str) -> LockTarget: ...
 
 
-def register_locking(store_type: type[Store], resolver: Resolver) -> None:
-    """Make stores of ``store_type`` (and subclasses) lock ``resolver(store, key)``."""
-    _resolvers[store_type] = resolver
-
-
-def lock_target(store: Store, key: str) -> LockTarget:
-    """The lock of ``key`` in ``store``; stores without a resolver lock per object."""
-    for cls in type(store).__mro__:
-        resolver = _resolvers.get(cls)
-        if resolver is not None:
-            return resolver(store, key)
-    return LockTarget(f"{type(store).__qualname__}@{id(store):x}:{key}")
-
-
-def supports_process_locks(store: Store) -> bool:
-    """Whether writers in other processes are serialised with this one on ``store``
-    (otherwise only threads of this process are)."""
-    return lock_target(store, "zarr.json").path is not None
+def file_target(path: str, name: str) -> LockTarget:
+    """The target of key ``name`` (its last segment) with lock file ``path``: one byte of
+    the file, picked by a stable hash (not ``hash()``: it differs between processes); two
+    keys sharing a byte are merely serialised together."""
+    offset = zlib.crc32(name.encode()) & 0x7FFFFFFF
+    return LockTarget(f"{path}#{offset:010d}", path if FILE_LOCKS else None, offset)
 
 
 class KeyLock:
@@ -131,9 +122,9 @@ _locks: WeakValueDictionary[str, KeyLock] = WeakValueDictionary()
 _guard = threading.Lock()
 
 
-def key_lock(store: Store, key: str) -> KeyLock:
+def key_lock(store: Lockable, key: str) -> KeyLock:
     """The process-wide lock of ``key`` in ``store`` (a context manager, re-entrant)."""
-    target = lock_target(store, key)
+    target = store.lock_target(key)
     with _guard:
         lock = _locks.get(target.name)
         if lock is None:
@@ -142,7 +133,7 @@ def key_lock(store: Store, key: str) -> KeyLock:
 
 
 @contextmanager
-def locked(store: Store, keys: Iterable[str]) -> Iterator[None]:
+def locked(store: Lockable, keys: Iterable[str]) -> Iterator[None]:
     """Hold the locks of all ``keys`` (taken in one global order, so two writers locking
     overlapping sets cannot deadlock)."""
     locks = {}
@@ -286,34 +277,3 @@ def _reset_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-# --- the built-in resolvers ----------------------------------------------------------------
-def _local(store: LocalStore, key: str) -> LockTarget:
-    path = store.lock_path(key)
-    # a stable hash (not hash(): it differs between processes) picks the byte; two keys
-    # sharing one are merely serialised together
-    offset = zlib.crc32(key.rsplit("/", 1)[-1].encode()) & 0x7FFFFFFF
-    return LockTarget(f"{path}#{offset:010d}", path if fcntl is not None else None, offset)
-
-
-def _memory(store: MemoryStore, key: str) -> LockTarget:
-    # handles made by with_read_only share the dict, so it names the data
-    return LockTarget(f"MemoryStore@{id(store._data):x}:{key}")
-
-
-def _wrapper(store: WrapperStore, key: str) -> LockTarget:
-    return lock_target(store.inner, key)
-
-
-def _prefixed(store: PrefixStore, key: str) -> LockTarget:
-    return lock_target(store.inner, store.prefix + key)
-
-
-for _type, _resolver in (
-    (LocalStore, _local),
-    (MemoryStore, _memory),
-    (WrapperStore, _wrapper),
-    (PrefixStore, _prefixed),
-):
-    register_locking(_type, _resolver)

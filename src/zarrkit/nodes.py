@@ -1,29 +1,32 @@
-"""Finding, reading and writing node metadata on a store; format auto-detection.
+"""Nodes on a store: finding, reading and writing their metadata (format auto-detected),
+and :class:`Node`, what arrays and groups share.
 
 Every metadata document zarrkit writes or deletes goes through :func:`save_node` and
 :func:`delete_node`, which also keep consolidated metadata above the node up to date
-(:mod:`zarrkit.consolidated`).
+(:mod:`zarrkit.consolidated_writes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import dataclasses
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from zarrkit.errors import MetadataError, NodeNotFoundError
-from zarrkit.metadata.common import JSON, dump_document, parse_attributes, parse_document
-from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
-from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
+from zarrkit import consolidated_writes
+from zarrkit.attributes import Attributes
+from zarrkit.errors import NodeNotFoundError, ReadOnlyError
+from zarrkit.metadata.common import dump_document, parse_document
+from zarrkit.metadata.documents import (
+    ALL_DOCS,
+    V2_DOCS,
+    V3_DOC,
+    NodeMetadata,
+    document_objects,
+    key_of,
+    parse_node,
+    parse_v3_node,
+    prefix_of,
+)
 from zarrkit.storage.base import Store
-
-ArrayMetadata = ArrayMetadataV2 | ArrayMetadataV3
-GroupMetadata = GroupMetadataV2 | GroupMetadataV3
-NodeMetadata = ArrayMetadata | GroupMetadata
-
-V3_DOC = "zarr.json"
-V2_ARRAY, V2_GROUP, V2_ATTRS = ".zarray", ".zgroup", ".zattrs"
-V2_DOCS = (V2_ARRAY, V2_GROUP, V2_ATTRS)
-ALL_DOCS = (V3_DOC, *V2_DOCS)
 
 
 def normalize_path(path: str | None) -> str:
@@ -37,23 +40,13 @@ def normalize_path(path: str | None) -> str:
     return "/".join(parts)
 
 
-def key_of(path: str, name: str) -> str:
-    """The store key of document ``name`` of the node at ``path``."""
-    return f"{path}/{name}" if path else name
-
-
-def prefix_of(path: str) -> str:
-    """The store prefix under which a node's chunks and children live."""
-    return f"{path}/" if path else ""
-
-
 def load_node(store: Store, path: str, zarr_format: int | None = None) -> NodeMetadata:
     """The metadata of the node at ``path`` (v3 tried first unless ``zarr_format`` says)."""
     if zarr_format in (None, 3):
         raw = store.get(key_of(path, V3_DOC))
         if raw is not None:
             key = key_of(path, V3_DOC)
-            return _parse_v3(parse_document(raw, key=key), key)
+            return parse_v3_node(parse_document(raw, key=key), key)
     if zarr_format in (None, 2):
         blobs = store.get_many([key_of(path, name) for name in V2_DOCS])
         docs = {
@@ -68,39 +61,6 @@ def load_node(store: Store, path: str, zarr_format: int | None = None) -> NodeMe
     raise NodeNotFoundError(f"no Zarr array or group at {where} of {store!r}")
 
 
-def parse_node(docs: Mapping[str, JSON], path: str) -> NodeMetadata | None:
-    """The node described by its parsed documents (name -> JSON object), ``None`` when
-    they describe none; ``path`` only names the documents in errors."""
-    if V3_DOC in docs:
-        return _parse_v3(docs[V3_DOC], key_of(path, V3_DOC))
-    attrs_key = key_of(path, V2_ATTRS)
-    attrs = parse_attributes(docs[V2_ATTRS], key=attrs_key) if V2_ATTRS in docs else {}
-    if V2_ARRAY in docs:
-        key = key_of(path, V2_ARRAY)
-        return ArrayMetadataV2.from_json(docs[V2_ARRAY], attrs, key=key)
-    if V2_GROUP in docs:
-        return GroupMetadataV2.from_json(docs[V2_GROUP], attrs, key=key_of(path, V2_GROUP))
-    return None
-
-
-def _parse_v3(doc: dict[str, JSON], key: str) -> NodeMetadata:
-    if doc.get("node_type") == "group":
-        return GroupMetadataV3.from_json(doc, key=key)
-    if doc.get("node_type") == "array":
-        return ArrayMetadataV3.from_json(doc, key=key)
-    raise MetadataError(
-        f"expected 'array' or 'group', got {doc.get('node_type')!r}", key=key, field="node_type"
-    )
-
-
-def document_objects(meta: NodeMetadata) -> dict[str, JSON]:
-    """The documents (name -> JSON object) that store ``meta``."""
-    if meta.zarr_format == 3:
-        return {V3_DOC: meta.to_json()}
-    main = V2_ARRAY if isinstance(meta, ArrayMetadataV2) else V2_GROUP
-    return {main: meta.to_json(), V2_ATTRS: meta.attributes}
-
-
 def save_node(store: Store, path: str, meta: NodeMetadata) -> None:
     """Write the metadata documents of the node at ``path`` (each replaced atomically) and
     update the consolidated metadata of the groups above it.
@@ -108,9 +68,7 @@ def save_node(store: Store, path: str, meta: NodeMetadata) -> None:
     A group's own consolidated metadata is kept as stored, whatever ``meta`` holds: only
     :func:`zarrkit.consolidate_metadata` creates one.
     """
-    from zarrkit import consolidated  # it builds on this module
-
-    with consolidated.holders(store, path, meta) as holders:
+    with consolidated_writes.holders(store, path, meta) as holders:
         docs = holders.keep_own(document_objects(meta))
         store.set_many({key_of(path, name): dump_document(doc) for name, doc in docs.items()})
         holders.update(docs)
@@ -124,13 +82,77 @@ def node_exists(store: Store, path: str) -> bool:
 def delete_node(store: Store, path: str) -> None:
     """Remove a node's documents and everything under it, and its entries in the
     consolidated metadata of the groups above it."""
-    from zarrkit import consolidated
-
-    with consolidated.holders(store, path, None) as holders:
+    with consolidated_writes.holders(store, path, None) as holders:
         store.delete_prefix(prefix_of(path))
         holders.update(None)
 
 
-def metadata_kind(meta: Any) -> str:
-    """'array' or 'group'."""
-    return "array" if isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3) else "group"
+M = TypeVar("M", bound=NodeMetadata)
+
+
+class Node(Generic[M]):
+    """An array or a group: where it is, its metadata and its attributes."""
+
+    #: "array" or "group", naming the node in messages.
+    node_type: ClassVar[str]
+
+    def __init__(self, store: Store, path: str, metadata: M) -> None:
+        self._store = store
+        self._path = path
+        self._metadata = metadata
+
+    @property
+    def store(self) -> Store:
+        """The store holding the node."""
+        return self._store
+
+    @property
+    def path(self) -> str:
+        """The node's path in its store ('' for the root)."""
+        return self._path
+
+    @property
+    def name(self) -> str:
+        """The path with a leading '/'."""
+        return "/" + self._path
+
+    @property
+    def basename(self) -> str:
+        """The last part of the path."""
+        return self._path.rsplit("/", 1)[-1]
+
+    @property
+    def metadata(self) -> M:
+        return self._metadata
+
+    @property
+    def zarr_format(self) -> int:
+        return self._metadata.zarr_format
+
+    @property
+    def read_only(self) -> bool:
+        return self._store.read_only
+
+    @property
+    def attrs(self) -> Attributes:
+        """The user attributes; each change is written at once."""
+        return Attributes(lambda: self._metadata.attributes, self._set_attributes)
+
+    def update_attributes(self, new_attributes: dict[str, Any]) -> Self:
+        """Merge ``new_attributes`` into the attributes; returns the node."""
+        self.attrs.update(new_attributes)
+        return self
+
+    def _set_attributes(self, attributes: dict[str, Any]) -> None:
+        self._update_metadata(attributes=attributes)
+
+    def _update_metadata(self, **changes: Any) -> None:
+        """Write the metadata with ``changes``, and keep it."""
+        self._check_writable()
+        meta = dataclasses.replace(self._metadata, **changes)
+        save_node(self._store, self._path, meta)
+        self._metadata = meta
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.node_type} {self.name} in {self._store!r} is read-only")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
-from zarrkit.errors import ZarrkitError
+from zarrkit.errors import MetadataError, UnknownCodecError, UnknownStoreError, ZarrkitError
 
 T = TypeVar("T")
 
@@ -42,6 +42,11 @@ class Registry(Generic[T]):
     def register(self, name: str, item: T) -> None:
         """Add ``item`` under ``name``, replacing any earlier one."""
         self._items[name] = item
+
+    def register_builtin(self, name: str, item: T) -> None:
+        """Add the built-in ``item`` under ``name``, unless a registration came first (a
+        user's, made before the package listing the built-ins was imported, wins)."""
+        self._items.setdefault(name, item)
 
     def unregister(self, name: str) -> None:
         """Remove ``name`` if present."""
@@ -78,15 +83,29 @@ class Registry(Generic[T]):
             self._items.setdefault(ep.name, ep.load())
 
 
+#: v3 codec name -> codec class (a subclass of :class:`zarrkit.codecs.ArrayArrayCodec`,
+#: ``ArrayBytesCodec`` or ``BytesBytesCodec``); built-ins are listed in :mod:`zarrkit.codecs`.
+codecs: Registry[type[Any]] = Registry("zarrkit.codecs", "codec", UnknownCodecError)
+
+#: v3 chunk key encoding name -> ``factory(configuration, key=None)`` returning an object with
+#: ``encode(coords) -> str`` and ``to_json() -> dict``; built-ins in
+#: :mod:`zarrkit.metadata.chunk_key`.
+chunk_key_encodings: Registry[Any] = Registry(
+    "zarrkit.chunk_key_encodings", "chunk key encoding", MetadataError
+)
+
+#: URL scheme -> ``factory(url, read_only=..., **storage_options) -> Store``; built-ins are
+#: listed in :mod:`zarrkit.storage`.
+stores: Registry[Any] = Registry("zarrkit.stores", "store scheme", UnknownStoreError)
+
+
 def register_codec(name: str, cls: type[Any]) -> None:
     """Make the v3 codec ``name`` encode and decode with ``cls`` (a subclass of
     :class:`zarrkit.codecs.ArrayArrayCodec`, ``ArrayBytesCodec`` or ``BytesBytesCodec``).
 
     Packages can instead declare an entry point in the ``zarrkit.codecs`` group.
     """
-    from zarrkit.codecs import register_codec as register  # zarrkit.codecs imports this module
-
-    register(name, cls)
+    codecs.register(name, cls)
 
 
 def register_chunk_key_encoding(name: str, factory: Callable[..., Any]) -> None:
@@ -98,6 +117,12 @@ def register_chunk_key_encoding(name: str, factory: Callable[..., Any]) -> None:
 
     Packages can instead declare an entry point in the ``zarrkit.chunk_key_encodings`` group.
     """
-    from zarrkit.metadata.chunk_key import chunk_key_encodings  # it imports this module too
-
     chunk_key_encodings.register(name, factory)
+
+
+def register_store(scheme: str, factory: Callable[..., Any]) -> None:
+    """Make ``scheme://...`` URLs open with ``factory(url, read_only=..., **options)``.
+
+    Packages can instead declare an entry point in the ``zarrkit.stores`` group.
+    """
+    stores.register(scheme, factory)

@@ -44,24 +44,26 @@ def test_every_handle_on_the_same_data_shares_a_lock(tmp_path) -> None:
 
 
 def test_which_stores_lock_across_processes(tmp_path) -> None:
-    assert locking.supports_process_locks(LocalStore(tmp_path))
-    assert locking.supports_process_locks(FaultInjectionStore(LocalStore(tmp_path)))
-    assert not locking.supports_process_locks(MemoryStore())
+    assert LocalStore(tmp_path).locks_across_processes
+    assert FaultInjectionStore(LocalStore(tmp_path)).locks_across_processes
+    assert PrefixStore(LocalStore(tmp_path), "a").locks_across_processes
+    assert not MemoryStore().locks_across_processes
 
 
-def test_stores_without_a_resolver_lock_per_object() -> None:
+def test_stores_name_their_lock_targets_and_lock_per_object_by_default() -> None:
     class Plain(MemoryStore):
-        pass
+        def lock_target(self, key: str) -> locking.LockTarget:
+            return locking.LockTarget(f"plain:{key}")
 
-    locking.register_locking(Plain, lambda store, key: locking.LockTarget(f"plain:{key}"))
     assert locking.key_lock(Plain(), "a") is locking.key_lock(Plain(), "a")
 
     class Other(Store):
         _get = _set = _delete = _list_prefix = None  # type: ignore[assignment]
 
     first, second = Other(), Other()
-    assert locking.lock_target(first, "a") != locking.lock_target(second, "a")
-    assert locking.lock_target(first, "a").path is None
+    assert first.lock_target("a") != second.lock_target("a")
+    assert first.lock_target("a").path is None
+    assert not first.locks_across_processes
 
 
 def test_lock_files_are_one_per_directory_hidden_and_removed_after_use(tmp_path) -> None:

@@ -20,9 +20,10 @@ from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.cast_value import CastValueCodec
 from zarrkit.codecs.crc32c import Crc32cCodec
 from zarrkit.codecs.gzip import GzipCodec
+from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
 from zarrkit.codecs.numcodec import KINDS, numcodecs_class
 from zarrkit.codecs.packbits import PackBitsCodec
-from zarrkit.codecs.pipeline import CodecPipeline, normalize_v2_codecs, normalize_v3_codecs
+from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import codecs, get_codec, register_codec
 from zarrkit.codecs.reshape import ReshapeCodec
 from zarrkit.codecs.scale_offset import ScaleOffsetCodec
@@ -53,7 +54,7 @@ BUILTIN_CODECS: list[tuple[str, type[Codec]]] = [
     *((f"numcodecs.{codec_id}", numcodecs_class(codec_id)) for codec_id in KINDS),
 ]
 for _name, _cls in BUILTIN_CODECS:
-    register_codec(_name, _cls)
+    codecs.register_builtin(_name, _cls)
 
 __all__ = [
     "BUILTIN_CODECS",

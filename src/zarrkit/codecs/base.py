@@ -2,20 +2,27 @@
 
 A chunk is encoded by zero or more array->array codecs, exactly one array->bytes codec and
 zero or more bytes->bytes codecs (Zarr v3's model; v2 filters and compressors are mapped
-onto it). Codecs never see stores, and know a chunk only through its :class:`ChunkSpec`.
+onto it). Codecs encode and decode without seeing stores, and know a chunk only through
+its :class:`ChunkSpec`. A codec that stores chunks inside chunks (sharding) also provides
+the engine's access to them (:meth:`ArrayBytesCodec.inner_chunks`), which reaches the store
+only through :class:`zarrkit.types.ChunkStore`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, is_dataclass
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 
 from zarrkit.errors import MetadataError
-from zarrkit.storage.base import Blob
+from zarrkit.metadata.chunk_grid import DimGrid
+from zarrkit.types import Blob, ChunkAccess, ChunkStore, Coords
+
+if TYPE_CHECKING:
+    from zarrkit.codecs.pipeline import CodecPipeline
 
 JSON = Any
 
@@ -97,6 +104,24 @@ class ArrayArrayCodec(Codec):
         """Invert :meth:`encode`; ``spec`` is the spec of the decoded (input) chunk."""
 
 
+class InnerChunks(Protocol):
+    """Chunks a codec stores inside each chunk of an array (sharding's inner chunks), which
+    the engine reads and writes one by one instead of whole chunks."""
+
+    @property
+    def pipeline(self) -> CodecPipeline:
+        """The codecs of one inner chunk."""
+
+    def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
+        """The grid of inner chunks over an array of ``shape``."""
+
+    def access(
+        self, store: ChunkStore, key: Callable[[Coords], str], shape: tuple[int, ...]
+    ) -> ChunkAccess:
+        """The inner chunks of an array of ``shape`` whose chunks are stored at
+        ``key(coords)``."""
+
+
 class ArrayBytesCodec(Codec):
     """Serializes a chunk array to bytes (``bytes``, ``vlen-utf8``, ``sharding_indexed``)."""
 
@@ -110,6 +135,11 @@ class ArrayBytesCodec(Codec):
         """The dtype whose C-order bytes are exactly this codec's output for ``spec``, when
         the codec is a plain memory copy (so a pipeline may decode straight into an output
         array), else None."""
+        return None
+
+    def inner_chunks(self, spec: ChunkSpec) -> InnerChunks | None:
+        """How to reach the inner chunks this codec stores inside a chunk of ``spec``, when
+        it stores chunks inside chunks (sharding), else None."""
         return None
 
 

@@ -7,7 +7,7 @@ Config: ``{"name": "blosc", "configuration": {"typesize": 8, "cname": "zstd", "c
 
 As in zarr-python, an unset ``typesize`` comes from the array's dtype and an unset
 ``shuffle`` is ``bitshuffle`` for 1-byte types and ``shuffle`` otherwise. Blosc's own
-threads are off (:mod:`zarrkit.codecs.backends`): zarrkit decodes chunks in parallel.
+threads are off (:mod:`zarrkit.codecs.compression.blosc`): zarrkit decodes chunks in parallel.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Self
 from numcodecs.blosc import Blosc
 
 from zarrkit.codecs.base import JSON, ChunkSpec
+from zarrkit.codecs.compression import FORMATS, Compression
 from zarrkit.codecs.compressor import NumcodecBytesBytes
 from zarrkit.codecs.parse import parse_choice, parse_int
 
@@ -38,6 +39,7 @@ class BloscCodec(NumcodecBytesBytes):
 
     name: ClassVar[str] = "blosc"
     codec_id: ClassVar[str] = "blosc"
+    compression: ClassVar[Compression] = FORMATS["blosc"]
     typesize: int | None = None
     cname: str = "zstd"
     clevel: int = 5

@@ -14,7 +14,7 @@ from numcodecs.compat import ensure_ndarray_like
 
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.errors import CodecError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 
 def as_blob(data: object) -> Blob:

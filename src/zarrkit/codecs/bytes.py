@@ -19,7 +19,7 @@ from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec
 from zarrkit.codecs.buffers import blob_size, byte_view
 from zarrkit.codecs.parse import parse_choice
 from zarrkit.errors import CodecError, MetadataError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 Endian = Literal["little", "big"]
 

@@ -1,5 +1,5 @@
 """The base of bytes->bytes codecs encoded by a numcodecs codec and decoded by the fastest
-installed library (:mod:`zarrkit.codecs.backends`): gzip, zstd, blosc and ``numcodecs.*``."""
+installed library (:mod:`zarrkit.codecs.compression`): gzip, zstd, blosc and ``numcodecs.*``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 import numcodecs
 
-from zarrkit.codecs import backends
 from zarrkit.codecs.base import JSON, BytesBytesCodec, ChunkSpec
-from zarrkit.errors import MetadataError, UnknownCodecError
-from zarrkit.storage.base import Blob
+from zarrkit.codecs.compression import Compression
+from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, UnknownCodecError
+from zarrkit.types import Blob
 
 
 def make_numcodec(codec_id: str, configuration: dict[str, JSON]) -> Any:
@@ -29,19 +29,38 @@ def make_numcodec(codec_id: str, configuration: dict[str, JSON]) -> Any:
 
 
 class NumcodecBytesBytes(BytesBytesCodec):
-    """A bytes->bytes codec encoded by a numcodecs codec and decoded by :mod:`backends`."""
+    """A bytes->bytes codec encoded by a numcodecs codec and decoded by its
+    :class:`~zarrkit.codecs.compression.Compression`."""
 
     codec_id: ClassVar[str]
+    #: How the format of ``codec_id`` is encoded and decoded.
+    compression: ClassVar[Compression]
     numcodec: Any
 
     def _codec(self) -> Any:
         return self.numcodec
 
     def encode(self, blob: Blob, spec: ChunkSpec) -> Blob:
-        return backends.encode(self.codec_id, self._codec(), blob)
+        return self.compression.encode(self._codec(), blob)
 
+    # the error handling is written out in both decoders: a helper taking a callable costs a
+    # closure and a call per chunk
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob:
-        return backends.decode(self.codec_id, self._codec(), blob)
+        try:
+            return self.compression.decode(self._codec(), blob)
+        except (CodecError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise self._cannot_decode(e) from e
 
     def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
-        return backends.decode_into(self.codec_id, self._codec(), blob, out)
+        try:
+            return self.compression.decode_into(self._codec(), blob, out)
+        except (CodecError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise self._cannot_decode(e) from e
+
+    def _cannot_decode(self, error: Exception) -> CodecError:
+        """A failure of the library as a :class:`CodecError` naming the format."""
+        return CodecError(f"{self.codec_id}: cannot decode: {type(error).__name__}: {error}")

@@ -17,7 +17,7 @@ import numpy as np
 from zarrkit.codecs.base import JSON, BytesBytesCodec, ChunkSpec
 from zarrkit.codecs.buffers import blob_size
 from zarrkit.errors import ChecksumError, CodecError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,7 +5,7 @@ v3 name: ``gzip``; v2 id: ``gzip``.
 Config: ``{"name": "gzip", "configuration": {"level": 5}}``
 
 Encoded with zlib (numcodecs' header with a zero timestamp, so chunks are reproducible),
-decoded with isal when installed; see :mod:`zarrkit.codecs.backends`.
+decoded with isal when installed; see :mod:`zarrkit.codecs.compression.deflate`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numcodecs
 
 from zarrkit.codecs.base import JSON
+from zarrkit.codecs.compression import FORMATS, Compression
 from zarrkit.codecs.compressor import NumcodecBytesBytes
 from zarrkit.codecs.parse import parse_int
 
@@ -32,6 +33,7 @@ class GzipCodec(NumcodecBytesBytes):
 
     name: ClassVar[str] = "gzip"
     codec_id: ClassVar[str] = "gzip"
+    compression: ClassVar[Compression] = FORMATS["gzip"]
     level: int = 5
     numcodec: Any = field(init=False, repr=False, compare=False)
 

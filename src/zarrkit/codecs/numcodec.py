@@ -24,9 +24,10 @@ from zarrkit.codecs.base import (
     Codec,
 )
 from zarrkit.codecs.buffers import as_blob, as_chunk
+from zarrkit.codecs.compression import compression
 from zarrkit.codecs.compressor import NumcodecBytesBytes, make_numcodec
 from zarrkit.errors import CodecError, MetadataError, UnknownCodecError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 _FILTERS = ("delta", "bitround", "fixedscaleoffset", "quantize", "packbits", "astype")
 _SERIALIZERS = ("pcodec", "zfpy")
@@ -187,9 +188,14 @@ def numcodecs_class(codec_id: str, kind: Kind | None = None) -> type[Codec]:
     with _lock:
         if (codec_id, kind) not in _classes:
             base = _BASES[kind]
-            attrs: dict[str, Any] = {"__slots__": (), "codec_id": codec_id}
-            attrs["name"] = f"numcodecs.{codec_id}"
-            attrs["requires"] = _OPTIONAL.get(codec_id)
+            attrs: dict[str, Any] = {
+                "__slots__": (),
+                "codec_id": codec_id,
+                "name": f"numcodecs.{codec_id}",
+                "requires": _OPTIONAL.get(codec_id),
+            }
+            if kind == "bytes_bytes":
+                attrs["compression"] = compression(codec_id)
             _classes[codec_id, kind] = type(f"Numcodecs_{codec_id}", (base,), attrs)
             _classes[codec_id, kind].__module__ = __name__
         return _classes[codec_id, kind]

@@ -27,7 +27,7 @@ from zarrkit.codecs.parse import parse_choice, parse_int
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.metadata.dtypes import family
 from zarrkit.metadata.dtypes.ml import ml_name
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 Padding = Literal["none", "first_byte", "last_byte"]
 #: The schema's spellings, read as the README's.

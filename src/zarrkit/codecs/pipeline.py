@@ -18,7 +18,6 @@ from typing import Any, NoReturn
 
 import numcodecs
 import numpy as np
-from numcodecs.abc import Codec as Numcodec
 
 from zarrkit import config
 from zarrkit.codecs.base import (
@@ -28,18 +27,16 @@ from zarrkit.codecs.base import (
     BytesBytesCodec,
     ChunkSpec,
     Codec,
+    InnerChunks,
     evolve_all,
 )
 from zarrkit.codecs.buffers import byte_view, copy_exact
 from zarrkit.codecs.bytes import BytesCodec
-from zarrkit.codecs.registry import get_codec, is_zarr_python_codec
-from zarrkit.codecs.sharding import ShardingCodec
+from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
-from zarrkit.codecs.zstd import ZstdCodec
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
-from zarrkit.metadata.dtypes import object_codec_id
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec
 _ENDIAN = {"<": "little", ">": "big"}
@@ -90,6 +87,13 @@ class CodecPipeline:
         self._plain = plain if self._perm is not None and plain == spec.dtype else None
         # fixed-size serialized bytes: decoders then check size headers against it
         self._serial = plain if plain is not None and plain.kind not in "OT" else None
+        #: The inner chunks the engine reads and writes instead of whole chunks, when the
+        #: only codec stores chunks inside chunks (sharding).
+        self.inner_chunks: InnerChunks | None = (
+            None
+            if self.array_array or self.bytes_bytes
+            else self.array_bytes.inner_chunks(self.spec)
+        )
         self._check_size()
 
     @classmethod
@@ -241,9 +245,7 @@ class CodecPipeline:
     def _check_size(self) -> None:
         """Refuse chunks over ``max_chunk_bytes`` before any is allocated (a shard read
         inner chunk by inner chunk is exempt: its inner pipeline is checked)."""
-        if isinstance(self.array_bytes, ShardingCodec) and not (
-            self.array_array or self.bytes_bytes
-        ):
+        if self.inner_chunks is not None:
             return
         nbytes = math.prod(self.spec.shape) * self.spec.dtype.itemsize
         what = f"the size of a chunk of shape {self.spec.shape} and data type {self.spec.dtype}"
@@ -340,93 +342,3 @@ def classify_codecs(
         names = [c.name for c in codecs]
         raise MetadataError(f"no array->bytes codec (e.g. 'bytes') in {names}", field="codecs")
     return array_array, array_bytes[0], bytes_bytes
-
-
-def normalize_v3_codecs(
-    filters: Any,
-    serializer: Any,
-    compressors: Any,
-    dtype: np.dtype[Any],
-    *,
-    chunk_shape: tuple[int, ...] = (),
-) -> list[dict[str, JSON]]:
-    """The v3 ``codecs`` JSON for ``create_array``'s arguments, with zarr-python 3.1.6's
-    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum. Filters that
-    change the shape (``transpose``, ``reshape``) need the ``chunk_shape``.
-
-    Examples
-    --------
-    >>> [c["name"] for c in normalize_v3_codecs("auto", "auto", "auto", np.dtype("f8"))]
-    ['bytes', 'zstd']
-    """
-    dtype = np.dtype(dtype)
-    array_array = [] if filters is None or _is_auto(filters) else _codecs(filters)
-    if _is_auto(serializer):
-        serializer = object_codec_id(dtype) or BytesCodec()
-    if _is_auto(compressors):
-        compressors = ZstdCodec(level=0, checksum=False)
-    bytes_bytes = [] if compressors is None else _codecs(compressors)
-    groups = (
-        ("filters", ArrayArrayCodec, array_array),
-        ("serializer", ArrayBytesCodec, [get_codec(serializer)]),
-        ("compressors", BytesBytesCodec, bytes_bytes),
-    )
-    for field, kind, group in groups:
-        for codec in group:
-            if not isinstance(codec, kind):
-                raise MetadataError(f"{codec.name!r} is not a {kind.__name__}", field=field)
-    spec = ChunkSpec(shape=chunk_shape, dtype=dtype, fill_value=None)
-    codecs = evolve_all([codec for _, _, group in groups for codec in group], spec)
-    return [codec.to_json() for codec in codecs]
-
-
-def normalize_v2_codecs(
-    filters: Any, compressors: Any, dtype: np.dtype[Any]
-) -> tuple[list[dict[str, JSON]] | None, dict[str, JSON] | None]:
-    """The v2 ``filters`` and ``compressor`` JSON for ``create_array``'s arguments, with
-    zarr-python 3.1.6's "auto" defaults: no filters (vlen-utf8 for strings), zstd level 0.
-
-    Examples
-    --------
-    >>> normalize_v2_codecs("auto", "auto", np.dtype("f8"))
-    (None, {'id': 'zstd', 'level': 0})
-    """
-    dtype = np.dtype(dtype)
-    if _is_auto(compressors):
-        compressor: dict[str, JSON] | None = v2_config(numcodecs.Zstd(level=0, checksum=False))
-    else:
-        items = [] if compressors is None else _items(compressors)
-        if len(items) > 1:
-            raise MetadataError(
-                f"v2 arrays take one compressor, got {len(items)}", field="compressors"
-            )
-        compressor = _v2(items[0], "compressors") if items else None
-    if _is_auto(filters):
-        configs = [{"id": c}] if (c := object_codec_id(dtype)) else []
-    else:
-        configs = [_v2(f, "filters") for f in ([] if filters is None else _items(filters))]
-    return configs or None, compressor
-
-
-def _is_auto(value: object) -> bool:
-    return isinstance(value, str) and value == "auto"
-
-
-def _items(value: Any) -> list[Any]:
-    """One codec given alone, or a sequence of them, as a list."""
-    if isinstance(value, dict | str | Codec | Numcodec) or is_zarr_python_codec(value):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        raise MetadataError(f"expected a codec or a list of codecs, got {value!r}") from None
-
-
-def _codecs(value: Any) -> list[Codec]:
-    return [get_codec(item) for item in _items(value)]
-
-
-def _v2(value: Any, field: str) -> dict[str, JSON]:
-    is_v3 = isinstance(value, str) or (isinstance(value, dict) and "name" in value)
-    is_v3 = is_v3 or is_zarr_python_codec(value)
-    return v2_config(get_codec(value) if is_v3 else value, field=field)

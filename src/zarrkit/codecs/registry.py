@@ -1,4 +1,5 @@
-"""v3 codec names to codec classes (filled in :mod:`zarrkit.codecs`), and codec lookup."""
+"""Codec lookup: a codec from any of the forms users and metadata give (the names are in
+:data:`zarrkit.registry.codecs`, the built-ins listed in :mod:`zarrkit.codecs`)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,7 @@ from numcodecs.abc import Codec as Numcodec
 from zarrkit.codecs.base import Codec
 from zarrkit.codecs.parse import parse_named
 from zarrkit.codecs.v2 import codec_from_v2, v2_config
-from zarrkit.errors import UnknownCodecError
-from zarrkit.registry import Registry
-
-#: v3 codec name -> codec class; third-party codecs join through ``register_codec`` or the
-#: ``zarrkit.codecs`` entry-point group.
-codecs: Registry[type[Codec]] = Registry("zarrkit.codecs", "codec", UnknownCodecError)
-
-
-def register_codec(name: str, cls: type[Codec]) -> None:
-    """Make the v3 codec ``name`` decode and encode with ``cls``."""
-    codecs.register(name, cls)
+from zarrkit.registry import codecs, register_codec
 
 
 def is_zarr_python_codec(data: object) -> bool:
@@ -47,4 +38,8 @@ def get_codec(data: object) -> Codec:
     if isinstance(data, Numcodec) or (isinstance(data, dict) and "name" not in data):
         return codec_from_v2(v2_config(data, field="codecs"))
     name, configuration = parse_named(data)
-    return codecs.get(name).from_json(configuration)
+    cls: type[Codec] = codecs.get(name)
+    return cls.from_json(configuration)
+
+
+__all__ = ["codecs", "get_codec", "is_zarr_python_codec", "register_codec"]

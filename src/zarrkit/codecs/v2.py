@@ -26,7 +26,7 @@ from zarrkit.codecs.gzip import GzipCodec
 from zarrkit.codecs.numcodec import numcodecs_class
 from zarrkit.codecs.zstd import ZstdCodec
 from zarrkit.errors import MetadataError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

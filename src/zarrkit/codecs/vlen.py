@@ -23,7 +23,7 @@ from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec
 from zarrkit.codecs.buffers import blob_size
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.metadata.dtypes import family
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

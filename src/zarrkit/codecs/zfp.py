@@ -28,7 +28,7 @@ from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec
 from zarrkit.codecs.buffers import blob_size
 from zarrkit.codecs.parse import parse_choice, parse_int
 from zarrkit.errors import CodecError, MetadataError, UnknownCodecError
-from zarrkit.storage.base import Blob
+from zarrkit.types import Blob
 
 try:
     import zfpy

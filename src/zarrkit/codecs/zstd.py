@@ -5,7 +5,7 @@ v3 name: ``zstd``; v2 id: ``zstd``.
 Config: ``{"name": "zstd", "configuration": {"level": 0, "checksum": false}}``
 
 Encoded with numcodecs (the bytes zarr-python writes), decoded with ``zstandard`` when
-installed, straight into the output array; see :mod:`zarrkit.codecs.backends`.
+installed, straight into the output array; see :mod:`zarrkit.codecs.compression.zstd`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numcodecs
 
 from zarrkit.codecs.base import JSON
+from zarrkit.codecs.compression import FORMATS, Compression
 from zarrkit.codecs.compressor import NumcodecBytesBytes
 from zarrkit.codecs.parse import parse_bool, parse_int
 
@@ -35,6 +36,7 @@ class ZstdCodec(NumcodecBytesBytes):
 
     name: ClassVar[str] = "zstd"
     codec_id: ClassVar[str] = "zstd"
+    compression: ClassVar[Compression] = FORMATS["zstd"]
     level: int = 0
     checksum: bool = False
     numcodec: Any = field(init=False, repr=False, compare=False)

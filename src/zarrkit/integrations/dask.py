@@ -1,5 +1,9 @@
 """Dask arrays from zarrkit arrays, and Dask arrays written into zarrkit arrays safely.
 
+(New zarrkit arrays made from Dask arrays are :mod:`zarrkit.integrations.from_dask`'s: this
+module imports no more of zarrkit than its arrays' types, so :meth:`Array.to_dask
+<zarrkit.arrays.Array.to_dask>` can import it.)
+
 A stored chunk (or shard) is replaced whole on every write, so two Dask blocks that write
 parts of the same chunk at the same time can each undo the other's part. :func:`store_dask`
 never lets that happen: by default it rechunks the Dask array so every block covers whole
@@ -30,7 +34,6 @@ from zarrkit.errors import ChunkAlignmentError, ShapeMismatchError
 
 if TYPE_CHECKING:
     from zarrkit.arrays import Array
-    from zarrkit.storage import StoreLike
 
 log = logging.getLogger(__name__)
 
@@ -66,34 +69,6 @@ def to_dask(array: Array, chunks: Any = None, *, name: str | None = None) -> da.
     return result
 
 
-def from_dask(
-    source: da.Array,
-    store: StoreLike | None = None,
-    *,
-    align: Align = "rechunk",
-    **create_array_kwargs: Any,
-) -> Array:
-    """Create an array shaped like ``source`` and write ``source`` into it.
-
-    ``create_array_kwargs`` go to :func:`zarrkit.create_array`; ``chunks`` defaults to
-    ``source``'s block shape. See :func:`store_dask` for ``align``.
-
-    Examples
-    --------
-    >>> import dask.array as da, zarrkit
-    >>> a = zarrkit.from_dask(da.arange(10, chunks=5), chunks=(5,))
-    >>> a[:].tolist()[-3:]
-    [7, 8, 9]
-    """
-    from zarrkit.api import create_array
-
-    _check_align(align)
-    create_array_kwargs.setdefault("chunks", tuple(max(c[0], 1) for c in source.chunks))
-    array = create_array(store, shape=source.shape, dtype=source.dtype, **create_array_kwargs)
-    store_dask(source, array, align=align)
-    return array
-
-
 def store_dask(
     source: da.Array, target: Array, *, align: Align = "rechunk", compute: bool = True
 ) -> Any:
@@ -110,7 +85,7 @@ def store_dask(
 
     With ``compute=False`` a ``Delayed`` is returned that performs the write.
     """
-    _check_align(align)
+    check_align(align)
     if tuple(source.shape) != target.shape:
         raise ShapeMismatchError(
             f"the Dask array has shape {tuple(source.shape)}, the target array {target.name} "
@@ -140,7 +115,8 @@ def store_dask(
     return da.store(source, destination, lock=False, compute=compute)
 
 
-def _check_align(align: str) -> None:
+def check_align(align: str) -> None:
+    """Refuse an ``align`` that is not one of ``rechunk``, ``lock`` and ``error``."""
     if align not in _ALIGN_MODES:
         raise ValueError(f"align must be one of {', '.join(_ALIGN_MODES)}, got {align!r}")
 
@@ -249,4 +225,11 @@ def _on_distributed_worker() -> bool:
     return True
 
 
-__all__ = ["LockedTarget", "aligned_chunks", "from_dask", "misaligned", "store_dask", "to_dask"]
+__all__ = [
+    "LockedTarget",
+    "aligned_chunks",
+    "check_align",
+    "misaligned",
+    "store_dask",
+    "to_dask",
+]

@@ -33,14 +33,18 @@ from xarray.backends.store import StoreBackendEntrypoint
 from xarray.backends.zarr import FillValueCoder
 from xarray.core import indexing
 
-import zarrkit
+from zarrkit.api import consolidate_metadata, open_group
 from zarrkit.arrays import Array
 from zarrkit.errors import MetadataError, UnknownDataTypeError
 from zarrkit.groups import Group
-from zarrkit.storage import StoreLike
+from zarrkit.storage import StoreLike, is_zarr_python_store
 from zarrkit.storage.base import Store
+from zarrkit.storage.references import ReferenceStore
 
 log = logging.getLogger(__name__)
+
+#: URL schemes of virtual and versioned data this engine claims without a ``.zarr`` suffix.
+_VIRTUAL_SCHEMES = ("reference://", "icechunk://", "icechunk+")
 
 #: The attribute in which xarray keeps the dimension names of v2 arrays.
 DIMENSION_KEY = "_ARRAY_DIMENSIONS"
@@ -93,7 +97,7 @@ class ZarrkitDataStore(AbstractDataStore):
         """Open the group ``group`` of ``store`` (a path, URL or Store) read-only; its
         consolidated metadata is used when present unless ``consolidated`` is False
         (True: it must be present)."""
-        root = zarrkit.open_group(
+        root = open_group(
             store,
             mode="r",
             path=group,
@@ -154,15 +158,19 @@ def _dimensions(name: str, array: Array, from_attribute: Any) -> tuple[str, ...]
 class ZarrkitBackendEntrypoint(BackendEntrypoint):
     """``xr.open_dataset(path, engine="zarrkit")``: Zarr v2 and v3 stores through zarrkit.
 
-    ``filename_or_obj`` is a path, a URL zarrkit knows (``s3://``, ``zip://`` ...) or a
-    zarrkit ``Store``; ``group`` selects a group inside it.
+    ``filename_or_obj`` is a path, a URL zarrkit knows (``s3://``, ``zip://``,
+    ``reference://refs.json`` ...), a zarrkit ``Store``, a zarr-python store (an Icechunk
+    session's ``store``) or a kerchunk reference set as a dict; ``group`` selects a group
+    inside it.
     """
 
     description = "Open Zarr v2 and v3 stores with zarrkit"
     url = "https://github.com/zarrkit/zarrkit"
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        if isinstance(filename_or_obj, Store):
+        if isinstance(filename_or_obj, Store) or is_zarr_python_store(filename_or_obj):
+            return True
+        if isinstance(filename_or_obj, str) and filename_or_obj.startswith(_VIRTUAL_SCHEMES):
             return True
         if isinstance(filename_or_obj, str | os.PathLike):
             return os.path.splitext(os.fspath(filename_or_obj).rstrip("/"))[1] == ".zarr"
@@ -186,6 +194,9 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
     ) -> xr.Dataset:
         if isinstance(filename_or_obj, os.PathLike):
             filename_or_obj = os.fspath(filename_or_obj)
+        if isinstance(filename_or_obj, Mapping):  # kerchunk references, as engine="kerchunk"
+            filename_or_obj = ReferenceStore(filename_or_obj, storage_options=storage_options)
+            storage_options = None
         store = ZarrkitDataStore.open(
             filename_or_obj,
             group=group,
@@ -228,7 +239,7 @@ def to_zarr(
     """
     variables, attributes = conventions.encode_dataset_coordinates(dataset)
     variables, attributes = conventions.cf_encoder(variables, attributes)
-    root = zarrkit.open_group(
+    root = open_group(
         store,
         mode=mode,  # type: ignore[arg-type]
         path=group,
@@ -239,7 +250,7 @@ def to_zarr(
         _write_variable(root, str(name), variable)
     log.info("wrote %d variables to %r", len(variables), root)
     if consolidated:  # at the store's root, where xarray looks for it
-        zarrkit.consolidate_metadata(root.store)
+        consolidate_metadata(root.store)
     return root
 
 
@@ -263,7 +274,9 @@ def _write_variable(root: Group, name: str, variable: xr.Variable) -> None:
     except UnknownDataTypeError as e:
         raise UnknownDataTypeError(f"variable {name!r}: {e}") from e
     if _is_dask(variable.data):
-        zarrkit.store_dask(variable.data, array)
+        from zarrkit.integrations.dask import store_dask  # data in Dask: the extra is there
+
+        store_dask(variable.data, array)
     else:
         array[...] = np.asarray(variable.values)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from zarrkit.errors import MetadataError
-from zarrkit.registry import Registry
+from zarrkit.registry import chunk_key_encodings
 
 Separator = Literal["/", "."]
 
@@ -99,17 +99,14 @@ def key_decoder(encoding: Any, grid: tuple[int, ...]) -> Callable[[str], tuple[i
     return inside
 
 
-#: name -> callable(configuration: dict, key=...) -> encoding object with encode/to_json.
-chunk_key_encodings: Registry[Any] = Registry(
-    "zarrkit.chunk_key_encodings", "chunk key encoding", lambda m: MetadataError(m)
-)
-chunk_key_encodings.register(
+# The built-in encodings (the registry is zarrkit.registry.chunk_key_encodings).
+chunk_key_encodings.register_builtin(
     "default",
     lambda config, key=None: DefaultKeyEncoding(
         separator=_parse_separator(config.get("separator", "/"), key=key)
     ),
 )
-chunk_key_encodings.register(
+chunk_key_encodings.register_builtin(
     "v2",
     lambda config, key=None: V2KeyEncoding(
         separator=_parse_separator(config.get("separator", "."), key=key)
@@ -132,3 +129,12 @@ def parse_chunk_key_encoding(data: Any, *, key: str | None = None) -> Any:
         )
     factory = chunk_key_encodings.get(data["name"])
     return factory(config, key=key)
+
+
+__all__ = [
+    "ChunkKeyEncoding",
+    "DefaultKeyEncoding",
+    "V2KeyEncoding",
+    "chunk_key_encodings",
+    "parse_chunk_key_encoding",
+]

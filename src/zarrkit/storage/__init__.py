@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from zarrkit.errors import UnknownStoreError
-from zarrkit.registry import Registry
-from zarrkit.storage.base import (
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-    SuffixRequest,
-    validate_key,
-)
+from zarrkit.keys import validate_key
+from zarrkit.registry import register_store, stores
+from zarrkit.storage.base import Store
 from zarrkit.storage.local import LocalStore
 from zarrkit.storage.memory import MemoryStore
 from zarrkit.storage.wrappers import (
@@ -28,16 +23,9 @@ from zarrkit.storage.wrappers import (
     ReadOnlyStore,
     WrapperStore,
 )
+from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
-StoreLike = Store | str | os.PathLike[str]
-
-#: URL scheme -> a callable ``(url, read_only=..., **storage_options) -> Store``.
-stores: Registry[Any] = Registry("zarrkit.stores", "store scheme", UnknownStoreError)
-
-
-def register_store(scheme: str, factory: Any) -> None:
-    """Make ``scheme://...`` URLs open with ``factory(url, read_only=..., **options)``."""
-    stores.register(scheme, factory)
+StoreLike = Store | str | os.PathLike[str] | MutableMapping[str, bytes]
 
 
 def _open_file(url: str, *, read_only: bool = False, **options: Any) -> Store:
@@ -56,7 +44,7 @@ def _open_memory(url: str, *, read_only: bool = False, **options: Any) -> Store:
     return store.with_read_only(read_only)
 
 
-#: Backends with optional dependencies: class name -> (module, pip extra or None).
+#: Backends with optional dependencies: class (or opener) name -> (module, pip extra or None).
 _BACKENDS: dict[str, tuple[str, str | None]] = {
     "ZipStore": ("zip", None),
     "SQLiteStore": ("sqlite", None),
@@ -64,6 +52,9 @@ _BACKENDS: dict[str, tuple[str, str | None]] = {
     "RedisStore": ("redis", "db"),
     "PostgresStore": ("postgres", "db"),
     "ObjectStore": ("object", "s3"),
+    "ReferenceStore": ("references", None),
+    "ZarrPythonStore": ("adapter", None),
+    "open_icechunk": ("icechunk", None),
 }
 
 
@@ -93,8 +84,16 @@ class _LazyFactory:
         return f"<{self.backend}.from_url>"
 
 
-register_store("file", _open_file)
-register_store("memory", _open_memory)
+def _open_icechunk(url: str, *, read_only: bool = False, **options: Any) -> Store:
+    """``icechunk://`` URLs: a read-only version of an Icechunk repository."""
+    store: Store = _backend("open_icechunk")(url, read_only=read_only, **options)
+    return store
+
+
+stores.register_builtin("file", _open_file)
+stores.register_builtin("memory", _open_memory)
+for _scheme in ("icechunk", "icechunk+s3", "icechunk+gs"):
+    stores.register_builtin(_scheme, _open_icechunk)
 for _scheme, _name in [
     ("zip", "ZipStore"),
     ("sqlite", "SQLiteStore"),
@@ -112,8 +111,9 @@ for _scheme, _name in [
     ("abfss", "ObjectStore"),
     ("http", "ObjectStore"),
     ("https", "ObjectStore"),
+    ("reference", "ReferenceStore"),
 ]:
-    register_store(_scheme, _LazyFactory(_name))
+    stores.register_builtin(_scheme, _LazyFactory(_name))
 
 
 def __getattr__(name: str) -> Any:
@@ -122,13 +122,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def is_zarr_python_store(store: object) -> bool:
+    """Whether ``store`` is a zarr-python 3 store (without importing zarr-python)."""
+    module = sys.modules.get("zarr.abc.store")
+    return module is not None and isinstance(store, module.Store)
+
+
 def make_store(
     store: StoreLike | None,
     *,
     read_only: bool = False,
     storage_options: dict[str, Any] | None = None,
 ) -> Store:
-    """Turn a path, URL or store into a :class:`Store` (``None`` gives a new MemoryStore).
+    """Turn a path, URL, dict or store into a :class:`Store` (``None`` or a dict gives a
+    MemoryStore; a dict is used as its backing mapping).
+
+    A zarr-python 3 store object (an Icechunk session's ``store`` ...) is wrapped in a
+    :class:`~zarrkit.storage.adapter.ZarrPythonStore`.
 
     Examples
     --------
@@ -137,8 +147,13 @@ def make_store(
     """
     if isinstance(store, Store):
         return store.with_read_only(True) if read_only and not store.read_only else store
+    if is_zarr_python_store(store):
+        adapted: Store = _backend("ZarrPythonStore")(store, read_only=read_only)
+        return adapted
     if store is None:
         return MemoryStore(read_only=read_only)
+    if isinstance(store, MutableMapping):  # zarr-python takes a dict as a memory store
+        return MemoryStore(store, read_only=read_only)
     text = os.fspath(store)
     if "://" in text:
         scheme = text.split("://", 1)[0].lower()
@@ -158,10 +173,12 @@ __all__ = [
     "PrefixStore",
     "RangeRequest",
     "ReadOnlyStore",
+    "ReferenceStore",
     "SQLiteStore",
     "Store",
     "StoreLike",
     "SuffixRequest",
+    "is_zarr_python_store",
     "make_store",
     "register_store",
     "stores",

@@ -8,72 +8,14 @@ any exception means failure, never absence.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Self
 
-from zarrkit.errors import InvalidKeyError, ReadOnlyError
-
-Blob = bytes | bytearray | memoryview
-
-
-@dataclass(frozen=True, slots=True)
-class RangeRequest:
-    """Bytes ``[start, end)`` of a value."""
-
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class OffsetRequest:
-    """Bytes from ``offset`` to the end of a value."""
-
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class SuffixRequest:
-    """The last ``suffix`` bytes of a value."""
-
-    suffix: int
-
-
-ByteRequest = RangeRequest | OffsetRequest | SuffixRequest
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-def validate_key(key: str) -> str:
-    """Return ``key`` if it is a safe relative store key, else raise :class:`InvalidKeyError`.
-
-    Segments are separated by ``/``; empty, ``.`` and ``..`` segments, backslashes, NUL,
-    absolute paths and drive letters are refused so no key can escape a store's root.
-    """
-    if not isinstance(key, str):
-        raise InvalidKeyError(f"store key must be a str, got {type(key).__name__}: {key!r}")
-    if not key:
-        raise InvalidKeyError("store key is empty")
-    if "\\" in key or "\x00" in key:
-        raise InvalidKeyError(f"store key {key!r} contains a backslash or NUL")
-    if key.startswith("/") or _DRIVE.match(key):
-        raise InvalidKeyError(f"store key {key!r} is absolute")
-    for segment in key.split("/"):
-        if segment in ("", ".", ".."):
-            raise InvalidKeyError(f"store key {key!r} has an empty, '.' or '..' segment")
-    return key
-
-
-def validate_prefix(prefix: str) -> str:
-    """Return ``prefix`` ('' or a valid key followed by '/') or raise."""
-    if prefix == "":
-        return prefix
-    if not prefix.endswith("/"):
-        raise InvalidKeyError(f"store prefix {prefix!r} must be empty or end with '/'")
-    validate_key(prefix[:-1])
-    return prefix
+from zarrkit.errors import ReadOnlyError
+from zarrkit.keys import validate_key, validate_prefix
+from zarrkit.locking import LockTarget
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 
 def slice_for(request: ByteRequest | None, size: int) -> slice:
@@ -154,6 +96,18 @@ class Store(ABC):
         stores): the engine then sends all chunks of a read or write in one call. Otherwise
         each of the engine's workers sends its own batch, overlapping I/O with decoding."""
         return False
+
+    # --- locking (see zarrkit.locking) ---------------------------------------------------------
+    @property
+    def locks_across_processes(self) -> bool:
+        """Whether the locks of :meth:`lock_target` serialise writers in other processes too
+        (lock files); otherwise only the threads of this process are serialised."""
+        return False
+
+    def lock_target(self, key: str) -> LockTarget:
+        """What a writer locks to rewrite ``key``: by default a lock of this process, one per
+        store object; a backend whose handles share their data names the data instead."""
+        return LockTarget(f"{type(self).__qualname__}@{id(self):x}:{key}")
 
     # --- public interface ------------------------------------------------------------------
     def get(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
@@ -250,3 +204,19 @@ class Store(ABC):
     def _check_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyError(f"{self!r} is read-only")
+
+
+# The byte types and key checks are part of the store interface, so they are exported here
+# too (they live in zarrkit.types and zarrkit.keys, which codecs can import).
+__all__ = [
+    "Blob",
+    "ByteRequest",
+    "OffsetRequest",
+    "RangeRequest",
+    "Store",
+    "SuffixRequest",
+    "check_request",
+    "slice_for",
+    "validate_key",
+    "validate_prefix",
+]

@@ -26,12 +26,8 @@ from typing import Any, Self, TypeVar
 import lmdb
 
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    Store,
-    slice_for,
-)
+from zarrkit.storage.base import Store, slice_for
+from zarrkit.types import Blob, ByteRequest
 
 T = TypeVar("T")
 

@@ -19,14 +19,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from zarrkit.errors import InvalidKeyError, StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-    validate_key,
-)
+from zarrkit.keys import validate_key
+from zarrkit.locking import FILE_LOCKS, LockTarget, file_target
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
 
 T = TypeVar("T")
 _INTERNAL = ".zarrkit-"
@@ -64,11 +60,16 @@ class LocalStore(Store):
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*_segments(key))
 
-    def lock_path(self, key: str) -> str:
-        """The lock file for ``key`` (see :mod:`zarrkit.locking`): one per directory, beside
-        the key, found through the root's real path so every handle finds the same file."""
-        directory = "/".join(_segments(validate_key(key))[:-1])
-        return os.path.join(self._real_root(), directory, _LOCK_NAME)
+    @property
+    def locks_across_processes(self) -> bool:
+        return FILE_LOCKS
+
+    def lock_target(self, key: str) -> LockTarget:
+        """A byte of the lock file for ``key``: one file per directory, beside the key,
+        found through the root's real path so every handle finds the same file."""
+        segments = _segments(validate_key(key))
+        path = os.path.join(self._real_root(), "/".join(segments[:-1]), _LOCK_NAME)
+        return file_target(path, segments[-1])
 
     def _real_root(self) -> str:
         real: str | None = self.__dict__.get("_resolved_root")
@@ -150,8 +151,10 @@ class LocalStore(Store):
                 self._make_dirs(directory)
 
     def _make_dirs(self, directory: Path) -> None:
+        """Make ``directory`` and its missing parents, the store's root and the folders
+        above it included (as zarr-python does for a path that does not exist yet)."""
         missing = []
-        while not directory.is_dir() and directory != self.root.parent:
+        while not directory.is_dir() and directory != directory.parent:
             missing.append(directory)
             directory = directory.parent
         for created in reversed(missing):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, MutableMapping
 
-from zarrkit.storage.base import Blob, ByteRequest, Store, slice_for
+from zarrkit.locking import LockTarget
+from zarrkit.storage.base import Store, slice_for
+from zarrkit.types import Blob, ByteRequest
 
 
 class MemoryStore(Store):
@@ -50,6 +52,10 @@ class MemoryStore(Store):
         with self._lock:
             keys = [key for key in self._data if key.startswith(prefix)]
         return iter(keys)
+
+    def lock_target(self, key: str) -> LockTarget:
+        # handles made by with_read_only share the dict, so it names the data
+        return LockTarget(f"MemoryStore@{id(self._data):x}:{key}")
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._data)} keys>, read_only={self.read_only})"

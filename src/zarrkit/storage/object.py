@@ -32,16 +32,9 @@ import obstore.exceptions
 import obstore.store
 
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-    SuffixRequest,
-    slice_for,
-    validate_prefix,
-)
+from zarrkit.keys import validate_prefix
+from zarrkit.storage.base import Store, slice_for
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 T = TypeVar("T")
 

@@ -20,14 +20,9 @@ import psycopg
 from psycopg import sql
 
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-)
+from zarrkit.storage.base import Store
 from zarrkit.storage.sqlite import prefix_bounds
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
 
 
 class PostgresStore(Store):

@@ -21,13 +21,8 @@ from typing import Any
 import redis
 
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-)
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
 
 # Keys per MGET, so one huge request does not block the server for long.
 _BATCH = 1000

@@ -21,13 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import (
-    Blob,
-    ByteRequest,
-    OffsetRequest,
-    RangeRequest,
-    Store,
-)
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 _SCHEMA = "CREATE TABLE IF NOT EXISTS zarrkit (key TEXT PRIMARY KEY, value BLOB NOT NULL)"

@@ -15,7 +15,10 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Self, TypeVar
 
 from zarrkit.errors import ReadOnlyError, StoreError
-from zarrkit.storage.base import Blob, ByteRequest, Store, validate_key
+from zarrkit.keys import validate_key
+from zarrkit.locking import LockTarget
+from zarrkit.storage.base import Store
+from zarrkit.types import Blob, ByteRequest
 
 T = TypeVar("T")
 
@@ -40,6 +43,13 @@ class WrapperStore(Store):
     @property
     def native_concurrency(self) -> bool:
         return self.inner.native_concurrency
+
+    @property
+    def locks_across_processes(self) -> bool:
+        return self.inner.locks_across_processes
+
+    def lock_target(self, key: str) -> LockTarget:
+        return self.inner.lock_target(key)
 
     def _call(self, operation: str, keys: Sequence[str], sent: int, call: Callable[[], T]) -> T:
         return call()
@@ -112,6 +122,9 @@ class PrefixStore(WrapperStore):
 
     def __repr__(self) -> str:
         return f"PrefixStore({self.inner!r}, {self.prefix!r}, read_only={self.read_only})"
+
+    def lock_target(self, key: str) -> LockTarget:
+        return self.inner.lock_target(self.prefix + key)
 
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         return self.inner.get(self.prefix + key, byte_range)

@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from zarrkit.errors import InvalidKeyError, StoreError
-from zarrkit.storage.base import Blob, ByteRequest, Store, slice_for, validate_key
+from zarrkit.keys import validate_key
+from zarrkit.storage.base import Store, slice_for
 from zarrkit.storage.local import LocalStore, _fsync_dir
+from zarrkit.types import Blob, ByteRequest
 
 ZipMode = Literal["r", "w", "a", "x"]
 _COPY_CHUNK = 2**20

@@ -23,7 +23,8 @@ from typing import ClassVar
 import pytest
 
 from zarrkit.errors import InvalidKeyError, ReadOnlyError
-from zarrkit.storage.base import ByteRequest, OffsetRequest, RangeRequest, Store, SuffixRequest
+from zarrkit.storage.base import Store
+from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 INVALID_KEYS = ["", "..", ".", "a/../b", "a//b", "a/", "/a", "a\\b", "C:", "C:/x", "a\x00b"]
 UNICODE_KEYS = ["données/été", "数据/块/0", "emoji/🧊", "space key/x y"]

@@ -8,43 +8,27 @@ Config: ``{"name": "sharding_indexed", "configuration": {"chunk_shape": [64, 64]
 
 This codec encodes and decodes whole shards (used when a shard is itself an inner chunk,
 or when other codecs surround it). Arrays whose only codec is sharding read and write inner
-chunks through :class:`zarrkit.storage.sharded.ShardedChunks` instead, which fetches just
-the index and the byte ranges it needs.
+chunks through the chunk access it provides (:meth:`ShardingCodec.inner_chunks`,
+:mod:`zarrkit.codecs.sharding.access`), which fetches just the index and the byte ranges it
+needs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 
 from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill, evolve_all
+from zarrkit.codecs.pipeline import CodecPipeline
+from zarrkit.codecs.registry import get_codec
+from zarrkit.codecs.sharding.access import Shards
+from zarrkit.codecs.sharding.layout import EMPTY, morton_order
 from zarrkit.errors import CodecError, MetadataError
-from zarrkit.storage.base import Blob
-
-EMPTY = np.uint64(2**64 - 1)
-Coords = tuple[int, ...]
-
-
-def morton_order(shape: tuple[int, ...]) -> np.ndarray[Any, np.dtype[np.intp]]:
-    """Coordinates of a grid of ``shape`` in (compressed) Morton order, as zarr-python
-    writes inner chunks: bits interleaved dimension by dimension, dimensions that run out
-    of bits skipped. Returns an ``(n, ndim)`` array."""
-    if not shape:
-        return np.zeros((1, 0), dtype=np.intp)
-    coords = np.indices(shape).reshape(len(shape), -1).T
-    bits = [(n - 1).bit_length() for n in shape]
-    code = np.zeros(len(coords), dtype=np.uint64)
-    out_bit = 0
-    for bit in range(max(bits, default=0)):
-        for dim, nbits in enumerate(bits):
-            if bit < nbits:
-                code |= ((coords[:, dim] >> bit) & 1).astype(np.uint64) << np.uint64(out_bit)
-                out_bit += 1
-    return coords[np.argsort(code, kind="stable")]
+from zarrkit.types import Blob, Coords
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,8 +46,6 @@ class ShardingCodec(ArrayBytesCodec):
 
     @classmethod
     def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
-        from zarrkit.codecs.registry import get_codec
-
         shape = configuration.get("chunk_shape")
         if not isinstance(shape, list | tuple) or not all(
             isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape
@@ -120,6 +102,9 @@ class ShardingCodec(ArrayBytesCodec):
             )
         self.inner_pipeline(spec)
 
+    def inner_chunks(self, spec: ChunkSpec) -> Shards:
+        return Shards(self, spec)
+
     # --- the shard layout -------------------------------------------------------------
     def inner_spec(self, spec: ChunkSpec) -> ChunkSpec:
         return ChunkSpec(
@@ -129,22 +114,20 @@ class ShardingCodec(ArrayBytesCodec):
     def chunks_per_shard(self, shard_shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(math.ceil(s / c) for s, c in zip(shard_shape, self.chunk_shape, strict=True))
 
-    def inner_pipeline(self, spec: ChunkSpec) -> Any:
-        from zarrkit.codecs.pipeline import CodecPipeline
-
+    def inner_pipeline(self, spec: ChunkSpec) -> CodecPipeline:
         key = ("inner", spec)
         if key not in self._cache:
             self._cache[key] = CodecPipeline(list(self.codecs), self.inner_spec(spec))
-        return self._cache[key]
+        pipeline: CodecPipeline = self._cache[key]
+        return pipeline
 
-    def index_pipeline(self, cps: tuple[int, ...]) -> Any:
-        from zarrkit.codecs.pipeline import CodecPipeline
-
+    def index_pipeline(self, cps: tuple[int, ...]) -> CodecPipeline:
         key = ("index", cps)
         if key not in self._cache:
             spec = ChunkSpec(shape=(*cps, 2), dtype=np.dtype("uint64"), fill_value=EMPTY)
             self._cache[key] = CodecPipeline([c.evolve(spec) for c in self.index_codecs], spec)
-        return self._cache[key]
+        pipeline: CodecPipeline = self._cache[key]
+        return pipeline
 
     def index_nbytes(self, cps: tuple[int, ...]) -> int:
         """Bytes of the encoded index (index codecs must have a fixed size)."""
@@ -245,9 +228,3 @@ class ShardingCodec(ArrayBytesCodec):
                 )
                 out[region] = pipeline.decode(inner)
         return out[tuple(slice(0, n) for n in spec.shape)]
-
-
-def shard_coords(coords: Sequence[int], cps: tuple[int, ...]) -> tuple[Coords, Coords]:
-    """(shard coords, inner coords within the shard) of inner chunk ``coords``."""
-    pairs = [divmod(c, n) for c, n in zip(coords, cps, strict=True)]
-    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)

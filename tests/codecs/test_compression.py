@@ -1,4 +1,4 @@
-"""Compression backends: accelerated decoders agree with numcodecs, fall back to it when
+"""Compression formats: accelerated decoders agree with numcodecs, fall back to it when
 missing, are strict about truncation and trailing bytes, and are safe across threads."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import zstandard
 
-from zarrkit.codecs import ChunkSpec, CodecPipeline, backends
+from zarrkit.codecs import ChunkSpec, CodecPipeline
+from zarrkit.codecs.compression import FORMATS, deflate, zstd
 from zarrkit.errors import CodecError
 
 DATA = (np.arange(50_000) % 251).astype("<i4")
@@ -30,8 +31,8 @@ def pipeline(compressor: object) -> CodecPipeline:
 def test_fallback_to_numcodecs(compressor: object, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = pipeline(compressor)
     blob = bytes(fast.encode(DATA))
-    monkeypatch.setattr(backends, "zstandard", None)
-    monkeypatch.setattr(backends, "isal_zlib", None)
+    monkeypatch.setattr(zstd, "zstandard", None)
+    monkeypatch.setattr(deflate, "isal_zlib", None)
     slow = pipeline(compressor)
     assert bytes(slow.encode(DATA)) == blob
     np.testing.assert_array_equal(slow.decode(blob), DATA)
@@ -102,17 +103,17 @@ def test_zstd_size_header_is_bounded() -> None:
     frame = struct.pack("<IB", 0xFD2FB528, 0b11100000) + struct.pack("<Q", 2**40) + b"\x01\x00\x00"
     codec = numcodecs.Zstd()
     with pytest.raises(CodecError, match="claims"):
-        backends.decode("zstd", codec, frame)
+        FORMATS["zstd"].decode(codec, frame)
     with pytest.raises(CodecError, match="expected"):
-        backends.decode_into("zstd", codec, frame, memoryview(bytearray(8)))
+        FORMATS["zstd"].decode_into(codec, frame, memoryview(bytearray(8)))
 
 
 def test_zstd_decompressor_per_thread() -> None:
     seen = []
 
     def grab() -> None:
-        seen.append(backends._decompressor())
-        assert backends._decompressor() is seen[-1]
+        seen.append(zstd._decompressor())
+        assert zstd._decompressor() is seen[-1]
 
     threads = [threading.Thread(target=grab) for _ in range(3)]
     for t in threads:
@@ -141,8 +142,8 @@ def test_blosc_header_checked_and_no_blosc_threads() -> None:
 def test_stdlib_trailing_garbage_raises(codec_id: str) -> None:
     codec = numcodecs.get_codec({"id": codec_id})
     blob = codec.encode(DATA)
-    assert bytes(backends.decode(codec_id, codec, blob)) == DATA.tobytes()
+    assert bytes(FORMATS[codec_id].decode(codec, blob)) == DATA.tobytes()
     with pytest.raises(CodecError, match="trailing"):
-        backends.decode(codec_id, codec, blob + b"junk")
+        FORMATS[codec_id].decode(codec, blob + b"junk")
     with pytest.raises(CodecError, match="truncated"):
-        backends.decode(codec_id, codec, blob[:-5])
+        FORMATS[codec_id].decode(codec, blob[:-5])

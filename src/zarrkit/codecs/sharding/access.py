@@ -1,4 +1,5 @@
-"""Inner chunks of a sharded array, read and written through the shards that hold them.
+"""The chunk access the sharding codec provides: inner chunks read and written through
+the shards that hold them.
 
 Reading a set of inner chunks fetches, per shard, the index (one ranged request) and then
 only the byte ranges of the needed inner chunks in one ``get_ranges`` call, with adjacent
@@ -12,12 +13,46 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from zarrkit import config, locking
-from zarrkit.codecs.sharding import EMPTY, Coords, ShardingCodec, shard_coords
+from zarrkit.codecs.base import ChunkSpec
+from zarrkit.codecs.sharding.layout import EMPTY, shard_coords
 from zarrkit.errors import CodecError, StoreError
-from zarrkit.storage.base import Blob, RangeRequest, Store, SuffixRequest
+from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
+from zarrkit.types import Blob, ChunkStore, Coords, RangeRequest, SuffixRequest
+
+if TYPE_CHECKING:
+    from zarrkit.codecs.pipeline import CodecPipeline
+    from zarrkit.codecs.sharding.codec import ShardingCodec
+
+
+@dataclass(frozen=True, slots=True)
+class Shards:
+    """The inner chunks of an array stored in shards of ``spec``'s shape (what
+    :meth:`ShardingCodec.inner_chunks` gives the engine)."""
+
+    codec: ShardingCodec
+    spec: ChunkSpec
+
+    @property
+    def pipeline(self) -> CodecPipeline:
+        """The codecs of one inner chunk."""
+        return self.codec.inner_pipeline(self.spec)
+
+    def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
+        """The grid of inner chunks over an array of ``shape``."""
+        return inner_dims(shape, self.spec.shape, self.codec.chunk_shape)
+
+    def access(
+        self, store: ChunkStore, shard_key: Callable[[Coords], str], shape: tuple[int, ...]
+    ) -> ShardedChunks:
+        """The inner chunks of an array of ``shape`` whose shards are stored at
+        ``shard_key(shard coords)``."""
+        cps = self.codec.chunks_per_shard(self.spec.shape)
+        counts = tuple(d.nchunks for d in self.dims(shape))
+        return ShardedChunks(store, shard_key, self.codec, cps, counts)
 
 
 class ShardedChunks:
@@ -30,7 +65,7 @@ class ShardedChunks:
 
     def __init__(
         self,
-        store: Store,
+        store: ChunkStore,
         shard_key: Callable[[Coords], str],
         codec: ShardingCodec,
         cps: tuple[int, ...],

@@ -1,0 +1,119 @@
+"""What every compression format does: numcodecs encodes, and decoders are bounded.
+
+A :class:`Compression` encodes with the numcodecs codec (the bytes zarr-python writes) and
+decodes with the fastest installed library. Decoders are strict: truncated data, trailing
+garbage and size mismatches raise :class:`~zarrkit.errors.CodecError`. They never allocate
+from a size header they have not checked: against the expected size when the caller knows
+it (``decode_into``), otherwise against the ``max_chunk_bytes`` setting
+(:class:`~zarrkit.errors.ResourceLimitError`), and streams stop one byte past that bound.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from zarrkit import config
+from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
+from zarrkit.errors import CodecError, ResourceLimitError
+from zarrkit.types import Blob
+
+
+class Compression:
+    """A format decoded by its numcodecs codec alone (no bound on its output); the formats
+    zarrkit knows override the decoders."""
+
+    def encode(self, codec: Any, data: Blob) -> Blob:
+        """``data`` encoded with the numcodecs ``codec``."""
+        return as_blob(codec.encode(data))
+
+    def decode(self, codec: Any, data: Blob) -> Blob:
+        """``data`` decoded (at most ``max_chunk_bytes`` bytes where the format is known)."""
+        return as_blob(codec.decode(data))
+
+    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
+        """Decode straight into ``out`` (exactly its size) and return True, or return False
+        when this format cannot."""
+        return False
+
+
+class Stream(Compression, ABC):
+    """A format decoded by a streaming decompressor that can stop at a bound."""
+
+    #: The numcodecs id, naming the format in errors.
+    name: ClassVar[str]
+
+    @abstractmethod
+    def decompress(self, codec: Any, data: Blob, bound: int) -> Blob:
+        """The decoded bytes, stopping once there are more than ``bound``."""
+
+    def decode(self, codec: Any, data: Blob) -> Blob:
+        return self._bounded(codec, data, None)
+
+    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
+        copy_exact(self._bounded(codec, data, out.nbytes), out)
+        return True
+
+    def _bounded(self, codec: Any, data: Blob, expected: int | None) -> Blob:
+        """Decompress, stopping one byte past ``expected`` (or past ``max_chunk_bytes``
+        when it is unknown), so a bomb cannot fill memory."""
+        bound = config.get("max_chunk_bytes") if expected is None else expected
+        result = self.decompress(codec, data, bound)
+        if blob_size(result) > bound:
+            raise too_much(self.name, expected)
+        return result
+
+
+class SizeHeader(Compression, ABC):
+    """A format whose data starts with its decoded size, checked before numcodecs decodes."""
+
+    #: The numcodecs id, naming the format in errors.
+    name: ClassVar[str]
+
+    @abstractmethod
+    def decoded_size(self, data: Blob) -> int:
+        """The decoded size the header holds, after checking that the data can hold it."""
+
+    def decode(self, codec: Any, data: Blob) -> Blob:
+        check_header(self.name, self.decoded_size(data), None)
+        return super().decode(codec, data)
+
+    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
+        check_header(self.name, self.decoded_size(data), out.nbytes)
+        codec.decode(data, out=np.frombuffer(out, np.uint8))
+        return True
+
+
+def one_stream(decompressor: Any, data: Blob, name: str, bound: int) -> Blob:
+    """Decompress exactly one complete stream (truncation and trailing bytes raise), or
+    stop once it holds more than ``bound`` bytes."""
+    result: Blob = decompressor.decompress(data, bound + 1)
+    if len(result) > bound:
+        return result
+    if not decompressor.eof:
+        raise CodecError(f"{name}: data is truncated")
+    if decompressor.unused_data:
+        raise CodecError(f"{name}: {len(decompressor.unused_data)} bytes of trailing data")
+    return result
+
+
+def check_header(name: str, nbytes: int, expected: int | None) -> None:
+    """Refuse a decoded size read from a header: not ``expected``, or (unknown expected
+    size) over ``max_chunk_bytes``."""
+    if expected is None:
+        config.check_limit("max_chunk_bytes", nbytes, f"the decoded size in a {name} header")
+    elif nbytes != expected:
+        raise CodecError(f"{name}: header holds {nbytes} bytes, expected {expected}")
+
+
+def too_much(name: str, expected: int | None) -> Exception:
+    """The error for a stream that decodes to more than its bound."""
+    if expected is not None:
+        return CodecError(f"{name}: data holds more than the expected {expected} bytes")
+    limit = config.get("max_chunk_bytes")
+    return ResourceLimitError(
+        f"{name}: data decodes to more than the max_chunk_bytes limit of {limit} bytes; "
+        "raise it with `with zarrkit.config.set(max_chunk_bytes=...)`"
+    )

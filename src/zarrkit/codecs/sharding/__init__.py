@@ -1,0 +1,14 @@
+"""Sharding (``sharding_indexed``): many inner chunks in one stored object.
+
+:mod:`~zarrkit.codecs.sharding.codec` is the format (index, layout, whole-shard encode and
+decode); :mod:`~zarrkit.codecs.sharding.access` the chunk access the codec provides, so the
+engine reads and writes inner chunks by byte ranges without knowing about shards.
+"""
+
+from __future__ import annotations
+
+from zarrkit.codecs.sharding.access import ShardedChunks, Shards
+from zarrkit.codecs.sharding.codec import ShardingCodec
+from zarrkit.codecs.sharding.layout import EMPTY, morton_order, shard_coords
+
+__all__ = ["EMPTY", "ShardedChunks", "Shards", "ShardingCodec", "morton_order", "shard_coords"]
