@@ -53,6 +53,10 @@ class Peer:
     def vindex(self, arr: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
         return np.asarray(arr.vindex[coords])
 
+    def rows(self, arr: Any, rows: np.ndarray) -> np.ndarray:
+        """Whole rows ``rows`` (in that order) along the first axis."""
+        return np.asarray(arr.oindex[rows])
+
     def iter_chunks(self, arr: Any, wl: Workload) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
         for block in workloads.blocks(wl):
             yield block, self.read(arr, block)
@@ -136,6 +140,14 @@ class Bench:
         if op == "vindex":
             coords = workloads.points(self.wl)
             return lambda: peer.vindex(arr, coords), lambda out: verify(out, data[coords], op)
+        if op == "batches":
+            batches = workloads.batches(self.wl)
+
+            def check_batches(outs: list[np.ndarray]) -> None:
+                for out, rows in zip(outs, batches, strict=True):
+                    verify(out, data[rows], f"{op}: rows {rows[:3]}...")
+
+            return lambda: [peer.rows(arr, rows) for rows in batches], check_batches
         if op == "chunks":
             return lambda: list(peer.iter_chunks(arr, self.wl)), self._check_chunks
         raise ValueError(f"unknown op {op!r}; expected one of {list(workloads.OPS)}")
