@@ -39,6 +39,7 @@ def test_quick_run_times_and_verifies_every_op(tmp_path: Path) -> None:
             assert entry["status"] == "ok", f"{where}: {entry.get('message')}"
             assert entry["verified"] is True, where
             assert isinstance(entry["median"], float) and entry["median"] > 0, where
+            assert entry["cpu_median"] > 0, where
         assert r["peak_rss_mb"] > 0
     assert "zarrkit" in done.stdout and "limit (codec lib)" in done.stdout
 
