@@ -14,7 +14,8 @@ from zarrkit.keys import validate_key
 from zarrkit.registry import register_store, stores
 from zarrkit.storage.base import Store
 from zarrkit.storage.local import LocalStore
-from zarrkit.storage.memory import MemoryStore
+from zarrkit.storage.memory import BytesBuffer, MemoryStore
+from zarrkit.storage.path import StorePath
 from zarrkit.storage.wrappers import (
     FaultInjectionStore,
     LatencyStore,
@@ -25,7 +26,7 @@ from zarrkit.storage.wrappers import (
 )
 from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
-StoreLike = Store | str | os.PathLike[str] | MutableMapping[str, bytes]
+StoreLike = Store | StorePath | str | os.PathLike[str] | MutableMapping[str, bytes]
 
 
 def _open_file(url: str, *, read_only: bool = False, **options: Any) -> Store:
@@ -134,8 +135,9 @@ def make_store(
     read_only: bool = False,
     storage_options: dict[str, Any] | None = None,
 ) -> Store:
-    """Turn a path, URL, dict or store into a :class:`Store` (``None`` or a dict gives a
-    MemoryStore; a dict is used as its backing mapping).
+    """Turn a path, URL, dict, store or :class:`StorePath` into a :class:`Store` (``None``
+    or a dict gives a MemoryStore; a dict is used as its backing mapping; a StorePath gives
+    the keys of its store under its path).
 
     A zarr-python 3 store object (an Icechunk session's ``store`` ...) is wrapped in a
     :class:`~zarrkit.storage.adapter.ZarrPythonStore`.
@@ -145,6 +147,9 @@ def make_store(
     >>> make_store("memory://")
     MemoryStore(<0 keys>, read_only=False)
     """
+    if isinstance(store, StorePath):
+        inner = store.store if not store.path else PrefixStore(store.store, store.path)
+        return make_store(inner, read_only=read_only)
     if isinstance(store, Store):
         return store.with_read_only(True) if read_only and not store.read_only else store
     if is_zarr_python_store(store):
@@ -164,6 +169,7 @@ def make_store(
 
 __all__ = [
     "ByteRequest",
+    "BytesBuffer",
     "FaultInjectionStore",
     "LatencyStore",
     "LocalStore",
@@ -177,6 +183,7 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "StoreLike",
+    "StorePath",
     "SuffixRequest",
     "is_zarr_python_store",
     "make_store",
