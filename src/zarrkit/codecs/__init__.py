@@ -12,15 +12,15 @@ from zarrkit.codecs.base import (
     ChunkSpec,
     Codec,
 )
-from zarrkit.codecs.blosc import BloscCodec
-from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.blosc import BloscCname, BloscCodec, BloscShuffle
+from zarrkit.codecs.bytes import BytesCodec, Endian
 from zarrkit.codecs.crc32c import Crc32cCodec
 from zarrkit.codecs.gzip import GzipCodec
 from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
 from zarrkit.codecs.numcodec import KINDS, numcodecs_class
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import codecs, get_codec, register_codec
-from zarrkit.codecs.sharding import ShardingCodec
+from zarrkit.codecs.sharding import ShardingCodec, ShardingCodecIndexLocation
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrkit.codecs.zstd import ZstdCodec
@@ -45,16 +45,22 @@ __all__ = [
     "BUILTIN_CODECS",
     "ArrayArrayCodec",
     "ArrayBytesCodec",
+    "BloscCname",
     "BloscCodec",
+    "BloscShuffle",
     "BytesBytesCodec",
     "BytesCodec",
     "ChunkSpec",
     "Codec",
     "CodecPipeline",
-    "ShardingCodec",
     "Crc32cCodec",
+    "Endian",
     "GzipCodec",
+    "ShardingCodec",
+    "ShardingCodecIndexLocation",
     "TransposeCodec",
+    "VLenBytesCodec",
+    "VLenUTF8Codec",
     "ZstdCodec",
     "codecs",
     "get_codec",
