@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
@@ -11,6 +11,9 @@ from zarrkit.errors import MetadataError
 from zarrkit.metadata.chunk_grid import RegularChunkGrid
 from zarrkit.metadata.chunk_key import V2KeyEncoding
 from zarrkit.metadata.common import JSON, check_byte_count, parse_shape, require
+
+if TYPE_CHECKING:
+    from zarrkit.metadata.consolidated import ConsolidatedMetadata
 from zarrkit.metadata.dtypes import (
     dtype_to_v2,
     fill_value_to_json,
@@ -143,10 +146,11 @@ class ArrayMetadataV2:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupMetadataV2:
-    """A v2 group: ``.zgroup`` plus the attributes from ``.zattrs``."""
+    """A v2 group: ``.zgroup`` plus the attributes from ``.zattrs``; ``consolidated_metadata``
+    as for :class:`~zarrkit.metadata.v3.GroupMetadataV3` (from a ``.zmetadata`` document)."""
 
     attributes: dict[str, JSON] = field(default_factory=dict)
-    consolidated_metadata: ClassVar[None] = None
+    consolidated_metadata: ConsolidatedMetadata | None = None
 
     zarr_format: ClassVar[int] = 2
 

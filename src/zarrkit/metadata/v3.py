@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from zarrkit.metadata.dtypes import (
     parse_dtype_v3,
     parse_fill_value,
 )
+
+if TYPE_CHECKING:
+    from zarrkit.metadata.consolidated import ConsolidatedMetadata
 
 _ARRAY_FIELDS = {
     "zarr_format",
@@ -223,10 +226,16 @@ class ArrayMetadataV3:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupMetadataV3:
-    """The content of a group's ``zarr.json``."""
+    """The content of a group's ``zarr.json``.
+
+    ``consolidation_json`` is the consolidated metadata stored in it, as read (validated
+    when a group is served from it); ``consolidated_metadata`` is zarr-python's view of the
+    consolidation the group is served from (this group's or one above it), else ``None``.
+    """
 
     attributes: dict[str, JSON] = field(default_factory=dict)
-    consolidated_metadata: dict[str, JSON] | None = None
+    consolidated_metadata: ConsolidatedMetadata | None = None
+    consolidation_json: dict[str, JSON] | None = field(default=None, repr=False)
     extra_fields: dict[str, JSON] = field(default_factory=dict)
 
     zarr_format: ClassVar[int] = 3
@@ -241,7 +250,7 @@ class GroupMetadataV3:
             )
         return cls(
             attributes=parse_attributes(data.get("attributes"), key=key),
-            consolidated_metadata=consolidated,
+            consolidation_json=consolidated,
             extra_fields=parse_extensions(data, _GROUP_FIELDS, key=key),
         )
 
@@ -251,6 +260,6 @@ class GroupMetadataV3:
             "zarr_format": 3,
             "node_type": "group",
         }
-        if self.consolidated_metadata is not None:
-            doc["consolidated_metadata"] = self.consolidated_metadata
+        if self.consolidation_json is not None:
+            doc["consolidated_metadata"] = self.consolidation_json
         return doc | self.extra_fields
