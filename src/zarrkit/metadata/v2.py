@@ -15,10 +15,12 @@ from zarrkit.metadata.common import JSON, check_byte_count, parse_shape, require
 if TYPE_CHECKING:
     from zarrkit.metadata.consolidated import ConsolidatedMetadata
 from zarrkit.metadata.dtypes import (
+    ZDType,
     dtype_to_v2,
     fill_value_to_json,
     parse_dtype_v2,
     parse_fill_value,
+    zdtype_of,
 )
 
 _ARRAY_FIELDS = {
@@ -81,6 +83,11 @@ class ArrayMetadataV2:
     def chunk_key(self, coords: tuple[int, ...]) -> str:
         """The store key of chunk ``coords``, relative to the array."""
         return V2KeyEncoding(separator=self.dimension_separator).encode(coords)
+
+    @property
+    def data_type(self) -> ZDType:
+        """The data type as zarr-python's data type object (:mod:`zarrkit.dtype`)."""
+        return zdtype_of(self.dtype)
 
     @classmethod
     def from_json(

@@ -18,10 +18,12 @@ from zarrkit.metadata.common import (
     require,
 )
 from zarrkit.metadata.dtypes import (
+    ZDType,
     dtype_to_v3,
     fill_value_to_json,
     parse_dtype_v3,
     parse_fill_value,
+    zdtype_of,
 )
 
 if TYPE_CHECKING:
@@ -147,6 +149,11 @@ class ArrayMetadataV3:
     def __post_init__(self) -> None:
         # a rectilinear grid grows with its array (resize, append): one more chunk
         object.__setattr__(self, "chunk_grid", self.chunk_grid.resized(self.shape))
+
+    @property
+    def data_type(self) -> ZDType:
+        """The data type as zarr-python's data type object (:mod:`zarrkit.dtype`)."""
+        return zdtype_of(self.dtype)
 
     @property
     def chunks(self) -> tuple[int, ...]:
