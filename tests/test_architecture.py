@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     # indexing, codecs, storage (and the data type objects, a view of metadata's)
     ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage", "zarrkit.dtype"),
     # engine
-    ("zarrkit.cache",),
+    ("zarrkit.cache", "zarrkit.experimental"),
     ("zarrkit.engine",),
     # creation/nodes/arrays/groups
     ("zarrkit.attributes", "zarrkit.chunking", "zarrkit.consolidated_cache", "zarrkit.info"),

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zarrkit.keys import validate_key
 from zarrkit.registry import register_store, stores
 from zarrkit.storage.base import Store
+from zarrkit.storage.cache import CacheStore
 from zarrkit.storage.local import LocalStore
 from zarrkit.storage.memory import BytesBuffer, MemoryStore
 from zarrkit.storage.path import StorePath
@@ -170,6 +171,7 @@ def make_store(
 __all__ = [
     "ByteRequest",
     "BytesBuffer",
+    "CacheStore",
     "FaultInjectionStore",
     "LatencyStore",
     "LocalStore",
