@@ -54,6 +54,7 @@ _BACKENDS: dict[str, tuple[str, str | None]] = {
     "RedisStore": ("redis", "db"),
     "PostgresStore": ("postgres", "db"),
     "ObjectStore": ("object", "s3"),
+    "FsspecStore": ("fsspec_store", "fsspec"),
     "ReferenceStore": ("references", None),
     "ZarrPythonStore": ("adapter", None),
     "open_icechunk": ("icechunk", None),
@@ -158,6 +159,9 @@ def make_store(
         return adapted
     if store is None:
         return MemoryStore(read_only=read_only)
+    if isinstance(store, MutableMapping) and hasattr(store, "fs"):  # an fsspec mapper
+        mapped: Store = _backend("FsspecStore").from_mapper(store, read_only=read_only)
+        return mapped
     if isinstance(store, MutableMapping):  # zarr-python takes a dict as a memory store
         return MemoryStore(store, read_only=read_only)
     text = os.fspath(store)
@@ -173,6 +177,7 @@ __all__ = [
     "BytesBuffer",
     "CacheStore",
     "FaultInjectionStore",
+    "FsspecStore",
     "LatencyStore",
     "LocalStore",
     "LoggingStore",
