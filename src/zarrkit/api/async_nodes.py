@@ -4,7 +4,8 @@ names (``await arr.getitem(sel)``, ``async for name, node in group.members()``).
 A thin layer: each wraps the synchronous object (``._sync``), reads its metadata from it,
 and runs each call that does I/O in a worker thread (:func:`run`, the event loop's default
 executor), so awaits on one loop overlap their I/O while the engine stays synchronous.
-Exceptions propagate unchanged.
+Exceptions propagate unchanged. The members that only forward are made from the names in
+the tables at the end, for each name the synchronous class has.
 """
 
 from __future__ import annotations
@@ -34,14 +35,67 @@ def asynchronous(value: Any) -> Any:
     return value
 
 
+def lifted(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The coroutine function running ``function`` in a worker thread (its name, docs and
+    parameters kept)."""
+
+    @wraps(function)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await run(function, *args, **kwargs)
+
+    return _unannotated(call, function)
+
+
+def lift_all(module: Any, names: Iterable[str]) -> dict[str, Callable[..., Any]]:
+    """The coroutine twin of each function ``names`` of ``module``."""
+    return {name: lifted(getattr(module, name)) for name in names}
+
+
+def _unannotated(twin: Callable[..., Any], of: Callable[..., Any]) -> Callable[..., Any]:
+    """``twin`` showing the parameters of ``of`` but not its (synchronous) return type."""
+    twin.__signature__ = inspect.signature(of).replace(  # type: ignore[attr-defined]
+        return_annotation=inspect.Signature.empty
+    )
+    return twin
+
+
 class _Same:
     """A property read from the synchronous object (metadata: no I/O)."""
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
 
     def __get__(self, node: Any, owner: type | None = None) -> Any:
         return self if node is None else getattr(node._sync, self.name)
+
+
+def _twin(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A method calling the synchronous ``method`` (no I/O) and returning async twins."""
+
+    @wraps(method)
+    def call(self: _AsyncNode, *args: Any, **kwargs: Any) -> Any:
+        return asynchronous(getattr(self._sync, method.__name__)(*args, **kwargs))
+
+    return _unannotated(call, method)
+
+
+def _generator(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An async generator of what the synchronous ``method`` iterates, as async twins."""
+
+    @wraps(method)
+    async def call(self: _AsyncNode, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        items = await asyncio.to_thread(lambda: list(method(self._sync, *args, **kwargs)))
+        for item in items:
+            yield (
+                asynchronous(item)
+                if not isinstance(item, tuple)
+                else (
+                    *item[:-1],
+                    asynchronous(item[-1]),
+                )
+            )
+
+    return _unannotated(call, method)
 
 
 def _coroutine(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,25 +108,8 @@ def _coroutine(method: Callable[..., Any]) -> Callable[..., Any]:
     return _unannotated(call, method)
 
 
-def _unannotated(twin: Callable[..., Any], of: Callable[..., Any]) -> Callable[..., Any]:
-    """``twin`` showing the parameters of ``of`` but not its (synchronous) return type."""
-    twin.__signature__ = inspect.signature(of).replace(  # type: ignore[attr-defined]
-        return_annotation=inspect.Signature.empty
-    )
-    return twin
-
-
 class _AsyncNode:
     _sync: Any
-
-    attrs = _Same()
-    basename = _Same()
-    metadata = _Same()
-    name = _Same()
-    path = _Same()
-    read_only = _Same()
-    store = _Same()
-    zarr_format = _Same()
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other._sync == self._sync
@@ -98,40 +135,24 @@ class AsyncArray(_AsyncNode):
     def __init__(self, array: Array) -> None:
         self._sync = array
 
-    cdata_shape = _Same()
-    chunks = _Same()
-    compressors = _Same()
-    dtype = _Same()
-    fill_value = _Same()
-    filters = _Same()
-    info = _Same()
-    nbytes = _Same()
-    nchunks = _Same()
-    ndim = _Same()
-    order = _Same()
-    serializer = _Same()
-    shape = _Same()
-    shards = _Same()
-    size = _Same()
-
     async def getitem(self, selection: Any, *, prototype: Any = None) -> Any:
-        """``array[selection]``."""
+        """``array[selection]`` (``prototype``: zarr-python's, host memory only here)."""
         return await run(self._sync.__getitem__, selection)
 
-    async def setitem(self, selection: Any, value: Any) -> None:
+    async def setitem(self, selection: Any, value: Any, prototype: Any = None) -> None:
         """``array[selection] = value``."""
         await run(self._sync.__setitem__, selection, value)
 
-    get_basic_selection = _coroutine(Array.get_basic_selection)
-    get_orthogonal_selection = _coroutine(Array.get_orthogonal_selection)
-    get_coordinate_selection = _coroutine(Array.get_coordinate_selection)
-    get_mask_selection = _coroutine(Array.get_mask_selection)
-    get_block_selection = _coroutine(Array.get_block_selection)
-    resize = _coroutine(Array.resize)
-    append = _coroutine(Array.append)
-    update_attributes = _coroutine(Array.update_attributes)
-    nbytes_stored = _coroutine(Array.nbytes_stored)
-    info_complete = _coroutine(Array.info_complete)
+    async def resize(self, new_shape: Any, delete_outside_chunks: bool = True) -> AsyncArray:
+        """Change the shape; chunks wholly outside it are deleted (zarr-python can keep
+        them: zarrkit refuses ``delete_outside_chunks=False``, which would let stale data
+        reappear when the array grows again)."""
+        if not delete_outside_chunks:
+            raise ValueError(
+                "delete_outside_chunks=False is not supported: stale chunks could reappear"
+            )
+        await run(self._sync.resize, new_shape)
+        return self
 
     async def nchunks_initialized(self) -> int:
         """How many chunks hold data (a coroutine: it lists the store)."""
@@ -175,25 +196,30 @@ class AsyncGroup(_AsyncNode):
     ['a']
     """
 
+    synchronizer = None  # zarr-python's attribute, always None there too
+
     def __init__(self, group: Group) -> None:
         self._sync = group
 
-    info = _Same()
-    synchronizer = None  # zarr-python's attribute, always None there too
+    async def getitem(self, key: str) -> Any:
+        return await run(self._sync.__getitem__, key)
 
-    getitem = _coroutine(Group.__getitem__)
-    get = _coroutine(Group.get)
-    contains = _coroutine(Group.__contains__)
-    delitem = _coroutine(Group.__delitem__)
-    create_array = _coroutine(Group.create_array)
-    create_group = _coroutine(Group.create_group)
-    require_array = _coroutine(Group.require_array)
-    require_group = _coroutine(Group.require_group)
-    update_attributes = _coroutine(Group.update_attributes)
-    tree = _coroutine(Group.tree)
+    async def get(self, key: str, default: Any = None) -> Any:
+        return await run(self._sync.get, key, default)
 
-    async def members(self, max_depth: int | None = 0) -> AsyncIterator[tuple[str, Any]]:
-        """``(name, node)`` of the members (see :meth:`Group.members`)."""
+    async def contains(self, member: str) -> bool:
+        found: bool = await run(self._sync.__contains__, member)
+        return found
+
+    async def delitem(self, key: str) -> None:
+        await run(self._sync.__delitem__, key)
+
+    async def members(
+        self, max_depth: int | None = 0, *, use_consolidated_for_children: bool = True
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """``(name, node)`` of the members (see :meth:`Group.members`); a group served
+        from consolidated metadata serves its children from it too, whatever
+        ``use_consolidated_for_children`` says."""
         for name, node in await run(self._sync.members, max_depth):
             yield name, asynchronous(node)
 
@@ -231,17 +257,48 @@ class AsyncGroup(_AsyncNode):
             yield node
 
 
-def lifted(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The coroutine function running ``function`` in a worker thread (its name, docs and
-    signature kept)."""
+_NODE_PROPERTIES = (
+    *("attrs", "basename", "metadata", "name", "path", "read_only", "store", "store_path"),
+    *("zarr_format", "info"),
+)
+_ARRAY_PROPERTIES = (
+    *_NODE_PROPERTIES,
+    *("cdata_shape", "chunks", "compressor", "compressors", "config", "dtype", "fill_value"),
+    *("filters", "nbytes", "nchunks", "ndim", "order", "serializer", "shape", "shards", "size"),
+)
+_ARRAY_COROUTINES = (
+    *("get_basic_selection", "get_orthogonal_selection", "get_coordinate_selection"),
+    *("get_mask_selection", "get_block_selection", "append", "update_attributes"),
+    *("nbytes_stored", "info_complete"),
+)
+_GROUP_COROUTINES = (
+    *("create_array", "create_group", "require_array", "require_group", "require_groups"),
+    *("create_dataset", "require_dataset", "update_attributes", "tree", "info_complete"),
+    *("zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like"),
+    *("move", "setitem"),
+)
+#: Classmethods that open or make a node (the synchronous class's, as coroutines).
+_OPENERS = ("open", "create", "from_store")
+#: Methods without I/O (their nodes returned as async twins), and listings.
+_PLAIN = ("with_config",)
+_GENERATORS = ("create_hierarchy",)
 
-    @wraps(function)
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        return await run(function, *args, **kwargs)
 
-    return _unannotated(call, function)
+def _mirror(twin: type, sync: type, properties: Iterable[str], coroutines: Iterable[str]) -> None:
+    """Give ``twin`` the ``properties``, coroutine methods and openers ``sync`` has."""
+    for name in properties:
+        if hasattr(sync, name):
+            setattr(twin, name, _Same(name))
+    made = ((coroutines, _coroutine), (_PLAIN, _twin), (_GENERATORS, _generator))
+    for names, make in made:
+        for name in names:
+            method = getattr(sync, "__setitem__" if name == "setitem" else name, None)
+            if method is not None:
+                setattr(twin, name, make(method))
+    for name in _OPENERS:
+        if hasattr(sync, name):
+            setattr(twin, name, staticmethod(lifted(getattr(sync, name))))
 
 
-def lift_all(module: Any, names: Iterable[str]) -> dict[str, Callable[..., Any]]:
-    """The coroutine twin of each function ``names`` of ``module``."""
-    return {name: lifted(getattr(module, name)) for name in names}
+_mirror(AsyncArray, Array, _ARRAY_PROPERTIES, _ARRAY_COROUTINES)
+_mirror(AsyncGroup, Group, _NODE_PROPERTIES, _GROUP_COROUTINES)

@@ -215,6 +215,11 @@ class ConsolidatedMetadata:
         """The stored form (v3 inline ``consolidated_metadata``; v2 ``.zmetadata``)."""
         return self.view.below(self.path).to_json()
 
+    @classmethod
+    def from_dict(cls, data: dict[str, JSON]) -> ConsolidatedMetadata:
+        """The view of a v3 ``consolidated_metadata`` object."""
+        return Consolidated.from_json(data, 3, key=FIELD).subtree()
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ConsolidatedMetadata) and self.to_dict() == other.to_dict()
 

@@ -12,6 +12,8 @@ from zarrkit.metadata.chunk_grid import ChunkGrid, RectilinearChunkGrid, Regular
 from zarrkit.metadata.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.common import (
     JSON,
+    ArrayNames,
+    DocumentNames,
     check_byte_count,
     parse_attributes,
     parse_shape,
@@ -130,7 +132,7 @@ def parse_dimension_names(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArrayMetadataV3:
+class ArrayMetadataV3(ArrayNames, DocumentNames):
     """The content of an array's ``zarr.json``."""
 
     shape: tuple[int, ...]
@@ -165,6 +167,17 @@ class ArrayMetadataV3:
     def shards(self) -> tuple[int, ...] | None:
         """The shard shape when the array is sharded, else ``None``."""
         return self.chunk_grid.chunk_shape if self._sharding() else None
+
+    @property
+    def inner_codecs(self) -> tuple[dict[str, JSON], ...]:
+        """The codecs of a (read/write) chunk: a sharded array's inner chunks'."""
+        sharding = self._sharding()
+        return tuple(sharding["codecs"]) if sharding else self.codecs
+
+    @property
+    def storage_transformers(self) -> tuple[dict[str, JSON], ...]:
+        """None is supported (reading an array with some raises), so always empty."""
+        return ()
 
     def _sharding(self) -> dict[str, JSON] | None:
         first = self.codecs[0]
@@ -232,7 +245,7 @@ class ArrayMetadataV3:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GroupMetadataV3:
+class GroupMetadataV3(DocumentNames):
     """The content of a group's ``zarr.json``.
 
     ``consolidation_json`` is the consolidated metadata stored in it, as read (validated
@@ -246,6 +259,7 @@ class GroupMetadataV3:
     extra_fields: dict[str, JSON] = field(default_factory=dict)
 
     zarr_format: ClassVar[int] = 3
+    node_type: ClassVar[str] = "group"
 
     @classmethod
     def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> GroupMetadataV3:
