@@ -266,15 +266,14 @@ class FixedLengthUTF32(ZDType):
 
 
 @dataclass(frozen=True, kw_only=True)
-class NullTerminatedBytes(ZDType):
-    """``length`` bytes, trailing zeros cut (NumPy's ``S``)."""
+class _Sized(ZDType):
+    """``length`` bytes of NumPy's kind ``_kind``."""
 
     length: int
-    dtype_cls = np.dtypes.BytesDType
-    _zarr_v3_name = "null_terminated_bytes"
+    _kind: ClassVar[str]
 
     def to_native_dtype(self) -> np.dtype[Any]:
-        return np.dtype(f"S{self.length}")
+        return np.dtype(f"{self._kind}{self.length}")
 
     @classmethod
     def _from_native(cls, dtype: np.dtype[Any]) -> Self:
@@ -282,23 +281,25 @@ class NullTerminatedBytes(ZDType):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RawBytes(ZDType):
+class NullTerminatedBytes(_Sized):
+    """``length`` bytes, trailing zeros cut (NumPy's ``S``)."""
+
+    dtype_cls = np.dtypes.BytesDType
+    _zarr_v3_name = "null_terminated_bytes"
+    _kind = "S"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RawBytes(_Sized):
     """``length`` opaque bytes (NumPy's ``V``, without fields)."""
 
-    length: int
     dtype_cls = np.dtypes.VoidDType
     _zarr_v3_name = "raw_bytes"
-
-    def to_native_dtype(self) -> np.dtype[Any]:
-        return np.dtype(f"V{self.length}")
+    _kind = "V"
 
     @classmethod
     def _matches(cls, dtype: np.dtype[Any]) -> bool:
         return isinstance(dtype, cls.dtype_cls) and dtype.names is None and dtype.subdtype is None
-
-    @classmethod
-    def _from_native(cls, dtype: np.dtype[Any]) -> Self:
-        return cls(length=dtype.itemsize)
 
 
 @dataclass(frozen=True, kw_only=True)
