@@ -12,7 +12,7 @@ import zarrkit
 from zarrkit import AsyncArray, AsyncGroup, api
 from zarrkit.api import asynchronous
 from zarrkit.errors import BoundsError, NodeNotFoundError, ReadOnlyError
-from zarrkit.storage import LatencyStore, MemoryStore
+from zarrkit.storage import LatencyStore, MemoryStore, StorePath
 
 
 def test_every_function_has_its_coroutine_twin():
@@ -94,3 +94,28 @@ def test_groups():
         assert [name async for name in found.keys()] == ["child"]  # noqa: SIM118
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"zarr_format": 3, "node_type": "group", "attributes": {"a": 1}},
+        {"zarr_format": 2, "attributes": {"a": 1}},
+    ],
+)
+def test_group_from_dict(data):
+    store = MemoryStore()
+    group = AsyncGroup.from_dict(StorePath(store, "g"), data)
+    assert (group.metadata.zarr_format, group.metadata.attributes, group.path) == (
+        data["zarr_format"],
+        {"a": 1},
+        "g",
+    )
+    assert store.is_empty()  # nothing written
+
+
+def test_array_from_dict():
+    metadata = zarrkit.create_array({}, shape=(3,), dtype="i2").metadata
+    arr = AsyncArray.from_dict(StorePath(MemoryStore(), "a"), metadata.to_dict())
+    assert arr.shape == (3,) and arr.metadata == metadata
+    assert asyncio.run(arr.getitem(slice(None))).tolist() == [0, 0, 0]

@@ -77,8 +77,6 @@ INTENTIONAL = {
     ),
     "missing Array*Metadata.get_chunk_spec": "zarr-python's chunk spec and buffer internals",
     "missing *Metadata.to_buffer_dict": "zarr-python's chunk spec and buffer internals",
-    "missing AsyncArray.from_dict": "async nodes wrap synchronous ones: open or create those",
-    "missing AsyncGroup.from_dict": "async nodes wrap synchronous ones: open or create those",
 }
 
 

@@ -18,6 +18,9 @@ from typing import Any
 
 from zarrkit.arrays import Array
 from zarrkit.groups import Group
+from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
+from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
+from zarrkit.storage import StorePath
 
 
 async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -135,6 +138,15 @@ class AsyncArray(_AsyncNode):
     def __init__(self, array: Array) -> None:
         self._sync = array
 
+    @classmethod
+    def from_dict(cls, store_path: StorePath, data: dict[str, Any]) -> AsyncArray:
+        """The array whose metadata is ``data`` (as ``metadata.to_dict()`` gives it) at
+        ``store_path``; nothing is read or written."""
+        meta = (ArrayMetadataV3 if data.get("zarr_format") == 3 else ArrayMetadataV2).from_dict(
+            data
+        )
+        return cls(Array(store_path.store, store_path.path, meta))
+
     async def getitem(self, selection: Any, *, prototype: Any = None) -> Any:
         """``array[selection]`` (``prototype``: zarr-python's, host memory only here)."""
         return await run(self._sync.__getitem__, selection)
@@ -200,6 +212,15 @@ class AsyncGroup(_AsyncNode):
 
     def __init__(self, group: Group) -> None:
         self._sync = group
+
+    @classmethod
+    def from_dict(cls, store_path: StorePath, data: dict[str, Any]) -> AsyncGroup:
+        """The group whose metadata is ``data`` (as ``metadata.to_dict()`` gives it) at
+        ``store_path``; nothing is read or written."""
+        meta = (GroupMetadataV3 if data.get("zarr_format") == 3 else GroupMetadataV2).from_dict(
+            data
+        )
+        return cls(Group(store_path.store, store_path.path, meta))
 
     async def getitem(self, key: str) -> Any:
         return await run(self._sync.__getitem__, key)

@@ -88,10 +88,6 @@ class FsspecStore(Store):
     def __repr__(self) -> str:
         return f"<FsspecStore({type(self.fs).__name__}, {self.path or '/'})>"
 
-    def __str__(self) -> str:
-        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
-        return f"{protocol}://{self.path.lstrip('/')}"
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FsspecStore) and (other.fs, other.path) == (self.fs, self.path)
 
