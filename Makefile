@@ -20,7 +20,8 @@ RUN_CORE := UV_PROJECT_ENVIRONMENT=.venv-core $(UV) run --exact --no-default-gro
 PYTEST := pytest -n 2 -p no:cacheprovider
 CI_PROFILE := ZARRKIT_HYPOTHESIS_PROFILE=zarrkit-ci
 
-.PHONY: demo test test-fast test-core services lint typecheck doctest bench clean
+.PHONY: demo test test-fast test-core services lint typecheck doctest bench bench-local \
+	bench-remote clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -52,8 +53,15 @@ typecheck: $(UV)
 doctest: $(UV)
 	$(RUN) pytest -p no:cacheprovider --doctest-modules src/zarrkit
 
-bench: $(UV)
+# bench = both suites: local files (benchmarks.run), then object stores with latency
+# (benchmarks.remote: an HTTP object server and moto's S3, 20 ms per request).
+bench: bench-local bench-remote
+
+bench-local: $(UV)
 	$(RUN) --group bench python -m benchmarks.run
+
+bench-remote: $(UV)
+	$(RUN) --group bench python -m benchmarks.remote
 
 clean:
 	rm -rf .venv .venv-core .tools .cache

@@ -31,10 +31,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.types",),
     # metadata
     ("zarrkit.metadata",),
-    # indexing, codecs, storage
-    ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage"),
+    # indexing, codecs, storage (and the data type objects, a view of metadata's)
+    ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage", "zarrkit.dtype"),
     # engine
-    ("zarrkit.cache",),
+    ("zarrkit.cache", "zarrkit.experimental"),
     ("zarrkit.engine",),
     # creation/nodes/arrays/groups
     ("zarrkit.attributes", "zarrkit.chunking", "zarrkit.consolidated_cache", "zarrkit.info"),
@@ -44,8 +44,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.creation", "zarrkit.check"),
     ("zarrkit.groups",),
     ("zarrkit.consolidated", "zarrkit.facts"),
-    # api
-    ("zarrkit.api",),
+    # api (zarrkit.core: zarr-python's import path of the data types)
+    ("zarrkit.api", "zarrkit.core"),
     # integrations, cli (the package's __init__ re-exports the public API, for programs)
     ("zarrkit.convert", "zarrkit.testing"),
     ("zarrkit.integrations",),

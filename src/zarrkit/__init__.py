@@ -18,6 +18,8 @@ logging.getLogger("zarrkit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "Array": "zarrkit.arrays",
+    "AsyncArray": "zarrkit.api.async_nodes",
+    "AsyncGroup": "zarrkit.api.async_nodes",
     "Group": "zarrkit.groups",
     "array": "zarrkit.api",
     "consolidate_metadata": "zarrkit.api",
@@ -50,6 +52,8 @@ _EXPORTS = {
 
 __all__ = [
     "Array",
+    "AsyncArray",
+    "AsyncGroup",
     "Group",
     "__version__",
     "array",
@@ -103,6 +107,7 @@ if TYPE_CHECKING:
         zeros,
         zeros_like,
     )
+    from zarrkit.api.async_nodes import AsyncArray, AsyncGroup
     from zarrkit.arrays import Array
     from zarrkit.convert import copy
     from zarrkit.groups import Group

@@ -23,6 +23,7 @@ from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.errors import IndexingError, NodeTypeError, ShapeMismatchError
 from zarrkit.info import ArrayInfo
+from zarrkit.metadata.chunk_key import key_decoder
 from zarrkit.metadata.documents import ArrayMetadata, prefix_of
 from zarrkit.metadata.dtypes import default_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2
@@ -132,18 +133,20 @@ class Array(Node[ArrayMetadata]):
     def dimension_names(self) -> tuple[str | None, ...] | None:
         return self._metadata.dimension_names
 
+    # The codecs of a (read/write) chunk: a sharded array's inner chunks, as zarr-python
+    # reports them.
     @property
     def filters(self) -> tuple[Any, ...]:
         """Array->array codecs (v3) or numcodecs filters (v2)."""
         meta = self._metadata
         if isinstance(meta, ArrayMetadataV2):
             return tuple(numcodecs.get_codec(dict(f)) for f in meta.filters or ())
-        return tuple(self._pipeline.array_array)
+        return tuple(self._layout.pipeline.array_array)
 
     @property
     def serializer(self) -> Any:
         """The array->bytes codec (v3); ``None`` for v2."""
-        return None if self.zarr_format == 2 else self._pipeline.array_bytes
+        return None if self.zarr_format == 2 else self._layout.pipeline.array_bytes
 
     @property
     def compressors(self) -> tuple[Any, ...]:
@@ -151,7 +154,7 @@ class Array(Node[ArrayMetadata]):
         meta = self._metadata
         if isinstance(meta, ArrayMetadataV2):
             return () if meta.compressor is None else (numcodecs.get_codec(dict(meta.compressor)),)
-        return tuple(self._pipeline.bytes_bytes)
+        return tuple(self._layout.pipeline.bytes_bytes)
 
     @property
     def cdata_shape(self) -> tuple[int, ...]:
@@ -175,9 +178,29 @@ class Array(Node[ArrayMetadata]):
 
     @property
     def nchunks_initialized(self) -> int:
-        """Number of (inner) chunks that hold stored data."""
-        keys = [k for k in self._store.list_prefix(prefix_of(self._path)) if not _is_doc(k)]
-        return self._layout.chunks.count_stored(keys)
+        """Number of (inner) chunks that hold stored data (keys that decode to a chunk of
+        the grid; stray objects under the array's prefix are not counted)."""
+        return self._layout.chunks.count_stored(self._stored_keys())
+
+    def stored_chunk_keys(self) -> tuple[dict[str, tuple[int, ...]], list[str]]:
+        """The stored chunks (shards, when sharded) as ``{key: coords}``, and the keys under
+        the array's prefix that are neither chunks of its grid nor its metadata documents."""
+        prefix = prefix_of(self._path)
+        meta = self._metadata
+        grid = tuple(d.nchunks for d in meta.chunk_grid.dims(meta.shape))
+        decode = key_decoder(meta.chunk_key_encoding, grid)
+        chunks, strays = {}, []
+        for key in self._store.list_prefix(prefix):
+            coords = decode(key[len(prefix) :])
+            if coords is not None:
+                chunks[key] = coords
+            elif not _is_doc(key):
+                strays.append(key)
+        return chunks, strays
+
+    def _stored_keys(self) -> list[str]:
+        """The keys of the stored chunks (or shards) of the grid."""
+        return list(self.stored_chunk_keys()[0])
 
     def nbytes_stored(self) -> int:
         """Bytes this array occupies in its store (metadata and chunks)."""
@@ -200,15 +223,16 @@ class Array(Node[ArrayMetadata]):
             serializer=self.serializer,
             compressors=self.compressors,
             nbytes=self.nbytes,
-            nchunks=self.nchunks,
+            nchunks=math.prod(d.nchunks for d in self._metadata.chunk_grid.dims(self.shape)),
         )
 
     def info_complete(self) -> ArrayInfo:
-        """:attr:`info` plus stored bytes, compression ratio and initialized chunks."""
+        """:attr:`info` plus stored bytes, compression ratio and initialized chunks (the
+        stored objects: shards of a sharded array, as zarr-python counts them)."""
         return dataclasses.replace(
             self.info,
             nbytes_stored=self.nbytes_stored(),
-            nchunks_initialized=self.nchunks_initialized,
+            nchunks_initialized=len(self._stored_keys()),
         )
 
     def __repr__(self) -> str:

@@ -66,6 +66,7 @@ def test_v3_matches_zarr_python(dtype: str, arguments: Callable[[], dict[str, An
         kwargs.get("serializer", "auto"),
         kwargs.get("compressors", "auto"),
         np.dtype(dtype),
+        chunk_shape=(10,),
     )
     assert json.dumps(ours) == json.dumps(expected)
 

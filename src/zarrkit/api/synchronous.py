@@ -310,7 +310,7 @@ def consolidate_metadata(
     >>> import zarrkit
     >>> root = zarrkit.group()
     >>> _ = root.create_array("a", shape=(2,), dtype="i1")
-    >>> zarrkit.consolidate_metadata(root.store).metadata.consolidated_metadata["metadata"].keys()
+    >>> zarrkit.consolidate_metadata(root.store).metadata.consolidated_metadata.metadata.keys()
     dict_keys(['a'])
     """
     target = make_store(store, storage_options=storage_options)

@@ -15,13 +15,17 @@ needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from enum import StrEnum
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill
+from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill, evolve_all
+from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.crc32c import Crc32cCodec
+from zarrkit.codecs.parse import parse_choice
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.sharding.access import Shards
@@ -30,15 +34,29 @@ from zarrkit.errors import CodecError, MetadataError
 from zarrkit.types import Blob, Coords
 
 
+class ShardingCodecIndexLocation(StrEnum):
+    """Where a shard keeps its index, as zarr-python names it (strings work too)."""
+
+    start = "start"
+    end = "end"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShardingCodec(ArrayBytesCodec):
     """Inner chunks of ``chunk_shape`` encoded with ``codecs``, plus an index of
-    ``(offset, nbytes)`` pairs encoded with ``index_codecs`` at the start or end."""
+    ``(offset, nbytes)`` pairs encoded with ``index_codecs`` at the start or end. Codecs
+    may be given as codec objects or their JSON, as in zarr-python.
+
+    Examples
+    --------
+    >>> ShardingCodec(chunk_shape=[2, 2]).to_json()["configuration"]["index_codecs"]
+    [{'name': 'bytes', 'configuration': {'endian': 'little'}}, {'name': 'crc32c'}]
+    """
 
     chunk_shape: tuple[int, ...]
-    codecs: tuple[Codec, ...] = ()
-    index_codecs: tuple[Codec, ...] = ()
-    index_location: Literal["start", "end"] = "end"
+    codecs: tuple[Codec, ...] = (BytesCodec(),)
+    index_codecs: tuple[Codec, ...] = (BytesCodec(endian="little"), Crc32cCodec())
+    index_location: ShardingCodecIndexLocation | str = "end"
     _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     name: ClassVar[str] = "sharding_indexed"
@@ -52,19 +70,23 @@ class ShardingCodec(ArrayBytesCodec):
                 f"chunk_shape must be positive integers, got {shape!r}",
                 field="sharding_indexed.chunk_shape",
             )
-        if self.index_location not in ("start", "end"):
-            raise MetadataError(
-                f"expected 'start' or 'end', got {self.index_location!r}",
-                field="sharding_indexed.index_location",
-            )
         for name in ("codecs", "index_codecs"):
             if not getattr(self, name):
                 raise MetadataError("expected a non-empty list", field=f"sharding_indexed.{name}")
         object.__setattr__(self, "chunk_shape", tuple(shape))
+        object.__setattr__(self, "codecs", _codecs(self.codecs))
+        object.__setattr__(self, "index_codecs", _codecs(self.index_codecs))
+        location = parse_choice(
+            self.index_location,
+            tuple(ShardingCodecIndexLocation),
+            codec=self.name,
+            field="index_location",
+        )
+        object.__setattr__(self, "index_location", str(location))
 
     @classmethod
     def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
-        shape: Any = configuration.get("chunk_shape")  # checked by the constructor
+        shape: Any = configuration.get("chunk_shape")  # the constructor checks the fields
         codecs = configuration.get("codecs", [{"name": "bytes"}])
         index_codecs = configuration.get("index_codecs", [{"name": "bytes"}, {"name": "crc32c"}])
         for name, value in (("codecs", codecs), ("index_codecs", index_codecs)):
@@ -74,8 +96,8 @@ class ShardingCodec(ArrayBytesCodec):
                 )
         return cls(
             chunk_shape=shape,
-            codecs=tuple(get_codec(c) for c in codecs),
-            index_codecs=tuple(get_codec(c) for c in index_codecs),
+            codecs=tuple(codecs),
+            index_codecs=tuple(index_codecs),
             index_location=configuration.get("index_location", "end"),
         )
 
@@ -94,7 +116,7 @@ class ShardingCodec(ArrayBytesCodec):
         inner = self.inner_spec(spec)
         return type(self)(
             chunk_shape=self.chunk_shape,
-            codecs=tuple(c.evolve(inner) for c in self.codecs),
+            codecs=tuple(evolve_all(self.codecs, inner)),
             index_codecs=self.index_codecs,
             index_location=self.index_location,
         )
@@ -234,3 +256,8 @@ class ShardingCodec(ArrayBytesCodec):
         return tuple(
             slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
         )
+
+
+def _codecs(items: Iterable[Any]) -> tuple[Codec, ...]:
+    """Codecs given as objects or JSON, as codec objects."""
+    return tuple(get_codec(item) for item in items)
