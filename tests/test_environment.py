@@ -20,6 +20,7 @@ MODULES = {
     "zstandard": "zstandard",
     "isal": "isal",
     "obstore": "obstore",
+    "fsspec": "fsspec",
     "lmdb": "lmdb",
     "redis": "redis",
     "psycopg": "psycopg",
@@ -31,6 +32,7 @@ MODULES = {
     "ml_dtypes": "ml_dtypes",
     "pyarrow": "pyarrow",
     "jinja2": "jinja2",
+    "zfpy": "zfpy",
 }
 
 

@@ -3,6 +3,10 @@ both in s3fs's synchronous mode and as an asynchronous file system."""
 
 import uuid
 
+from optional import module_needs
+
+module_needs("fsspec")
+
 import fsspec
 import numpy as np
 import pytest
