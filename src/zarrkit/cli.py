@@ -224,7 +224,7 @@ def tree(
         text = (
             f"{found.basename or '/'} {found.shape} {found.dtype}"
             if isinstance(found, Array)
-            else str(found.tree(level))
+            else str(found.tree(level=level))
         )
     typer.echo(text)
 

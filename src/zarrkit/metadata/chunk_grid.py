@@ -72,6 +72,10 @@ class RegularChunkGrid:
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d.nchunks for d in self.dims(shape))
 
+    def get_nchunks(self, shape: tuple[int, ...]) -> int:
+        """The number of chunks of an array of ``shape`` (zarr-python's name)."""
+        return math.prod(self.grid_shape(shape))
+
     def validate(self, shape: tuple[int, ...], *, key: str | None = None) -> None:
         if len(self.chunk_shape) != len(shape):
             raise MetadataError(
@@ -80,9 +84,12 @@ class RegularChunkGrid:
                 key=key,
                 field="chunks",
             )
-        if any(c <= 0 for c in self.chunk_shape) and any(shape):
+        if any(c < 0 or (c == 0 and n > 0) for c, n in zip(self.chunk_shape, shape, strict=True)):
             raise MetadataError(
-                f"chunk shape {self.chunk_shape} must be positive", key=key, field="chunks"
+                f"chunk shape {self.chunk_shape} must be positive (0 only along an empty "
+                f"dimension), the array shape is {shape}",
+                key=key,
+                field="chunks",
             )
 
     def resized(self, shape: tuple[int, ...]) -> RegularChunkGrid:
@@ -142,6 +149,10 @@ class RectilinearChunkGrid:
 
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d.nchunks for d in self.dims(shape))
+
+    def get_nchunks(self, shape: tuple[int, ...]) -> int:
+        """The number of chunks of an array of ``shape``."""
+        return math.prod(self.grid_shape(shape))
 
     def validate(self, shape: tuple[int, ...], *, key: str | None = None) -> None:
         if len(self.chunk_sizes) != len(shape):

@@ -87,9 +87,7 @@ def parse_chunk_grid(data: JSON, *, key: str | None) -> ChunkGrid:
                 field="chunk_grid.kind",
             )
         return RectilinearChunkGrid.from_sizes(config.get("chunk_shapes"), key=key)
-    shape = parse_shape(
-        config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape", positive=True
-    )
+    shape = parse_shape(config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape")
     return RegularChunkGrid(chunk_shape=shape)
 
 
