@@ -104,7 +104,7 @@ def open_group_node(
     if use_consolidated:
         raise MetadataError(
             "Consolidated metadata requested with use_consolidated=True, but the group "
-            "holds none (create it with zarrkit.consolidate_metadata)",
+            "holds no consolidated metadata (create it with zarrkit.consolidate_metadata)",
             key=holder_key(path, meta.zarr_format),
         )
     return Group(store, path, meta)

@@ -394,7 +394,7 @@ def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:
         broadcast = np.broadcast_to(array, selection.out_shape)
     except ValueError as e:
         raise ShapeMismatchError(
-            f"value of shape {array.shape} cannot be broadcast to the selection's shape "
-            f"{selection.out_shape}"
+            f"Attempting to set a value of shape {array.shape} to a selection of shape "
+            f"{selection.out_shape}: it cannot be broadcast to it"
         ) from e
     return broadcast.reshape(selection.buffer_shape)

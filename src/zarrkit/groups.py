@@ -17,8 +17,6 @@ from zarrkit.arrays import Array, create_array
 from zarrkit.chunking import normalize_shape
 from zarrkit.creation import DEFAULT_FILL, group_metadata, like_arguments, modern_arguments
 from zarrkit.errors import (
-    ContainsArrayError,
-    ContainsGroupError,
     MemberNotFoundError,
     NodeNotFoundError,
     NodeTypeError,
@@ -34,6 +32,7 @@ from zarrkit.nodes import (
     Node,
     copy_node,
     delete_node,
+    exists_error,
     load_group,
     load_node,
     load_nodes,
@@ -353,8 +352,7 @@ class Group(Node[GroupMetadata]):
         node = self[source]
         existing = self.get(dest)
         if existing is not None:
-            error = ContainsArrayError if isinstance(existing, Array) else ContainsGroupError
-            raise error(f"cannot move {node.name} to {existing.name}: a node exists there")
+            raise exists_error(self._store, dst, existing.metadata)
         below = node.members(max_depth=None) if isinstance(node, Group) else ()
         copy_node(self._store, src, dst, node.metadata, [(n, m.metadata) for n, m in below])
 

@@ -14,12 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zarrkit.creation import group_metadata
-from zarrkit.errors import (
-    ContainsArrayError,
-    ContainsGroupError,
-    ExpectedGroupError,
-    MetadataError,
-)
+from zarrkit.errors import ExpectedGroupError, MetadataError
 from zarrkit.metadata.documents import (
     V2_ARRAY,
     V2_ATTRS,
@@ -31,7 +26,7 @@ from zarrkit.metadata.documents import (
 )
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
-from zarrkit.nodes import delete_node, load_nodes, normalize_path, save_nodes
+from zarrkit.nodes import delete_node, exists_error, load_nodes, normalize_path, save_nodes
 from zarrkit.storage.base import Store
 
 #: A node to create: zarrkit metadata, a metadata document as a dict (``zarr.json``
@@ -103,10 +98,7 @@ def create_nodes(
                 raise ExpectedGroupError(f"cannot create nodes below the array {absolute[rel]!r}")
             continue
         if found is not None and not overwrite:
-            kind = metadata_kind(found)
-            error = ContainsArrayError if kind == "array" else ContainsGroupError
-            article = "An array" if kind == "array" else "A group"
-            raise error(f"{article} exists in store {store!r} at path {absolute[rel]!r}.")
+            raise exists_error(store, absolute[rel], found)
         to_write.append((rel, meta))
     for rel, _ in to_write:
         if existing[absolute[rel]] is not None:

@@ -25,6 +25,7 @@ from zarrkit.errors import (
     ExpectedGroupError,
     GroupNotFoundError,
     InvalidKeyError,
+    NodeExistsError,
     NodeNotFoundError,
     ReadOnlyError,
     ZarrUserWarning,
@@ -240,16 +241,20 @@ def make_parents(store: Store, path: str, zarr_format: int) -> None:
 
 
 def _refuse_existing(store: Store, path: str, zarr_format: int) -> None:
-    """Raise :class:`ContainsArrayError` / :class:`ContainsGroupError` when a node of
-    ``zarr_format`` exists at ``path``."""
+    """Raise when a node of ``zarr_format`` exists at ``path``."""
     try:
         found = load_node(store, path, zarr_format)
     except NodeNotFoundError:
         return
-    kind = metadata_kind(found)
-    error = ContainsArrayError if kind == "array" else ContainsGroupError
-    article = "An array" if kind == "array" else "A group"
-    raise error(f"{article} exists in store {store!r} at path {path!r}.")
+    raise exists_error(store, path, found)
+
+
+def exists_error(store: Store, path: str, found: NodeMetadata) -> NodeExistsError:
+    """The error for a new node at ``path``, where ``found`` is: a
+    :class:`ContainsArrayError` or :class:`ContainsGroupError`."""
+    if metadata_kind(found) == "array":
+        return ContainsArrayError(f"An array already exists in store {store!r} at path {path!r}.")
+    return ContainsGroupError(f"A group already exists in store {store!r} at path {path!r}.")
 
 
 def delete_node(store: Store, path: str) -> None:

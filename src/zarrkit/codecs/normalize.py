@@ -109,17 +109,16 @@ def _codecs(value: Any) -> list[Codec]:
 
 
 def _v2(value: Any, field: str) -> dict[str, JSON]:
-    """The v2 config of a numcodecs codec or ``{"id": ...}`` config; v3 codecs (objects,
-    names, ``{"name": ...}`` JSON) are refused, as zarr-python refuses them."""
-    is_v3 = isinstance(value, str | Codec) or (isinstance(value, dict) and "name" in value)
-    if is_v3 or is_zarr_python_codec(value):
-        kinds = (ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec)
-        kind = next((k.__name__ for k in kinds if isinstance(value, k)), "Zarr v3 codec")
-        role = "a compressor" if field.startswith("compressor") else "a filter"
+    """The v2 config of a numcodecs codec, an ``{"id": ...}`` config, or a v3 codec's name
+    or JSON (converted). A v3 compressor *object* is refused, as zarr-python refuses it:
+    its v2 form would be a different object than the one given."""
+    if field == "compressors" and (isinstance(value, Codec) or is_zarr_python_codec(value)):
         raise MetadataError(
-            f"Cannot use a {kind} as {role} for zarr v2 arrays. Use a numcodecs codec "
-            f"directly instead (got {value!r}; e.g. numcodecs.Zstd(level=3) or "
+            "Cannot use a BytesBytesCodec as a compressor for zarr v2 arrays. Use a numcodecs "
+            f"codec directly instead (got {value!r}; e.g. numcodecs.Zstd(level=3) or "
             "{'id': 'zstd', 'level': 3}).",
             field=field,
         )
-    return v2_config(value, field=field)
+    is_v3 = isinstance(value, str) or (isinstance(value, dict) and "name" in value)
+    is_v3 = is_v3 or is_zarr_python_codec(value)
+    return v2_config(get_codec(value) if is_v3 else value, field=field)

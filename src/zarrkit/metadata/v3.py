@@ -173,7 +173,7 @@ class ArrayMetadataV3:
         shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
         dtype = parse_dtype_v3(require(data, "data_type", key=key), key=key)
         grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
-        grid.validate(shape, key=key)
+        grid.validate(shape, key=key, field="chunk_grid.chunk_shape")
         codecs = parse_codecs(require(data, "codecs", key=key), key=key)
         if isinstance(grid, RectilinearChunkGrid) and codecs[0].get("name") == "sharding_indexed":
             raise UnsupportedExtensionError(
