@@ -51,8 +51,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.groups",),
     ("zarrkit.consolidated", "zarrkit.facts"),
     ("zarrkit.convert",),
-    # api
-    ("zarrkit.api", "zarrkit.debug"),
+    # api (zarrkit.core: zarr-python's import paths of names its user guide imports)
+    ("zarrkit.api", "zarrkit.core", "zarrkit.debug"),
     # integrations, cli (the package's __init__ re-exports the public API, for programs)
     ("zarrkit.testing",),
     ("zarrkit.integrations",),

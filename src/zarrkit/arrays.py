@@ -35,6 +35,7 @@ from zarrkit.errors import (
     IndexingError,
     MetadataError,
     ShapeMismatchError,
+    UnsupportedBufferError,
     ZarrDeprecationWarning,
 )
 from zarrkit.info import ArrayInfo
@@ -319,46 +320,88 @@ class Array(Node[ArrayMetadata]):
         self._write(indexing.normalize(key, self.shape, "auto"), value, fields)
 
     def get_basic_selection(
-        self, selection: Any = Ellipsis, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any = Ellipsis,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "basic"), out, fields)
+        sel = indexing.normalize(selection, self.shape, "basic")
+        return self._read(sel, out, fields, prototype)
 
-    def set_basic_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(selection, self.shape, "basic"), value, fields)
+    def set_basic_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(indexing.normalize(selection, self.shape, "basic"), value, fields, prototype)
 
     def get_orthogonal_selection(
-        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "orthogonal"), out, fields)
+        sel = indexing.normalize(selection, self.shape, "orthogonal")
+        return self._read(sel, out, fields, prototype)
 
-    def set_orthogonal_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(selection, self.shape, "orthogonal"), value, fields)
+    def set_orthogonal_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(
+            indexing.normalize(selection, self.shape, "orthogonal"), value, fields, prototype
+        )
 
     def get_coordinate_selection(
-        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "coordinate"), out, fields)
+        sel = indexing.normalize(selection, self.shape, "coordinate")
+        return self._read(sel, out, fields, prototype)
 
-    def set_coordinate_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(selection, self.shape, "coordinate"), value, fields)
+    def set_coordinate_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(
+            indexing.normalize(selection, self.shape, "coordinate"), value, fields, prototype
+        )
 
     def get_mask_selection(
-        self, mask: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        mask: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(mask, self.shape, "mask"), out, fields)
+        return self._read(indexing.normalize(mask, self.shape, "mask"), out, fields, prototype)
 
-    def set_mask_selection(self, mask: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(mask, self.shape, "mask"), value, fields)
+    def set_mask_selection(
+        self, mask: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(indexing.normalize(mask, self.shape, "mask"), value, fields, prototype)
 
     def get_block_selection(
-        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
         sel = indexing.normalize_blocks(selection, self.shape, self._layout.dims)
-        return self._read(sel, out, fields)
+        return self._read(sel, out, fields, prototype)
 
-    def set_block_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
+    def set_block_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
         sel = indexing.normalize_blocks(selection, self.shape, self._layout.dims)
-        self._write(sel, value, fields)
+        self._write(sel, value, fields, prototype)
 
     @property
     def oindex(self) -> _Indexer:
@@ -438,8 +481,13 @@ class Array(Node[ArrayMetadata]):
             yield from block
 
     def _read(
-        self, selection: indexing.Selection, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: indexing.Selection,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
+        check_prototype(prototype)
         if fields is not None:  # structured arrays: read the records, keep the fields
             indexing.normalize_fields(fields, self.dtype)
             result = engine.read(self._layout, selection)[fields]
@@ -450,7 +498,10 @@ class Array(Node[ArrayMetadata]):
             result = engine.read(self._layout, selection, out)
         return result[()] if result.ndim == 0 and out is None else result
 
-    def _write(self, selection: indexing.Selection, value: Any, fields: Any = None) -> None:
+    def _write(
+        self, selection: indexing.Selection, value: Any, fields: Any = None, prototype: Any = None
+    ) -> None:
+        check_prototype(prototype)
         self._check_writable()
         if fields is not None:  # write some fields of the records, keeping the others
             indexing.normalize_fields(fields, self.dtype)
@@ -460,10 +511,11 @@ class Array(Node[ArrayMetadata]):
         engine.write(self._layout, selection, value)
 
     # --- changing the array ---------------------------------------------------------------
-    def resize(self, *shape: Any) -> None:
-        """Change the shape; chunks wholly outside the new shape are deleted."""
+    def resize(self, new_shape: Any, *more: int) -> None:
+        """Change the shape to ``new_shape`` (or ``resize(rows, cols)``, zarr-python 2's
+        form); chunks wholly outside the new shape are deleted."""
         self._check_writable()
-        new_shape = normalize_shape(shape[0] if len(shape) == 1 else shape)
+        new_shape = normalize_shape((new_shape, *more) if more else new_shape)
         if len(new_shape) != self.ndim:
             raise ShapeMismatchError(
                 f"new shape {new_shape} has {len(new_shape)} dimensions, the array has {self.ndim}"
@@ -534,6 +586,19 @@ class Array(Node[ArrayMetadata]):
             self._config.write_empty_chunks,
             self._cache,
             self._config.order,
+        )
+
+
+def check_prototype(prototype: Any) -> None:
+    """Accept zarr-python's ``prototype=`` of selections when it is a CPU (NumPy) one, the
+    only kind zarrkit reads into."""
+    if prototype is None:
+        return
+    kinds = (getattr(prototype, "buffer", None), getattr(prototype, "nd_buffer", None))
+    if not all(kind is not None and ".cpu" in kind.__module__ for kind in kinds):
+        raise UnsupportedBufferError(
+            f"prototype {prototype!r} is not a CPU buffer prototype: zarrkit reads into and "
+            "writes from NumPy arrays only (pass prototype=None)"
         )
 
 

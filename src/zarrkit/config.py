@@ -169,9 +169,10 @@ def to_dict() -> dict[str, Any]:
     return nested
 
 
-def pprint() -> None:
-    """Print the settings, nested by their dotted names."""
-    _pprint.pprint(to_dict())
+def pprint(**options: Any) -> None:
+    """Print the settings, nested by their dotted names (``options`` as for
+    :func:`pprint.pprint`: ``stream``, ``width`` ...)."""
+    _pprint.pprint(to_dict(), **options)
 
 
 def check_limit(name: str, value: int, what: str) -> None:

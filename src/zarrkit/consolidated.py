@@ -90,7 +90,9 @@ def open_group_node(
 ) -> Group:
     """The group at ``path`` served from its consolidated metadata when it has some and
     ``use_consolidated`` is not False (True: required)."""
-    if use_consolidated is False:
+    if use_consolidated is False:  # as if it held none (what is stored stays)
+        if isinstance(meta, GroupMetadataV3):
+            meta = dataclasses.replace(meta, consolidated_metadata=None)
         return Group(store, path, meta)
     view = _read(store, path, meta)
     known = consolidated_cache.handle(store)

@@ -121,6 +121,11 @@ class FormatError(ZarrkitError, TypeError):
     a v2 property, of a v3 array)."""
 
 
+class UnsupportedBufferError(ZarrkitError, NotImplementedError):
+    """A buffer kind zarrkit does not read into was asked for (zarr-python's GPU buffer
+    prototypes): zarrkit reads into NumPy arrays."""
+
+
 class ReadOnlyError(ZarrkitError, PermissionError):
     """A write was attempted through a read-only array, group or store."""
 
@@ -258,6 +263,7 @@ __all__ = [
     "NegativeStepError",
     "NodeTypeValidationError",
     "UnstableSpecificationWarning",
+    "UnsupportedBufferError",
     "VindexInvalidSelectionError",
     "ZarrDeprecationWarning",
     "ZarrFutureWarning",

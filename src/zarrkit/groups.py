@@ -277,11 +277,16 @@ class Group(Node[GroupMetadata]):
         self, nodes: dict[str, NodeSpec], *, overwrite: bool = False
     ) -> Iterator[tuple[str, Array | Group]]:
         """Create the nodes ``nodes`` (path relative to this group -> metadata) and the
-        groups between them, writing every document in one batch; see
-        :func:`zarrkit.create_hierarchy`."""
+        groups between them, writing every document in one batch; returns the nodes below
+        this group by relative path. See :func:`zarrkit.create_hierarchy`."""
         created = create_nodes(self._store, self._path, nodes, overwrite=overwrite)
-        for path, meta in created:
-            yield path, node_from_metadata(self._store, self._child_path(path), meta)
+        return iter(
+            [
+                (path, node_from_metadata(self._store, self._child_path(path), meta))
+                for path, meta in created
+                if path
+            ]
+        )
 
     # --- zarr-python 2's names ----------------------------------------------------------------
     def array(self, name: str, *, compressor: Any = None, **kwargs: Any) -> Array:
