@@ -187,8 +187,9 @@ def from_array(
     given = {k: v for k, v in given.items() if v is not None and v is not DEFAULT_FILL}
     if isinstance(data, Array):
         fmt = data.zarr_format if zarr_format is None else zarr_format
-        options = {k: None if _is_keep(v) else v for k, v in chosen.items()}
-        options["shards"] = False if shards is None else options["shards"]
+        options = dict(chosen)  # "keep" codecs stay "keep"; kept shapes are None here
+        options["chunks"] = None if _is_keep(chunks) else chunks
+        options["shards"] = None if _is_keep(shards) else (False if shards is None else shards)
         kwargs = _array_options(data, fmt, options | {"zarr_format": fmt}) | given
     else:
         data = np.asanyarray(data)
