@@ -249,7 +249,7 @@ def test_compressor_is_the_v2_compressor():
         is None
     )
     with pytest.raises(TypeError, match="not available for Zarr format 3"):
-        zarrkit.create_array({}, shape=(2,), dtype="i1").compressor
+        _ = zarrkit.create_array({}, shape=(2,), dtype="i1").compressor
 
 
 def test_classmethods_open_create_from_dict():
