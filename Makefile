@@ -7,7 +7,7 @@ PYTHON ?= python3
 UV := .tools/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-local bench-remote clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -23,8 +23,15 @@ lint: $(UV)
 	$(UV) run --group dev ruff check .
 	$(UV) run --group dev ruff format --check .
 
-bench: $(UV)
+# bench = both suites: local files (benchmarks.run), then object stores with latency
+# (benchmarks.remote: an HTTP object server and moto's S3, 20 ms per request).
+bench: bench-local bench-remote
+
+bench-local: $(UV)
 	$(UV) run --all-extras --group test --group bench python -m benchmarks.run
+
+bench-remote: $(UV)
+	$(UV) run --all-extras --group test --group bench python -m benchmarks.remote
 
 clean:
 	rm -rf .venv .tools .cache

@@ -77,6 +77,16 @@ def python_for(peer: str) -> str:
     return str(ensure_venv())
 
 
+def child_result(command: list[str], timeout: float) -> dict[str, Any]:
+    """The JSON line a benchmark child prints last; raises when it fails or prints none."""
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
 def run_child(peer: str, wl: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     spec = PEERS[peer]
     command = [
@@ -87,13 +97,7 @@ def run_child(peer: str, wl: str, args: argparse.Namespace, directory: Path) -> 
     ]
     result: dict[str, Any] = {"peer": peer, "workload": wl}
     try:
-        done = subprocess.run(
-            command, cwd=REPO, capture_output=True, text=True, timeout=args.timeout
-        )
-        lines = done.stdout.strip().splitlines()
-        if done.returncode != 0 or not lines:
-            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
-        result.update(json.loads(lines[-1]))
+        result.update(child_result(command, args.timeout))
     except Exception as e:  # a crashed child becomes an error in every op of its row
         message = f"{type(e).__name__}: {e}"
         ops = workloads.get(wl).ops

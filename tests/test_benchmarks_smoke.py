@@ -49,3 +49,23 @@ def test_verify_rejects_wrong_values_and_shapes() -> None:
         verify(wrong, source, "one value")
     with pytest.raises(WrongData, match="expected float64"):
         verify(source.T, source, "transposed")
+
+
+def test_remote_quick_run_times_counts_and_verifies_every_op(tmp_path: Path) -> None:
+    """The object-store suite end to end for zarrkit: object server, moto, proxy, 4 writers."""
+    out = tmp_path / "remote.json"
+    command = [sys.executable, "-m", "benchmarks.remote", "--quick", "--repeat", "1"]
+    command += ["--write-repeat", "1", "--peers", "zarrkit", "--layouts", "sharded"]
+    command += ["--latency", "0.001", "--json", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = {r["op"]: r for r in json.loads(out.read_text())["results"]}
+    assert set(results) == {"cold", "warm", "window", "read", "faults", "write", "concurrent"}
+    for op, r in results.items():
+        assert r["status"] == "ok", f"{op}: {r.get('message')}"
+        assert len(r["times"]) == len(r["requests"]) >= 1, op
+        assert all(t > 0 for t in r["times"]) and all(n > 0 for n in r["requests"]), op
+    assert len(results["faults"]["outcomes"]) == 5
+    assert sum(results["faults"]["faults"]) > 0  # the server did inject faults
+    assert 0 <= results["concurrent"]["lost"][0] <= results["concurrent"]["tiles"] == 49
+    assert "| open + one inner chunk (cold) (sharded) |" in done.stdout

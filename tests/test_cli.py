@@ -79,6 +79,22 @@ def test_info_of_a_group(hierarchy: Path) -> None:
     assert node["dimension_names"] == ["y", "x"] and node["path"] == "climate/t2m"
 
 
+def test_info_codecs_lists_every_codec_and_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = json.loads(invoke("info", "--codecs", "--json").stdout)
+    names = {c["name"]: c for c in listed}
+    assert {"zstd", "cast_value", "zfp", "numcodecs.zfpy"} <= set(names)
+    assert names["zfp"] == {
+        "name": "zfp",
+        "usable": True,
+        "module": "zfpy",
+        "install": "zarrkit[zfp]",
+    }
+    monkeypatch.setitem(sys.modules, "zfpy", None)  # as if zfpy were not installed
+    table = flat(invoke("info", "--codecs").stdout)
+    assert re.search(r"zfp\s*│?\s*no\s*│?\s*zfpy \(zarrkit\[zfp\]\)", table), table
+    assert invoke("info").exit_code == 2
+
+
 def test_info_of_nothing_fails_cleanly(tmp_path: Path) -> None:
     result = invoke("info", tmp_path / "missing.zarr")
     assert result.exit_code == 1
@@ -200,6 +216,21 @@ def test_check_reports_corrupt_chunks_and_metadata(hierarchy: Path) -> None:
     text = invoke("check", hierarchy)
     assert text.exit_code == 1 and "problems found" in text.output
     assert "climate/t2m/c/0/1" in text.output
+
+
+def test_check_reports_stray_and_malformed_keys(hierarchy: Path) -> None:
+    t2m = hierarchy / "climate" / "t2m"
+    strays = ["c/9/0", "c/0/-1", "c/0.1", "c/01/0", "c/5", "notes.txt"]
+    for stray in strays:  # out of the grid, negative, other separator, padded, rank, junk
+        (t2m / stray).parent.mkdir(parents=True, exist_ok=True)
+        (t2m / stray).write_bytes(b"x")
+    report = json.loads(invoke("check", hierarchy, "--json").stdout)
+    found = {p["key"]: p["error"] for p in report["problems"]}
+    assert sorted(found) == sorted(f"climate/t2m/{s}" for s in strays)
+    assert all("stray object" in error for error in found.values())
+    assert report["chunks"] == 8  # the real chunks are still all checked
+    array = zarrkit.open_array(hierarchy, path="climate/t2m")
+    assert array.nchunks_initialized == array.nchunks == 6  # strays are not counted
 
 
 def test_check_progress_and_logging(hierarchy: Path) -> None:

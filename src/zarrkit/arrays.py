@@ -39,6 +39,7 @@ from zarrkit.errors import (
     ZarrDeprecationWarning,
 )
 from zarrkit.info import ArrayInfo
+from zarrkit.metadata.chunk_key import key_decoder
 from zarrkit.metadata.documents import ArrayMetadata, parse_node, prefix_of
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.nodes import Node, load_array, locate, new_node
@@ -262,9 +263,25 @@ class Array(Node[ArrayMetadata]):
 
     @property
     def nchunks_initialized(self) -> int:
-        """Number of (inner) chunks that hold stored data."""
-        keys = [k for k in self._store.list_prefix(prefix_of(self._path)) if not _is_doc(k)]
-        return self._layout.chunks.count_stored(keys)
+        """Number of (inner) chunks that hold stored data (keys that decode to a chunk of
+        the grid; stray objects under the array's prefix are not counted)."""
+        return self._layout.chunks.count_stored(list(self.stored_chunk_keys()[0]))
+
+    def stored_chunk_keys(self) -> tuple[dict[str, tuple[int, ...]], list[str]]:
+        """The stored chunks (shards, when sharded) as ``{key: coords}``, and the keys under
+        the array's prefix that are neither chunks of its grid nor its metadata documents."""
+        prefix = prefix_of(self._path)
+        meta = self._metadata
+        grid = tuple(d.nchunks for d in meta.chunk_grid.dims(meta.shape))
+        decode = key_decoder(meta.chunk_key_encoding, grid)
+        chunks, strays = {}, []
+        for key in self._store.list_prefix(prefix):
+            coords = decode(key[len(prefix) :])
+            if coords is not None:
+                chunks[key] = coords
+            elif not _is_doc(key):
+                strays.append(key)
+        return chunks, strays
 
     def nbytes_stored(self) -> int:
         """Bytes this array occupies in its store (metadata and chunks)."""

@@ -125,7 +125,9 @@ def array_metadata(
         native = (
             np_dtype.newbyteorder("=") if np_dtype.byteorder in "<>" or np_dtype.names else np_dtype
         )
-        codecs = normalize_v3_codecs(filters, serializer, compressors, native)
+        codecs = normalize_v3_codecs(
+            filters, serializer, compressors, native, chunk_shape=chunk_shape
+        )
         grid_shape = chunk_shape
         if shards is not None and rectilinear:
             raise MetadataError("rectilinear chunk grids cannot be sharded", field="shards")

@@ -59,6 +59,7 @@ def test_v3_matches_zarr_python(dtype: str, kwargs: dict[str, Any]) -> None:
         kwargs.get("serializer", "auto"),
         kwargs.get("compressors", "auto"),
         np.dtype(dtype),
+        chunk_shape=(10,),
     )
     assert json.dumps(ours) == json.dumps(expected)
 

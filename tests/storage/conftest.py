@@ -1,4 +1,5 @@
-"""Local servers for the storage tests: moto (S3), Azurite (Azure), Redis, PostgreSQL, HTTP.
+"""Local servers for the storage tests: moto (S3, threaded or on one thread, and behind a
+fault-injecting proxy), Azurite (Azure), Redis, PostgreSQL, HTTP.
 
 Each is started once per test session (per xdist worker) on a free 127.0.0.1 port and
 stopped at the end. When a server cannot be started the tests that need it are skipped
@@ -17,19 +18,20 @@ import http.server
 import io
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 import urllib.request
+import uuid
 from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any, NoReturn
 
 import pytest
+
+from zarrkit.testing.fault_proxy import FaultProxy
+
+from .servers import Server, free_port, moto_endpoint, s3_bucket, start_moto, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache"
@@ -38,19 +40,6 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip locally; fail under CI, where every server must start."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so a missing server is a failure)", pytrace=False)
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -62,43 +51,6 @@ def install_lock(name: str):
         yield
 
 
-class Server:
-    """A child process listening on 127.0.0.1:port, stopped by its own handle."""
-
-    def __init__(self, name: str, command: list[str], port: int, log_dir: Path, **kwargs) -> None:
-        self.name = name
-        self.port = port
-        self.log = log_dir / f"{name}.log"
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
-            )
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.5),
-            ):
-                return
-            time.sleep(0.05)
-        self.stop()
-        tail = self.log.read_text(errors="replace")[-2000:]
-        unavailable(f"{self.name} did not start on port {self.port}: {tail}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture(scope="session")
 def server_dir():
     path = Path(tempfile.mkdtemp(prefix="zarrkit-servers-"))
@@ -107,36 +59,6 @@ def server_dir():
 
 
 # --- S3 (moto) --------------------------------------------------------------------------
-def start_moto(log_dir: Path, name: str = "moto") -> Server:
-    """A moto S3 server on a free port, ready; its endpoint is ``moto_endpoint(server)``."""
-    exe = Path(sys.executable).parent / "moto_server"
-    if not exe.exists():
-        unavailable(f"moto_server not found next to {sys.executable} (install moto[server])")
-    port = free_port()
-    server = Server(name, [str(exe), "-H", "127.0.0.1", "-p", str(port)], port, log_dir)
-    server.wait_ready()
-    return server
-
-
-def moto_endpoint(server: Server) -> str:
-    return f"http://127.0.0.1:{server.port}"
-
-
-def s3_bucket(endpoint: str, bucket: str = "zarrkit-test") -> tuple[str, dict[str, Any]]:
-    """``(bucket, storage_options)`` after creating ``bucket`` on the S3 server at ``endpoint``."""
-    request = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")
-    urllib.request.urlopen(request, timeout=10).close()
-    options = {
-        "endpoint": endpoint,
-        "access_key_id": "testing",
-        "secret_access_key": "testing",
-        "region": "us-east-1",
-        "virtual_hosted_style_request": False,
-        "allow_http": True,
-    }
-    return bucket, options
-
-
 @pytest.fixture(scope="session")
 def moto_server(server_dir):
     server = start_moto(server_dir)
@@ -148,6 +70,24 @@ def moto_server(server_dir):
 def s3_options(moto_server):
     """``(bucket, storage_options)`` for a fresh bucket on the moto server."""
     return s3_bucket(moto_server)
+
+
+@pytest.fixture(scope="session")
+def moto_single_server(server_dir):
+    """moto's S3 served on one thread: conditional writes are atomic there, as on S3."""
+    server = start_moto(server_dir, "moto-single", threaded=False)
+    yield moto_endpoint(server)
+    server.stop()
+
+
+@pytest.fixture
+def s3_fault_proxy(moto_single_server):
+    """``(proxy, bucket, storage_options)``: a fresh bucket on the single-threaded moto, reached
+    through a fault-injecting proxy (no faults until ``proxy.configure(faults=[...])``)."""
+    with FaultProxy(moto_single_server) as proxy:
+        bucket, options = s3_bucket(proxy.url, f"faulty-{uuid.uuid4().hex[:12]}")
+        proxy.reset_stats()
+        yield proxy, bucket, options
 
 
 # --- Azure (Azurite) --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from zarrkit.codecs.base import (
     BytesBytesCodec,
     ChunkSpec,
     Codec,
+    evolve_all,
 )
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.registry import get_codec, is_zarr_python_codec
@@ -30,10 +31,16 @@ from zarrkit.metadata.dtypes import object_codec_id
 
 
 def normalize_v3_codecs(
-    filters: Any, serializer: Any, compressors: Any, dtype: np.dtype[Any]
+    filters: Any,
+    serializer: Any,
+    compressors: Any,
+    dtype: np.dtype[Any],
+    *,
+    chunk_shape: tuple[int, ...] = (),
 ) -> list[dict[str, JSON]]:
     """The v3 ``codecs`` JSON for ``create_array``'s arguments, with zarr-python 3.1.6's
-    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum.
+    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum. Filters that
+    change the shape (``transpose``, ``reshape``) need the ``chunk_shape``.
 
     Examples
     --------
@@ -52,14 +59,13 @@ def normalize_v3_codecs(
         ("serializer", ArrayBytesCodec, [get_codec(serializer)]),
         ("compressors", BytesBytesCodec, bytes_bytes),
     )
-    spec = ChunkSpec(shape=(), dtype=dtype, fill_value=None)
-    result = []
     for field, kind, group in groups:
         for codec in group:
             if not isinstance(codec, kind):
                 raise MetadataError(f"{codec.name!r} is not a {kind.__name__}", field=field)
-            result.append(codec.evolve(spec).to_json())
-    return result
+    spec = ChunkSpec(shape=chunk_shape, dtype=dtype, fill_value=None)
+    codecs = evolve_all([codec for _, _, group in groups for codec in group], spec)
+    return [codec.to_json() for codec in codecs]
 
 
 def normalize_v2_codecs(

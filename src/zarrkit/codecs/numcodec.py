@@ -43,6 +43,12 @@ KINDS: dict[str, Kind] = {
     **dict.fromkeys((*_COMPRESSORS, *_CHECKSUMS), "bytes_bytes"),
 }
 
+#: The numcodecs modules of codecs whose library is optional, and what installs it.
+_OPTIONAL = {
+    "zfpy": ("numcodecs.zfpy", "zarrkit[zfp]"),
+    "pcodec": ("numcodecs.pcodec", "pcodec"),
+}
+
 #: Options zarr-python fills from the array's dtype when a configuration leaves them out.
 _FROM_DTYPE: dict[str, tuple[str, Any]] = {
     "shuffle": ("elementsize", lambda dtype: dtype.itemsize),
@@ -67,6 +73,7 @@ class _Wrapped:
     codec_id: ClassVar[str]
     name: ClassVar[str]
     kind: ClassVar[Kind]
+    evolves_with_array_spec: ClassVar[bool] = True  # as zarr-python evolves them
     configuration: dict[str, JSON] = field(default_factory=dict)
     numcodec: Any = field(init=False, repr=False, compare=False)
 
@@ -185,6 +192,7 @@ def numcodecs_class(codec_id: str, kind: Kind | None = None) -> type[Codec]:
                 "__slots__": (),
                 "codec_id": codec_id,
                 "name": f"numcodecs.{codec_id}",
+                "requires": _OPTIONAL.get(codec_id),
             }
             if kind == "bytes_bytes":
                 attrs["compression"] = compression(codec_id)

@@ -75,9 +75,13 @@ class ArrayMetadataV2:
     def chunk_grid(self) -> RegularChunkGrid:
         return RegularChunkGrid(chunk_shape=self.chunks)
 
+    @property
+    def chunk_key_encoding(self) -> V2KeyEncoding:
+        return V2KeyEncoding(separator=self.dimension_separator)
+
     def chunk_key(self, coords: tuple[int, ...]) -> str:
         """The store key of chunk ``coords``, relative to the array."""
-        return V2KeyEncoding(separator=self.dimension_separator).encode(coords)
+        return self.chunk_key_encoding.encode(coords)
 
     @classmethod
     def from_json(

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 
-from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill
+from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill, evolve_all
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.sharding.access import Shards
@@ -89,7 +89,7 @@ class ShardingCodec(ArrayBytesCodec):
         inner = self.inner_spec(spec)
         return type(self)(
             chunk_shape=self.chunk_shape,
-            codecs=tuple(c.evolve(inner) for c in self.codecs),
+            codecs=tuple(evolve_all(self.codecs, inner)),
             index_codecs=self.index_codecs,
             index_location=self.index_location,
         )
