@@ -231,3 +231,4 @@ def test_equality(root):
     g = root.create_group("g", attributes={"x": 1})
     assert root["g"] == g and hash(root["g"]) == hash(g)
     assert root != g and zarrkit.open_group(root.store, path="g", mode="r") != g
+    assert g.synchronizer is None

@@ -361,6 +361,11 @@ class Group(Node[GroupMetadata]):
         below = node.members(max_depth=None) if isinstance(node, Group) else ()
         copy_node(self._store, src, dst, node.metadata, [(n, m.metadata) for n, m in below])
 
+    @property
+    def synchronizer(self) -> None:
+        """zarr-python 2's lock object, always ``None``: zarrkit locks shared chunks itself."""
+        return None
+
     # --- display ------------------------------------------------------------------------------
     @property
     def info(self) -> GroupInfo:

@@ -137,31 +137,33 @@ def _parse_found(store: Store, path: str, blobs: dict[str, bytes | None]) -> Nod
 def load_array(store: Store, path: str, zarr_format: int | None = None) -> ArrayMetadata:
     """The metadata of the array at ``path``; raises :class:`ArrayNotFoundError` or, for a
     group, :class:`ExpectedArrayError`."""
-    try:
-        meta = load_node(store, path, zarr_format)
-    except NodeNotFoundError as e:
-        raise ArrayNotFoundError(f"No array found in store {store!r} at path {path!r}") from e
-    if metadata_kind(meta) != "array":
-        raise ExpectedArrayError(
-            f"Invalid value for 'node_type'. Expected 'array'. Got 'group' (at path {path!r} "
-            f"of {store!r})",
-            field="node_type",
-        )
-    return meta  # type: ignore[return-value]
+    return _load_kind(store, path, zarr_format, "array")  # type: ignore[return-value]
 
 
 def load_group(store: Store, path: str, zarr_format: int | None = None) -> GroupMetadata:
     """The metadata of the group at ``path``; raises :class:`GroupNotFoundError` or, for an
     array, :class:`ExpectedGroupError`."""
+    return _load_kind(store, path, zarr_format, "group")  # type: ignore[return-value]
+
+
+def _load_kind(store: Store, path: str, zarr_format: int | None, kind: str) -> NodeMetadata:
+    """The node at ``path``, which must be of ``kind``, with zarr-python's error classes."""
     try:
         meta = load_node(store, path, zarr_format)
     except NodeNotFoundError as e:
-        raise GroupNotFoundError(f"No group found in store {store!r} at path {path!r}") from e
-    if metadata_kind(meta) != "group":
-        raise ExpectedGroupError(
-            f"An array exists in store {store!r} at path {path!r}, where a group was expected."
+        missing = ArrayNotFoundError if kind == "array" else GroupNotFoundError
+        raise missing(f"No {kind} found in store {store!r} at path {path!r}") from e
+    if metadata_kind(meta) == kind:
+        return meta
+    if kind == "array":
+        raise ExpectedArrayError(
+            f"Invalid value for 'node_type'. Expected 'array'. Got 'group' (at path {path!r} "
+            f"of {store!r})",
+            field="node_type",
         )
-    return meta  # type: ignore[return-value]
+    raise ExpectedGroupError(
+        f"An array exists in store {store!r} at path {path!r}, where a group was expected."
+    )
 
 
 def save_node(store: Store, path: str, meta: NodeMetadata) -> None:
