@@ -250,7 +250,7 @@ def tree(
         text = (
             f"{found.basename or '/'} {found.shape} {found.dtype}"
             if isinstance(found, Array)
-            else str(found.tree(level=level))
+            else str(found.tree(level=None if level is None else level - 1))
         )
     typer.echo(text)
 

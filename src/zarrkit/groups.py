@@ -400,8 +400,9 @@ class Group(Node[GroupMetadata]):
         max_nodes: int = 500,
         plain: bool = False,
     ) -> Tree:
-        """The hierarchy below this group to ``level`` (``None``: all), printed like
-        zarr-python's ``tree()``: at most ``max_nodes`` nodes, nearest levels first.
+        """The hierarchy below this group, printed like zarr-python's ``tree()``: to
+        ``level`` levels below the children, as ``members(max_depth=level)`` (``0``: the
+        children only, ``None``: all), at most ``max_nodes`` nodes, nearest levels first.
         ``expand`` and ``plain`` concern zarr-python's rich rendering; zarrkit's is plain
         text always."""
         return Tree(self, level, max_nodes)
@@ -424,9 +425,9 @@ class Tree:
     def _choose(self, group: Group, level: int | None) -> dict[str, list[tuple[str, Any]]]:
         """The members shown under each group path, breadth first within the budget."""
         shown: dict[str, list[tuple[str, Any]]] = {}
-        if level is not None and level <= 0:
+        if level is not None and level < 0:
             return shown
-        pending = [(group, 1)]
+        pending = [(group, 0)]
         while pending:
             current, depth = pending.pop(0)
             for name, node in current.members():
