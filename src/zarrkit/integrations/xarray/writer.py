@@ -1,0 +1,335 @@
+"""``to_zarr``: ``Dataset.to_zarr``'s equal, written by zarrkit.
+
+The keywords and their meaning are ``Dataset.to_zarr``'s; the variables are encoded by
+xarray's own Zarr rules (``xarray.backends.zarr``: CF encoding, strings, the chunks and
+codecs ``encoding`` asks for), so the store is the one xarray would write. The data goes
+through zarrkit: NumPy data at once, Dask data block by block with
+:func:`zarrkit.store_dask`, which never lets two blocks write parts of one stored chunk at
+the same time (``safe_chunks=False`` locks such chunks instead of risking them).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from xarray import conventions
+from xarray.backends.zarr import (
+    FillValueCoder,
+    encode_zarr_variable,
+    extract_zarr_variable_encoding,
+)
+from xarray.coding.strings import check_vlen_dtype
+
+from zarrkit.api import consolidate_metadata, open_array, open_group
+from zarrkit.arrays import Array
+from zarrkit.groups import Group
+from zarrkit.integrations.xarray import checks
+from zarrkit.integrations.xarray.backend import ZarrkitDataStore
+from zarrkit.integrations.xarray.encoding import (
+    DIMENSION_KEY,
+    create_arguments,
+    json_attributes,
+)
+from zarrkit.storage import StoreLike
+
+log = logging.getLogger(__name__)
+
+#: xarray's name for the variable called ``None`` in a store.
+NONE_NAME = "__values__"
+
+# xarray 2026.9 encodes for the target format (native bool, StringDType in v3)
+_FORMAT_AWARE = "zarr_format" in inspect.signature(encode_zarr_variable).parameters
+
+Region = tuple[slice, ...]
+
+
+def to_zarr(
+    dataset: xr.Dataset,
+    store: StoreLike | None = None,
+    mode: str | None = None,
+    group: str | None = None,
+    encoding: Mapping[Hashable, Any] | None = None,
+    *,
+    compute: bool = True,
+    consolidated: bool | None = None,
+    append_dim: Hashable | None = None,
+    region: Mapping[Hashable, Any] | str | None = None,
+    safe_chunks: bool = True,
+    align_chunks: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    zarr_format: int | None = None,
+    write_empty_chunks: bool | None = None,
+    chunkmanager_store_kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """Write ``dataset`` to a Zarr group, as ``Dataset.to_zarr`` does (same keywords).
+
+    ``mode`` is ``"w"`` (replace), ``"w-"`` (create; the default), ``"a"`` (add and
+    overwrite variables; the default with ``append_dim``), ``"a-"`` (append only the
+    variables along ``append_dim``) or ``"r+"`` (write the values of existing variables
+    only; the default with ``region``). ``region`` maps dimensions to slices of the stored
+    arrays or ``"auto"`` (found from the coordinates). ``encoding`` gives per-variable
+    encodings (``chunks``, ``shards``, ``compressors``, ``filters``, ``serializer``,
+    ``dtype``, ``_FillValue``/``fill_value``, ``scale_factor``, ``units`` ...).
+
+    Dask blocks that would share a stored chunk (or shard) raise ``ValueError`` unless
+    ``align_chunks`` (rechunk them onto the chunks first) or ``safe_chunks=False`` (write
+    them, holding a lock per shared chunk). ``compute=False`` writes the metadata (and
+    NumPy data) now and returns a ``dask.delayed.Delayed`` that writes the Dask data.
+    ``chunkmanager_store_kwargs`` go to ``dask.compute``. Returns the written group.
+    """
+    checks.check_names(dataset)
+    mode = checks.choose_mode(mode, append_dim, region)
+    root = _open_target(store, mode, group, zarr_format, storage_options)
+    writer = _Writer(
+        root,
+        mode=mode,
+        append_dim=append_dim,
+        safe_chunks=safe_chunks and not align_chunks,
+        align="rechunk" if align_chunks else "lock",
+        write_empty=write_empty_chunks,
+    )
+    if region is not None:
+        writer.region = checks.resolve_region(
+            dataset, region, mode=mode, append_dim=append_dim, stored_index=writer.stored_index
+        )
+        dataset = dataset.drop_vars(dataset.indexes)  # region writes leave indexes alone
+    writer.check_encoding(encoding or {})
+    variables, attributes = conventions.encode_dataset_coordinates(dataset)
+    for name, requested in (encoding or {}).items():
+        variables[name].encoding = requested
+    writer.write(variables, attributes, checked=set(encoding or ()))
+    if mode != "r+" and consolidated is not False:
+        consolidate_metadata(root.store)  # at the store's root, where readers look
+    log.info("wrote %d variables to %r", len(variables), root)
+    return writer.finish(compute, chunkmanager_store_kwargs or {})
+
+
+def _open_target(
+    store: StoreLike | None,
+    mode: str,
+    group: str | None,
+    zarr_format: int | None,
+    storage_options: dict[str, Any] | None,
+) -> Group:
+    return open_group(
+        store,
+        mode="a" if mode == "a-" else mode,  # type: ignore[arg-type]
+        path=group,
+        zarr_format=zarr_format,
+        storage_options=storage_options,
+        use_consolidated=False,  # what is stored now, not what a consolidation says
+    )
+
+
+@dataclass
+class _Writer:
+    """One ``to_zarr`` call: what exists, how to write, and the Dask writes pending."""
+
+    root: Group
+    mode: str
+    append_dim: Hashable | None
+    safe_chunks: bool
+    align: str
+    write_empty: bool | None
+    region: dict[Hashable, slice] = field(default_factory=dict)
+    pending: list[tuple[Any, Array, Region]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.reader = ZarrkitDataStore(self.root)
+        self.existing = {} if self.mode == "w" else dict(self.root.arrays())
+
+    def stored_index(self, dim: str) -> pd.Index:
+        """The stored coordinate of ``dim``, decoded (for ``region="auto"``)."""
+        stored = self.reader.variable(dim, self._array(dim)).compute()
+        return pd.Index(conventions.decode_cf_variable(dim, stored).values)
+
+    def check_encoding(self, encoding: Mapping[Hashable, Any]) -> None:
+        if self.mode in ("a", "a-", "r+"):
+            for name in encoding:
+                if name in self.existing:
+                    raise ValueError(f"variable {name!r} already exists, but encoding was provided")
+
+    def write(
+        self,
+        variables: Mapping[Hashable, xr.Variable],
+        attributes: Mapping[Hashable, Any],
+        *,
+        checked: set[Hashable],
+    ) -> None:
+        """Create or extend the arrays of ``variables`` and write (or queue) their data."""
+        old = [name for name in variables if _stored_name(name) in self.existing]
+        new = [name for name in variables if name not in old]
+        if self.mode == "r+" and new:
+            raise ValueError(
+                f"dataset contains non-pre-existing variables {new!r}, which is not allowed "
+                "in ``xarray.Dataset.to_zarr()`` with ``mode='r+'``. To allow writing new "
+                "variables, set ``mode='a'``."
+            )
+        self._check_append_dim()
+        encoded = {name: self._encode(variables[name], name) for name in new}
+        encoded.update(self._encode_like_stored(variables, old))
+        if self.mode != "r+":
+            group_attributes = json_attributes(attributes)
+            checks.check_json(group_attributes)
+            self.root.attrs.put(group_attributes)
+        for name, variable in encoded.items():
+            if self.mode == "a-" and name in old and self.append_dim not in variable.dims:
+                continue  # "a-" leaves stored variables off the append dimension alone
+            self._write_variable(name, variable, check=name in checked)
+
+    def _check_append_dim(self) -> None:
+        if self.append_dim is None or self.append_dim in self.existing:
+            return
+        dims = self.reader.get_dimensions()
+        if self.append_dim not in dims:
+            raise ValueError(
+                f"append_dim={self.append_dim!r} does not match any existing dataset "
+                f"dimensions {dims}"
+            )
+
+    def _encode(self, variable: xr.Variable, name: Hashable) -> xr.Variable:
+        if _FORMAT_AWARE:
+            return encode_zarr_variable(variable, name=name, zarr_format=self.root.zarr_format)
+        return encode_zarr_variable(variable, name=name)
+
+    def _encode_like_stored(
+        self, variables: Mapping[Hashable, xr.Variable], names: list[Hashable]
+    ) -> dict[Hashable, xr.Variable]:
+        """Variables that exist, encoded exactly as the stored ones (units, dtype, scale)."""
+        raw = {name: self._stored_variable(name) for name in names}
+        stored, _, _ = conventions.decode_cf_variables(raw, {})
+        encoded = {}
+        for name in names:
+            checks.check_append_dtype(name, stored[name], variables[name])
+            variable = variables[name].copy(deep=False)
+            variable.encoding = stored[name].encoding
+            encoded[name] = checks.match_dims(
+                name, self._encode(variable, name), stored[name], self.region, self.append_dim
+            )
+        return encoded
+
+    def _stored_variable(self, name: Hashable) -> xr.Variable:
+        key = _stored_name(name)
+        return self.reader.variable(key, self.existing[key])
+
+    def _write_variable(self, name: Hashable, variable: xr.Variable, *, check: bool) -> None:
+        attributes = dict(variable.attrs)
+        fill_value = self._fill_value(variable, attributes)
+        if variable.encoding.pop("_FillValue", None) is not None:
+            raise ValueError("Zarr does not support _FillValue in encoding.")
+        encoding = extract_zarr_variable_encoding(
+            variable, raise_on_invalid=check, name=name, zarr_format=self.root.zarr_format
+        )
+        key = _stored_name(name)
+        where = {dim: self.region.get(dim, slice(None)) for dim in variable.dims}
+        shape = variable.shape
+        array = self._array(key) if key in self.existing else None
+        if array is not None:
+            shape = array.shape
+            if self.append_dim in variable.dims:
+                axis = variable.dims.index(self.append_dim)
+                where[self.append_dim] = slice(shape[axis], None)
+                shape = tuple(n + variable.shape[axis] * (i == axis) for i, n in enumerate(shape))
+        region = tuple(where[dim] for dim in variable.dims)
+        unit = encoding.get("shards") or encoding["chunks"]
+        if self.safe_chunks and variable.chunks and isinstance(unit, tuple):
+            checks.check_alignment(
+                name, variable.chunks, unit, region, shape, whole_chunks=self.mode == "r+"
+            )
+        if array is None:
+            array = self._create(key, variable, attributes, fill_value, encoding)
+        elif array.shape != shape:
+            array.resize(shape)
+        self._add(variable.data, array, region)
+
+    def _fill_value(self, variable: xr.Variable, attributes: dict[str, Any]) -> Any:
+        """The array's fill value, with ``_FillValue`` where xarray's Zarr encoding keeps
+        it: the fill value itself in v2, an attribute (base64 for floats) in v3."""
+        if self.reader.use_fill_value_as_mask:
+            return attributes.pop("_FillValue", None)
+        fill = variable.encoding.pop("fill_value", None)
+        if fill is None and variable.dtype.kind == "f":
+            fill = np.nan  # xarray's default for floats, not zero (pydata/xarray#10646)
+        missing = attributes.pop("_FillValue", None)
+        if missing is not None:
+            attributes["_FillValue"] = FillValueCoder.encode(missing, variable.dtype)
+        return fill
+
+    def _create(
+        self,
+        key: str,
+        variable: xr.Variable,
+        attributes: dict[str, Any],
+        fill_value: Any,
+        encoding: dict[str, Any],
+    ) -> Array:
+        stored_attributes = json_attributes(attributes)
+        names: dict[str, Any] = {"dimension_names": variable.dims}
+        if self.root.zarr_format == 2:
+            stored_attributes[DIMENSION_KEY] = list(variable.dims)
+            names = {}
+        checks.check_json(stored_attributes)
+        dtype = str if check_vlen_dtype(variable.dtype) is str else variable.dtype
+        return self.root.create_array(
+            key,
+            shape=variable.shape,
+            dtype=dtype,
+            fill_value=fill_value,
+            attributes=stored_attributes,
+            overwrite=self.mode == "w",
+            **names,
+            **create_arguments(encoding, self.write_empty),
+        )
+
+    def _array(self, key: str) -> Array:
+        found = self.existing.get(key) or self.root[key]
+        if not isinstance(found, Array):
+            raise KeyError(f"{key!r} in {self.root!r} is a group, not an array")
+        if self.write_empty is None:
+            return found
+        return open_array(
+            found.store, mode="r+", path=found.path, write_empty_chunks=self.write_empty
+        )
+
+    def _add(self, data: Any, array: Array, region: Region) -> None:
+        if _is_dask(data) and data.size:
+            self.pending.append((data, array, region))
+        else:  # NumPy data is written now, whatever compute says (as xarray does)
+            array[region] = np.asarray(data)
+
+    def finish(self, compute: bool, store_kwargs: dict[str, Any]) -> Any:
+        """Write the Dask data (or, with ``compute=False``, a Delayed that will)."""
+        if not self.pending and compute:
+            return self.root
+        import dask
+
+        from zarrkit.integrations.dask import store_dask
+
+        writes = [
+            store_dask(data, array, region=region, align=self.align, compute=False)  # type: ignore[arg-type]
+            for data, array, region in self.pending
+        ]
+        if not compute:
+            return dask.delayed(_written)(writes)
+        dask.compute(*writes, **store_kwargs)
+        return self.root
+
+
+def _written(writes: Any) -> None:
+    """The end of a delayed ``to_zarr`` (its argument makes it wait for the writes)."""
+    del writes
+
+
+def _stored_name(name: Hashable) -> str:
+    return NONE_NAME if name is None else str(name)
+
+
+def _is_dask(data: Any) -> bool:
+    return type(data).__module__.startswith("dask.")
