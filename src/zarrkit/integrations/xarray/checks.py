@@ -138,6 +138,17 @@ def _check_region(
         )
 
 
+def check_shards(name: Hashable, chunks: Any, shards: Any) -> None:
+    """Shards must hold whole chunks (zarr-python reads no other sharded array)."""
+    if not isinstance(shards, tuple) or not isinstance(chunks, tuple):
+        return
+    if len(shards) != len(chunks) or any(s % c for s, c in zip(shards, chunks, strict=False)):
+        raise ValueError(
+            f"variable {name!r}: encoding['shards']={shards!r} must be whole multiples of "
+            f"encoding['chunks']={chunks!r}"
+        )
+
+
 def check_append_dtype(name: Hashable, stored: xr.Variable, new: xr.Variable) -> None:
     """Appending must not truncate: fixed-length strings need the stored dtype exactly."""
     kind = new.dtype.kind

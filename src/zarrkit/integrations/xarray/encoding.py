@@ -52,7 +52,11 @@ def _zarr_python_codec(codec: Codec) -> Any:
     """zarr-python's codec object for ``codec`` (its JSON if zarr-python lacks it)."""
     data = codec.to_json()
     codec_class = _zarr_python_codec_class(str(data["name"]))
-    return data if codec_class is None else codec_class.from_dict(data)
+    if codec_class is None:
+        return data
+    if data == {"name": "bytes"}:  # one-byte types: no endian (from_dict would say little)
+        return codec_class(endian=None)
+    return codec_class.from_dict(data)
 
 
 @functools.cache

@@ -86,6 +86,10 @@ def to_zarr(
     """
     checks.check_names(dataset)
     mode = checks.choose_mode(mode, append_dim, region)
+    dataset = dataset.copy()
+    for variable in dataset.variables.values():
+        if variable.size == 0:  # Dask chunks of length 0 are no Zarr chunks
+            variable.load()
     root = _open_target(store, mode, group, zarr_format, storage_options)
     writer = _Writer(
         root,
@@ -238,6 +242,7 @@ class _Writer:
                 where[self.append_dim] = slice(shape[axis], None)
                 shape = tuple(n + variable.shape[axis] * (i == axis) for i, n in enumerate(shape))
         region = tuple(where[dim] for dim in variable.dims)
+        checks.check_shards(name, encoding["chunks"], encoding.get("shards"))
         unit = encoding.get("shards") or encoding["chunks"]
         if self.safe_chunks and variable.chunks and isinstance(unit, tuple):
             checks.check_alignment(
@@ -271,7 +276,8 @@ class _Writer:
         encoding: dict[str, Any],
     ) -> Array:
         stored_attributes = json_attributes(attributes)
-        names: dict[str, Any] = {"dimension_names": variable.dims}
+        # as zarr-python: no dimension names for a 0-d array
+        names: dict[str, Any] = {"dimension_names": variable.dims or None}
         if self.root.zarr_format == 2:
             stored_attributes[DIMENSION_KEY] = list(variable.dims)
             names = {}
@@ -289,7 +295,7 @@ class _Writer:
         )
 
     def _array(self, key: str) -> Array:
-        found = self.existing.get(key) or self.root[key]
+        found = self.existing[key] if key in self.existing else self.root[key]
         if not isinstance(found, Array):
             raise KeyError(f"{key!r} in {self.root!r} is a group, not an array")
         if self.write_empty is None:
