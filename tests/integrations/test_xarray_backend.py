@@ -239,7 +239,9 @@ def test_fill_value_masks_where_xarray_says(tmp_path: Path, zarr_format: int) ->
     root = zarrkit.open_group(path, mode="w", zarr_format=zarr_format)
     names = {"dimension_names": ["x"]} if zarr_format == 3 else {}
     attributes = {} if zarr_format == 3 else {"_ARRAY_DIMENSIONS": ["x"]}
-    array = root.create_array("a", shape=(3,), dtype="f8", fill_value=-1.0, attributes=attributes, **names)
+    array = root.create_array(
+        "a", shape=(3,), dtype="f8", fill_value=-1.0, attributes=attributes, **names
+    )
     array[:] = [1.0, -1.0, 2.0]
 
     def opened(mask: bool | None) -> list[float]:
@@ -288,7 +290,7 @@ def test_a_missing_consolidation_warns_as_xarray_does(tmp_path: Path) -> None:
 
 
 def test_a_missing_store_is_file_not_found(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="missing.zarr' does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.zarr' does not exist"):
         xr.open_dataset(tmp_path / "missing.zarr", engine="zarrkit")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         xr.open_zarr(tmp_path / "missing.zarr", consolidated=False)

@@ -201,7 +201,7 @@ def test_stale_and_int_chunk_encodings(tmp_path: Path) -> None:
     ds["a"].encoding["chunks"] = (2, 2.5)
     with pytest.raises(TypeError, match="must be an int or a tuple of ints"):
         to_zarr(ds, tmp_path / "bad.zarr")
-    with pytest.raises(ValueError, match="unexpected encoding parameters .*'colour'"):
+    with pytest.raises(ValueError, match=r"unexpected encoding parameters .*'colour'"):
         to_zarr(ds, tmp_path / "bad2.zarr", encoding={"a": {"units": "m", "colour": 1}})
 
 
@@ -210,9 +210,9 @@ def test_names_and_attributes_are_checked(tmp_path: Path) -> None:
         to_zarr(xr.Dataset({0: ("x", [1])}), tmp_path / "a.zarr")
     with pytest.raises(ValueError, match="string must be length 1 or greater"):
         to_zarr(xr.Dataset({"": ("x", [1])}), tmp_path / "b.zarr")
-    with pytest.raises(TypeError, match="Invalid attribute in Dataset.attrs"):
+    with pytest.raises(TypeError, match=r"Invalid attribute in Dataset\.attrs"):
         to_zarr(xr.Dataset(attrs={"bad": xr.DataArray()}), tmp_path / "c.zarr")
-    with pytest.raises(TypeError, match="Invalid attribute in Dataset.attrs"):
+    with pytest.raises(TypeError, match=r"Invalid attribute in Dataset\.attrs"):
         to_zarr(xr.Dataset({"v": ("x", [1], {"bad": {1, 2}})}), tmp_path / "d.zarr")
     to_zarr(xr.Dataset({None: ("x", [1, 2])}), tmp_path / "none.zarr")
     assert (tmp_path / "none.zarr" / "__values__").is_dir()
@@ -295,7 +295,9 @@ def test_shards_must_hold_whole_chunks_and_dask_blocks_whole_shards(tmp_path: Pa
     chunked = ds.chunk(x=3)
     with pytest.raises(ValueError, match="would overlap"):
         to_zarr(chunked, tmp_path / "b.zarr", encoding={"a": {"chunks": (2,), "shards": (4,)}})
-    to_zarr(chunked.chunk(x=6), tmp_path / "c.zarr", encoding={"a": {"chunks": (3,), "shards": (6,)}})
+    to_zarr(
+        chunked.chunk(x=6), tmp_path / "c.zarr", encoding={"a": {"chunks": (3,), "shards": (6,)}}
+    )
     assert zarrkit.open_array(tmp_path / "c.zarr", path="a").shards == (6,)
 
 
@@ -308,7 +310,7 @@ def test_write_empty_chunks(tmp_path: Path, write_empty: bool | None) -> None:
     assert written == (["0", "1", "2", "3"] if write_empty else ["2"])
     to_zarr(ds, path, append_dim="x", write_empty_chunks=write_empty)
     assert len(list((path / "a" / "c").iterdir())) == (8 if write_empty else 2)
-    with pytest.raises(ValueError, match="Differing \"write_empty_chunks\""):
+    with pytest.raises(ValueError, match='Differing "write_empty_chunks"'):
         encoding = {"a": {"write_empty_chunks": not write_empty}}
         to_zarr(ds, tmp_path / "x.zarr", encoding=encoding, write_empty_chunks=bool(write_empty))
 

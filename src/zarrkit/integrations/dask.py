@@ -95,7 +95,9 @@ def store_dask(
     box = _region(target, region)
     shape = tuple(s.stop - s.start for s in box)
     if tuple(source.shape) != shape:
-        where = f"the region {box} of {target.name}" if region else f"the target array {target.name}"
+        where = (
+            f"the region {box} of {target.name}" if region else f"the target array {target.name}"
+        )
         raise ShapeMismatchError(
             f"the Dask array has shape {tuple(source.shape)}, {where} has shape {shape}"
         )

@@ -17,7 +17,7 @@ DATAARRAY_VARIABLE = "__xarray_dataarray_variable__"
 DATAARRAY_NAME = "__xarray_dataarray_name__"
 
 
-@xr.register_dataset_accessor("zarrkit")
+@xr.register_dataset_accessor("zarrkit")  # type: ignore[no-untyped-call]
 class DatasetAccessor:
     """``ds.zarrkit.to_zarr(store, ...)``: :func:`~zarrkit.integrations.xarray.to_zarr`.
 
@@ -38,7 +38,7 @@ class DatasetAccessor:
         return to_zarr(self._dataset, store, **kwargs)
 
 
-@xr.register_dataarray_accessor("zarrkit")
+@xr.register_dataarray_accessor("zarrkit")  # type: ignore[no-untyped-call]
 class DataArrayAccessor:
     """``da.zarrkit.to_zarr(store, ...)``: the array as a one-variable dataset, named as
     ``DataArray.to_zarr`` names it (so ``xr.open_dataarray`` reads it back)."""

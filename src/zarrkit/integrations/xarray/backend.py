@@ -11,13 +11,13 @@ says (by default in v2, where xarray writes ``_FillValue`` there; in v3 only the
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.backends.common import AbstractDataStore
@@ -25,7 +25,6 @@ from xarray.backends.store import StoreBackendEntrypoint
 from xarray.backends.zarr import FillValueCoder
 from xarray.core import indexing
 
-import zarrkit
 from zarrkit.api import open_group
 from zarrkit.arrays import Array
 from zarrkit.consolidated import ConsolidatedGroup
@@ -40,7 +39,7 @@ from zarrkit.storage.references import ReferenceStore
 _VIRTUAL_SCHEMES = ("reference://", "icechunk://", "icechunk+")
 
 #: Where xarray and zarrkit live: warnings name the first caller outside them.
-_INTERNAL = (str(Path(xr.__file__).parent), str(Path(zarrkit.__file__).parent))
+_INTERNAL = (str(Path(xr.__file__).parent), str(Path(__file__).parents[2]))
 
 FALLBACK_WARNING = (
     "Failed to open Zarr store with consolidated metadata, but successfully read with "
@@ -100,8 +99,9 @@ class ZarrkitDataStore(AbstractDataStore):
         self.group = group
         self.close_store = close_store
         self.use_fill_value_as_mask = (
-            group.zarr_format == 2 if use_zarr_fill_value_as_mask is None else
-            use_zarr_fill_value_as_mask
+            group.zarr_format == 2
+            if use_zarr_fill_value_as_mask is None
+            else use_zarr_fill_value_as_mask
         )
 
     @classmethod
@@ -165,9 +165,7 @@ class ZarrkitDataStore(AbstractDataStore):
             if array.fill_value is not None:
                 attributes["_FillValue"] = array.fill_value
         elif "_FillValue" in attributes:
-            attributes["_FillValue"] = FillValueCoder.decode(
-                attributes["_FillValue"], array.dtype
-            )
+            attributes["_FillValue"] = FillValueCoder.decode(attributes["_FillValue"], array.dtype)
         data = indexing.LazilyIndexedArray(ZarrkitArrayWrapper(array))
         return xr.Variable(dims, data, attributes, encoding)
 
@@ -182,8 +180,10 @@ def dimensions(name: str, array: Array) -> tuple[str, ...]:
         return tuple(str(n) for n in stored)
     if array.ndim == 0 and array.zarr_format == 3:  # zarr-python writes no names for 0-d
         return ()
-    field = "the v3 `dimension_names` metadata" if array.zarr_format == 3 else (
-        f"the attribute `{DIMENSION_KEY}`"
+    field = (
+        "the v3 `dimension_names` metadata"
+        if array.zarr_format == 3
+        else (f"the attribute `{DIMENSION_KEY}`")
     )
     raise KeyError(
         f"Zarr array {name!r} is missing {field}, which is required for xarray to "
@@ -228,8 +228,6 @@ def _describe(store: Any) -> str:
 
 def warn_user(message: str, category: type[Warning]) -> None:
     """Warn, naming the first caller outside xarray and zarrkit (as xarray's own do)."""
-    import inspect
-
     level, frame = 1, inspect.currentframe()
     while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
         level, frame = level + 1, frame.f_back
@@ -266,7 +264,7 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
             return os.path.splitext(os.fspath(filename_or_obj).rstrip("/"))[1] == ".zarr"
         return False
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,
@@ -312,7 +310,7 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
             decode_timedelta=decode_timedelta,
         )
 
-    def open_groups_as_dict(  # type: ignore[override]
+    def open_groups_as_dict(
         self,
         filename_or_obj: Any,
         *,
@@ -348,9 +346,7 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
             for path, found in walk_groups(top)
         }
 
-    def open_datatree(  # type: ignore[override]
-        self, filename_or_obj: Any, **kwargs: Any
-    ) -> xr.DataTree:
+    def open_datatree(self, filename_or_obj: Any, **kwargs: Any) -> xr.DataTree:
         """The groups of :meth:`open_groups_as_dict` as a ``DataTree``."""
         groups = self.open_groups_as_dict(filename_or_obj, **kwargs)
         tree = xr.DataTree.from_dict(groups)

@@ -69,6 +69,7 @@ def resolve_region(
     coordinates against the stored ones (``stored_index(dim)``)."""
     if isinstance(region, str) and region == "auto":
         region = dict.fromkeys(dataset.dims, "auto")
+    slices: dict[Hashable, Any]
     if not isinstance(region, dict):
         raise TypeError(f"``region`` must be a dict, got {type(region)}")
     if any(isinstance(v, str) and v == "auto" for v in region.values()):
@@ -76,12 +77,14 @@ def resolve_region(
             raise ValueError(
                 f"``mode`` must be 'r+' or 'a' when using ``region='auto'``, got {mode!r}"
             )
-        region = {
+        slices = {
             dim: _auto_slice(dataset, dim, stored_index) if _is_auto(where) else where
             for dim, where in region.items()
         }
-    _check_region(dataset, region, append_dim)
-    return region
+    else:
+        slices = dict(region)
+    _check_region(dataset, slices, append_dim)
+    return slices
 
 
 def _is_auto(value: Any) -> bool:

@@ -11,7 +11,7 @@ the codecs of the inner chunks. Writing takes any of those forms back (zarrkit c
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -91,7 +91,7 @@ def create_arguments(
     return {k: v for k, v in arguments.items() if v is not None or k == "compressors"}
 
 
-def json_attributes(attributes: Mapping[Hashable, Any]) -> dict[str, Any]:
+def json_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
     """Attribute values as JSON-ready Python values (arrays to lists, scalars unwrapped)."""
     return {str(k): _json_value(v) for k, v in attributes.items()}
 

@@ -14,7 +14,7 @@ import inspect
 import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -198,10 +198,14 @@ class _Writer:
                 f"dimensions {dims}"
             )
 
+    @property
+    def zarr_format(self) -> Literal[2, 3]:
+        return 2 if self.root.zarr_format == 2 else 3
+
     def _encode(self, variable: xr.Variable, name: Hashable) -> xr.Variable:
-        if _FORMAT_AWARE:
-            return encode_zarr_variable(variable, name=name, zarr_format=self.root.zarr_format)
-        return encode_zarr_variable(variable, name=name)
+        options = {"zarr_format": self.zarr_format} if _FORMAT_AWARE else {}
+        encoded: xr.Variable = encode_zarr_variable(variable, name=name, **options)
+        return encoded
 
     def _encode_like_stored(
         self, variables: Mapping[Hashable, xr.Variable], names: list[Hashable]
@@ -229,7 +233,7 @@ class _Writer:
         if variable.encoding.pop("_FillValue", None) is not None:
             raise ValueError("Zarr does not support _FillValue in encoding.")
         encoding = extract_zarr_variable_encoding(
-            variable, raise_on_invalid=check, name=name, zarr_format=self.root.zarr_format
+            variable, raise_on_invalid=check, name=name, zarr_format=self.zarr_format
         )
         key = _stored_name(name)
         where = {dim: self.region.get(dim, slice(None)) for dim in variable.dims}
@@ -282,7 +286,8 @@ class _Writer:
             stored_attributes[DIMENSION_KEY] = list(variable.dims)
             names = {}
         checks.check_json(stored_attributes)
-        dtype = str if check_vlen_dtype(variable.dtype) is str else variable.dtype
+        vlen_str = check_vlen_dtype(variable.dtype) is str  # type: ignore[no-untyped-call]
+        dtype = str if vlen_str else variable.dtype
         return self.root.create_array(
             key,
             shape=variable.shape,
@@ -314,7 +319,8 @@ class _Writer:
         """Write the Dask data (or, with ``compute=False``, a Delayed that will)."""
         if not self.pending and compute:
             return self.root
-        import dask
+        from dask.base import compute as dask_compute
+        from dask.delayed import delayed
 
         from zarrkit.integrations.dask import store_dask
 
@@ -323,8 +329,8 @@ class _Writer:
             for data, array, region in self.pending
         ]
         if not compute:
-            return dask.delayed(_written)(writes)
-        dask.compute(*writes, **store_kwargs)
+            return delayed(_written)(writes)
+        dask_compute(*writes, **store_kwargs)  # type: ignore[no-untyped-call]
         return self.root
 
 
