@@ -184,6 +184,15 @@ def test_arrays_without_dimension_names_are_refused(tmp_path: Path, zarr_format:
         xr.open_dataset(tmp_path / "plain.zarr", engine="zarrkit", consolidated=False)
 
 
+def test_nczarr_attributes_stay_hidden(tmp_path: Path) -> None:
+    path = xarray_writes(tmp_path / "nc.zarr", 2, False)
+    zarrkit.open_array(path, path="temp").attrs["_nczarr_array"] = {"dimrefs": ["/time", "/x"]}
+    zarrkit.open_group(path).attrs["_nczarr_group"] = {"dims": {"time": 6, "x": 4}}
+    ours = xr.open_dataset(path, engine="zarrkit", consolidated=False)
+    assert "_nczarr_array" not in ours["temp"].attrs and "_nczarr_group" not in ours.attrs
+    assert_same_as_open_zarr(ours, path)
+
+
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_string_variables(tmp_path: Path, zarr_format: int) -> None:
     ds = xr.Dataset({"name": (("x",), np.array(["a", "bb", "ccc"]))}, coords={"x": [1, 2, 3]})

@@ -122,7 +122,9 @@ def test_mode_a_adds_and_overwrites_and_r_plus_only_writes(tmp_path: Path) -> No
     assert back.attrs == {"v": 2}
     to_zarr(xr.Dataset({"a": ("x", [7, 8])}, attrs={"v": 3}), path, mode="r+")
     back = xr.open_zarr(path)
-    assert back["a"].values.tolist() == [7, 8] and back.attrs == {"v": 2}
+    assert back["a"].values.tolist() == [7, 8] and back.attrs == {"v": 2}  # values only
+    to_zarr(xr.Dataset({"a": ("x", [5, 6])}), path, mode="a-")  # no append_dim: as "a"
+    assert xr.open_zarr(path)["a"].values.tolist() == [5, 6]
     with pytest.raises(ValueError, match="non-pre-existing variables \\['c'\\]"):
         to_zarr(xr.Dataset({"c": ("x", [1, 2])}), path, mode="r+")
     with pytest.raises(ValueError, match="different dimension names"):
@@ -328,6 +330,10 @@ def test_groups_formats_and_consolidation(tmp_path: Path) -> None:
     store = zarrkit.storage.MemoryStore()
     to_zarr(make_dataset(), store)
     xr.testing.assert_identical(xr.open_dataset(store, engine="zarrkit"), make_dataset())
+    with pytest.raises(ValueError, match="store must be a string to use storage_options"):
+        to_zarr(make_dataset(), store, mode="w", storage_options={"anon": True})
+    with pytest.raises(TypeError, match="zarr_version"):  # gone from Dataset.to_zarr too
+        make_dataset().zarrkit.to_zarr(tmp_path / "v.zarr", zarr_version=3)
 
 
 def test_accessors(tmp_path: Path) -> None:

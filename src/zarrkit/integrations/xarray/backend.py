@@ -20,7 +20,7 @@ from typing import Any
 
 import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
-from xarray.backends.common import AbstractDataStore
+from xarray.backends.common import AbstractDataStore, datatree_from_dict_with_io_cleanup
 from xarray.backends.store import StoreBackendEntrypoint
 from xarray.backends.zarr import FillValueCoder
 from xarray.core import indexing
@@ -156,9 +156,12 @@ class ZarrkitDataStore(AbstractDataStore):
 
     def variable(self, name: str, array: Array) -> xr.Variable:
         """The variable stored in ``array``, with xarray's Zarr attributes and encoding."""
-        attributes = dict(array.attrs)
         dims = dimensions(name, array)
-        attributes.pop(DIMENSION_KEY, None)
+        attributes = {
+            k: v
+            for k, v in array.attrs.items()
+            if k != DIMENSION_KEY and not (array.zarr_format == 2 and k.lower().startswith("_nc"))
+        }  # NCZarr's own attributes stay hidden in v2, as xarray hides them
         encoding = read_encoding(array, dims)
         if self.use_fill_value_as_mask:
             encoding.pop("fill_value", None)
@@ -348,11 +351,9 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
 
     def open_datatree(self, filename_or_obj: Any, **kwargs: Any) -> xr.DataTree:
         """The groups of :meth:`open_groups_as_dict` as a ``DataTree``."""
-        groups = self.open_groups_as_dict(filename_or_obj, **kwargs)
-        tree = xr.DataTree.from_dict(groups)
-        for path, dataset in groups.items():
-            tree[path].set_close(dataset._close)
-        return tree
+        return datatree_from_dict_with_io_cleanup(
+            self.open_groups_as_dict(filename_or_obj, **kwargs)
+        )
 
 
 def _target(filename_or_obj: Any, storage_options: Any) -> tuple[Any, Any]:

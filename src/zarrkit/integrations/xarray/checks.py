@@ -4,6 +4,7 @@ of ``Dataset.to_zarr`` (names, modes, regions, appends, chunk alignment, attribu
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,12 @@ def choose_mode(mode: str | None, append_dim: Hashable | None, region: Any) -> s
             f"but mode={mode!r}"
         )
     return mode
+
+
+def check_storage_options(store: Any, storage_options: Mapping[str, Any] | None) -> None:
+    """``storage_options`` configure a store zarrkit opens from a path or URL only."""
+    if storage_options is not None and not isinstance(store, str | os.PathLike):
+        raise ValueError(f"store must be a string to use storage_options. Got {type(store)}")
 
 
 def check_json(attributes: Mapping[str, Any]) -> None:

@@ -11,9 +11,7 @@ the same time (``safe_chunks=False`` locks such chunks instead of risking them).
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -39,8 +37,6 @@ from zarrkit.integrations.xarray.encoding import (
 )
 from zarrkit.storage import StoreLike
 
-log = logging.getLogger(__name__)
-
 #: xarray's name for the variable called ``None`` in a store.
 NONE_NAME = "__values__"
 
@@ -48,6 +44,7 @@ NONE_NAME = "__values__"
 _FORMAT_AWARE = "zarr_format" in inspect.signature(encode_zarr_variable).parameters
 
 Region = tuple[slice, ...]
+Shape = tuple[int, ...]
 
 
 def to_zarr(
@@ -85,12 +82,16 @@ def to_zarr(
     ``chunkmanager_store_kwargs`` go to ``dask.compute``. Returns the written group.
     """
     checks.check_names(dataset)
+    checks.check_storage_options(store, storage_options)
     mode = checks.choose_mode(mode, append_dim, region)
-    dataset = dataset.copy()
-    for variable in dataset.variables.values():
-        if variable.size == 0:  # Dask chunks of length 0 are no Zarr chunks
-            variable.load()
-    root = _open_target(store, mode, group, zarr_format, storage_options)
+    root = open_group(
+        store,
+        mode="a" if mode == "a-" else mode,  # type: ignore[arg-type]
+        path=group,
+        zarr_format=zarr_format,
+        storage_options=storage_options,
+        use_consolidated=False,  # what is stored now, not what a consolidation says
+    )
     writer = _Writer(
         root,
         mode=mode,
@@ -99,75 +100,95 @@ def to_zarr(
         align="rechunk" if align_chunks else "lock",
         write_empty=write_empty_chunks,
     )
-    if region is not None:
-        writer.region = checks.resolve_region(
-            dataset, region, mode=mode, append_dim=append_dim, stored_index=writer.stored_index
-        )
-        dataset = dataset.drop_vars(dataset.indexes)  # region writes leave indexes alone
-    writer.check_encoding(encoding or {})
-    variables, attributes = conventions.encode_dataset_coordinates(dataset)
-    for name, requested in (encoding or {}).items():
-        variables[name].encoding = requested
-    writer.write(variables, attributes, checked=set(encoding or ()))
+    writer.write_dataset(_empty_loaded(dataset), region, encoding or {})
     if mode != "r+" and consolidated is not False:
         consolidate_metadata(root.store)  # at the store's root, where readers look
-    log.info("wrote %d variables to %r", len(variables), root)
     return writer.finish(compute, chunkmanager_store_kwargs or {})
 
 
-def _open_target(
-    store: StoreLike | None,
-    mode: str,
-    group: str | None,
-    zarr_format: int | None,
-    storage_options: dict[str, Any] | None,
-) -> Group:
-    return open_group(
-        store,
-        mode="a" if mode == "a-" else mode,  # type: ignore[arg-type]
-        path=group,
-        zarr_format=zarr_format,
-        storage_options=storage_options,
-        use_consolidated=False,  # what is stored now, not what a consolidation says
-    )
+def _empty_loaded(dataset: xr.Dataset) -> xr.Dataset:
+    """``dataset`` with its empty variables in memory: Dask chunks of length 0 make no
+    Zarr chunks."""
+    dataset = dataset.copy()
+    for variable in dataset.variables.values():
+        if variable.size == 0:
+            variable.load()
+    return dataset
 
 
-@dataclass
 class _Writer:
-    """One ``to_zarr`` call: what exists, how to write, and the Dask writes pending."""
+    """One ``to_zarr`` call: the group written, the arrays it held, the Dask writes pending."""
 
-    root: Group
-    mode: str
-    append_dim: Hashable | None
-    safe_chunks: bool
-    align: str
-    write_empty: bool | None
-    region: dict[Hashable, slice] = field(default_factory=dict)
-    pending: list[tuple[Any, Array, Region]] = field(default_factory=list)
+    def __init__(
+        self,
+        root: Group,
+        *,
+        mode: str,
+        append_dim: Hashable | None,
+        safe_chunks: bool,
+        align: str,
+        write_empty: bool | None,
+    ) -> None:
+        self.root = root
+        self.mode = mode
+        self.append_dim = append_dim
+        self.safe_chunks = safe_chunks
+        self.align = align
+        self.write_empty = write_empty
+        self.zarr_format: Literal[2, 3] = 2 if root.zarr_format == 2 else 3
+        self.reader = ZarrkitDataStore(root)
+        self.existing = {} if mode == "w" else dict(root.arrays())
+        self.region: dict[Hashable, slice] = {}
+        self.pending: list[tuple[Any, Array, Region]] = []
 
-    def __post_init__(self) -> None:
-        self.reader = ZarrkitDataStore(self.root)
-        self.existing = {} if self.mode == "w" else dict(self.root.arrays())
+    def write_dataset(
+        self, dataset: xr.Dataset, region: Any, encoding: Mapping[Hashable, Any]
+    ) -> None:
+        """Check, encode and write ``dataset`` (its Dask data is queued for :meth:`finish`)."""
+        if region is not None:
+            self.region = checks.resolve_region(
+                dataset,
+                region,
+                mode=self.mode,
+                append_dim=self.append_dim,
+                stored_index=self._index,
+            )
+            dataset = dataset.drop_vars(dataset.indexes)  # region writes leave indexes alone
+        for name in encoding:
+            if self.mode in ("a", "a-", "r+") and name in self.existing:
+                raise ValueError(f"variable {name!r} already exists, but encoding was provided")
+        variables, attributes = conventions.encode_dataset_coordinates(dataset)
+        for name, requested in encoding.items():
+            variables[name].encoding = requested
+        self._write(variables, attributes, checked=set(encoding))
 
-    def stored_index(self, dim: str) -> pd.Index:
-        """The stored coordinate of ``dim``, decoded (for ``region="auto"``)."""
-        stored = self.reader.variable(dim, self._array(dim)).compute()
-        return pd.Index(conventions.decode_cf_variable(dim, stored).values)
+    def finish(self, compute: bool, store_kwargs: dict[str, Any]) -> Any:
+        """Write the Dask data (or, with ``compute=False``, return a Delayed that will)."""
+        if not self.pending and compute:
+            return self.root
+        from dask.base import compute as dask_compute
+        from dask.delayed import delayed
 
-    def check_encoding(self, encoding: Mapping[Hashable, Any]) -> None:
-        if self.mode in ("a", "a-", "r+"):
-            for name in encoding:
-                if name in self.existing:
-                    raise ValueError(f"variable {name!r} already exists, but encoding was provided")
+        from zarrkit.integrations.dask import store_dask
 
-    def write(
+        writes = [
+            store_dask(data, array, region=region, align=self.align, compute=False)  # type: ignore[arg-type]
+            for data, array, region in self.pending
+        ]
+        if not compute:
+            return delayed(_written)(writes)
+        dask_compute(*writes, **store_kwargs)  # type: ignore[no-untyped-call]
+        return self.root
+
+    # --- checking and encoding ------------------------------------------------------------
+
+    def _write(
         self,
         variables: Mapping[Hashable, xr.Variable],
         attributes: Mapping[Hashable, Any],
         *,
         checked: set[Hashable],
     ) -> None:
-        """Create or extend the arrays of ``variables`` and write (or queue) their data."""
         old = [name for name in variables if _stored_name(name) in self.existing]
         new = [name for name in variables if name not in old]
         if self.mode == "r+" and new:
@@ -184,9 +205,14 @@ class _Writer:
             checks.check_json(group_attributes)
             self.root.attrs.put(group_attributes)
         for name, variable in encoded.items():
-            if self.mode == "a-" and name in old and self.append_dim not in variable.dims:
-                continue  # "a-" leaves stored variables off the append dimension alone
+            if self._leaves_alone(name in old, variable):
+                continue
             self._write_variable(name, variable, check=name in checked)
+
+    def _leaves_alone(self, stored: bool, variable: xr.Variable) -> bool:
+        """Mode ``"a-"`` writes no stored variable off the append dimension."""
+        along = self.append_dim is not None and self.append_dim in variable.dims
+        return self.mode == "a-" and self.append_dim is not None and stored and not along
 
     def _check_append_dim(self) -> None:
         if self.append_dim is None or self.append_dim in self.existing:
@@ -197,10 +223,6 @@ class _Writer:
                 f"append_dim={self.append_dim!r} does not match any existing dataset "
                 f"dimensions {dims}"
             )
-
-    @property
-    def zarr_format(self) -> Literal[2, 3]:
-        return 2 if self.root.zarr_format == 2 else 3
 
     def _encode(self, variable: xr.Variable, name: Hashable) -> xr.Variable:
         options = {"zarr_format": self.zarr_format} if _FORMAT_AWARE else {}
@@ -227,6 +249,13 @@ class _Writer:
         key = _stored_name(name)
         return self.reader.variable(key, self.existing[key])
 
+    def _index(self, dim: str) -> pd.Index:
+        """The stored coordinate of ``dim``, decoded (for ``region="auto"``)."""
+        stored = self.reader.variable(dim, self._array(dim)).compute()
+        return pd.Index(conventions.decode_cf_variable(dim, stored).values)
+
+    # --- arrays ---------------------------------------------------------------------------
+
     def _write_variable(self, name: Hashable, variable: xr.Variable, *, check: bool) -> None:
         attributes = dict(variable.attrs)
         fill_value = self._fill_value(variable, attributes)
@@ -235,18 +264,10 @@ class _Writer:
         encoding = extract_zarr_variable_encoding(
             variable, raise_on_invalid=check, name=name, zarr_format=self.zarr_format
         )
-        key = _stored_name(name)
-        where = {dim: self.region.get(dim, slice(None)) for dim in variable.dims}
-        shape = variable.shape
-        array = self._array(key) if key in self.existing else None
-        if array is not None:
-            shape = array.shape
-            if self.append_dim in variable.dims:
-                axis = variable.dims.index(self.append_dim)
-                where[self.append_dim] = slice(shape[axis], None)
-                shape = tuple(n + variable.shape[axis] * (i == axis) for i, n in enumerate(shape))
-        region = tuple(where[dim] for dim in variable.dims)
         checks.check_shards(name, encoding["chunks"], encoding.get("shards"))
+        key = _stored_name(name)
+        array = self._array(key) if key in self.existing else None
+        region, shape = self._placement(variable, array)
         unit = encoding.get("shards") or encoding["chunks"]
         if self.safe_chunks and variable.chunks and isinstance(unit, tuple):
             checks.check_alignment(
@@ -255,8 +276,21 @@ class _Writer:
         if array is None:
             array = self._create(key, variable, attributes, fill_value, encoding)
         elif array.shape != shape:
-            array.resize(shape)
+            array.resize(shape)  # after the checks, so a refused append changes nothing
         self._add(variable.data, array, region)
+
+    def _placement(self, variable: xr.Variable, array: Array | None) -> tuple[Region, Shape]:
+        """Where ``variable`` goes in its array, and the array's shape after the write
+        (grown along ``append_dim``)."""
+        where = {dim: self.region.get(dim, slice(None)) for dim in variable.dims}
+        if array is None:
+            return tuple(where.values()), variable.shape
+        shape = array.shape
+        if self.append_dim in variable.dims:
+            axis = variable.dims.index(self.append_dim)
+            where[self.append_dim] = slice(shape[axis], None)
+            shape = tuple(n + variable.shape[axis] * (i == axis) for i, n in enumerate(shape))
+        return tuple(where.values()), shape
 
     def _fill_value(self, variable: xr.Variable, attributes: dict[str, Any]) -> Any:
         """The array's fill value, with ``_FillValue`` where xarray's Zarr encoding keeps
@@ -282,16 +316,15 @@ class _Writer:
         stored_attributes = json_attributes(attributes)
         # as zarr-python: no dimension names for a 0-d array
         names: dict[str, Any] = {"dimension_names": variable.dims or None}
-        if self.root.zarr_format == 2:
+        if self.zarr_format == 2:
             stored_attributes[DIMENSION_KEY] = list(variable.dims)
             names = {}
         checks.check_json(stored_attributes)
         vlen_str = check_vlen_dtype(variable.dtype) is str  # type: ignore[no-untyped-call]
-        dtype = str if vlen_str else variable.dtype
         return self.root.create_array(
             key,
             shape=variable.shape,
-            dtype=dtype,
+            dtype=str if vlen_str else variable.dtype,
             fill_value=fill_value,
             attributes=stored_attributes,
             overwrite=self.mode == "w",
@@ -314,24 +347,6 @@ class _Writer:
             self.pending.append((data, array, region))
         else:  # NumPy data is written now, whatever compute says (as xarray does)
             array[region] = np.asarray(data)
-
-    def finish(self, compute: bool, store_kwargs: dict[str, Any]) -> Any:
-        """Write the Dask data (or, with ``compute=False``, a Delayed that will)."""
-        if not self.pending and compute:
-            return self.root
-        from dask.base import compute as dask_compute
-        from dask.delayed import delayed
-
-        from zarrkit.integrations.dask import store_dask
-
-        writes = [
-            store_dask(data, array, region=region, align=self.align, compute=False)  # type: ignore[arg-type]
-            for data, array, region in self.pending
-        ]
-        if not compute:
-            return delayed(_written)(writes)
-        dask_compute(*writes, **store_kwargs)  # type: ignore[no-untyped-call]
-        return self.root
 
 
 def _written(writes: Any) -> None:
