@@ -20,6 +20,7 @@ from zarrkit.integrations.xarray import (
     ZarrkitArrayWrapper,
     ZarrkitBackendEntrypoint,
     ZarrkitDataStore,
+    to_zarr,
 )
 
 xr = pytest.importorskip("xarray")
@@ -296,6 +297,20 @@ def test_a_missing_consolidation_warns_as_xarray_does(tmp_path: Path) -> None:
         xr.open_dataset(path, engine="zarrkit", consolidated=False)
         zarrkit.consolidate_metadata(path)
         xr.open_dataset(path, engine="zarrkit")
+
+
+def test_stores_without_consolidated_metadata_are_read_as_they_are() -> None:
+    class Plain(zarr.storage.MemoryStore):  # as Icechunk's stores say of themselves
+        supports_consolidated_metadata = False
+
+    store = Plain()
+    make_dataset().to_zarr(store, consolidated=False, zarr_format=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = xr.open_dataset(store, engine="zarrkit")
+        to_zarr(make_dataset(), store, mode="w")  # writes no consolidated metadata there
+    xr.testing.assert_identical(ours["temp"], make_dataset()["temp"])
+    assert "consolidated_metadata" not in json.loads(store._store_dict["zarr.json"].to_bytes())
 
 
 def test_a_missing_store_is_file_not_found(tmp_path: Path) -> None:

@@ -116,8 +116,10 @@ class ZarrkitDataStore(AbstractDataStore):
         storage_options: dict[str, Any] | None = None,
         use_zarr_fill_value_as_mask: bool | None = None,
     ) -> ZarrkitDataStore:
-        """Open the group ``group`` of ``store`` (a path, URL or Store); see
-        :func:`open_zarr_group`."""
+        """Open the group ``group`` of ``store`` (a path, URL, Store, zarr-python store or
+        kerchunk references as a dict); see :func:`open_zarr_group`."""
+        close = not isinstance(store, Store)  # a store zarrkit opens here closes with it
+        store, storage_options = _target(store, storage_options)
         found = open_zarr_group(
             store,
             group=group,
@@ -128,9 +130,15 @@ class ZarrkitDataStore(AbstractDataStore):
         )
         return cls(
             found,
-            close_store=not isinstance(store, Store),
+            close_store=close,
             use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
         )
+
+    def stores_below(self) -> Iterator[tuple[str, ZarrkitDataStore]]:
+        """This store and one for every group below its group, by path (``"/"``, ``"/a"``)."""
+        for path, found in walk_groups(self.group):
+            below = ZarrkitDataStore(found, use_zarr_fill_value_as_mask=self.use_fill_value_as_mask)
+            yield path, self if path == "/" else below
 
     def get_variables(self) -> dict[str, xr.Variable]:
         return {name: self.variable(name, array) for name, array in self.group.arrays()}
@@ -205,10 +213,13 @@ def open_zarr_group(
 ) -> Group:
     """The group ``group`` of ``store``, opened as ``xr.open_zarr`` opens it: from the
     consolidated metadata at the store's root when there is some and ``consolidated`` is
-    not False (True: it must be there; None: without it, warn and read the group itself).
+    not False (True: it must be there; None: without it, warn and read the group itself;
+    stores without consolidated metadata, as Icechunk's, are read as they are).
     A missing store or group raises :class:`~zarrkit.errors.NodeNotFoundError` (a
     ``FileNotFoundError``)."""
     where = dict(mode=mode, zarr_format=zarr_format, storage_options=storage_options)
+    if not supports_consolidation(store):
+        consolidated = False
     try:
         if consolidated is False:
             return open_group(store, path=group, use_consolidated=False, **where)  # type: ignore[arg-type]
@@ -223,6 +234,11 @@ def open_zarr_group(
     if not isinstance(found, Group):
         raise NodeNotFoundError(f"{group!r} in {_describe(store)} is an array, not a group")
     return found
+
+
+def supports_consolidation(store: Any) -> bool:
+    """False for stores that say they keep no consolidated metadata (Icechunk's)."""
+    return bool(getattr(store, "supports_consolidated_metadata", True))
 
 
 def _describe(store: Any) -> str:
@@ -292,7 +308,6 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
         ``cache_members`` are accepted for ``engine="zarr"``'s signature (zarrkit reads a
         group's members once either way)."""
         if store is None:
-            filename_or_obj, storage_options = _target(filename_or_obj, storage_options)
             store = ZarrkitDataStore.open(
                 filename_or_obj,
                 group=group,
@@ -327,27 +342,16 @@ class ZarrkitBackendEntrypoint(BackendEntrypoint):
     ) -> dict[str, xr.Dataset]:
         """Every group at and below ``group`` as a dataset, keyed by its path relative to
         ``group`` (``"/"``, ``"/a"`` ...); ``decoding`` takes ``open_dataset``'s CF keywords."""
-        filename_or_obj, storage_options = _target(filename_or_obj, storage_options)
-        top = open_zarr_group(
+        top = ZarrkitDataStore.open(
             filename_or_obj,
             group=group,
             mode=mode,
             zarr_format=zarr_format,
             consolidated=consolidated,
             storage_options=storage_options,
+            use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
         )
-        close = not isinstance(filename_or_obj, Store)
-        return {
-            path: _dataset(
-                ZarrkitDataStore(
-                    found,
-                    close_store=close and path == "/",
-                    use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
-                ),
-                **decoding,
-            )
-            for path, found in walk_groups(top)
-        }
+        return {path: _dataset(store, **decoding) for path, store in top.stores_below()}
 
     def open_datatree(self, filename_or_obj: Any, **kwargs: Any) -> xr.DataTree:
         """The groups of :meth:`open_groups_as_dict` as a ``DataTree``."""
@@ -380,6 +384,7 @@ __all__ = [
     "ZarrkitDataStore",
     "dimensions",
     "open_zarr_group",
+    "supports_consolidation",
     "walk_groups",
     "warn_user",
 ]

@@ -77,7 +77,7 @@ def create_arguments(
     """``Group.create_array`` keywords for the Zarr ``encoding`` of a variable (as
     ``xarray.backends.zarr.extract_zarr_variable_encoding`` leaves it)."""
     arguments = {k: v for k, v in encoding.items() if k not in ("cache_metadata", "fill_value")}
-    if "compressor" in arguments:  # xarray before 2025.7 still passed v2's one compressor
+    if "compressor" in arguments:  # older xarray also passes v2's one compressor
         compressor = arguments.pop("compressor")
         arguments.setdefault("compressors", compressor)
     if write_empty_chunks is not None:

@@ -29,7 +29,7 @@ from zarrkit.api import consolidate_metadata, open_array, open_group
 from zarrkit.arrays import Array
 from zarrkit.groups import Group
 from zarrkit.integrations.xarray import checks
-from zarrkit.integrations.xarray.backend import ZarrkitDataStore
+from zarrkit.integrations.xarray.backend import ZarrkitDataStore, supports_consolidation
 from zarrkit.integrations.xarray.encoding import (
     DIMENSION_KEY,
     create_arguments,
@@ -101,7 +101,7 @@ def to_zarr(
         write_empty=write_empty_chunks,
     )
     writer.write_dataset(_empty_loaded(dataset), region, encoding or {})
-    if mode != "r+" and consolidated is not False:
+    if mode != "r+" and consolidated is not False and supports_consolidation(store):
         consolidate_metadata(root.store)  # at the store's root, where readers look
     return writer.finish(compute, chunkmanager_store_kwargs or {})
 
