@@ -233,6 +233,19 @@ def test_encodings_are_what_xarrays_writer_takes(tmp_path: Path, zarr_format: in
     assert again["temp"].encoding["shards"] == ((6, 4) if zarr_format == 3 else None)
 
 
+def test_numcodecs_codecs_convert_quietly(tmp_path: Path) -> None:
+    root = zarrkit.group(tmp_path / "z.zarr")
+    array = root.create_array(
+        "a", shape=(4,), dtype="i4", dimension_names=["x"], compressors={"id": "zlib", "level": 5}
+    )
+    array[:] = [1, 2, 3, 4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opened = xr.open_dataset(tmp_path / "z.zarr", engine="zarrkit", consolidated=False)
+    (codec,) = opened["a"].encoding["compressors"]
+    assert codec.to_dict() == {"name": "numcodecs.zlib", "configuration": {"level": 5}}
+
+
 def test_encodings_without_zarr_python_are_json(tmp_path: Path, monkeypatch) -> None:
     from zarrkit.integrations.xarray import encoding
 

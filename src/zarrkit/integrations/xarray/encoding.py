@@ -11,6 +11,7 @@ the codecs of the inner chunks. Writing takes any of those forms back (zarrkit c
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,7 +57,9 @@ def _zarr_python_codec(codec: Codec) -> Any:
         return data
     if data == {"name": "bytes"}:  # one-byte types: no endian (from_dict would say little)
         return codec_class(endian=None)
-    return codec_class.from_dict(data)
+    with warnings.catch_warnings():  # zarr-python's note on numcodecs.* codecs: not ours
+        warnings.filterwarnings("ignore", "Numcodecs codecs are not in the Zarr version 3")
+        return codec_class.from_dict(data)
 
 
 @functools.cache
