@@ -31,10 +31,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.types",),
     # metadata
     ("zarrkit.metadata",),
-    # indexing, codecs, storage
-    ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage"),
+    # indexing, codecs, storage (and the data type objects, a view of metadata's)
+    ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage", "zarrkit.dtype"),
     # engine
-    ("zarrkit.cache",),
+    ("zarrkit.cache", "zarrkit.experimental"),
     ("zarrkit.engine",),
     # creation/nodes/arrays/groups
     (

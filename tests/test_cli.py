@@ -129,7 +129,7 @@ def test_cp_converts_v2_to_sharded_v3(v2_array: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     copied = zarrkit.open_array(dest, mode="r")
     assert (copied.zarr_format, copied.chunks, copied.shards) == (3, (8, 8), (32, 48))
-    assert copied.serializer.codecs[-1].level == 5  # zstd inside the shards
+    assert copied.compressors[-1].level == 5  # zstd inside the shards
     assert np.array_equal(copied[...], DATA)
     again = invoke(*args)
     assert again.exit_code == 1 and "already exists" in again.stderr

@@ -234,3 +234,25 @@ def test_equality(root):
     assert root["g"] == g and hash(root["g"]) == hash(g)
     assert root != g and root.create_group("h", attributes={"x": 1}) != g  # another path
     assert g.synchronizer is None
+
+
+def test_zarr_python_spellings_of_group_methods(root):
+    import asyncio
+
+    root.require_group("sub", True)  # overwrite given by position, as zarr-python allows
+    assert asyncio.run(root.update_attributes_async({"n": 2})).attrs["n"] == 2
+    assert zarrkit.open_group(root.store, mode="r").attrs["n"] == 2
+    with pytest.warns(DeprecationWarning):
+        a = root.create_dataset("d", shape=(3,), dtype="i2")
+    with pytest.warns(DeprecationWarning):
+        assert root.require_dataset("d", shape=(3,), dtype="i2", exact=True) == a
+    assert a.store_path.store is root.store and a.store_path.path == "d"
+    assert root.store_path.path == ""
+
+
+def test_group_create_array_shows_the_keywords_it_takes():
+    import inspect
+
+    params = inspect.signature(zarrkit.Group.create_array).parameters
+    assert list(params)[:2] == ["self", "name"] and {"shape", "dtype", "compressor"} <= set(params)
+    assert inspect.signature(zarrkit.Group.array).parameters["compressor"].default is None

@@ -17,6 +17,8 @@ logging.getLogger("zarrkit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "Array": "zarrkit.arrays",
+    "AsyncArray": "zarrkit.api.async_nodes",
+    "AsyncGroup": "zarrkit.api.async_nodes",
     "Group": "zarrkit.groups",
     "array": "zarrkit.api",
     "consolidate_metadata": "zarrkit.api",
@@ -60,6 +62,8 @@ _EXPORTS = {
 
 __all__ = [
     "Array",
+    "AsyncArray",
+    "AsyncGroup",
     "Group",
     "__version__",
     "array",
@@ -135,6 +139,7 @@ if TYPE_CHECKING:
         zeros,
         zeros_like,
     )
+    from zarrkit.api.async_nodes import AsyncArray, AsyncGroup
     from zarrkit.arrays import Array
     from zarrkit.debug import print_debug_info
     from zarrkit.groups import Group

@@ -211,18 +211,20 @@ class Array(Node[ArrayMetadata]):
     def dimension_names(self) -> tuple[str | None, ...] | None:
         return self._metadata.dimension_names
 
+    # The codecs of a (read/write) chunk: a sharded array's inner chunks, as zarr-python
+    # reports them.
     @property
     def filters(self) -> tuple[Any, ...]:
         """Array->array codecs (v3) or numcodecs filters (v2)."""
         meta = self._metadata
         if isinstance(meta, ArrayMetadataV2):
             return tuple(numcodecs.get_codec(dict(f)) for f in meta.filters or ())
-        return tuple(self._pipeline.array_array)
+        return tuple(self._layout.pipeline.array_array)
 
     @property
     def serializer(self) -> Any:
         """The array->bytes codec (v3); ``None`` for v2."""
-        return None if self.zarr_format == 2 else self._pipeline.array_bytes
+        return None if self.zarr_format == 2 else self._layout.pipeline.array_bytes
 
     @property
     def compressor(self) -> Any:
@@ -239,7 +241,7 @@ class Array(Node[ArrayMetadata]):
         meta = self._metadata
         if isinstance(meta, ArrayMetadataV2):
             return () if meta.compressor is None else (numcodecs.get_codec(dict(meta.compressor)),)
-        return tuple(self._pipeline.bytes_bytes)
+        return tuple(self._layout.pipeline.bytes_bytes)
 
     @property
     def cdata_shape(self) -> tuple[int, ...]:
@@ -265,7 +267,7 @@ class Array(Node[ArrayMetadata]):
     def nchunks_initialized(self) -> int:
         """Number of (inner) chunks that hold stored data (keys that decode to a chunk of
         the grid; stray objects under the array's prefix are not counted)."""
-        return self._layout.chunks.count_stored(list(self.stored_chunk_keys()[0]))
+        return self._layout.chunks.count_stored(self._stored_keys())
 
     def stored_chunk_keys(self) -> tuple[dict[str, tuple[int, ...]], list[str]]:
         """The stored chunks (shards, when sharded) as ``{key: coords}``, and the keys under
@@ -282,6 +284,10 @@ class Array(Node[ArrayMetadata]):
             elif not _is_doc(key):
                 strays.append(key)
         return chunks, strays
+
+    def _stored_keys(self) -> list[str]:
+        """The keys of the stored chunks (or shards) of the grid."""
+        return list(self.stored_chunk_keys()[0])
 
     def nbytes_stored(self) -> int:
         """Bytes this array occupies in its store (metadata and chunks)."""
@@ -304,15 +310,16 @@ class Array(Node[ArrayMetadata]):
             serializer=self.serializer,
             compressors=self.compressors,
             nbytes=self.nbytes,
-            nchunks=self.nchunks,
+            nchunks=math.prod(d.nchunks for d in self._metadata.chunk_grid.dims(self.shape)),
         )
 
     def info_complete(self) -> ArrayInfo:
-        """:attr:`info` plus stored bytes, compression ratio and initialized chunks."""
+        """:attr:`info` plus stored bytes, compression ratio and initialized chunks (the
+        stored objects: shards of a sharded array, as zarr-python counts them)."""
         return dataclasses.replace(
             self.info,
             nbytes_stored=self.nbytes_stored(),
-            nchunks_initialized=self.nchunks_initialized,
+            nchunks_initialized=len(self._stored_keys()),
         )
 
     def __repr__(self) -> str:

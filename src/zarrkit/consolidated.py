@@ -36,7 +36,7 @@ from zarrkit.metadata.documents import (
     metadata_kind,
     prefix_of,
 )
-from zarrkit.metadata.v2 import ArrayMetadataV2
+from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
 from zarrkit.nodes import load_node, normalize_path
 from zarrkit.storage import StoreLike, make_store
@@ -102,6 +102,7 @@ def open_group_node(
         else:
             known.views[path] = view
     if view is not None:
+        meta = dataclasses.replace(meta, consolidated_metadata=view.subtree())
         return ConsolidatedGroup(store, path, meta, holder=path)
     if use_consolidated:
         raise MetadataError(
@@ -127,7 +128,7 @@ def consolidate(store: Store, path: str = "", zarr_format: int | None = None) ->
     """Write the consolidated metadata of the group at ``path`` (replacing any) and return
     the group, served from it. See :func:`zarrkit.consolidate_metadata`."""
     meta = load_node(store, path, zarr_format)
-    if metadata_kind(meta) == "array":
+    if not isinstance(meta, GroupMetadataV2 | GroupMetadataV3):
         raise NodeTypeError(f"cannot consolidate the array at path {path!r}: expected a group")
     view = Consolidated(
         zarr_format=meta.zarr_format, documents=_walk(store, path, meta.zarr_format)
@@ -135,13 +136,14 @@ def consolidate(store: Store, path: str = "", zarr_format: int | None = None) ->
     known = consolidated_cache.handle(store)
     with known.lock:
         if isinstance(meta, GroupMetadataV3):
-            meta = dataclasses.replace(meta, consolidated_metadata=view.to_json())
+            meta = dataclasses.replace(meta, consolidation_json=view.to_json())
             store.set(key_of(path, V3_DOC), dump_document(meta.to_json()))
         else:
             store.set(key_of(path, ZMETADATA), dump_document(view.to_json()))
         known.views[path] = view
         consolidated_cache.consolidated_somewhere()
-    return ConsolidatedGroup(store, path, meta, holder=path)  # type: ignore[arg-type]
+    meta = dataclasses.replace(meta, consolidated_metadata=view.subtree())
+    return ConsolidatedGroup(store, path, meta, holder=path)
 
 
 def _walk(store: Store, path: str, zarr_format: int) -> dict[str, JSON]:
@@ -188,7 +190,7 @@ def _read_documents(
 def _read(store: Store, path: str, meta: GroupMetadata) -> Consolidated | None:
     """The consolidation the group at ``path`` holds, if any (v2: one more get)."""
     if isinstance(meta, GroupMetadataV3):
-        data = meta.consolidated_metadata
+        data = meta.consolidation_json
         return None if data is None else Consolidated.from_json(data, 3, key=key_of(path, V3_DOC))
     key = key_of(path, ZMETADATA)
     raw = store.get(key)

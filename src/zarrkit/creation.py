@@ -109,6 +109,12 @@ def array_metadata(
         if dimension_names is not None:
             raise MetadataError("Zarr v2 arrays have no dimension names", field="dimension_names")
         v2_filters, compressor = normalize_v2_codecs(filters, compressors, np_dtype)
+        if np_dtype.kind == "O" and not v2_filters:  # readers take the first filter as its codec
+            raise MetadataError(
+                "a v2 object array needs an object codec (vlen-utf8, vlen-bytes, json2 ...) "
+                "as its first filter; for text or bytes pass dtype=str or dtype=bytes",
+                field="filters",
+            )
         separator = _v2_separator(chunk_key_encoding)
         meta: ArrayMetadata = ArrayMetadataV2(
             shape=shape,

@@ -62,6 +62,11 @@ class UnknownDataTypeError(MetadataError):
     """A data type name is not supported."""
 
 
+class DataTypeValidationError(UnknownDataTypeError):
+    """A data type (or its JSON, or a scalar of it) is not what a data type class of
+    :mod:`zarrkit.dtype` stands for (zarr-python's ``zarr.dtype.DataTypeValidationError``)."""
+
+
 class UnsupportedExtensionError(MetadataError):
     """A v3 extension with ``must_understand`` (the default) is not known to zarrkit."""
 
@@ -273,6 +278,7 @@ __all__ = [
     "ChecksumError",
     "ChunkAlignmentError",
     "CodecError",
+    "DataTypeValidationError",
     "IndexingError",
     "InvalidKeyError",
     "MemberNotFoundError",

@@ -7,8 +7,10 @@ old code; each of those is a line or two over :meth:`Group.create_array`.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Self
 
 import numpy as np
@@ -56,6 +58,21 @@ def node_from_metadata(store: Store, path: str, meta: NodeMetadata) -> Array | G
 
 def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated. Use {new} instead.", ZarrDeprecationWarning, stacklevel=3)
+
+
+def child_signature(method: Callable[..., Any], **extra: Any) -> inspect.Signature:
+    """``method``'s ``(self, name)``, then :func:`create_array`'s keywords and ``extra``
+    ones (defaults given): what a Group method forwarding them to it accepts."""
+    head = list(inspect.signature(method).parameters.values())[:2]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    forwarded = [
+        p
+        for p in inspect.signature(create_array).parameters.values()
+        if p.kind is keyword and p.name not in ("name", "zarr_format", *extra)
+    ]
+    added = [inspect.Parameter(name, keyword, default=value) for name, value in extra.items()]
+    rest = inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)
+    return inspect.Signature([*head, *forwarded, *added, rest], return_annotation=Array)
 
 
 class Group(Node[GroupMetadata]):
@@ -124,11 +141,11 @@ class Group(Node[GroupMetadata]):
             raise MemberNotFoundError(f"group {self.name} has no member {name!r}") from e
         return node_from_metadata(self._store, path, meta)
 
-    def __setitem__(self, name: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: Any) -> None:
         """``group[name] = data`` writes ``data`` as a new array ``name`` (replacing any
         node there), chunked and compressed by default."""
         data = np.asanyarray(value)
-        self.create_array(name, data=data, overwrite=True)
+        self.create_array(key, data=data, overwrite=True)
 
     def get(self, path: str, default: Any = None) -> Any:
         """The member at ``path`` (relative, may be nested), or ``default``."""
@@ -226,7 +243,7 @@ class Group(Node[GroupMetadata]):
         new_node(self._store, path, meta, overwrite=overwrite)
         return Group(self._store, path, meta)
 
-    def require_group(self, name: str, *, overwrite: bool = False, **kwargs: Any) -> Group:
+    def require_group(self, name: str, overwrite: bool = False, **kwargs: Any) -> Group:
         """The child group ``name``, created if missing (``overwrite``: always new)."""
         node = None if overwrite else self.get(name)
         if node is None:
@@ -234,6 +251,10 @@ class Group(Node[GroupMetadata]):
         if not isinstance(node, Group):
             raise NodeTypeError(f"Incompatible object (array {node.name}) already exists")
         return node
+
+    async def update_attributes_async(self, new_attributes: dict[str, Any]) -> Group:
+        """:meth:`update_attributes` as a coroutine (run in a worker thread)."""
+        return await asyncio.to_thread(self.update_attributes, new_attributes)
 
     def require_groups(self, *names: str) -> tuple[Group, ...]:
         """:meth:`require_group` for each of ``names``."""
@@ -252,6 +273,7 @@ class Group(Node[GroupMetadata]):
         kwargs = modern_arguments(kwargs, kwargs["zarr_format"])
         return create_array(self._store, name=self._child_path(name), **kwargs)
 
+    create_array.__signature__ = child_signature(create_array, compressor="auto")  # type: ignore[attr-defined]
     create = create_array
 
     def require_array(
@@ -302,15 +324,19 @@ class Group(Node[GroupMetadata]):
             kwargs["compressors"] = compressor
         return self.create_array(name, **kwargs)
 
-    def create_dataset(self, name: str, **kwargs: Any) -> Array:
+    array.__signature__ = child_signature(array, compressor=None)  # type: ignore[attr-defined]
+
+    def create_dataset(self, name: str, *, shape: Any, **kwargs: Any) -> Array:
         """Deprecated: :meth:`create_array`."""
         _deprecated("Group.create_dataset", "Group.create_array")
-        return self.create_array(name, **kwargs)
+        return self.create_array(name, shape=shape, **kwargs)
 
-    def require_dataset(self, name: str, *, shape: Any, **kwargs: Any) -> Array:
+    def require_dataset(
+        self, name: str, *, shape: Any, dtype: Any = None, exact: bool = False, **kwargs: Any
+    ) -> Array:
         """Deprecated: :meth:`require_array`."""
         _deprecated("Group.require_dataset", "Group.require_array")
-        return self.require_array(name, shape=shape, **kwargs)
+        return self.require_array(name, shape=shape, dtype=dtype, exact=exact, **kwargs)
 
     def zeros(self, *, name: str, shape: Any, **kwargs: Any) -> Array:
         """A new child array of zeros."""

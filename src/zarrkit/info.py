@@ -24,6 +24,7 @@ class ArrayInfo:
     compressors: tuple[Any, ...]
     nbytes: int
     nbytes_stored: int | None = None
+    #: Stored objects (shards of a sharded array, else chunks) with data, and in all.
     nchunks_initialized: int | None = None
     nchunks: int = 0
 
@@ -58,7 +59,8 @@ class ArrayInfo:
                 ("Storage ratio", f"{ratio:.1f}"),
             ]
         if self.nchunks_initialized is not None:
-            rows.append(("Chunks Initialized", f"{self.nchunks_initialized}/{self.nchunks}"))
+            label = "Chunks Initialized" if self.shards is None else "Shards Initialized"
+            rows.append((label, f"{self.nchunks_initialized}/{self.nchunks}"))
         return rows
 
     def __repr__(self) -> str:

@@ -48,6 +48,7 @@ from zarrkit.metadata.documents import (
 )
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store
+from zarrkit.storage.path import StorePath
 
 
 @runtime_checkable
@@ -315,6 +316,11 @@ class Node(Generic[M]):
     def store(self) -> Store:
         """The store holding the node."""
         return self._store
+
+    @property
+    def store_path(self) -> StorePath:
+        """The store and the node's path in it."""
+        return StorePath(self._store, self._path)
 
     @property
     def path(self) -> str:

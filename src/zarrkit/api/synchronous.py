@@ -406,6 +406,14 @@ def consolidate_metadata(
 
     zarrkit keeps it current as nodes below are created, changed or deleted through
     zarrkit; :func:`zarrkit.consolidated.check` finds changes made by other tools.
+
+    Examples
+    --------
+    >>> import zarrkit
+    >>> root = zarrkit.group()
+    >>> _ = root.create_array("a", shape=(2,), dtype="i1")
+    >>> zarrkit.consolidate_metadata(root.store).metadata.consolidated_metadata.metadata.keys()
+    dict_keys(['a'])
     """
     target, node_path = locate(store, path, storage_options=storage_options)
     result = consolidate(target, node_path, zarr_format)
