@@ -40,20 +40,16 @@ def dump_document(data: dict[str, JSON]) -> bytes:
     return json.dumps(data, indent=2, allow_nan=False).encode()
 
 
-def parse_shape(
-    data: JSON, *, key: str | None, field: str, positive: bool = False
-) -> tuple[int, ...]:
-    """A tuple of non-negative (or positive) ints."""
+def parse_shape(data: JSON, *, key: str | None, field: str) -> tuple[int, ...]:
+    """A tuple of non-negative ints."""
     if not isinstance(data, list | tuple):
         raise MetadataError(f"expected a list of integers, got {data!r}", key=key, field=field)
     where = f"{key!r} field {field!r}" if key else f"field {field!r}"
     config.check_limit("max_rank", len(data), f"the number of dimensions in {where}")
-    low = 1 if positive else 0
     for item in data:
-        if isinstance(item, bool) or not isinstance(item, int) or item < low:
-            expected = "positive" if positive else "non-negative"
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
             raise MetadataError(
-                f"expected {expected} integers, got {item!r} in {list(data)!r}",
+                f"expected non-negative integers, got {item!r} in {list(data)!r}",
                 key=key,
                 field=field,
             )

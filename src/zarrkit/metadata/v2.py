@@ -129,9 +129,7 @@ class ArrayMetadataV2(ArrayNames, _V2Names):
         if unknown:
             raise MetadataError("unknown field in v2 array metadata", key=key, field=unknown[0])
         shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
-        chunks = parse_shape(
-            require(data, "chunks", key=key), key=key, field="chunks", positive=True
-        )
+        chunks = parse_shape(require(data, "chunks", key=key), key=key, field="chunks")
         RegularChunkGrid(chunk_shape=chunks).validate(shape, key=key)
         filters = parse_filters(data.get("filters"), key=key)
         dtype = parse_dtype_v2(require(data, "dtype", key=key), key=key, filters=filters)

@@ -94,9 +94,7 @@ def parse_chunk_grid(data: JSON, *, key: str | None) -> ChunkGrid:
                 field="chunk_grid.kind",
             )
         return RectilinearChunkGrid.from_sizes(config.get("chunk_shapes"), key=key)
-    shape = parse_shape(
-        config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape", positive=True
-    )
+    shape = parse_shape(config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape")
     return RegularChunkGrid(chunk_shape=shape)
 
 
@@ -198,7 +196,7 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
         shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
         dtype = parse_dtype_v3(require(data, "data_type", key=key), key=key)
         grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
-        grid.validate(shape, key=key)
+        grid.validate(shape, key=key, field="chunk_grid.chunk_shape")
         codecs = parse_codecs(require(data, "codecs", key=key), key=key)
         if isinstance(grid, RectilinearChunkGrid) and codecs[0].get("name") == "sharding_indexed":
             raise UnsupportedExtensionError(

@@ -25,8 +25,9 @@ from xarray.backends.zarr import (
 )
 from xarray.coding.strings import check_vlen_dtype
 
-from zarrkit.api import consolidate_metadata, open_array, open_group
+from zarrkit.api import open_array, open_group
 from zarrkit.arrays import Array
+from zarrkit.consolidated import consolidate
 from zarrkit.groups import Group
 from zarrkit.integrations.xarray import checks
 from zarrkit.integrations.xarray.backend import ZarrkitDataStore, supports_consolidation
@@ -102,7 +103,7 @@ def to_zarr(
     )
     writer.write_dataset(_empty_loaded(dataset), region, encoding or {})
     if mode != "r+" and consolidated is not False and supports_consolidation(store):
-        consolidate_metadata(root.store)  # at the store's root, where readers look
+        consolidate(root.store)  # at the store's root, where readers look (no v3 warning)
     return writer.finish(compute, chunkmanager_store_kwargs or {})
 
 
