@@ -71,10 +71,16 @@ class ConsolidatedGroup(Group):
             return Array(self._store, path, meta)
         return ConsolidatedGroup(self._store, path, meta, holder=self._holder)
 
-    def members(self, max_depth: int | None = 0) -> tuple[tuple[str, Array | Group], ...]:
+    def members(
+        self, max_depth: int | None = 0, *, use_consolidated_for_children: bool = True
+    ) -> tuple[tuple[str, Array | Group], ...]:
+        """The members, from the consolidated metadata unless ``use_consolidated_for_children``
+        is False (the store is listed, as for a plain group)."""
         view = self._view()
-        if view is None:
+        if view is None or not use_consolidated_for_children:
             return super().members(max_depth)
+        if max_depth is not None and max_depth < 0:
+            raise ValueError(f"max_depth must be None or >= 0, got {max_depth}")
         names = view.walk(relative(self._path, self._holder), max_depth)
         return tuple((name, self[name]) for name in names)
 
@@ -84,7 +90,9 @@ def open_group_node(
 ) -> Group:
     """The group at ``path`` served from its consolidated metadata when it has some and
     ``use_consolidated`` is not False (True: required)."""
-    if use_consolidated is False:
+    if use_consolidated is False:  # as if it held none (what is stored stays)
+        if isinstance(meta, GroupMetadataV3):
+            meta = dataclasses.replace(meta, consolidated_metadata=None)
         return Group(store, path, meta)
     view = _read(store, path, meta)
     known = consolidated_cache.handle(store)
@@ -98,11 +106,22 @@ def open_group_node(
         return ConsolidatedGroup(store, path, meta, holder=path)
     if use_consolidated:
         raise MetadataError(
-            "use_consolidated=True but the group holds no consolidated metadata "
-            "(create it with zarrkit.consolidate_metadata)",
+            "Consolidated metadata requested with use_consolidated=True, but the group "
+            "holds no consolidated metadata (create it with zarrkit.consolidate_metadata)",
             key=holder_key(path, meta.zarr_format),
         )
     return Group(store, path, meta)
+
+
+def open_node(
+    store: Store, path: str, zarr_format: int | None = None, use_consolidated: bool | None = None
+) -> Array | Group:
+    """The array or group at ``path`` (a group served from its consolidated metadata as
+    :func:`open_group_node` says)."""
+    meta = load_node(store, path, zarr_format)
+    if isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
+        return Array(store, path, meta)
+    return open_group_node(store, path, meta, use_consolidated)
 
 
 def consolidate(store: Store, path: str = "", zarr_format: int | None = None) -> Group:
@@ -238,4 +257,5 @@ __all__ = [
     "check",
     "consolidate",
     "open_group_node",
+    "open_node",
 ]

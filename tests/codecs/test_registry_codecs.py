@@ -136,7 +136,9 @@ def test_packbits_reads_the_schema_spellings() -> None:
 
 
 def test_packbits_int4_values() -> None:
-    ml_dtypes = pytest.importorskip("ml_dtypes")
+    needs("ml_dtypes")
+    import ml_dtypes
+
     chunk = np.array([-1, -8, 7, 1, 3], ml_dtypes.int4)
     blob = PackBitsCodec().encode(
         chunk, spec("int8", (5,)).__class__(shape=(5,), dtype=chunk.dtype, fill_value=0)

@@ -6,14 +6,15 @@ import warnings
 
 import numpy as np
 import pytest
+from optional import optional
 
 import zarrkit
 from zarrkit import codecs
 from zarrkit.codecs import numcodecs as wrappers
 from zarrkit.errors import MetadataError
 
-zarr = pytest.importorskip("zarr")
-zarr_wrappers = pytest.importorskip("zarr.codecs.numcodecs")
+zarr = optional("zarr")
+zarr_wrappers = optional("zarr.codecs.numcodecs")
 
 ENUMS = ["BloscCname", "BloscShuffle", "Endian", "ShardingCodecIndexLocation"]
 

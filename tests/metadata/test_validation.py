@@ -75,7 +75,7 @@ def v2(**fields: Any) -> ArrayMetadataV2:
             MetadataError,
             "rectilinear",
         ),
-        (lambda: RegularChunkGrid(chunk_shape=(0, 2)), MetadataError, "positive"),
+        (lambda: RegularChunkGrid(chunk_shape=(0, 2)).validate((4, 4)), MetadataError, "positive"),
         (lambda: RectilinearChunkGrid(chunk_sizes=((0, 1),)), MetadataError, "positive"),
         (lambda: v2(shape=(2**63,)), MetadataError, "does not fit in int64"),
         (lambda: v2(chunks=(3, 0)), MetadataError, "positive"),

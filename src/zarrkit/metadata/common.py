@@ -75,12 +75,10 @@ def parse_shape(
         raise MetadataError(f"expected a list of integers, got {data!r}", key=key, field=field)
     where = f"{key!r} field {field!r}" if key else f"field {field!r}"
     config.check_limit("max_rank", len(data), f"the number of dimensions in {where}")
-    low = 1 if positive else 0
     for item in data:
-        if isinstance(item, bool) or not isinstance(item, int) or item < low:
-            expected = "positive" if positive else "non-negative"
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
             raise MetadataError(
-                f"expected {expected} integers, got {item!r} in {list(data)!r}",
+                f"expected non-negative integers, got {item!r} in {list(data)!r}",
                 key=key,
                 field=field,
             )

@@ -158,7 +158,7 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
         check_dtype_v3(self.dtype)
         # a rectilinear grid grows with its array (resize, append): one more chunk
         grid = self.chunk_grid.resized(shape)
-        grid.validate(shape)
+        grid.validate(shape, field="chunk_grid.chunk_shape")
         check_byte_count(shape, self.dtype.itemsize, field="shape")
         check_byte_count(grid.chunk_shape, self.dtype.itemsize, field="chunk_grid")
         codecs = parse_codecs(self.codecs)
