@@ -104,6 +104,7 @@ def test_variable_length_bytes():
 
 
 def test_the_names_of_zarr_dtype():
+    needs("zarr")
     assert [n for n in zarr_dtype.__all__ if not hasattr(zd, n)] == []
     assert sorted(zd.data_type_registry.contents) == sorted(zarr_dtype.data_type_registry.contents)
     assert zd.data_type_registry.get("int16") is zd.Int16
