@@ -12,7 +12,6 @@ import pickle
 import shutil
 import sys
 import threading
-import time
 import uuid
 
 import numpy as np
@@ -182,22 +181,17 @@ def test_requests_to_separate_ranges_run_concurrently(tmp_path, monkeypatch):
     for name in "abcd":
         (tmp_path / name).write_bytes(bytes(1000))
     store = ReferenceStore({name: [str(tmp_path / name), 10, 20] for name in "abcd"})
-    in_flight, most = [0], [0]
-    lock = threading.Lock()
+    # every read waits until all four are in flight: reads one after another break it
+    all_in_flight = threading.Barrier(4, timeout=10)
     read_block = ReferenceStore._read_block
 
-    def slow_read_block(self, block):
-        with lock:
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
-        time.sleep(0.05)
-        with lock:
-            in_flight[0] -= 1
+    def waiting_read_block(self, block):
+        all_in_flight.wait()
         return read_block(self, block)
 
-    monkeypatch.setattr(ReferenceStore, "_read_block", slow_read_block)
+    monkeypatch.setattr(ReferenceStore, "_read_block", waiting_read_block)
     assert store.get_many(list("abcd")) == [bytes(20)] * 4
-    assert most[0] == 4
+    assert not all_in_flight.broken
 
 
 # --- templates and generators --------------------------------------------------------------
