@@ -190,6 +190,23 @@ def test_unclosed_writer_garbage_collected_warns(tmp_path):
     assert ZipStore(path).get("k") == b"v"
 
 
+@pytest.mark.parametrize("ending", ["del store; import gc; gc.collect()", "pass"])
+def test_unclosed_writer_is_flushed_when_warnings_are_errors(tmp_path, ending):
+    # Under -W error the ResourceWarning raises inside the finalizer: the values must be
+    # written before it does, whether the store is collected or left open at exit.
+    path = tmp_path / "a.zip"
+    result = _run(
+        "import warnings; warnings.simplefilter('error')\n"
+        "from zarrkit.storage.zip import ZipStore\n"
+        f"store = ZipStore({str(path)!r}, mode='w')\n"
+        "store.set('k', b'acknowledged')\n"
+        f"{ending}\n"
+    )
+    assert "was not closed" in result.stderr
+    assert ZipStore(path).get("k") == b"acknowledged"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.zip"]
+
+
 def test_crash_keeps_archive_and_staged_values(tmp_path):
     path = tmp_path / "a.zip"
     with ZipStore(path, mode="w") as store:

@@ -197,13 +197,15 @@ class _Archive:
             self.closed = True
 
     def close_abandoned(self) -> None:
-        if self.dirty and not self.closed:
+        # Write first: under ``-W error`` the warning raises, and the values must not be lost.
+        pending = self.dirty and not self.closed
+        self.close()
+        if pending:
             warnings.warn(
-                f"ZipStore {str(self.path)!r} was not closed; writing pending changes now",
+                f"ZipStore {str(self.path)!r} was not closed; its pending changes were written",
                 ResourceWarning,
                 stacklevel=1,
             )
-        self.close()
 
 
 def _is_key(name: str) -> bool:
