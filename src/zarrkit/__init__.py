@@ -104,7 +104,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from zarrkit import codecs, config, consolidated, errors, registry, storage
+    # submodules, re-exported as attributes (the redundant aliases say so)
+    from zarrkit import codecs as codecs
+    from zarrkit import config
+    from zarrkit import consolidated as consolidated
+    from zarrkit import errors as errors
+    from zarrkit import registry as registry
+    from zarrkit import storage as storage
     from zarrkit.api import (
         array,
         consolidate_metadata,
