@@ -77,6 +77,15 @@ def int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
     return int(info.min), int(info.max)
 
 
+def float_info(dtype: np.dtype[Any]) -> Any:
+    """``finfo`` of a float dtype (NumPy's or ml_dtypes')."""
+    if ml_name(dtype) is None:
+        return np.finfo(dtype)
+    import ml_dtypes
+
+    return ml_dtypes.finfo(dtype)  # type: ignore[no-untyped-call]
+
+
 def component(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """The dtype of the real and imaginary parts of a complex dtype."""
     name = _COMPONENTS.get(dtype.name)
