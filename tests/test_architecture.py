@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.config", "zarrkit.keys", "zarrkit.progress"),
     ("zarrkit.locking", "zarrkit.registry"),
     ("zarrkit.types",),
+    ("zarrkit.read_modify_write",),
     # metadata
     ("zarrkit.metadata",),
     # indexing, codecs, storage (and the data type objects, a view of metadata's)
