@@ -1,8 +1,11 @@
 """A custom chunk key encoding: chunk (1, 2) stored as ``c_1_2`` in one flat directory.
 
-An encoding is an object with ``encode(coords) -> str`` (the key relative to the array)
-and ``to_json()`` (its v3 metadata); ``zarrkit.registry.register_chunk_key_encoding`` maps
-its name to a factory taking the stored ``configuration``. A package can declare the
+An encoding is an object with ``encode(coords) -> str`` (the key relative to the array),
+``decode(key, ndim) -> coords | None`` (None for keys that are not its chunk keys; used by
+``nchunks_initialized`` and ``zarrkit check``; optional, but without it every chunk's key is
+computed to match them) and ``to_json()`` (its v3 metadata);
+``zarrkit.registry.register_chunk_key_encoding`` maps its name to a factory taking the
+stored ``configuration``. A package can declare the
 factory in the ``zarrkit.chunk_key_encodings`` entry-point group instead.
 
 Run: ``python examples/custom_chunk_key_encoding.py``
@@ -30,6 +33,13 @@ class FlatKeyEncoding:
     def encode(self, coords: tuple[int, ...]) -> str:
         return "_".join(("c", *map(str, coords)))
 
+    def decode(self, key: str, ndim: int) -> tuple[int, ...] | None:
+        parts = key.split("_")
+        numbers = parts[1:]
+        if parts[0] != "c" or len(numbers) != ndim or not all(p.isdecimal() for p in numbers):
+            return None
+        return tuple(int(p) for p in numbers)
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "configuration": {}}
 
@@ -55,6 +65,7 @@ def main() -> None:
         where, data=data, chunks=(2, 3), chunk_key_encoding={"name": "example.flat"}
     )
     print("keys:", sorted(array.store.list()))
+    print("decoded:", FlatKeyEncoding().decode("c_1_0", 2), FlatKeyEncoding().decode("c_1", 2))
     reopened = zarrkit.open_array(where, mode="r")
     print("round trip:", bool((reopened[...] == data).all()))
 

@@ -53,7 +53,7 @@ def flat(monkeypatch):
         ),
         (
             "custom_chunk_key_encoding.py",
-            ["keys: ['c_0_0', 'c_0_1', 'c_1_0', 'c_1_1', 'zarr.json']"],
+            ["keys: ['c_0_0', 'c_0_1', 'c_1_0', 'c_1_1', 'zarr.json']", "decoded: (1, 0) None"],
         ),
     ],
 )

@@ -4,16 +4,18 @@ import json
 
 import numpy as np
 import pytest
-import tensorstore as ts
-import zarr
+from optional import optional
 
 import zarrkit
 from zarrkit import config
 from zarrkit.codecs.sharding import morton_order
 from zarrkit.codecs.sharding.index_cache import INDEXES
-from zarrkit.errors import CodecError
+from zarrkit.errors import CodecError, MetadataError
 from zarrkit.storage import LocalStore, MemoryStore, RangeRequest
 from zarrkit.storage.wrappers import LoggingStore
+
+ts = optional("tensorstore")
+zarr = optional("zarr")
 
 
 def sharded(store=None, shape=(10, 10), chunks=(2, 2), shards=(4, 4), dtype="i2", **kw):
@@ -134,9 +136,9 @@ def test_whole_shard_writes_do_not_read_and_partial_writes_rmw():
     np.testing.assert_array_equal(a[:], expected)
 
 
-def test_partial_shard_edges_and_non_dividing_inner_chunks():
+def test_partial_shard_edges():
     data = np.arange(11 * 7).reshape(11, 7).astype("f8")
-    a = sharded(shape=(11, 7), chunks=(3, 2), shards=(4, 5), dtype="f8")
+    a = sharded(shape=(11, 7), chunks=(2, 5), shards=(4, 5), dtype="f8")
     a[:] = data
     np.testing.assert_array_equal(a[:], data)
     np.testing.assert_array_equal(a[2:10:3, 1::2], data[2:10:3, 1::2])
@@ -144,6 +146,20 @@ def test_partial_shard_edges_and_non_dividing_inner_chunks():
     a[5:6, :] = -1
     data[5:6, :] = -1
     np.testing.assert_array_equal(zarrkit.open_array(a.store)[:], data)
+
+
+def test_inner_chunks_must_divide_the_shard_on_create_and_open():
+    # the sharding spec: the inner chunk shape evenly divides the shard shape
+    store = MemoryStore()
+    with pytest.raises(MetadataError, match=r"\(3, 2\) does not divide the shard shape \(4, 5\)"):
+        zarrkit.create_array(store, name="a", shape=(11, 7), chunks=(3, 2), shards=(4, 5))
+    assert list(store.list()) == []
+    zarrkit.create_array(store, name="a", shape=(11, 7), chunks=(2, 5), shards=(4, 5))
+    doc = json.loads(store.get("a/zarr.json"))
+    doc["codecs"][0]["configuration"]["chunk_shape"] = [3, 2]
+    store.set("a/zarr.json", json.dumps(doc).encode())
+    with pytest.raises(MetadataError, match="does not divide"):
+        zarrkit.open_array(store, path="a")
 
 
 def test_nested_sharding():
@@ -288,3 +304,28 @@ def test_stores_without_versions_read_and_write_shards_as_before():
     np.testing.assert_array_equal(zarrkit.open_array(store)[...], expected)
     versioned = [op for op in store.stats.calls if "version" in op or op.endswith("_if")]
     assert versioned == []
+
+
+def test_reports_inner_codecs_and_shards_as_zarr_python(tmp_path):
+    options = dict(
+        shape=(100, 100),
+        shards=(50, 50),
+        chunks=(10, 10),
+        dtype="i4",
+        filters=[{"name": "transpose", "configuration": {"order": [1, 0]}}],
+        compressors=[{"name": "gzip", "configuration": {"level": 1}}],
+    )
+    ours = zarrkit.create_array(tmp_path / "ours", **options)
+    theirs = zarr.create_array(tmp_path / "theirs", **options)
+    ours[:60, :60] = theirs[:60, :60] = 1
+    for name in ("filters", "compressors"):
+        assert [c.to_json() for c in getattr(ours, name)] == [
+            json.loads(json.dumps(c.to_dict())) for c in getattr(theirs, name)
+        ], name
+    assert ours.serializer.to_json() == theirs.serializer.to_dict()
+    assert (ours.shards, ours.chunks) == (theirs.shards, theirs.chunks) == ((50, 50), (10, 10))
+    rows = dict(ours.info_complete().rows())
+    assert rows["Shard shape"] == "(50, 50)" and rows["Chunk shape"] == "(10, 10)"
+    assert rows["Shards Initialized"] == "4/4" and "Chunks Initialized" not in rows
+    assert "Shards Initialized : 4" in repr(theirs.info_complete())
+    assert ours.nchunks_initialized == 36  # inner chunks, counted through the shard indexes

@@ -10,33 +10,46 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from zarrkit.version import __version__
 
 # Library logging: silent unless the application configures the "zarrkit" logger.
 logging.getLogger("zarrkit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "Array": "zarrkit.arrays",
+    "AsyncArray": "zarrkit.api.async_nodes",
+    "AsyncGroup": "zarrkit.api.async_nodes",
     "Group": "zarrkit.groups",
     "array": "zarrkit.api",
     "consolidate_metadata": "zarrkit.api",
-    "copy": "zarrkit.convert",
+    "copy": "zarrkit.api",
+    "copy_all": "zarrkit.api",
+    "copy_store": "zarrkit.api",
     "create": "zarrkit.api",
     "create_array": "zarrkit.api",
     "create_group": "zarrkit.api",
+    "create_hierarchy": "zarrkit.api",
     "empty": "zarrkit.api",
     "empty_like": "zarrkit.api",
+    "from_array": "zarrkit.api",
     "from_dask": "zarrkit.integrations.from_dask",
     "full": "zarrkit.api",
     "full_like": "zarrkit.api",
     "group": "zarrkit.api",
+    "load": "zarrkit.api",
     "ones": "zarrkit.api",
     "ones_like": "zarrkit.api",
     "open": "zarrkit.api",
     "open_array": "zarrkit.api",
     "open_consolidated": "zarrkit.api",
     "open_group": "zarrkit.api",
+    "open_like": "zarrkit.api",
+    "print_debug_info": "zarrkit.debug",
+    "save": "zarrkit.api",
+    "save_array": "zarrkit.api",
+    "save_group": "zarrkit.api",
     "store_dask": "zarrkit.integrations.dask",
+    "tree": "zarrkit.api",
     "zeros": "zarrkit.api",
     "zeros_like": "zarrkit.api",
     "codecs": "zarrkit.codecs",
@@ -47,63 +60,91 @@ _EXPORTS = {
     "storage": "zarrkit.storage",
 }
 
+# zarr-python's names and zarrkit's own functions; the submodules are attributes (and in
+# dir()) but stay out of a star import, as in zarr-python.
 __all__ = [
     "Array",
+    "AsyncArray",
+    "AsyncGroup",
     "Group",
     "__version__",
     "array",
-    "codecs",
     "config",
     "consolidate_metadata",
-    "consolidated",
     "copy",
+    "copy_all",
+    "copy_store",
     "create",
     "create_array",
     "create_group",
+    "create_hierarchy",
     "empty",
     "empty_like",
-    "errors",
+    "from_array",
     "from_dask",
     "full",
     "full_like",
     "group",
+    "load",
     "ones",
     "ones_like",
     "open",
     "open_array",
     "open_consolidated",
     "open_group",
-    "registry",
-    "storage",
+    "open_like",
+    "print_debug_info",
+    "save",
+    "save_array",
+    "save_group",
     "store_dask",
+    "tree",
     "zeros",
     "zeros_like",
 ]
 
 if TYPE_CHECKING:
-    from zarrkit import codecs, config, consolidated, errors, registry, storage
+    # submodules, re-exported as attributes (the redundant aliases say so)
+    from zarrkit import codecs as codecs
+    from zarrkit import config
+    from zarrkit import consolidated as consolidated
+    from zarrkit import errors as errors
+    from zarrkit import registry as registry
+    from zarrkit import storage as storage
     from zarrkit.api import (
         array,
         consolidate_metadata,
+        copy,
+        copy_all,
+        copy_store,
         create,
         create_array,
         create_group,
+        create_hierarchy,
         empty,
         empty_like,
+        from_array,
         full,
         full_like,
         group,
+        load,
         ones,
         ones_like,
         open,
         open_array,
         open_consolidated,
         open_group,
+        open_like,
+        save,
+        save_array,
+        save_group,
+        tree,
         zeros,
         zeros_like,
     )
+    from zarrkit.api.async_nodes import AsyncArray, AsyncGroup
     from zarrkit.arrays import Array
-    from zarrkit.convert import copy
+    from zarrkit.debug import print_debug_info
     from zarrkit.groups import Group
     from zarrkit.integrations.dask import store_dask
     from zarrkit.integrations.from_dask import from_dask
@@ -120,4 +161,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return sorted({*__all__, *_EXPORTS})

@@ -1,17 +1,16 @@
 """Integrity checks of a hierarchy: every node's metadata validated and every stored chunk
 decoded, the keys of broken ones reported (``zarrkit check``, and the same from Python).
 
-Missing chunks are fill values, not problems.
+Keys under an array that are neither chunks of its grid (as its chunk key encoding decodes
+them) nor metadata documents are reported as stray objects. Missing chunks are fill values,
+not problems.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import numpy as np
 
 from zarrkit.arrays import Array
 from zarrkit.errors import ZarrkitError
@@ -31,7 +30,11 @@ def check_hierarchy(
     problems: list[dict[str, str]] = []
     arrays: list[Array] = []
     nodes = _walk(store, path, arrays, problems)
-    jobs = [(array, key, region) for array in arrays for key, region in _stored_chunks(array)]
+    jobs: list[tuple[Array, str, tuple[slice, ...]]] = []
+    for array in arrays:
+        chunks, strays = array.stored_chunk_keys()
+        problems.extend({"key": key, "error": _STRAY} for key in sorted(strays))
+        jobs.extend((array, key, _region(array, coords)) for key, coords in sorted(chunks.items()))
 
     def decode(job: tuple[Array, str, tuple[slice, ...]]) -> dict[str, str] | None:
         array, key, region = job
@@ -73,21 +76,16 @@ def _walk(store: Store, path: str, arrays: list[Array], problems: list[dict[str,
     return count
 
 
-def _stored_chunks(array: Array) -> Iterator[tuple[str, tuple[slice, ...]]]:
-    """``(key, region)`` of every stored chunk (shard, when sharded) of ``array``."""
-    meta = array.metadata
-    dims = meta.chunk_grid.dims(meta.shape)
-    stored = set(array.store.list_prefix(prefix_of(array.path)))
-    for coords in np.ndindex(*(d.nchunks for d in dims)):
-        key = prefix_of(array.path) + meta.chunk_key(coords)
-        if key in stored:
-            yield (
-                key,
-                tuple(
-                    slice(d.chunk_start(i), min(d.chunk_start(i) + d.chunk_len(i), d.length))
-                    for d, i in zip(dims, coords, strict=True)
-                ),
-            )
+_STRAY = "stray object: not a chunk key of this array's encoding and grid, nor metadata"
+
+
+def _region(array: Array, coords: tuple[int, ...]) -> tuple[slice, ...]:
+    """The part of ``array`` that the stored chunk (or shard) ``coords`` holds."""
+    dims = array.metadata.chunk_grid.dims(array.shape)
+    return tuple(
+        slice(d.chunk_start(i), min(d.chunk_start(i) + d.chunk_len(i), d.length))
+        for d, i in zip(dims, coords, strict=True)
+    )
 
 
 __all__ = ["check_hierarchy"]

@@ -1,11 +1,14 @@
 """The facts ``zarrkit info --json`` reports: an array's (its info, with its codecs and
-fill value as stored) and a group's (totals, then every node below it)."""
+fill value as stored), a group's (totals, then every node below it), and with ``--codecs``
+every registered codec's."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from zarrkit.arrays import Array
+from zarrkit.codecs.availability import available
 from zarrkit.groups import Group
 from zarrkit.metadata.documents import metadata_kind, prefix_of
 
@@ -72,4 +75,10 @@ def group_facts(group: Group) -> dict[str, Any]:
     }
 
 
-__all__ = ["array_facts", "group_facts"]
+def codec_facts() -> list[dict[str, Any]]:
+    """What ``info --codecs --json`` reports: every registered codec, whether it is usable
+    here and, if it needs an optional library, which module and what installs it."""
+    return [dataclasses.asdict(c) for c in available()]
+
+
+__all__ = ["array_facts", "codec_facts", "group_facts"]

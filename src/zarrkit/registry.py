@@ -110,7 +110,10 @@ def register_codec(name: str, cls: type[Any]) -> None:
 
 def register_chunk_key_encoding(name: str, factory: Callable[..., Any]) -> None:
     """Make the v3 chunk key encoding ``name`` build with ``factory(configuration, key=None)``,
-    which returns an object with ``encode(coords) -> str`` and ``to_json() -> dict``.
+    which returns an object with ``encode(coords) -> str``, ``to_json() -> dict`` and, so
+    that listing and checks find its chunks fast, ``decode(key, ndim) -> coords | None``
+    (None for keys that are not its chunk keys; without it, keys are matched against every
+    chunk's encoded key).
 
     Packages can instead declare an entry point in the ``zarrkit.chunk_key_encodings`` group.
     """

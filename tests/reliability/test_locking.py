@@ -32,14 +32,14 @@ def test_every_handle_on_the_same_data_shares_a_lock(tmp_path) -> None:
     same = [
         (LocalStore(tmp_path / "real"), "c/0"),
         (LocalStore(tmp_path / "link"), "c/0"),  # through a symlink
-        (LocalStore(tmp_path / "real").with_read_only(), "c/0"),
+        (LocalStore(tmp_path / "real").with_read_only(True), "c/0"),
         (ReadOnlyStore(LocalStore(tmp_path / "real")), "c/0"),
         (PrefixStore(LocalStore(tmp_path), "real"), "c/0"),
         (LocalStore(tmp_path / "real" / "c"), "0"),  # a store rooted lower down
     ]
     locks = [locking.key_lock(store, key) for store, key in same]
     assert all(lock is locks[0] for lock in locks)
-    assert locking.key_lock(memory, "k") is locking.key_lock(memory.with_read_only(), "k")
+    assert locking.key_lock(memory, "k") is locking.key_lock(memory.with_read_only(True), "k")
     assert locking.key_lock(memory, "k") is not locking.key_lock(MemoryStore(), "k")
     assert locking.key_lock(memory, "k") is not locking.key_lock(memory, "j")
 
@@ -149,8 +149,10 @@ def test_another_process_waits_for_the_lock(tmp_path) -> None:
 
 def test_a_dead_holder_releases_the_lock_at_once(tmp_path) -> None:
     _holder(tmp_path, "die").wait()
-    with config.set(lock_timeout=1.0), locking.key_lock(LocalStore(tmp_path), "c/0"):
-        pass
+    start = time.monotonic()
+    with config.set(lock_timeout=10.0), locking.key_lock(LocalStore(tmp_path), "c/0"):
+        waited = time.monotonic() - start
+    assert waited < 1.0  # not the timeout: the OS released the dead holder's lock
 
 
 def test_overlapping_key_sets_do_not_deadlock(tmp_path) -> None:

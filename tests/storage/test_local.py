@@ -1,9 +1,10 @@
+import errno
 import os
 
 import pytest
 
-from zarrkit.errors import InvalidKeyError
-from zarrkit.storage import LocalStore
+from zarrkit.errors import InvalidKeyError, ReadOnlyError, StoreError
+from zarrkit.storage import LocalStore, local
 from zarrkit.testing import StoreSuite
 
 
@@ -36,16 +37,17 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert _all_files(tmp_path) == ["a/b", *sorted(f"c/{i}" for i in range(10))]
 
 
-def test_failed_write_keeps_old_value_and_no_temp(tmp_path):
+def test_failed_write_keeps_old_value_and_no_temp(tmp_path, monkeypatch):
     store = LocalStore(tmp_path)
     store.set("k", b"old")
 
-    class Boom:
-        def __buffer__(self, flags):
-            raise RuntimeError("boom")
+    def half_then_full_disk(fd: int, value: object) -> None:
+        os.write(fd, b"ne")  # the temporary file holds part of the new value
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(Exception):  # noqa: B017
-        store.set("k", Boom())
+    monkeypatch.setattr(local, "_write_all", half_then_full_disk)
+    with pytest.raises(StoreError, match="No space left"):
+        store.set("k", b"new value")
     assert store.get("k") == b"old"
     assert _all_files(tmp_path) == ["k"]
 
@@ -75,3 +77,34 @@ def test_durable_fsyncs_file_and_directory(tmp_path, monkeypatch, durable, expec
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real_fsync(fd))
     LocalStore(tmp_path, durable=durable).set("a/b", b"x")
     assert len(calls) == expected
+
+
+def test_open_like_zarr_python(tmp_path):
+    made = LocalStore.open(tmp_path / "new" / "root")
+    assert made.root.is_dir() and not made.read_only
+    with pytest.raises(FileNotFoundError):
+        LocalStore.open(tmp_path / "absent", read_only=True)
+    with pytest.raises(FileNotFoundError):
+        LocalStore.open(tmp_path / "absent", mode="r+")
+    assert LocalStore.open(tmp_path / "new" / "root", read_only=True).read_only
+
+
+def test_move_keeps_using_the_store(tmp_path):
+    store = LocalStore(tmp_path / "src")
+    store.set("a/b", b"1")
+    store.move(tmp_path / "elsewhere" / "dst")
+    assert not (tmp_path / "src").exists()
+    assert store.get("a/b") == b"1" and store.root == tmp_path / "elsewhere" / "dst"
+    store.set("c", b"2")
+    assert (tmp_path / "elsewhere" / "dst" / "c").read_bytes() == b"2"
+    with pytest.raises(FileExistsError):
+        store.move(tmp_path)
+    with pytest.raises(ReadOnlyError):
+        store.with_read_only(True).move(tmp_path / "third")
+
+
+def test_equal_on_the_same_directory(tmp_path):
+    assert LocalStore(tmp_path) == LocalStore(str(tmp_path)).with_read_only(True)
+    assert LocalStore(tmp_path / "a") != LocalStore(tmp_path / "b")
+    assert len({LocalStore(tmp_path), LocalStore(tmp_path)}) == 1
+    assert str(LocalStore(tmp_path)) == tmp_path.as_uri()

@@ -13,6 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from optional import module_needs
+
+module_needs("obstore")
+
 import numpy as np
 import obstore
 import obstore.exceptions

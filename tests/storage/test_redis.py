@@ -2,6 +2,10 @@ import time
 import uuid
 
 import pytest
+from optional import module_needs
+
+module_needs("redis")
+
 import redis
 
 from zarrkit.errors import RetriesExhaustedError, StoreError

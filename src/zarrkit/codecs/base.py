@@ -11,7 +11,7 @@ only through :class:`zarrkit.types.ChunkStore`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
@@ -45,6 +45,12 @@ class Codec(ABC):
     """Common base: a v3 ``name`` and JSON round trip."""
 
     name: ClassVar[str]
+    #: ``(module, what to install)`` when the codec needs an optional library, else None.
+    requires: ClassVar[tuple[str, str] | None] = None
+    #: zarr-python's convention, kept for the ``numcodecs.*`` codecs so zarrkit writes what
+    #: it writes: the codec evolves with the array's chunk spec, and the codecs after it
+    #: evolve as if it did not change the spec.
+    evolves_with_array_spec: ClassVar[bool] = False
 
     @classmethod
     def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
@@ -71,6 +77,17 @@ class Codec(ABC):
     @abstractmethod
     def to_json(self) -> dict[str, JSON]:
         """The v3 metadata object: ``{"name": ..., "configuration": {...}}``."""
+
+    def to_dict(self) -> dict[str, JSON]:
+        """:meth:`to_json`, by zarr-python's name."""
+        return self.to_json()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, JSON]) -> Self:
+        """The codec of its v3 metadata object (zarr-python's name)."""
+        if data.get("name") != cls.name:
+            raise MetadataError(f"expected codec {cls.name!r}, got {data!r}", field="name")
+        return cls.from_json(data.get("configuration", {}))
 
     def resolve(self, spec: ChunkSpec) -> ChunkSpec:
         """The spec of this codec's output given the spec of its input."""
@@ -150,6 +167,20 @@ class BytesBytesCodec(Codec):
         """Decode straight into ``out`` (sized for the result) and return True, or return
         False when this codec cannot (the caller then uses :meth:`decode`)."""
         return False
+
+
+def evolve_all(codecs: Sequence[Codec], spec: ChunkSpec) -> list[Codec]:
+    """Each codec evolved with the spec it encodes: the array's chunk spec, as the
+    array->array codecs before it resolve it (``cast_value`` before ``bytes`` gives
+    ``bytes`` the cast type's byte order to fill in); see ``evolves_with_array_spec``."""
+    evolved, array_spec = [], spec
+    for codec in codecs:
+        as_zarr_python = codec.evolves_with_array_spec
+        evolved.append(codec.evolve(array_spec if as_zarr_python else spec))
+        if isinstance(evolved[-1], ArrayArrayCodec) and not as_zarr_python:
+            evolved[-1].validate(spec)  # resolving needs a spec the codec accepts
+            spec = evolved[-1].resolve(spec)
+    return evolved
 
 
 def all_fill(chunk: np.ndarray[Any, Any], fill_value: Any) -> bool:

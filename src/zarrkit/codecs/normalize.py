@@ -20,6 +20,7 @@ from zarrkit.codecs.base import (
     BytesBytesCodec,
     ChunkSpec,
     Codec,
+    evolve_all,
 )
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.registry import get_codec, is_zarr_python_codec
@@ -30,10 +31,16 @@ from zarrkit.metadata.dtypes import object_codec_id
 
 
 def normalize_v3_codecs(
-    filters: Any, serializer: Any, compressors: Any, dtype: np.dtype[Any]
+    filters: Any,
+    serializer: Any,
+    compressors: Any,
+    dtype: np.dtype[Any],
+    *,
+    chunk_shape: tuple[int, ...] = (),
 ) -> list[dict[str, JSON]]:
     """The v3 ``codecs`` JSON for ``create_array``'s arguments, with zarr-python 3.1.6's
-    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum.
+    "auto" defaults: no filters, ``bytes``, ``zstd`` level 0 without checksum. Filters that
+    change the shape (``transpose``, ``reshape``) need the ``chunk_shape``.
 
     Examples
     --------
@@ -52,14 +59,13 @@ def normalize_v3_codecs(
         ("serializer", ArrayBytesCodec, [get_codec(serializer)]),
         ("compressors", BytesBytesCodec, bytes_bytes),
     )
-    spec = ChunkSpec(shape=(), dtype=dtype, fill_value=None)
-    result = []
     for field, kind, group in groups:
         for codec in group:
             if not isinstance(codec, kind):
                 raise MetadataError(f"{codec.name!r} is not a {kind.__name__}", field=field)
-            result.append(codec.evolve(spec).to_json())
-    return result
+    spec = ChunkSpec(shape=chunk_shape, dtype=dtype, fill_value=None)
+    codecs = evolve_all([codec for _, _, group in groups for codec in group], spec)
+    return [codec.to_json() for codec in codecs]
 
 
 def normalize_v2_codecs(
@@ -109,6 +115,16 @@ def _codecs(value: Any) -> list[Codec]:
 
 
 def _v2(value: Any, field: str) -> dict[str, JSON]:
+    """The v2 config of a numcodecs codec, an ``{"id": ...}`` config, or a v3 codec's name
+    or JSON (converted). A v3 compressor *object* is refused, as zarr-python refuses it:
+    its v2 form would be a different object than the one given."""
+    if field == "compressors" and (isinstance(value, Codec) or is_zarr_python_codec(value)):
+        raise MetadataError(
+            "Cannot use a BytesBytesCodec as a compressor for zarr v2 arrays. Use a numcodecs "
+            f"codec directly instead (got {value!r}; e.g. numcodecs.Zstd(level=3) or "
+            "{'id': 'zstd', 'level': 3}).",
+            field=field,
+        )
     is_v3 = isinstance(value, str) or (isinstance(value, dict) and "name" in value)
     is_v3 = is_v3 or is_zarr_python_codec(value)
     return v2_config(get_codec(value) if is_v3 else value, field=field)

@@ -28,6 +28,7 @@ from zarrkit.codecs.base import (
     ChunkSpec,
     Codec,
     InnerChunks,
+    evolve_all,
 )
 from zarrkit.codecs.buffers import byte_view, copy_exact
 from zarrkit.codecs.bytes import BytesCodec
@@ -97,8 +98,8 @@ class CodecPipeline:
 
     @classmethod
     def from_v3(cls, codecs: Sequence[CodecLike], spec: ChunkSpec) -> CodecPipeline:
-        """The pipeline of a v3 ``codecs`` list, evolved with ``spec`` as zarr-python does."""
-        return cls([get_codec(codec).evolve(spec) for codec in codecs], spec)
+        """The pipeline of a v3 ``codecs`` list, each codec evolved with the spec it encodes."""
+        return cls(evolve_all([get_codec(codec) for codec in codecs], spec), spec)
 
     @classmethod
     def from_v2(
@@ -125,7 +126,7 @@ class CodecPipeline:
         cached = self._reshaped.get(shape)
         if cached is None:
             spec = dataclasses.replace(self.spec, shape=shape)
-            cached = CodecPipeline([c.evolve(spec) for c in self.codecs], spec, v2=self._v2)
+            cached = CodecPipeline(evolve_all(self.codecs, spec), spec, v2=self._v2)
             self._reshaped[shape] = cached
         return cached
 
@@ -199,7 +200,7 @@ class CodecPipeline:
         else:
             byteorder = self._inner.dtype.byteorder
             endian = None if byteorder == "|" else _ENDIAN.get(byteorder, sys.byteorder)
-            serializer = BytesCodec(endian=endian)  # type: ignore[arg-type]
+            serializer = BytesCodec(endian=endian)
         converted = [codec_from_v2(f) for f in filters]
         # filters that act on bytes (shuffle ...) can follow the serializer in v3
         n = next(
@@ -213,7 +214,7 @@ class CodecPipeline:
             *converted[n:],
             *([codec_from_v2(compressor)] if compressor else []),
         ]
-        return CodecPipeline([c.evolve(self.spec) for c in codecs], self.spec).to_v3_json()
+        return CodecPipeline(evolve_all(codecs, self.spec), self.spec).to_v3_json()
 
     def to_v2_json(self) -> tuple[list[dict[str, JSON]] | None, dict[str, JSON] | None]:
         """The v2 ``filters`` and ``compressor`` (a v3 pipeline is converted where it can be)."""

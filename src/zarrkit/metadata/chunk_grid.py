@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from zarrkit.errors import MetadataError, ResourceLimitError
+from zarrkit.metadata.common import located, parse_shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,23 +67,36 @@ class RegularChunkGrid:
 
     chunk_shape: tuple[int, ...]
 
+    def __post_init__(self) -> None:
+        shape = parse_shape(self.chunk_shape, field="chunk_grid.chunk_shape")
+        object.__setattr__(self, "chunk_shape", shape)
+
     def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
         return tuple(DimGrid(n, c) for n, c in zip(shape, self.chunk_shape, strict=True))
 
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d.nchunks for d in self.dims(shape))
 
-    def validate(self, shape: tuple[int, ...], *, key: str | None = None) -> None:
+    def get_nchunks(self, shape: tuple[int, ...]) -> int:
+        """The number of chunks of an array of ``shape`` (zarr-python's name)."""
+        return math.prod(self.grid_shape(shape))
+
+    def validate(
+        self, shape: tuple[int, ...], *, key: str | None = None, field: str = "chunks"
+    ) -> None:
         if len(self.chunk_shape) != len(shape):
             raise MetadataError(
                 f"chunk shape {self.chunk_shape} has {len(self.chunk_shape)} dimensions, "
                 f"the array shape {shape} has {len(shape)}",
                 key=key,
-                field="chunks",
+                field=field,
             )
-        if any(c <= 0 for c in self.chunk_shape) and any(shape):
+        if any(c < 0 or (c == 0 and n > 0) for c, n in zip(self.chunk_shape, shape, strict=True)):
             raise MetadataError(
-                f"chunk shape {self.chunk_shape} must be positive", key=key, field="chunks"
+                f"chunk shape {self.chunk_shape} must be positive (0 only along an empty "
+                f"dimension), the array shape is {shape}",
+                key=key,
+                field=field,
             )
 
     def resized(self, shape: tuple[int, ...]) -> RegularChunkGrid:
@@ -94,6 +108,7 @@ class RegularChunkGrid:
 
 
 Runs = tuple[tuple[int, int], ...]
+_FIELD = "chunk_grid.chunk_shapes"
 #: More chunks than this along one dimension of a rectilinear grid are refused (each
 #: costs 8 bytes of edge offsets; run-length encoding makes huge counts cheap to write).
 MAX_EDGES = 2**26
@@ -123,11 +138,14 @@ class RectilinearChunkGrid:
     def from_sizes(cls, sizes: Any, *, key: str | None = None) -> RectilinearChunkGrid:
         """The grid of ``chunk_shapes`` JSON (or ``create_array``'s nested ``chunks``): per
         dimension an int, or a list of lengths and ``[length, count]`` runs."""
+        with located(key):
+            return cls(chunk_sizes=sizes)
+
+    def __post_init__(self) -> None:
+        sizes = self.chunk_sizes
         if not isinstance(sizes, list | tuple) or not sizes:
-            raise MetadataError(
-                f"expected one entry per dimension, got {sizes!r}", key=key, field=_FIELD
-            )
-        return cls(chunk_sizes=tuple(_parse_dim(item, key) for item in sizes))
+            raise MetadataError(f"expected one entry per dimension, got {sizes!r}", field=_FIELD)
+        object.__setattr__(self, "chunk_sizes", tuple(_parse_dim(item) for item in sizes))
 
     @property
     def chunk_shape(self) -> tuple[int, ...]:
@@ -143,13 +161,19 @@ class RectilinearChunkGrid:
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d.nchunks for d in self.dims(shape))
 
-    def validate(self, shape: tuple[int, ...], *, key: str | None = None) -> None:
+    def get_nchunks(self, shape: tuple[int, ...]) -> int:
+        """The number of chunks of an array of ``shape``."""
+        return math.prod(self.grid_shape(shape))
+
+    def validate(
+        self, shape: tuple[int, ...], *, key: str | None = None, field: str = _FIELD
+    ) -> None:
         if len(self.chunk_sizes) != len(shape):
             raise MetadataError(
                 f"chunk_shapes has {len(self.chunk_sizes)} dimensions, the array shape "
                 f"{shape} has {len(shape)}",
                 key=key,
-                field=_FIELD,
+                field=field,
             )
         for axis, (n, s) in enumerate(zip(shape, self.chunk_sizes, strict=True)):
             if not isinstance(s, int) and _total(s) < n:
@@ -157,7 +181,7 @@ class RectilinearChunkGrid:
                     f"chunk lengths of dimension {axis} sum to {_total(s)}, less than its "
                     f"length {n}",
                     key=key,
-                    field=_FIELD,
+                    field=field,
                 )
 
     def resized(self, shape: tuple[int, ...]) -> RectilinearChunkGrid:
@@ -179,19 +203,16 @@ class RectilinearChunkGrid:
         return {"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": shapes}}
 
 
-_FIELD = "chunk_grid.chunk_shapes"
-
-
 def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def _parse_dim(item: Any, key: str | None) -> int | Runs:
+def _parse_dim(item: Any) -> int | Runs:
     if _positive(item):
         return int(item)
     if not isinstance(item, list | tuple) or not item:
         raise MetadataError(
-            f"expected a positive integer or a non-empty list, got {item!r}", key=key, field=_FIELD
+            f"expected a positive integer or a non-empty list, got {item!r}", field=_FIELD
         )
     runs = []
     for entry in item:
@@ -202,7 +223,6 @@ def _parse_dim(item: Any, key: str | None) -> int | Runs:
         else:
             raise MetadataError(
                 f"expected a positive length or a [length, count] pair, got {entry!r}",
-                key=key,
                 field=_FIELD,
             )
     return _merge(tuple(runs))
@@ -253,21 +273,3 @@ def rectilinear_grid(chunks: Any, shape: tuple[int, ...]) -> RectilinearChunkGri
     grid = RectilinearChunkGrid.from_sizes(chunks)
     grid.validate(shape)
     return grid
-
-
-def inner_dims(
-    shape: tuple[int, ...], shard_shape: tuple[int, ...], inner_shape: tuple[int, ...]
-) -> tuple[DimGrid, ...]:
-    """The grid of inner chunks of a sharded array. Inner chunks restart at every shard
-    boundary, so an inner chunk shape that does not divide the shard shape gives the last
-    inner chunk of each shard a shorter (clipped) extent."""
-    dims = []
-    for n, s, c in zip(shape, shard_shape, inner_shape, strict=True):
-        if s % c == 0:
-            dims.append(DimGrid(n, c))
-            continue
-        starts = np.arange(0, s, c)
-        edges = (np.arange(0, max(n, 1), s)[:, None] + starts[None, :]).ravel()
-        edges = np.append(edges[edges < n], n).astype(np.int64)
-        dims.append(DimGrid(n, c, edges))
-    return tuple(dims)

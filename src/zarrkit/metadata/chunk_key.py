@@ -1,7 +1,17 @@
-"""Chunk key encodings: chunk grid coordinates <-> store keys (relative to the array)."""
+"""Chunk key encodings: chunk grid coordinates <-> store keys (relative to the array).
+
+An encoding has ``encode(coords) -> key``, ``to_json()`` and ``decode(key, ndim) -> coords
+| None``: None for a key that is not a chunk key of that encoding for ``ndim`` dimensions
+(another separator, a negative or non-decimal part, another rank). Registered encodings
+without ``decode`` still work: :func:`key_decoder` then matches keys against the keys of
+every chunk of the grid.
+"""
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +39,12 @@ class DefaultKeyEncoding:
     def encode(self, coords: tuple[int, ...]) -> str:
         return self.separator.join(("c", *map(str, coords)))
 
+    def decode(self, key: str, ndim: int) -> tuple[int, ...] | None:
+        if not ndim:
+            return () if key == "c" else None
+        prefix = "c" + self.separator
+        return _parts(key[len(prefix) :], self.separator, ndim) if key.startswith(prefix) else None
+
     def to_json(self) -> dict[str, Any]:
         return {"name": "default", "configuration": {"separator": self.separator}}
 
@@ -43,11 +59,45 @@ class V2KeyEncoding:
     def encode(self, coords: tuple[int, ...]) -> str:
         return self.separator.join(map(str, coords)) if coords else "0"
 
+    def decode(self, key: str, ndim: int) -> tuple[int, ...] | None:
+        if not ndim:
+            return () if key == "0" else None
+        return _parts(key, self.separator, ndim)
+
     def to_json(self) -> dict[str, Any]:
         return {"name": "v2", "configuration": {"separator": self.separator}}
 
 
 ChunkKeyEncoding = DefaultKeyEncoding | V2KeyEncoding
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+
+
+def _parts(text: str, separator: str, ndim: int) -> tuple[int, ...] | None:
+    """``ndim`` non-negative decimal integers joined by ``separator`` (no signs, no leading
+    zeros, as encode writes them), else None."""
+    parts = text.split(separator)
+    if len(parts) != ndim or not all(_DECIMAL.fullmatch(p) for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def key_decoder(encoding: Any, grid: tuple[int, ...]) -> Callable[[str], tuple[int, ...] | None]:
+    """A function giving the coordinates of a chunk key of ``encoding`` inside ``grid``
+    (chunks per dimension), else None. An encoding without ``decode`` is matched against
+    the keys of every chunk of the grid (built once, so slower for large grids)."""
+    decode = getattr(encoding, "decode", None)
+    if decode is None:
+        keys = {encoding.encode(c): c for c in itertools.product(*map(range, grid))}
+        return keys.get
+
+    def inside(key: str) -> tuple[int, ...] | None:
+        coords = decode(key, len(grid))
+        if coords is None or any(c >= n for c, n in zip(coords, grid, strict=True)):
+            return None
+        return tuple(coords)
+
+    return inside
+
 
 # The built-in encodings (the registry is zarrkit.registry.chunk_key_encodings).
 chunk_key_encodings.register_builtin(

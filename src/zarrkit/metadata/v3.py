@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -12,17 +12,27 @@ from zarrkit.metadata.chunk_grid import ChunkGrid, RectilinearChunkGrid, Regular
 from zarrkit.metadata.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.common import (
     JSON,
+    ArrayNames,
+    DocumentNames,
     check_byte_count,
+    located,
     parse_attributes,
     parse_shape,
     require,
 )
 from zarrkit.metadata.dtypes import (
+    ZDType,
+    check_dtype_v3,
+    check_fill_value,
     dtype_to_v3,
     fill_value_to_json,
     parse_dtype_v3,
     parse_fill_value,
+    zdtype_of,
 )
+
+if TYPE_CHECKING:
+    from zarrkit.metadata.consolidated import ConsolidatedMetadata
 
 _ARRAY_FIELDS = {
     "zarr_format",
@@ -38,6 +48,7 @@ _ARRAY_FIELDS = {
     "storage_transformers",
 }
 _GROUP_FIELDS = {"zarr_format", "node_type", "attributes", "consolidated_metadata"}
+_REQUIRED = ("shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs")
 
 
 def parse_extensions(data: dict[str, JSON], known: set[str], *, key: str | None) -> dict[str, JSON]:
@@ -87,15 +98,12 @@ def parse_chunk_grid(data: JSON, *, key: str | None) -> ChunkGrid:
                 field="chunk_grid.kind",
             )
         return RectilinearChunkGrid.from_sizes(config.get("chunk_shapes"), key=key)
-    shape = parse_shape(
-        config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape", positive=True
-    )
-    return RegularChunkGrid(chunk_shape=shape)
+    return RegularChunkGrid(chunk_shape=require(config, "chunk_shape", key=key))
 
 
-def parse_codecs(data: JSON, *, key: str | None) -> tuple[dict[str, JSON], ...]:
+def parse_codecs(data: JSON, *, key: str | None = None) -> tuple[dict[str, JSON], ...]:
     """The ``codecs`` list: named objects (strings are short for ``{"name": ...}``)."""
-    if not isinstance(data, list) or not data:
+    if not isinstance(data, list | tuple) or not data:
         raise MetadataError(f"expected a non-empty list, got {data!r}", key=key, field="codecs")
     codecs = []
     for item in data:
@@ -108,7 +116,7 @@ def parse_codecs(data: JSON, *, key: str | None) -> tuple[dict[str, JSON], ...]:
 
 
 def parse_dimension_names(
-    data: JSON, ndim: int, *, key: str | None
+    data: JSON, ndim: int, *, key: str | None = None
 ) -> tuple[str | None, ...] | None:
     """``None`` or one name (or null) per dimension."""
     if data is None:
@@ -125,8 +133,12 @@ def parse_dimension_names(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArrayMetadataV3:
-    """The content of an array's ``zarr.json``."""
+class ArrayMetadataV3(ArrayNames, DocumentNames):
+    """The content of an array's ``zarr.json``, valid however it was built: the constructor
+    checks every field (``from_json`` only turns JSON into the fields' types), so
+    ``create_array`` and ``open_array`` accept exactly the same arrays. Codecs are checked
+    against the data type where they are built (:class:`~zarrkit.codecs.CodecPipeline`).
+    """
 
     shape: tuple[int, ...]
     dtype: np.dtype[Any]
@@ -142,8 +154,34 @@ class ArrayMetadataV3:
     order: ClassVar[str] = "C"
 
     def __post_init__(self) -> None:
+        shape = parse_shape(self.shape, field="shape")
+        check_dtype_v3(self.dtype)
         # a rectilinear grid grows with its array (resize, append): one more chunk
-        object.__setattr__(self, "chunk_grid", self.chunk_grid.resized(self.shape))
+        grid = self.chunk_grid.resized(shape)
+        grid.validate(shape, field="chunk_grid.chunk_shape")
+        check_byte_count(shape, self.dtype.itemsize, field="shape")
+        check_byte_count(grid.chunk_shape, self.dtype.itemsize, field="chunk_grid")
+        codecs = parse_codecs(self.codecs)
+        if isinstance(grid, RectilinearChunkGrid) and codecs[0].get("name") == "sharding_indexed":
+            raise UnsupportedExtensionError(
+                "sharding a rectilinear chunk grid is not supported", field="codecs"
+            )
+        check_fill_value(self.fill_value, self.dtype)
+        names = parse_dimension_names(self.dimension_names, len(shape))
+        attributes = parse_attributes(self.attributes)
+        for name, value in (
+            ("shape", shape),
+            ("chunk_grid", grid),
+            ("codecs", codecs),
+            ("dimension_names", names),
+            ("attributes", attributes),
+        ):
+            object.__setattr__(self, name, value)
+
+    @property
+    def data_type(self) -> ZDType:
+        """The data type as zarr-python's data type object (:mod:`zarrkit.dtype`)."""
+        return zdtype_of(self.dtype)
 
     @property
     def chunks(self) -> tuple[int, ...]:
@@ -155,6 +193,17 @@ class ArrayMetadataV3:
     def shards(self) -> tuple[int, ...] | None:
         """The shard shape when the array is sharded, else ``None``."""
         return self.chunk_grid.chunk_shape if self._sharding() else None
+
+    @property
+    def inner_codecs(self) -> tuple[dict[str, JSON], ...]:
+        """The codecs of a (read/write) chunk: a sharded array's inner chunks'."""
+        sharding = self._sharding()
+        return tuple(sharding["codecs"]) if sharding else self.codecs
+
+    @property
+    def storage_transformers(self) -> tuple[dict[str, JSON], ...]:
+        """None is supported (reading an array with some raises), so always empty."""
+        return ()
 
     def _sharding(self) -> dict[str, JSON] | None:
         first = self.codecs[0]
@@ -169,20 +218,10 @@ class ArrayMetadataV3:
 
     @classmethod
     def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> ArrayMetadataV3:
-        """Validate a parsed ``zarr.json``; every problem raises MetadataError naming it."""
+        """The metadata of a parsed ``zarr.json``; every problem raises MetadataError naming
+        the document and the field."""
         _check_header(data, "array", key=key)
         extra = parse_extensions(data, _ARRAY_FIELDS, key=key)
-        shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
-        dtype = parse_dtype_v3(require(data, "data_type", key=key), key=key)
-        grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
-        grid.validate(shape, key=key)
-        codecs = parse_codecs(require(data, "codecs", key=key), key=key)
-        if isinstance(grid, RectilinearChunkGrid) and codecs[0].get("name") == "sharding_indexed":
-            raise UnsupportedExtensionError(
-                "sharding a rectilinear chunk grid is not supported", key=key, field="codecs"
-            )
-        check_byte_count(shape, dtype.itemsize, key=key, field="shape")
-        check_byte_count(grid.chunk_shape, dtype.itemsize, key=key, field="chunk_grid")
         transformers = data.get("storage_transformers", [])
         if transformers:
             raise UnsupportedExtensionError(
@@ -190,19 +229,20 @@ class ArrayMetadataV3:
                 key=key,
                 field="storage_transformers",
             )
-        return cls(
-            shape=shape,
-            dtype=dtype,
-            chunk_grid=grid,
-            chunk_key_encoding=parse_chunk_key_encoding(
-                require(data, "chunk_key_encoding", key=key), key=key
-            ),
-            fill_value=parse_fill_value(require(data, "fill_value", key=key), dtype, key=key),
-            codecs=codecs,
-            attributes=parse_attributes(data.get("attributes"), key=key),
-            dimension_names=parse_dimension_names(data.get("dimension_names"), len(shape), key=key),
-            extra_fields=extra,
-        )
+        fields = {name: require(data, name, key=key) for name in _REQUIRED}
+        with located(key):
+            dtype = parse_dtype_v3(fields["data_type"])
+            return cls(
+                shape=fields["shape"],
+                dtype=dtype,
+                chunk_grid=parse_chunk_grid(fields["chunk_grid"], key=key),
+                chunk_key_encoding=parse_chunk_key_encoding(fields["chunk_key_encoding"]),
+                fill_value=parse_fill_value(fields["fill_value"], dtype),
+                codecs=fields["codecs"],
+                attributes=data.get("attributes", {}),
+                dimension_names=data.get("dimension_names"),
+                extra_fields=extra,
+            )
 
     def to_json(self) -> dict[str, JSON]:
         """The ``zarr.json`` object, fields in zarr-python's order."""
@@ -222,28 +262,40 @@ class ArrayMetadataV3:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GroupMetadataV3:
-    """The content of a group's ``zarr.json``."""
+class GroupMetadataV3(DocumentNames):
+    """The content of a group's ``zarr.json``.
+
+    ``consolidation_json`` is the consolidated metadata stored in it, as read (validated
+    when a group is served from it); ``consolidated_metadata`` is zarr-python's view of the
+    consolidation the group is served from (this group's or one above it), else ``None``.
+    """
 
     attributes: dict[str, JSON] = field(default_factory=dict)
-    consolidated_metadata: dict[str, JSON] | None = None
+    consolidated_metadata: ConsolidatedMetadata | None = None
+    consolidation_json: dict[str, JSON] | None = field(default=None, repr=False)
     extra_fields: dict[str, JSON] = field(default_factory=dict)
 
     zarr_format: ClassVar[int] = 3
+    node_type: ClassVar[str] = "group"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attributes", parse_attributes(self.attributes))
+        consolidated = self.consolidation_json
+        if consolidated is not None and not isinstance(consolidated, dict):
+            raise MetadataError(
+                f"expected an object, got {consolidated!r}", field="consolidated_metadata"
+            )
 
     @classmethod
     def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> GroupMetadataV3:
         _check_header(data, "group", key=key)
-        consolidated = data.get("consolidated_metadata")
-        if consolidated is not None and not isinstance(consolidated, dict):
-            raise MetadataError(
-                f"expected an object, got {consolidated!r}", key=key, field="consolidated_metadata"
+        extra = parse_extensions(data, _GROUP_FIELDS, key=key)
+        with located(key):
+            return cls(
+                attributes=data.get("attributes", {}),
+                consolidation_json=data.get("consolidated_metadata"),
+                extra_fields=extra,
             )
-        return cls(
-            attributes=parse_attributes(data.get("attributes"), key=key),
-            consolidated_metadata=consolidated,
-            extra_fields=parse_extensions(data, _GROUP_FIELDS, key=key),
-        )
 
     def to_json(self) -> dict[str, JSON]:
         doc: dict[str, JSON] = {
@@ -251,6 +303,6 @@ class GroupMetadataV3:
             "zarr_format": 3,
             "node_type": "group",
         }
-        if self.consolidated_metadata is not None:
-            doc["consolidated_metadata"] = self.consolidated_metadata
+        if self.consolidation_json is not None:
+            doc["consolidated_metadata"] = self.consolidation_json
         return doc | self.extra_fields

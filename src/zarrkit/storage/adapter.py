@@ -119,10 +119,10 @@ class ZarrPythonStore(Store):
     def native_concurrency(self) -> bool:
         return True
 
-    def with_read_only(self, read_only: bool = True) -> ZarrPythonStore:
+    def with_read_only(self, read_only: bool = False) -> ZarrPythonStore:
         """A handle with another ``read_only`` flag; never writable over a read-only store."""
         clone = super().with_read_only(read_only)
-        clone.read_only = read_only or self.store.read_only
+        clone._read_only = read_only or self.store.read_only
         return clone
 
     def _run(self, operation: str, key: str, work: Awaitable[T]) -> T:
@@ -160,7 +160,8 @@ class ZarrPythonStore(Store):
     def _getsize(self, key: str) -> int | None:
         async def size() -> int | None:
             try:
-                return await self.store.getsize(key)
+                nbytes: int = await self.store.getsize(key)
+                return nbytes
             except (FileNotFoundError, KeyError):
                 return None
 
@@ -168,7 +169,8 @@ class ZarrPythonStore(Store):
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a value (one ``exists`` call on the wrapped store)."""
-        return self._run("exists", key, self.store.exists(validate_key(key)))
+        found: bool = self._run("exists", key, self.store.exists(validate_key(key)))
+        return found
 
     # --- writes ----------------------------------------------------------------------------
     def _set(self, key: str, value: Blob) -> None:

@@ -32,6 +32,9 @@ and can require it (``If-Match``: a 412 raises :class:`~zarrkit.errors.ConflictE
 stores are read-only). S3-compatible servers that refuse conditional writes need
 ``conditional_writes=False``: read-modify-writes from several processes are then unsafe
 there. A server that sends no ETag gives no versions: reads fall back to re-reading.
+
+Over 400 lines: one backend for four services, and what obstore's errors mean (absent,
+transient, a conflict, a range past the end) is part of calling it right.
 """
 
 from __future__ import annotations
@@ -339,7 +342,8 @@ class ObjectStore(Store):
             return []
         starts = [part.start for part in parts]
         ends = [part.stop for part in parts]
-        return obstore.get_ranges(self.obstore, key, starts=starts, ends=ends)
+        ranges: list[Any] = obstore.get_ranges(self.obstore, key, starts=starts, ends=ends)
+        return ranges
 
     # --- writes ----------------------------------------------------------------------------
     def _set(self, key: str, value: Blob) -> None:

@@ -2,6 +2,8 @@
 
 Each wrapper is itself a :class:`~zarrkit.storage.base.Store` and forwards to the public
 methods of the store it wraps, so the inner store's own checks still apply.
+
+Over 400 lines: five small wrappers on one forwarding base, each a screenful.
 """
 
 from __future__ import annotations

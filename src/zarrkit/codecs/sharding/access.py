@@ -29,7 +29,7 @@ from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.codecs.sharding.layout import EMPTY, shard_coords
 from zarrkit.errors import CodecError, ConflictError
-from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
+from zarrkit.metadata.chunk_grid import DimGrid, RegularChunkGrid
 from zarrkit.retry import fan_out
 from zarrkit.types import (
     Blob,
@@ -61,8 +61,8 @@ class Shards:
         return self.codec.inner_pipeline(self.spec)
 
     def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
-        """The grid of inner chunks over an array of ``shape``."""
-        return inner_dims(shape, self.spec.shape, self.codec.chunk_shape)
+        """The grid of inner chunks over an array of ``shape`` (they divide the shards)."""
+        return RegularChunkGrid(chunk_shape=self.codec.chunk_shape).dims(shape)
 
     def access(
         self, store: ChunkStore, shard_key: Callable[[Coords], str], shape: tuple[int, ...]

@@ -15,14 +15,17 @@ needs.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from enum import StrEnum
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill
+from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill, evolve_all
+from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.crc32c import Crc32cCodec
+from zarrkit.codecs.parse import parse_choice
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.sharding.access import Shards
@@ -31,22 +34,35 @@ from zarrkit.errors import CodecError, MetadataError
 from zarrkit.types import Blob, Coords
 
 
+class ShardingCodecIndexLocation(StrEnum):
+    """Where a shard keeps its index, as zarr-python names it (strings work too)."""
+
+    start = "start"
+    end = "end"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShardingCodec(ArrayBytesCodec):
     """Inner chunks of ``chunk_shape`` encoded with ``codecs``, plus an index of
-    ``(offset, nbytes)`` pairs encoded with ``index_codecs`` at the start or end."""
+    ``(offset, nbytes)`` pairs encoded with ``index_codecs`` at the start or end. Codecs
+    may be given as codec objects or their JSON, as in zarr-python.
+
+    Examples
+    --------
+    >>> ShardingCodec(chunk_shape=[2, 2]).to_json()["configuration"]["index_codecs"]
+    [{'name': 'bytes', 'configuration': {'endian': 'little'}}, {'name': 'crc32c'}]
+    """
 
     chunk_shape: tuple[int, ...]
-    codecs: tuple[Codec, ...] = ()
-    index_codecs: tuple[Codec, ...] = ()
-    index_location: Literal["start", "end"] = "end"
+    codecs: tuple[Codec, ...] = (BytesCodec(),)
+    index_codecs: tuple[Codec, ...] = (BytesCodec(endian="little"), Crc32cCodec())
+    index_location: ShardingCodecIndexLocation | str = "end"
     _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     name: ClassVar[str] = "sharding_indexed"
 
-    @classmethod
-    def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
-        shape = configuration.get("chunk_shape")
+    def __post_init__(self) -> None:
+        shape = self.chunk_shape
         if not isinstance(shape, list | tuple) or not all(
             isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape
         ):
@@ -54,24 +70,35 @@ class ShardingCodec(ArrayBytesCodec):
                 f"chunk_shape must be positive integers, got {shape!r}",
                 field="sharding_indexed.chunk_shape",
             )
-        location = configuration.get("index_location", "end")
-        if location not in ("start", "end"):
-            raise MetadataError(
-                f"expected 'start' or 'end', got {location!r}",
-                field="sharding_indexed.index_location",
-            )
+        for name in ("codecs", "index_codecs"):
+            if not getattr(self, name):
+                raise MetadataError("expected a non-empty list", field=f"sharding_indexed.{name}")
+        object.__setattr__(self, "chunk_shape", tuple(shape))
+        object.__setattr__(self, "codecs", _codecs(self.codecs))
+        object.__setattr__(self, "index_codecs", _codecs(self.index_codecs))
+        location = parse_choice(
+            self.index_location,
+            tuple(ShardingCodecIndexLocation),
+            codec=self.name,
+            field="index_location",
+        )
+        object.__setattr__(self, "index_location", str(location))
+
+    @classmethod
+    def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
+        shape: Any = configuration.get("chunk_shape")  # the constructor checks the fields
         codecs = configuration.get("codecs", [{"name": "bytes"}])
         index_codecs = configuration.get("index_codecs", [{"name": "bytes"}, {"name": "crc32c"}])
         for name, value in (("codecs", codecs), ("index_codecs", index_codecs)):
-            if not isinstance(value, list) or not value:
+            if not isinstance(value, list):
                 raise MetadataError(
                     f"expected a list of codecs, got {value!r}", field=f"sharding_indexed.{name}"
                 )
         return cls(
-            chunk_shape=tuple(shape),
-            codecs=tuple(get_codec(c) for c in codecs),
-            index_codecs=tuple(get_codec(c) for c in index_codecs),
-            index_location=location,
+            chunk_shape=shape,
+            codecs=tuple(codecs),
+            index_codecs=tuple(index_codecs),
+            index_location=configuration.get("index_location", "end"),
         )
 
     def to_json(self) -> dict[str, JSON]:
@@ -89,7 +116,7 @@ class ShardingCodec(ArrayBytesCodec):
         inner = self.inner_spec(spec)
         return type(self)(
             chunk_shape=self.chunk_shape,
-            codecs=tuple(c.evolve(inner) for c in self.codecs),
+            codecs=tuple(evolve_all(self.codecs, inner)),
             index_codecs=self.index_codecs,
             index_location=self.index_location,
         )
@@ -98,6 +125,12 @@ class ShardingCodec(ArrayBytesCodec):
         if len(self.chunk_shape) != len(spec.shape):
             raise MetadataError(
                 f"inner chunk shape {self.chunk_shape} and shard shape {spec.shape} differ in rank",
+                field="sharding_indexed.chunk_shape",
+            )
+        if any(s % c for s, c in zip(spec.shape, self.chunk_shape, strict=True)):
+            raise MetadataError(  # the spec: inner chunks evenly divide the shard
+                f"inner chunk shape {self.chunk_shape} does not divide the shard shape "
+                f"{spec.shape}",
                 field="sharding_indexed.chunk_shape",
             )
         self.inner_pipeline(spec)
@@ -112,7 +145,7 @@ class ShardingCodec(ArrayBytesCodec):
         )
 
     def chunks_per_shard(self, shard_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(math.ceil(s / c) for s, c in zip(shard_shape, self.chunk_shape, strict=True))
+        return tuple(s // c for s, c in zip(shard_shape, self.chunk_shape, strict=True))
 
     def inner_pipeline(self, spec: ChunkSpec) -> CodecPipeline:
         key = ("inner", spec)
@@ -204,14 +237,7 @@ class ShardingCodec(ArrayBytesCodec):
         cps = self.chunks_per_shard(spec.shape)
         blobs: dict[Coords, Blob] = {}
         for coords in np.ndindex(*cps):
-            region = tuple(
-                slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
-            )
-            inner = chunk[region]
-            if inner.shape != self.chunk_shape:
-                padded = np.full(self.chunk_shape, spec.fill_value, dtype=spec.dtype)
-                padded[tuple(slice(0, n) for n in inner.shape)] = inner
-                inner = padded
+            inner = chunk[self._region(coords)]
             if not all_fill(inner, spec.fill_value):
                 blobs[coords] = pipeline.encode(inner)
         return self.build(blobs, cps)
@@ -219,12 +245,19 @@ class ShardingCodec(ArrayBytesCodec):
     def decode(self, blob: Blob, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         pipeline = self.inner_pipeline(spec)
         cps = self.chunks_per_shard(spec.shape)
-        grid = tuple(n * c for n, c in zip(cps, self.chunk_shape, strict=True))
-        out = np.full(grid, spec.fill_value, dtype=spec.dtype)
+        out = np.full(spec.shape, spec.fill_value, dtype=spec.dtype)
         for coords, inner in self.split(blob, cps).items():
             if len(inner):
-                region = tuple(
-                    slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
-                )
-                out[region] = pipeline.decode(inner)
-        return out[tuple(slice(0, n) for n in spec.shape)]
+                out[self._region(coords)] = pipeline.decode(inner)
+        return out
+
+    def _region(self, coords: Coords) -> tuple[slice, ...]:
+        """Where inner chunk ``coords`` lies in its shard."""
+        return tuple(
+            slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
+        )
+
+
+def _codecs(items: Iterable[Any]) -> tuple[Codec, ...]:
+    """Codecs given as objects or JSON, as codec objects."""
+    return tuple(get_codec(item) for item in items)

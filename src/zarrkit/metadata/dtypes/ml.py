@@ -73,8 +73,17 @@ def int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
     else:
         import ml_dtypes
 
-        info = ml_dtypes.iinfo(dtype)  # type: ignore[no-untyped-call]
+        info = ml_dtypes.iinfo(dtype)
     return int(info.min), int(info.max)
+
+
+def float_info(dtype: np.dtype[Any]) -> Any:
+    """``finfo`` of a float dtype (NumPy's or ml_dtypes')."""
+    if ml_name(dtype) is None:
+        return np.finfo(dtype)
+    import ml_dtypes
+
+    return ml_dtypes.finfo(dtype)
 
 
 def component(dtype: np.dtype[Any]) -> np.dtype[Any]:
