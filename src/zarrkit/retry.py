@@ -153,7 +153,9 @@ def _exhausted(
 def _report_retry(
     store: object, operation: str, key: str | None, attempt: int, delay: float, reason: str
 ) -> None:
-    """The one place a retry is announced (a log record on ``zarrkit.retry``)."""
+    """The one place a retry is announced (a log record on ``zarrkit.retry``): where
+    ``zarrkit.telemetry``'s ``RetryEvent`` is to be emitted (issue 18, item 4) once that
+    module is on main; its fields are these arguments."""
     log.debug(
         "retry %d of %s %r on %r in %.3f s: %s", attempt, operation, key, store, delay, reason
     )
