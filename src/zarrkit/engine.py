@@ -6,9 +6,8 @@ the shared thread pool (codec libraries release the GIL) — straight into their
 output where the layout allows — and assembled. Writes encode in parallel and store with one
 ``set_many``. A missing chunk is the fill value; a failed read raises, never reads as fill.
 
-Over 400 lines: reads and writes are one pipeline each (plan, fetch, decode, assemble;
-plan, merge, store), sharing the layout, the batching and the chunk access; apart, each
-half would import the other's helpers.
+Over 400 lines: the read path and the write path share their batch plans, fetch windows
+and thread pools; apart, each would import the other's internals.
 """
 
 from __future__ import annotations

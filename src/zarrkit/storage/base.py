@@ -10,10 +10,9 @@ The public methods also carry zarr-python 3's store names (``get_sync``, ``delet
 flags ...), synchronous here: zarr-python's are coroutines. Values may be given as
 zarr-python ``Buffer`` objects, and a zarr-python ``prototype=`` makes reads return them.
 
-Over 400 lines: the whole contract a backend implements is here, in one place: the
-primitives, the checks done once for every backend, the optional version primitives with
-their generic fallbacks (``get_then``, writes whose answer was lost), and zarr-python's
-names for the public methods.
+Over 400 lines: the one interface of every store, with its optional capabilities
+(ranges, listing, versions, conditional writes) and their defaults for backends without
+them (writes whose answer was lost included).
 """
 
 from __future__ import annotations

@@ -33,8 +33,9 @@ stores are read-only). S3-compatible servers that refuse conditional writes need
 ``conditional_writes=False``: read-modify-writes from several processes are then unsafe
 there. A server that sends no ETag gives no versions: reads fall back to re-reading.
 
-Over 400 lines: one backend for four services, and what obstore's errors mean (absent,
-transient, a conflict, a range past the end) is part of calling it right.
+Over 400 lines: one obstore client for four services (S3, GCS, Azure, HTTP), with the
+URL and option mapping, versions and conditional writes of each, and what obstore's
+errors mean (absent, transient, a conflict).
 """
 
 from __future__ import annotations

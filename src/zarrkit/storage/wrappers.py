@@ -3,7 +3,8 @@
 Each wrapper is itself a :class:`~zarrkit.storage.base.Store` and forwards to the public
 methods of the store it wraps, so the inner store's own checks still apply.
 
-Over 400 lines: five small wrappers on one forwarding base, each a screenful.
+Over 400 lines: six small wrappers (read-only, prefix, logging, latency, fault injection)
+and the base that forwards versions and conditional writes for all of them.
 """
 
 from __future__ import annotations
