@@ -98,6 +98,77 @@ def test_zstd_rejects_corrupt_frames() -> None:
             decoder.decode_into(bad, np.empty_like(DATA))
 
 
+def _with_content_size(frame: bytes, size: int) -> bytes:
+    """``frame`` (single segment, 2-byte content size field) claiming ``size`` bytes."""
+    assert frame[4] & 0xE0 == 0x60, "expected a single-segment header with a 2-byte size"
+    return frame[:5] + struct.pack("<H", size - 256) + frame[7:]
+
+
+def test_zstd_exact_decode_is_strict() -> None:
+    # the one-call path (ZstdDecompressor.decompress, allow_extra_data=False) must reject
+    # what the frame walk rejects: these are the claims the fast path relies on
+    raw = DATA[:1000].tobytes()
+    frame = zstandard.ZstdCompressor(level=3).compress(raw)
+    assert zstandard.frame_content_size(frame) == len(raw)
+    checked = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(raw)
+    bad = {
+        "truncated": frame[:-3],
+        "header only": frame[:6],
+        "trailing byte": frame + b"x",
+        "trailing zeros": frame + bytes(4),
+        "second frame": frame + zstandard.ZstdCompressor().compress(b"more"),
+        "content size too small": _with_content_size(frame, len(raw) - 1),
+        "content size too large": _with_content_size(frame, len(raw) + 1),
+        "bad checksum": checked[:-1] + bytes([checked[-1] ^ 1]),
+    }
+    codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
+    for name, blob in bad.items():
+        with pytest.raises(CodecError):
+            fmt.decode_exact(codec, blob, len(raw))
+            pytest.fail(f"{name}: decoded")
+        with pytest.raises(CodecError):
+            fmt.decode_into(codec, blob, memoryview(bytearray(len(raw))))
+            pytest.fail(f"{name}: decoded into")
+    assert bytes(fmt.decode_exact(codec, frame, len(raw))) == raw
+    with pytest.raises(CodecError, match="expected"):
+        fmt.decode_exact(codec, frame, len(raw) + 4)
+
+
+def test_zstd_exact_decode_reads_valid_multi_frame_data() -> None:
+    raw = DATA[:1000].tobytes()
+    frame = zstandard.ZstdCompressor(level=3).compress(raw)
+    skippable = struct.pack("<II", 0x184D2A50, 3) + b"abc"
+    empty = zstandard.ZstdCompressor().compress(b"")
+    codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
+    for blob in (frame + empty, frame + skippable, skippable + frame):
+        assert bytes(fmt.decode_exact(codec, blob, len(raw))) == raw
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_decode_into_blocks_and_read_only_chunks(order: str) -> None:
+    spec = ChunkSpec(shape=(4, 6), dtype=np.dtype("<f4"), fill_value=0, order=order)
+    codecs = (
+        ["bytes", "zstd"]
+        if order == "C"
+        else [{"name": "transpose", "configuration": {"order": [1, 0]}}, "bytes", "zstd"]
+    )
+    decoder = CodecPipeline.from_v3(codecs, spec)
+    chunk = np.arange(24, dtype="<f4").reshape(4, 6)
+    blob = bytes(decoder.encode(chunk))
+    out = np.zeros((8, 12), "<f4")
+    decoder.decode_into(blob, out[4:, 6:])  # a block: not contiguous
+    np.testing.assert_array_equal(out[4:, 6:], chunk)
+    assert not out[:4].any() and not out[:, :6].any()
+    view = decoder.decode(blob, writable=False)
+    np.testing.assert_array_equal(view, chunk)
+    writable = decoder.decode(blob)
+    writable[0, 0] = -1  # the default result is the caller's to change
+    with pytest.raises(CodecError, match="k/1"):
+        decoder.decode(blob[:-2], key="k/1", writable=False)
+    with pytest.raises(CodecError, match="k/2"):
+        decoder.decode_into(blob[:-2], out[4:, 6:], key="k/2")
+
+
 def test_zstd_size_header_is_bounded() -> None:
     # single-segment frame claiming 2**40 bytes, holding one empty raw block
     frame = struct.pack("<IB", 0xFD2FB528, 0b11100000) + struct.pack("<Q", 2**40) + b"\x01\x00\x00"
