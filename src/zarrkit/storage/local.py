@@ -12,8 +12,9 @@ listing skips them and no key may name one.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-import secrets
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -87,6 +88,10 @@ class LocalStore(Store):
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         return self._read(key, "get", lambda fd: _read_fd(fd, byte_range))
 
+    def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        read = _WholeFiles()
+        return [self._read(key, "get_many", read) for key in keys]
+
     def _getsize(self, key: str) -> int | None:
         try:
             return os.stat(self._file(key)).st_size
@@ -116,14 +121,15 @@ class LocalStore(Store):
             os.close(fd)
 
     def _set(self, key: str, value: Blob) -> None:
-        path = self._path(key)
+        path = self._file(key)
         try:
             self._write_atomic(path, value)
         except OSError as e:
             raise StoreError(str(e), key=key, operation="set") from e
 
-    def _write_atomic(self, path: Path, value: Blob) -> None:
-        fd, tmp = self._create_temp(path.parent)
+    def _write_atomic(self, path: str, value: Blob) -> None:
+        directory = os.path.dirname(path)
+        fd, tmp = self._create_temp(directory)
         try:
             try:
                 _write_all(fd, value)
@@ -133,16 +139,19 @@ class LocalStore(Store):
                 os.close(fd)
             os.replace(tmp, path)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
         if self.durable:
-            _fsync_dir(path.parent)
+            _fsync_dir(directory)
 
-    def _create_temp(self, directory: Path) -> tuple[int, Path]:
+    def _create_temp(self, directory: str) -> tuple[int, str]:
         """A new temporary file in ``directory`` (made if missing, again if a concurrent
         delete prunes it), created with the permissions of a normal file."""
         while True:
-            tmp = directory / f"{_TEMP_MARK}{secrets.token_hex(8)}"
+            # O_EXCL makes the name safe; the process id and a counter make it new without
+            # asking the system for random bytes
+            tmp = f"{directory}{os.sep}{_TEMP_MARK}{_temp_names.prefix}{next(_temp_names.count)}"
             try:
                 return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
             except FileExistsError:
@@ -150,20 +159,20 @@ class LocalStore(Store):
             except FileNotFoundError:
                 self._make_dirs(directory)
 
-    def _make_dirs(self, directory: Path) -> None:
+    def _make_dirs(self, directory: str) -> None:
         """Make ``directory`` and its missing parents, the store's root and the folders
         above it included (as zarr-python does for a path that does not exist yet)."""
         missing = []
-        while not directory.is_dir() and directory != directory.parent:
+        while not os.path.isdir(directory) and directory != os.path.dirname(directory):
             missing.append(directory)
-            directory = directory.parent
+            directory = os.path.dirname(directory)
         for created in reversed(missing):
             try:
-                created.mkdir()
+                os.mkdir(created)
             except FileExistsError:
                 continue
             if self.durable:
-                _fsync_dir(created.parent)
+                _fsync_dir(os.path.dirname(created))
 
     def _delete(self, key: str) -> None:
         path = self._path(key)
@@ -196,6 +205,28 @@ class LocalStore(Store):
                 if name.startswith(_INTERNAL):
                     continue
                 yield name if rel == "." else f"{rel}/{name}"
+
+
+#: The first read of a file in a batch: a larger one costs a memory map per read.
+_FIRST_READ = 1 << 16
+
+
+class _WholeFiles:
+    """Reads whole files, one batch of them: one ``read`` each, without asking for their
+    size (an ``fstat`` per file is a tenth of the cost of a small chunk), while they stay
+    smaller than the first read; once one is larger, the sizes are asked first."""
+
+    def __init__(self) -> None:
+        self.guess = _FIRST_READ
+
+    def __call__(self, fd: int) -> bytes:
+        if not self.guess:
+            return _read_fd(fd, None)
+        data = os.read(fd, self.guess)
+        if len(data) < self.guess:
+            return data
+        self.guess = 0
+        return data + _read_fd(fd, OffsetRequest(len(data)))
 
 
 def _read_fd(fd: int, request: ByteRequest | None) -> bytes:
@@ -240,12 +271,28 @@ def _write_all(fd: int, value: Blob) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _fsync_dir(directory: Path) -> None:
+def _fsync_dir(directory: str | Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class _TempNames:
+    """Temporary file names: this process's id (renewed in a forked child), then a count."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self.prefix = f"{os.getpid()}-"
+        self.count = itertools.count()
+
+
+_temp_names = _TempNames()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_temp_names.renew)
 
 
 def _rebuild(root: str, read_only: bool, durable: bool) -> LocalStore:
