@@ -168,7 +168,7 @@ class CodecPipeline:
                 chunk = codec.decode(chunk, spec)
             return chunk
         except Exception as e:
-            _raise_keyed(e, key)
+            raise_keyed(e, key)
 
     def decode_into(self, blob: Blob, out: np.ndarray[Any, Any], *, key: str | None = None) -> None:
         """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``): straight into its
@@ -184,7 +184,7 @@ class CodecPipeline:
             else:  # a block of a larger output
                 target[...] = self._plain_chunk(blob)
         except Exception as e:
-            _raise_keyed(e, key)
+            raise_keyed(e, key)
 
     def to_v3_json(self) -> list[dict[str, JSON]]:
         """The v3 ``codecs`` field (a v2 pipeline is converted where it can be)."""
@@ -294,8 +294,9 @@ class CodecPipeline:
         return np.frombuffer(data, self._plain).reshape(self._inner.shape)
 
 
-def _raise_keyed(error: Exception, key: str | None) -> NoReturn:
-    """Re-raise ``error`` as a CodecError naming ``key``."""
+def raise_keyed(error: Exception, key: str | None) -> NoReturn:
+    """Raise ``error`` (raised while decoding chunk ``key``) as a CodecError naming ``key``;
+    other zarrkit errors as they are (a resource limit with the key in its message)."""
     if isinstance(error, CodecError):
         if error.key is not None or key is None:
             raise error

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Self
 
 from zarrkit.errors import ReadOnlyError
-from zarrkit.keys import validate_key, validate_prefix
+from zarrkit.keys import validate_key, validate_keys, validate_prefix
 from zarrkit.locking import LockTarget
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
@@ -117,8 +117,7 @@ class Store(ABC):
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Values of ``keys`` in order; backends fetch them concurrently where they can."""
-        for key in keys:
-            validate_key(key)
+        validate_keys(keys)
         return self._get_many(keys)
 
     def get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
@@ -136,8 +135,7 @@ class Store(ABC):
         """Store several values; backends write them concurrently where they can."""
         self._check_writable()
         pairs = list(items.items() if isinstance(items, Mapping) else items)
-        for key, _ in pairs:
-            validate_key(key)
+        validate_keys([key for key, _ in pairs])
         self._set_many(pairs)
 
     def delete(self, key: str) -> None:
@@ -148,7 +146,9 @@ class Store(ABC):
     def delete_many(self, keys: Iterable[str]) -> None:
         """Remove several keys (in one transaction or request where the backend can)."""
         self._check_writable()
-        self._delete_many([validate_key(key) for key in keys])
+        keys = list(keys)
+        validate_keys(keys)
+        self._delete_many(keys)
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every key under ``prefix`` ('' removes everything)."""
