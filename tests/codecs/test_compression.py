@@ -14,7 +14,9 @@ import numcodecs.blosc
 import numpy as np
 import pytest
 import zstandard
+from isal import isal_zlib
 
+from zarrkit import config
 from zarrkit.codecs import ChunkSpec, CodecPipeline
 from zarrkit.codecs.compression import FORMATS, deflate, zstd
 from zarrkit.errors import CodecError
@@ -31,10 +33,13 @@ def pipeline(compressor: object) -> CodecPipeline:
 def test_fallback_to_numcodecs(compressor: object, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = pipeline(compressor)
     blob = bytes(fast.encode(DATA))
+    with config.set(encoders="numcodecs"):
+        numcodecs_blob = bytes(fast.encode(DATA))
     monkeypatch.setattr(zstd, "zstandard", None)
     monkeypatch.setattr(deflate, "isal_zlib", None)
     slow = pipeline(compressor)
-    assert bytes(slow.encode(DATA)) == blob
+    # without the fast libraries, the default encoders write numcodecs' bytes
+    assert bytes(slow.encode(DATA)) == numcodecs_blob
     np.testing.assert_array_equal(slow.decode(blob), DATA)
     out = np.empty_like(DATA)
     slow.decode_into(blob, out)
@@ -47,11 +52,100 @@ def test_fallback_to_numcodecs(compressor: object, monkeypatch: pytest.MonkeyPat
 
 def test_gzip_is_numcodecs_bytes_without_timestamp() -> None:
     for level in (0, 1, 5, 9):
-        ours = bytes(pipeline({"name": "gzip", "configuration": {"level": level}}).encode(DATA))
+        encoder = pipeline({"name": "gzip", "configuration": {"level": level}})
+        with config.set(encoders="numcodecs"):
+            ours = bytes(encoder.encode(DATA))
         theirs = numcodecs.GZip(level=level).encode(DATA)
         assert ours[4:8] == bytes(4)
         assert ours == theirs[:4] + bytes(4) + theirs[8:]
         assert numcodecs.GZip().decode(ours) == DATA.tobytes()
+
+
+@pytest.mark.parametrize(("level", "isal_level"), [(1, 1), (4, 1), (5, 2), (7, 2), (8, 3), (9, 3)])
+def test_gzip_encodes_with_isal_at_mapped_levels(level: int, isal_level: int) -> None:
+    encoder = pipeline({"name": "gzip", "configuration": {"level": level}})
+    ours = bytes(encoder.encode(DATA))
+    deflater = isal_zlib.compressobj(isal_level, isal_zlib.DEFLATED, 31)
+    assert ours == deflater.compress(DATA.tobytes()) + deflater.flush()
+    assert ours[4:8] == bytes(4)  # no timestamp: reproducible
+    for decode in (numcodecs.GZip().decode, gzip.decompress, lambda b: zlib.decompress(b, 31)):
+        assert bytes(decode(ours)) == DATA.tobytes()
+    np.testing.assert_array_equal(encoder.decode(ours), DATA)
+
+
+def test_gzip_small_chunks_encode_the_same_in_every_thread() -> None:
+    # isal's one-shot compress() gave other streams for these in threads after other
+    # compressions had used the heap: chunks must be reproducible
+    rng = np.random.default_rng(0)
+    encoder = CodecPipeline.from_v3(
+        ["bytes", {"name": "gzip", "configuration": {"level": 5}}],
+        ChunkSpec(shape=(24,), dtype=np.dtype("u1"), fill_value=0),
+    )
+    chunks = [rng.integers(0, 3, 24).astype("u1") for _ in range(24)]
+    expected = [bytes(encoder.encode(c)) for c in chunks]
+
+    def use_the_heap() -> None:
+        for n in (10, 100, 1000, 10_000, 100_000):
+            isal_zlib.compress(rng.integers(0, 255, n).astype("u1").tobytes(), 2, wbits=31)
+
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(20):
+            use_the_heap()
+            assert list(pool.map(lambda c: bytes(encoder.encode(c)), chunks)) == expected
+
+
+def test_gzip_level_0_stays_stored_blocks() -> None:
+    encoder = pipeline({"name": "gzip", "configuration": {"level": 0}})
+    with config.set(encoders="numcodecs"):
+        stored = bytes(encoder.encode(DATA))
+    assert bytes(encoder.encode(DATA)) == stored
+    assert len(stored) > DATA.nbytes
+
+
+@pytest.mark.parametrize("level", [-7, 0, 1, 3, 9])
+@pytest.mark.parametrize("checksum", [False, True])
+def test_zstd_encoder_reuses_a_context_and_writes_numcodecs_frames(
+    level: int, checksum: bool
+) -> None:
+    encoder = pipeline({"name": "zstd", "configuration": {"level": level, "checksum": checksum}})
+    chunks = [DATA[:1024], DATA[:1024] * 3, DATA[7:1031]]
+    theirs = [numcodecs.Zstd(level=level, checksum=checksum).encode(c) for c in chunks]
+    small = CodecPipeline.from_v3(
+        ["bytes", {"name": "zstd", "configuration": {"level": level, "checksum": checksum}}],
+        ChunkSpec(shape=(1024,), dtype=DATA.dtype, fill_value=0),
+    )
+    # chunks of 4 KiB: the same frames as numcodecs (same libzstd matches at this size)
+    assert [bytes(small.encode(c)) for c in chunks] == theirs
+    ours = bytes(encoder.encode(DATA))
+    assert zstandard.get_frame_parameters(ours).has_checksum == checksum
+    assert zstandard.frame_content_size(ours) == DATA.nbytes
+    assert numcodecs.Zstd().decode(ours) == DATA.tobytes()
+    with config.set(encoders="numcodecs"):
+        assert bytes(encoder.encode(DATA)) == numcodecs.Zstd(level=level, checksum=checksum).encode(
+            DATA
+        )
+
+
+def test_zstd_compressors_per_thread_and_setting() -> None:
+    seen = []
+
+    def grab() -> None:
+        seen.append(zstd._compressor(3, False))
+        assert zstd._compressor(3, False) is seen[-1]
+        assert zstd._compressor(3, True) is not seen[-1]
+
+    threads = [threading.Thread(target=grab) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(c) for c in seen}) == 3
+
+
+def test_encoders_setting_is_checked() -> None:
+    with pytest.raises(ValueError, match="encoders"), config.set(encoders="zlib"):
+        pass
+    assert config.get("encoders") == "fast"
 
 
 def test_gzip_members_and_padding() -> None:
