@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -96,6 +96,8 @@ class Layout:
     cache: ChunkCache | None = None
     #: Every chunk is stored with the nominal shape (no rectilinear dimension).
     uniform: bool = True
+    #: The memory order of the arrays reads return ("C" or "F").
+    order: str = "C"
 
     def cache_key(self, coords: Coords) -> tuple[int, str]:
         return (id(self.chunks.store), self.chunks.key(coords))
@@ -138,6 +140,7 @@ def layout_for(
     fill_value: Any,
     write_empty_chunks: bool,
     cache: ChunkCache | None = None,
+    order: str = "C",
 ) -> Layout:
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
     codecs store chunks inside chunks (sharding: reads fetch byte ranges, not whole shards)."""
@@ -159,6 +162,7 @@ def layout_for(
         write_empty_chunks=write_empty_chunks,
         cache=cache,
         uniform=all(d.padded for d in dims),
+        order=order,
     )
 
 
@@ -340,7 +344,8 @@ def iter_chunks(
 
 def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) -> NDArray:
     if out is None:
-        return np.empty(selection.buffer_shape, dtype=layout.dtype)
+        order: Literal["C", "F"] = "F" if layout.order == "F" else "C"
+        return np.empty(selection.buffer_shape, dtype=layout.dtype, order=order)
     if out.shape != selection.out_shape:
         raise ShapeMismatchError(
             f"out has shape {out.shape}, the selection has shape {selection.out_shape}"
@@ -441,7 +446,7 @@ def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:
         broadcast = np.broadcast_to(array, selection.out_shape)
     except ValueError as e:
         raise ShapeMismatchError(
-            f"value of shape {array.shape} cannot be broadcast to the selection's shape "
-            f"{selection.out_shape}"
+            f"Attempting to set a value of shape {array.shape} to a selection of shape "
+            f"{selection.out_shape}: it cannot be broadcast to it"
         ) from e
     return broadcast.reshape(selection.buffer_shape)

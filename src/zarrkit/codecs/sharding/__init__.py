@@ -8,7 +8,15 @@ engine reads and writes inner chunks by byte ranges without knowing about shards
 from __future__ import annotations
 
 from zarrkit.codecs.sharding.access import ShardedChunks, Shards
-from zarrkit.codecs.sharding.codec import ShardingCodec
+from zarrkit.codecs.sharding.codec import ShardingCodec, ShardingCodecIndexLocation
 from zarrkit.codecs.sharding.layout import EMPTY, morton_order, shard_coords
 
-__all__ = ["EMPTY", "ShardedChunks", "Shards", "ShardingCodec", "morton_order", "shard_coords"]
+__all__ = [
+    "EMPTY",
+    "ShardedChunks",
+    "ShardingCodec",
+    "ShardingCodecIndexLocation",
+    "Shards",
+    "morton_order",
+    "shard_coords",
+]
