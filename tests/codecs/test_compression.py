@@ -7,6 +7,7 @@ import gzip
 import struct
 import threading
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numcodecs
@@ -126,20 +127,25 @@ def test_zstd_encoder_reuses_a_context_and_writes_numcodecs_frames(
         )
 
 
-def test_zstd_compressors_per_thread_and_setting() -> None:
-    seen = []
-
-    def grab() -> None:
-        seen.append(zstd._compressor(3, False))
-        assert zstd._compressor(3, False) is seen[-1]
-        assert zstd._compressor(3, True) is not seen[-1]
-
-    threads = [threading.Thread(target=grab) for _ in range(3)]
+def _in_threads(grab: Callable[[], object], count: int = 3) -> list[object]:
+    """What ``grab()`` returns in each of ``count`` threads."""
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(grab())) for _ in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len({id(c) for c in seen}) == 3
+    return seen
+
+
+def test_zstd_compressors_per_thread_and_setting() -> None:
+    def grab() -> object:
+        first = zstd._compressor(3, False)
+        assert zstd._compressor(3, False) is first
+        assert zstd._compressor(3, True) is not first
+        return first
+
+    assert len({id(c) for c in _in_threads(grab)}) == 3
 
 
 def test_encoders_setting_is_checked() -> None:
@@ -274,18 +280,12 @@ def test_zstd_size_header_is_bounded() -> None:
 
 
 def test_zstd_decompressor_per_thread() -> None:
-    seen = []
+    def grab() -> object:
+        first = zstd._decompressor()
+        assert zstd._decompressor() is first
+        return first
 
-    def grab() -> None:
-        seen.append(zstd._decompressor())
-        assert zstd._decompressor() is seen[-1]
-
-    threads = [threading.Thread(target=grab) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len({id(d) for d in seen}) == 3
+    assert len({id(d) for d in _in_threads(grab)}) == 3
 
 
 def test_blosc_header_checked_and_no_blosc_threads() -> None:
