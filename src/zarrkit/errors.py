@@ -33,6 +33,7 @@ class MetadataError(ZarrkitError, ValueError):
     def __init__(self, message: str, *, key: str | None = None, field: str | None = None):
         self.key = key
         self.field = field
+        self.detail = message  # the message without the key and field
         where = ", ".join(
             part
             for part in (f"key {key!r}" if key else "", f"field {field!r}" if field else "")
@@ -211,6 +212,12 @@ class UnresolvedReferenceError(StoreError):
     not hold; ``key`` is the referencing key."""
 
 
+class ConflictError(StoreError):
+    """A conditional read or write found ``key`` at another version than it required (another
+    writer changed it), or a read-modify-write kept meeting such conflicts until its retries
+    ran out."""
+
+
 class InvalidKeyError(ZarrkitError, ValueError):
     """A store key could escape the store or is not a valid key."""
 
@@ -278,6 +285,7 @@ __all__ = [
     "ChecksumError",
     "ChunkAlignmentError",
     "CodecError",
+    "ConflictError",
     "DataTypeValidationError",
     "IndexingError",
     "InvalidKeyError",

@@ -14,13 +14,16 @@ import numcodecs
 import numcodecs.blosc
 import numpy as np
 import pytest
-import zstandard
-from isal import isal_zlib
+import zstd_frames
+from optional import needs, optional
 
 from zarrkit import config
 from zarrkit.codecs import ChunkSpec, CodecPipeline
 from zarrkit.codecs.compression import FORMATS, deflate, zstd
-from zarrkit.errors import CodecError
+from zarrkit.errors import CodecError, ResourceLimitError
+
+zstandard = optional("zstandard")
+isal_zlib = optional("isal.isal_zlib")
 
 DATA = (np.arange(50_000) % 251).astype("<i4")
 SPEC = ChunkSpec(shape=DATA.shape, dtype=DATA.dtype, fill_value=0)
@@ -36,8 +39,8 @@ def test_fallback_to_numcodecs(compressor: object, monkeypatch: pytest.MonkeyPat
     blob = bytes(fast.encode(DATA))
     with config.set(encoders="numcodecs"):
         numcodecs_blob = bytes(fast.encode(DATA))
-    monkeypatch.setattr(zstd, "zstandard", None)
-    monkeypatch.setattr(deflate, "isal_zlib", None)
+    monkeypatch.setattr(zstd, "USE_ZSTANDARD", False)
+    monkeypatch.setattr(deflate, "backend", zlib)
     slow = pipeline(compressor)
     # without the fast libraries, the default encoders write numcodecs' bytes
     assert bytes(slow.encode(DATA)) == numcodecs_blob
@@ -108,6 +111,7 @@ def test_gzip_level_0_stays_stored_blocks() -> None:
 def test_zstd_encoder_reuses_a_context_and_writes_numcodecs_frames(
     level: int, checksum: bool
 ) -> None:
+    needs("zstandard")
     encoder = pipeline({"name": "zstd", "configuration": {"level": level, "checksum": checksum}})
     chunks = [DATA[:1024], DATA[:1024] * 3, DATA[7:1031]]
     theirs = [numcodecs.Zstd(level=level, checksum=checksum).encode(c) for c in chunks]
@@ -139,6 +143,8 @@ def _in_threads(grab: Callable[[], object], count: int = 3) -> list[object]:
 
 
 def test_zstd_compressors_per_thread_and_setting() -> None:
+    needs("zstandard")
+
     def grab() -> object:
         first = zstd._compressor(3, False)
         assert zstd._compressor(3, False) is first
@@ -171,27 +177,38 @@ def test_zlib_trailing_bytes_raise() -> None:
         decoder.decode(zlib.compress(DATA.tobytes()) + b"x")
 
 
-def test_zstd_frames_from_other_writers() -> None:
+@pytest.fixture(params=["zstandard", "numcodecs"])
+def zstd_decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each zstd test runs with both decoders (zstandard: the ``fast`` extra)."""
+    if request.param == "zstandard":
+        needs("zstandard")
+    monkeypatch.setattr(zstd, "USE_ZSTANDARD", request.param == "zstandard")
+    return str(request.param)
+
+
+def test_zstd_frames_from_other_writers(zstd_decoder: str) -> None:
     raw = DATA.tobytes()
     decoder = pipeline("zstd")
-    no_size = zstandard.ZstdCompressor(write_content_size=False).compress(raw)
-    assert zstandard.frame_content_size(no_size) == -1
     half = len(raw) // 2
-    two_frames = zstandard.ZstdCompressor().compress(
-        raw[:half]
-    ) + zstandard.ZstdCompressor().compress(raw[half:])
+    two_frames = numcodecs.Zstd().encode(raw[:half]) + numcodecs.Zstd().encode(raw[half:])
     skippable = struct.pack("<II", 0x184D2A50, 3) + b"abc"
-    for blob in (no_size, two_frames, skippable + no_size):
+    no_size = zstd_frames.unsized(numcodecs.Zstd(level=3).encode(raw))
+    blobs = [no_size, two_frames, skippable + no_size, zstd_frames.raw(raw)]
+    blobs += [zstd_frames.raw(b"") + no_size, zstd_frames.raw(raw, size=len(raw))]
+    for blob in blobs:
         np.testing.assert_array_equal(decoder.decode(blob), DATA)
         out = np.empty_like(DATA)
         decoder.decode_into(blob, out)
         np.testing.assert_array_equal(out, DATA)
 
 
-def test_zstd_rejects_corrupt_frames() -> None:
+def test_zstd_rejects_corrupt_frames(zstd_decoder: str) -> None:
     decoder = pipeline({"name": "zstd", "configuration": {"checksum": True}})
     blob = bytes(decoder.encode(DATA))
-    for bad in (blob[:-1], blob[:-4], blob + blob[:6], b"\x28\xb5\x2f\xfd"):
+    unsized = zstd_frames.unsized(blob)
+    bad_blobs = [blob[:-1], blob[:-4], blob + blob[:6], b"\x28\xb5\x2f\xfd", unsized[:-9]]
+    bad_blobs += [zstd_frames.raw(DATA.tobytes()[:-4]), zstd_frames.raw(DATA.tobytes() + b"x")]
+    for bad in bad_blobs:
         with pytest.raises(CodecError, match="c/9"):
             decoder.decode(bad, key="c/9")
         with pytest.raises(CodecError):
@@ -204,9 +221,10 @@ def _with_content_size(frame: bytes, size: int) -> bytes:
     return frame[:5] + struct.pack("<H", size - 256) + frame[7:]
 
 
-def test_zstd_exact_decode_is_strict() -> None:
+def test_zstd_exact_decode_is_strict(zstd_decoder: str) -> None:
     # the one-call path (ZstdDecompressor.decompress, allow_extra_data=False) must reject
-    # what the frame walk rejects: these are the claims the fast path relies on
+    # what the frame walk rejects: these are the claims the fast path relies on; numcodecs
+    # (the no-extras decoder) must reject them too
     raw = DATA[:1000].tobytes()
     frame = zstandard.ZstdCompressor(level=3).compress(raw)
     assert zstandard.frame_content_size(frame) == len(raw)
@@ -234,7 +252,7 @@ def test_zstd_exact_decode_is_strict() -> None:
         fmt.decode_exact(codec, frame, len(raw) + 4)
 
 
-def test_zstd_exact_decode_reads_valid_multi_frame_data() -> None:
+def test_zstd_exact_decode_reads_valid_multi_frame_data(zstd_decoder: str) -> None:
     raw = DATA[:1000].tobytes()
     frame = zstandard.ZstdCompressor(level=3).compress(raw)
     skippable = struct.pack("<II", 0x184D2A50, 3) + b"abc"
@@ -269,17 +287,36 @@ def test_decode_into_blocks_and_read_only_chunks(order: str) -> None:
         decoder.decode_into(blob[:-2], out[4:, 6:], key="k/2")
 
 
-def test_zstd_size_header_is_bounded() -> None:
-    # single-segment frame claiming 2**40 bytes, holding one empty raw block
-    frame = struct.pack("<IB", 0xFD2FB528, 0b11100000) + struct.pack("<Q", 2**40) + b"\x01\x00\x00"
+def test_zstd_size_header_is_checked_against_the_blocks(zstd_decoder: str) -> None:
     codec = numcodecs.Zstd()
-    with pytest.raises(CodecError, match="claims"):
-        FORMATS["zstd"].decode(codec, frame)
-    with pytest.raises(CodecError, match="expected"):
-        FORMATS["zstd"].decode_into(codec, frame, memoryview(bytearray(8)))
+    no_blocks = zstd_frames.raw(b"", size=2**40)
+    for frame in (no_blocks, zstd_frames.zeros(2**20, size=2**20 + 1)):
+        with pytest.raises(CodecError, match="claims"):
+            FORMATS["zstd"].decode(codec, frame)
+        with pytest.raises(CodecError, match="claims"):
+            FORMATS["zstd"].decode_into(codec, frame, memoryview(bytearray(8)))
+
+
+def test_zstd_4gib_header_is_a_resource_limit_not_a_memory_error(zstd_decoder: str) -> None:
+    # a well-formed frame of RLE blocks (128 KiB of them) that decodes to 4 GiB
+    frame = zstd_frames.zeros(2**32, size=2**32)
+    with pytest.raises(ResourceLimitError, match="max_chunk_bytes"):
+        FORMATS["zstd"].decode(numcodecs.Zstd(), frame)
+    with pytest.raises(CodecError, match="expected 8"):
+        FORMATS["zstd"].decode_into(numcodecs.Zstd(), frame, memoryview(bytearray(8)))
+
+
+def test_zstd_stream_without_size_is_bounded(zstd_decoder: str) -> None:
+    frame = zstd_frames.zeros(2**21)
+    with config.set(max_chunk_bytes=2**20), pytest.raises(ResourceLimitError):
+        FORMATS["zstd"].decode(numcodecs.Zstd(), frame)
+    with config.set(max_chunk_bytes=2**21):
+        assert bytes(FORMATS["zstd"].decode(numcodecs.Zstd(), frame)) == bytes(2**21)
 
 
 def test_zstd_decompressor_per_thread() -> None:
+    needs("zstandard")
+
     def grab() -> object:
         first = zstd._decompressor()
         assert zstd._decompressor() is first

@@ -20,6 +20,7 @@ from zarrkit.storage import (
     MemoryStore,
     PrefixStore,
     ReadOnlyStore,
+    SQLiteStore,
 )
 from zarrkit.storage.base import Store
 
@@ -47,7 +48,9 @@ def test_which_stores_lock_across_processes(tmp_path) -> None:
     assert LocalStore(tmp_path).locks_across_processes
     assert FaultInjectionStore(LocalStore(tmp_path)).locks_across_processes
     assert PrefixStore(LocalStore(tmp_path), "a").locks_across_processes
-    assert not MemoryStore().locks_across_processes
+    # no other process can write a MemoryStore's data: its locks reach every writer
+    assert MemoryStore().locks_across_processes
+    assert not SQLiteStore(tmp_path / "data.db").locks_across_processes
 
 
 def test_stores_name_their_lock_targets_and_lock_per_object_by_default() -> None:
@@ -162,8 +165,10 @@ def test_another_process_waits_for_the_lock(tmp_path) -> None:
 
 def test_a_dead_holder_releases_the_lock_at_once(tmp_path) -> None:
     _holder(tmp_path, "die").wait()
-    with config.set(lock_timeout=1.0), locking.key_lock(LocalStore(tmp_path), "c/0"):
-        pass
+    start = time.monotonic()
+    with config.set(lock_timeout=10.0), locking.key_lock(LocalStore(tmp_path), "c/0"):
+        waited = time.monotonic() - start
+    assert waited < 1.0  # not the timeout: the OS released the dead holder's lock
 
 
 def test_overlapping_key_sets_do_not_deadlock(tmp_path) -> None:

@@ -59,13 +59,11 @@ def to_dask(array: Array, chunks: Any = None, *, name: str | None = None) -> da.
     >>> d.chunks, int(d.sum().compute())
     (((3, 3), (2, 2)), 24)
     """
-    chunks = normalize_chunks(  # type: ignore[no-untyped-call]
+    chunks = normalize_chunks(
         array.write_chunk_sizes if chunks is None else chunks, array.shape, dtype=array.dtype
     )
     name = name or f"zarrkit-{tokenize(repr(array.store), array.path, array.metadata, chunks)}"
-    result: da.Array = da.from_array(  # type: ignore[no-untyped-call]
-        array, chunks=chunks, name=name, lock=False
-    )
+    result: da.Array = da.from_array(array, chunks=chunks, name=name, lock=False)
     return result
 
 
@@ -86,7 +84,9 @@ def store_dask(
     - ``"rechunk"`` (default): rechunk ``source`` to whole multiples of the chunks.
     - ``"lock"``: keep the blocks, and hold a lock per shared chunk while writing (a
       ``distributed.Lock`` on a distributed cluster, else a process-local lock, which is
-      enough for the threaded scheduler but not the multiprocessing one).
+      enough for the threaded scheduler; for the multiprocessing one only on stores that
+      serialise writers themselves: lock files (local directories) or conditional writes
+      (object stores, databases), see docs/storage.md).
     - ``"error"``: raise :class:`~zarrkit.errors.ChunkAlignmentError`.
 
     With ``compute=False`` a ``Delayed`` is returned that performs the write.
@@ -119,7 +119,7 @@ def store_dask(
                 source.chunks,
                 new_chunks,
             )
-            source = source.rechunk(new_chunks)  # type: ignore[no-untyped-call]
+            source = source.rechunk(new_chunks)
         else:
             log.info("writing %s with a lock per shared chunk", target.name)
             destination = LockedTarget(target, unit)
@@ -248,7 +248,7 @@ def _holding(names: list[str]) -> Iterator[None]:
             from distributed import Lock
 
             for name in names:
-                stack.enter_context(Lock(name))  # type: ignore[no-untyped-call]
+                stack.enter_context(Lock(name))
         else:
             for index in sorted({zlib.crc32(n.encode()) % len(_STRIPES) for n in names}):
                 stack.enter_context(_STRIPES[index])

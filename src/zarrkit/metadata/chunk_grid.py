@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from zarrkit.errors import MetadataError, ResourceLimitError
+from zarrkit.metadata.common import located, parse_shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,10 @@ class RegularChunkGrid:
     """Every chunk has ``chunk_shape``; edge chunks extend past the array and are clipped."""
 
     chunk_shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        shape = parse_shape(self.chunk_shape, field="chunk_grid.chunk_shape")
+        object.__setattr__(self, "chunk_shape", shape)
 
     def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
         return tuple(DimGrid(n, c) for n, c in zip(shape, self.chunk_shape, strict=True))
@@ -133,11 +138,14 @@ class RectilinearChunkGrid:
     def from_sizes(cls, sizes: Any, *, key: str | None = None) -> RectilinearChunkGrid:
         """The grid of ``chunk_shapes`` JSON (or ``create_array``'s nested ``chunks``): per
         dimension an int, or a list of lengths and ``[length, count]`` runs."""
+        with located(key):
+            return cls(chunk_sizes=sizes)
+
+    def __post_init__(self) -> None:
+        sizes = self.chunk_sizes
         if not isinstance(sizes, list | tuple) or not sizes:
-            raise MetadataError(
-                f"expected one entry per dimension, got {sizes!r}", key=key, field=_FIELD
-            )
-        return cls(chunk_sizes=tuple(_parse_dim(item, key) for item in sizes))
+            raise MetadataError(f"expected one entry per dimension, got {sizes!r}", field=_FIELD)
+        object.__setattr__(self, "chunk_sizes", tuple(_parse_dim(item) for item in sizes))
 
     @property
     def chunk_shape(self) -> tuple[int, ...]:
@@ -199,12 +207,12 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def _parse_dim(item: Any, key: str | None) -> int | Runs:
+def _parse_dim(item: Any) -> int | Runs:
     if _positive(item):
         return int(item)
     if not isinstance(item, list | tuple) or not item:
         raise MetadataError(
-            f"expected a positive integer or a non-empty list, got {item!r}", key=key, field=_FIELD
+            f"expected a positive integer or a non-empty list, got {item!r}", field=_FIELD
         )
     runs = []
     for entry in item:
@@ -215,7 +223,6 @@ def _parse_dim(item: Any, key: str | None) -> int | Runs:
         else:
             raise MetadataError(
                 f"expected a positive length or a [length, count] pair, got {entry!r}",
-                key=key,
                 field=_FIELD,
             )
     return _merge(tuple(runs))
@@ -266,21 +273,3 @@ def rectilinear_grid(chunks: Any, shape: tuple[int, ...]) -> RectilinearChunkGri
     grid = RectilinearChunkGrid.from_sizes(chunks)
     grid.validate(shape)
     return grid
-
-
-def inner_dims(
-    shape: tuple[int, ...], shard_shape: tuple[int, ...], inner_shape: tuple[int, ...]
-) -> tuple[DimGrid, ...]:
-    """The grid of inner chunks of a sharded array. Inner chunks restart at every shard
-    boundary, so an inner chunk shape that does not divide the shard shape gives the last
-    inner chunk of each shard a shorter (clipped) extent."""
-    dims = []
-    for n, s, c in zip(shape, shard_shape, inner_shape, strict=True):
-        if s % c == 0:
-            dims.append(DimGrid(n, c))
-            continue
-        starts = np.arange(0, s, c)
-        edges = (np.arange(0, max(n, 1), s)[:, None] + starts[None, :]).ravel()
-        edges = np.append(edges[edges < n], n).astype(np.int64)
-        dims.append(DimGrid(n, c, edges))
-    return tuple(dims)

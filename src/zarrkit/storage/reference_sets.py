@@ -12,6 +12,9 @@ The Parquet format (written by kerchunk through fsspec's ``LazyReferenceMapper``
 the metadata documents in a ``.zmetadata`` JSON file and each array's chunk references in
 ``<array>/refs.<record>.parq`` files of ``record_size`` rows (columns ``path``, ``offset``,
 ``size``, ``raw``), row-major over the chunk grid. Reading it needs ``pyarrow``.
+
+Over 400 lines: kerchunk's three formats (JSON version 0, version 1 with templates and
+``gen``, Parquet) parsed into one result.
 """
 
 from __future__ import annotations
@@ -231,9 +234,10 @@ class Templates:
             for name, source in self.nested.items()
         }
         try:
-            return environment.from_string(text).render(**nested, **context)
+            rendered: str = environment.from_string(text).render(**nested, **context)
         except jinja2.TemplateError as e:
             raise MetadataError(f"reference template {text!r}: {e}", field="templates") from e
+        return rendered
 
 
 def _object(value: Any, field: str) -> Mapping[str, Any]:

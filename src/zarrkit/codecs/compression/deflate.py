@@ -27,16 +27,15 @@ from zarrkit.types import Blob
 
 try:
     from isal import isal_zlib
-except ImportError:  # pragma: no cover
-    isal_zlib = None  # type: ignore[assignment]
 
+    #: The zlib-like module that deflates (gzip, levels 1-9) and inflates: isal's when
+    #: installed (the ``fast`` extra), else zlib.
+    backend: Any = isal_zlib
+except ImportError:
+    backend = zlib
 
 #: isal's level for each gzip level 1-9.
 _ISAL_LEVELS = (0, 1, 1, 1, 1, 2, 2, 2, 3, 3)
-
-
-def _inflater() -> Any:
-    return isal_zlib if isal_zlib is not None else zlib
 
 
 class Gzip(Stream):
@@ -44,12 +43,12 @@ class Gzip(Stream):
 
     def encode(self, codec: Any, data: Blob) -> Blob:
         level = codec.level
-        if isal_zlib is None or not level or config.get("encoders") == "numcodecs":
+        if backend is zlib or not level or config.get("encoders") == "numcodecs":
             return self._zlib(data, level)
         # a gzip member with isal's header: no time, no name. Through a compressor object:
         # isal's one-shot compress() writes other (valid) streams for inputs of a few
         # hundred bytes from one call to the next, depending on what its heap held
-        deflater = isal_zlib.compressobj(_ISAL_LEVELS[level], isal_zlib.DEFLATED, 31)
+        deflater = backend.compressobj(_ISAL_LEVELS[level], backend.DEFLATED, 31)
         return b"".join((deflater.compress(data), deflater.flush()))
 
     def _zlib(self, data: Blob, level: int) -> Blob:
@@ -65,14 +64,14 @@ class Gzip(Stream):
         parts, total = [], 0
         rest: Blob = data
         while True:  # concatenated members, then optional NUL padding (as GzipFile reads)
-            inflater = _inflater().decompressobj(31)
-            parts.append(inflater.decompress(rest, bound + 1 - total))
+            members = backend.decompressobj(31)
+            parts.append(members.decompress(rest, bound + 1 - total))
             total += len(parts[-1])
             if total > bound:
                 break
-            if not inflater.eof:
+            if not members.eof:
                 raise CodecError("gzip: data is truncated")
-            rest = inflater.unused_data
+            rest = members.unused_data
             if not bytes(rest).strip(b"\x00"):
                 break
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -82,4 +81,4 @@ class Zlib(Stream):
     name = "zlib"
 
     def decompress(self, codec: Any, data: Blob, bound: int) -> Blob:
-        return one_stream(_inflater().decompressobj(15), data, "zlib", bound)
+        return one_stream(backend.decompressobj(15), data, "zlib", bound)
