@@ -5,6 +5,9 @@ grid, every chunk it touches is fetched with one ``get_many`` call, chunks are d
 the shared thread pool (codec libraries release the GIL) — straight into their slice of the
 output where the layout allows — and assembled. Writes encode in parallel and store with one
 ``set_many``. A missing chunk is the fill value; a failed read raises, never reads as fill.
+
+Over 400 lines: the read path and the write path share their batch plans, fetch windows
+and thread pools; apart, each would import the other's internals.
 """
 
 from __future__ import annotations

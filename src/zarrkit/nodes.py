@@ -5,6 +5,9 @@ Every metadata document zarrkit writes or deletes goes through :func:`save_node`
 node), :func:`update_node` (a change of a node, applied to its documents as stored) and
 :func:`delete_node`, which also keep consolidated metadata above the node up to date
 (:mod:`zarrkit.consolidated_writes`).
+
+Over 400 lines: finding nodes, writing their documents (save, update, delete, copy) and
+the Node base class all keep the same consolidation bookkeeping.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ metadata are checked key by key. Trial counts are printed in the reliability fig
 
 from __future__ import annotations
 
+from optional import module_needs
+
+module_needs("dask", "moto", "obstore")
+
 import multiprocessing
 import uuid
 from collections.abc import Callable, Iterator

@@ -9,6 +9,9 @@ The public methods also carry zarr-python 3's store names (``get_sync``, ``delet
 ``getsize_prefix``, ``set_if_not_exists``, ``get_partial_values``, the ``supports_*``
 flags ...), synchronous here: zarr-python's are coroutines. Values may be given as
 zarr-python ``Buffer`` objects, and a zarr-python ``prototype=`` makes reads return them.
+
+Over 400 lines: the one interface of every store, with its optional capabilities
+(ranges, listing, versions, conditional writes) and their defaults for backends without them.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ and can require it (``If-Match``: a 412 raises :class:`~zarrkit.errors.ConflictE
 stores are read-only). S3-compatible servers that refuse conditional writes need
 ``conditional_writes=False``: read-modify-writes from several processes are then unsafe
 there. A server that sends no ETag gives no versions: reads fall back to re-reading.
+
+Over 400 lines: one obstore client for four services (S3, GCS, Azure, HTTP), with the
+URL and option mapping, versions and conditional writes of each.
 """
 
 from __future__ import annotations

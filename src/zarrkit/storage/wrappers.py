@@ -2,6 +2,9 @@
 
 Each wrapper is itself a :class:`~zarrkit.storage.base.Store` and forwards to the public
 methods of the store it wraps, so the inner store's own checks still apply.
+
+Over 400 lines: six small wrappers (read-only, prefix, logging, latency, fault injection)
+and the base that forwards versions and conditional writes for all of them.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ Examples
 ...     @pytest.fixture
 ...     def store(self):
 ...         yield MemoryStore()
+
+Over 400 lines: one test per store behaviour and capability, which every backend's test
+module inherits.
 """
 
 from __future__ import annotations
