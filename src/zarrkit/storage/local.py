@@ -16,6 +16,10 @@ versions, and reads a shard's index and its inner chunks through one open file.
 File names starting with ``.zarrkit-`` are the store's own (temporary files, and the
 ``.zarrkit-lock`` file :mod:`zarrkit.locking` keeps in a directory where writers lock keys):
 listing skips them and no key may name one.
+
+Over 400 lines: the reads (whole files in a batch; ranges, versions and a shard's index
+with its inner chunks through one open file) and the writes (atomic, conditional) share
+the key-to-file mapping and the store's own file names.
 """
 
 from __future__ import annotations
