@@ -253,8 +253,7 @@ class Store(ABC):
 
     def get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]:
         """Values of ``keys`` with their versions, in order (concurrently where possible)."""
-        for key in keys:
-            validate_key(key)
+        validate_keys(keys)
         self._require_versions("get_many_versioned")
         return self._get_many_versioned(keys)
 
@@ -293,8 +292,7 @@ class Store(ABC):
         """:meth:`set_if` for several ``(key, value, if_match)``: the new version of each,
         ``None`` where the condition failed (concurrently where possible)."""
         self._check_writable()
-        for key, _, _ in items:
-            validate_key(key)
+        validate_keys([key for key, _, _ in items])
         self._require_conditional_writes("set_many_if")
         return self._set_many_if(items)
 
