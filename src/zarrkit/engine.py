@@ -86,7 +86,8 @@ class KeyedChunks:
         whole = [c for c, done in zip(coords, complete, strict=True) if done]
         if whole:
             self._write_whole(whole, merge)
-        by_key = {self.key(c): c for c, done in zip(coords, complete, strict=True) if not done}
+        partial = [c for c, done in zip(coords, complete, strict=True) if not done]
+        by_key = dict(zip(self.keys(partial), partial, strict=True))
 
         def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
             return merge([(by_key[key], old) for key, old in zip(keys, olds, strict=True)])
@@ -95,8 +96,9 @@ class KeyedChunks:
 
     def _write_whole(self, coords: Sequence[Coords], merge: MergeProtocol) -> None:
         blobs = merge([(c, None) for c in coords])
-        writes = [(self.key(c), b) for c, b in zip(coords, blobs, strict=True) if b is not None]
-        deletes = [self.key(c) for c, b in zip(coords, blobs, strict=True) if b is None]
+        keys = self.keys(coords)
+        writes = [(k, b) for k, b in zip(keys, blobs, strict=True) if b is not None]
+        deletes = [k for k, b in zip(keys, blobs, strict=True) if b is None]
         if writes:
             self.store.set_many(writes)
         if deletes:
