@@ -1,4 +1,5 @@
-"""Zstandard: decoded with ``zstandard`` when installed (the ``fast`` extra), else by numcodecs.
+"""Zstandard: encoded and decoded with ``zstandard`` when installed (the ``fast`` extra), else
+with numcodecs.
 
 Spec: RFC 8878 (https://www.rfc-editor.org/rfc/rfc8878); numcodecs id ``zstd``.
 
