@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -25,9 +25,18 @@ from zarrkit import config, locking
 from zarrkit import read_modify_write as rmw
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
-from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.errors import CodecError, ShapeMismatchError
-from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
+from zarrkit.codecs.pipeline import CodecPipeline, raise_keyed
+from zarrkit.errors import ShapeMismatchError, ZarrkitError
+from zarrkit.indexing import (
+    ChunkRead,
+    GridProjection,
+    Int,
+    Part,
+    Selection,
+    Slice,
+    project,
+    projection,
+)
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.storage.base import Store
 from zarrkit.types import Blob, ChunkAccess, Coords
@@ -37,19 +46,33 @@ NDArray = np.ndarray[Any, Any]
 
 
 class KeyedChunks:
-    """One store key per chunk (``prefix`` + the chunk key encoding)."""
+    """One store key per chunk (``prefix`` + the chunk key encoding). ``template``, the
+    encoding's ``%``-format of a key, builds a batch of keys in one comprehension."""
 
-    def __init__(self, store: Store, prefix: str, chunk_key: Callable[[Coords], str]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        prefix: str,
+        chunk_key: Callable[[Coords], str],
+        template: str | None = None,
+    ) -> None:
         self.store = store
         self.prefix = prefix
         self.chunk_key = chunk_key
         self.native_concurrency = store.native_concurrency
+        self._template = None if template is None else prefix.replace("%", "%%") + template
 
     def key(self, coords: Coords) -> str:
         return self.prefix + self.chunk_key(coords)
 
+    def keys(self, coords: Sequence[Coords]) -> list[str]:
+        template = self._template
+        if template is None:
+            return [self.key(c) for c in coords]
+        return [template % c for c in coords]
+
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
-        return list(self.store.get_many([self.key(c) for c in coords]))
+        return list(self.store.get_many(self.keys(coords)))
 
     def count_stored(self, keys: Sequence[str]) -> int:
         return len(keys)
@@ -63,7 +86,8 @@ class KeyedChunks:
         whole = [c for c, done in zip(coords, complete, strict=True) if done]
         if whole:
             self._write_whole(whole, merge)
-        by_key = {self.key(c): c for c, done in zip(coords, complete, strict=True) if not done}
+        partial = [c for c, done in zip(coords, complete, strict=True) if not done]
+        by_key = dict(zip(self.keys(partial), partial, strict=True))
 
         def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
             return merge([(by_key[key], old) for key, old in zip(keys, olds, strict=True)])
@@ -72,8 +96,9 @@ class KeyedChunks:
 
     def _write_whole(self, coords: Sequence[Coords], merge: MergeProtocol) -> None:
         blobs = merge([(c, None) for c in coords])
-        writes = [(self.key(c), b) for c, b in zip(coords, blobs, strict=True) if b is not None]
-        deletes = [self.key(c) for c, b in zip(coords, blobs, strict=True) if b is None]
+        keys = self.keys(coords)
+        writes = [(k, b) for k, b in zip(keys, blobs, strict=True) if b is not None]
+        deletes = [k for k, b in zip(keys, blobs, strict=True) if b is None]
         if writes:
             self.store.set_many(writes)
         if deletes:
@@ -142,7 +167,10 @@ def layout_for(
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
     codecs store chunks inside chunks (sharding: reads fetch byte ranges, not whole shards)."""
     dims = meta.chunk_grid.dims(meta.shape)
-    chunks: ChunkAccess = KeyedChunks(store, prefix, meta.chunk_key)
+    template = getattr(meta.chunk_key_encoding, "template", None)
+    chunks: ChunkAccess = KeyedChunks(
+        store, prefix, meta.chunk_key, None if template is None else template(len(meta.shape))
+    )
     inner = pipeline.inner_chunks
     if inner is not None:
         dims = inner.dims(meta.shape)
@@ -176,35 +204,46 @@ def run_batched(work: Callable[[int, int], None], count: int, workers: int | Non
         future.result()
 
 
-def _whole_chunk(read: ChunkRead, layout: Layout) -> bool:
-    """Whether ``read`` (of a selection of step-1 slices) takes every stored element of its
-    chunk into a block of the output, so the chunk can be decoded straight into it."""
-    if not read.complete:
-        return False
-    extent = tuple(out.stop - out.start for out in read.out_sel)
-    return extent == layout.stored_shape(read.coords)
+#: Encoded chunks a read worker holds at a time, counted at their decoded size (which
+#: compressed chunks stay below), so a read needs its output and about this per worker.
+IN_FLIGHT = 4 << 20
+
+#: A chunk as fetched: decoded (from the cache), encoded, or absent (the fill value).
+Fetched = NDArray | Blob | None
 
 
 def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> NDArray:
     """The values of ``selection``, shaped as NumPy would give them."""
-    plan = project(selection, layout.dims)
+    plan = projection(selection, layout.dims)
     buffer = _output_buffer(layout, selection, out)
-    # Stores that fan out natively (object stores, shards) get every chunk in one call;
-    # for the others each worker fetches its own batch, so file reads overlap decoding.
-    early = fetch(layout, [r.coords for r in plan]) if layout.chunks.native_concurrency else None
-
     # Whole chunks of a step-1 selection decode straight into the output (no cache: the
     # cache keeps whole decoded chunks).
     direct = layout.cache is None and all(
         isinstance(d, Slice) and d.step == 1 for d in selection.dims
     )
+    whole = _whole_chunks(layout, plan) if direct and isinstance(plan, GridProjection) else None
+    count = len(plan)
 
-    def assemble(lo: int, hi: int) -> None:
-        batch = early[lo:hi] if early else fetch(layout, [r.coords for r in plan[lo:hi]])
-        for chunk_read, item in zip(plan[lo:hi], batch, strict=True):
-            item.place(chunk_read, buffer, layout, direct and _whole_chunk(chunk_read, layout))
+    def place(lo: int, hi: int, items: Sequence[Fetched], coords: list[Coords]) -> None:
+        wholes = itertools.repeat(False) if whole is None else whole[lo:hi]
+        _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
 
-    run_batched(assemble, len(plan), config.get("read_threads"))
+    if layout.chunks.native_concurrency:
+        # stores that fan out natively (object stores, shards) get every chunk in one call
+        coords = plan.coords(0, count)
+        items = fetch(layout, coords)
+        work = lambda lo, hi: place(lo, hi, items[lo:hi], coords[lo:hi])  # noqa: E731
+    else:
+        # each worker fetches a bounded window at a time, so file reads overlap decoding
+        window = max(1, IN_FLIGHT // max(layout.pipeline.spec.nbytes, 1))
+
+        def work(lo: int, hi: int) -> None:
+            for start in range(lo, hi, window):
+                stop = min(start + window, hi)
+                coords = plan.coords(start, stop)
+                place(start, stop, fetch(layout, coords), coords)
+
+    run_batched(work, count, config.get("read_threads"))
     if out is None:
         return buffer.reshape(selection.out_shape)
     if buffer is not out and buffer.base is not out:
@@ -212,66 +251,77 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     return out
 
 
-@dataclass(slots=True)
-class Fetched:
-    """One chunk as fetched: a cached decoded array, an encoded blob, or nothing (fill)."""
-
-    coords: Coords
-    blob: Blob | None = None
-    decoded: NDArray | None = None
-
-    def place(
-        self, chunk_read: ChunkRead, buffer: NDArray, layout: Layout, whole: bool = False
-    ) -> None:
-        """Decode (if needed) and copy this chunk's part of the selection into ``buffer``;
-        ``whole`` chunks decode straight into their block of ``buffer``."""
-        out_sel = chunk_read.out_sel
-        if self.decoded is None and self.blob is None:
-            buffer[out_sel] = layout.fill_value
-            return
-        if whole and self.decoded is None:
-            # the trailing Ellipsis keeps a 0-d selection a view, not a scalar copy
-            view = buffer[(*out_sel, Ellipsis)]
-            try:
-                layout.pipeline_at(self.coords).decode_into(self.blob, view)  # type: ignore[arg-type]
-            except CodecError as e:
-                raise with_key(e, layout.chunks.key(self.coords)) from e
-            return
-        buffer[out_sel] = self.decode(layout)[chunk_read.chunk_sel]
-
-    def decode(self, layout: Layout) -> NDArray:
-        """The whole decoded chunk (the fill value when absent), cached when ``layout`` is."""
-        if self.decoded is not None:
-            return self.decoded
-        if self.blob is None:
-            return layout.fill_chunk(self.coords)
-        pipeline = layout.pipeline_at(self.coords)
-        chunk = pipeline.decode(self.blob, key=layout.chunks.key(self.coords))
-        if layout.cache is not None:
-            layout.cache.put(layout.cache_key(self.coords), chunk)
-        return chunk
+def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:
+    """For each chunk of ``plan`` (a selection of step-1 slices), whether it takes every
+    stored element of its chunk into a block of the output (so it decodes straight into
+    it): decided per dimension, then combined."""
+    flags = np.ones((), dtype=bool)
+    shape = layout.pipeline.spec.shape
+    for dim_plan, dim, nominal in zip(plan.plans, layout.dims, shape, strict=True):
+        whole = [
+            complete and out.stop - out.start == (nominal if dim.padded else dim.chunk_len(ix))
+            for ix, out, complete in zip(
+                dim_plan.ixs, cast(list[slice], dim_plan.out_sel), dim_plan.complete, strict=True
+            )
+        ]
+        flags = np.logical_and.outer(flags, np.array(whole, dtype=bool))
+    return cast(list[bool], flags.ravel().tolist())
 
 
-def with_key(error: CodecError, key: str) -> CodecError:
-    """``error`` again, naming the chunk ``key`` (keys are built only when decoding fails)."""
-    if error.key is not None:
-        return error
-    return type(error)(str(error), key=key)
+def _place(
+    layout: Layout,
+    buffer: NDArray,
+    items: Sequence[Fetched],
+    coords: Sequence[Coords],
+    parts: Iterable[Part],
+    wholes: Iterable[bool],
+) -> None:
+    """Decode fetched chunks and put their parts of the selection into ``buffer``: the hot
+    loop of a read, with no object per chunk beyond the bytes; whole chunks decode straight
+    into their block of ``buffer``."""
+    fill = layout.fill_value
+    pipelines = (
+        itertools.repeat(layout.pipeline) if layout.uniform else map(layout.pipeline_at, coords)
+    )
+    # wholes and pipelines may be endless repeats: zip stops at the end of items
+    for item, c, (chunk_sel, out_sel), whole, pipeline in zip(
+        items, coords, parts, wholes, pipelines, strict=False
+    ):
+        try:
+            if item is None:
+                buffer[out_sel] = fill
+            elif whole:  # never a cached (decoded) chunk: reads through a cache are not direct
+                # a 0-d block: buffer[()] would be a copy, buffer[...] is a view
+                block = buffer[out_sel] if out_sel else buffer[...]
+                pipeline.decode_into(item, block)  # type: ignore[arg-type]
+            else:
+                buffer[out_sel] = _decoded(layout, c, item)[chunk_sel]
+        except ZarrkitError as e:
+            raise_keyed(e, layout.chunks.key(c))
+
+
+def _decoded(layout: Layout, coords: Coords, item: Fetched) -> NDArray:
+    """The whole decoded chunk (read-only, cached when ``layout`` caches), of a fetched one."""
+    if isinstance(item, np.ndarray):
+        return item
+    if item is None:
+        return layout.fill_chunk(coords)
+    chunk = layout.pipeline_at(coords).decode(item, writable=False)
+    if layout.cache is not None:
+        layout.cache.put(layout.cache_key(coords), chunk)
+    return chunk
 
 
 def fetch(layout: Layout, coords: Sequence[Coords]) -> list[Fetched]:
     """The chunks at ``coords``: cached ones from the cache, the rest in one batch request."""
-    found = [Fetched(c) for c in coords]
-    if layout.cache is not None:
-        for item in found:
-            item.decoded = layout.cache.get(layout.cache_key(item.coords))
-    missing = [item for item in found if item.decoded is None]
-    if not missing:
-        return found
-    for item, blob in zip(
-        missing, layout.chunks.get_chunks([item.coords for item in missing]), strict=True
-    ):
-        item.blob = blob
+    if layout.cache is None:
+        return list(layout.chunks.get_chunks(coords))
+    found: list[Fetched] = [layout.cache.get(layout.cache_key(c)) for c in coords]
+    missing = [i for i, item in enumerate(found) if item is None]
+    if missing:
+        blobs = layout.chunks.get_chunks([coords[i] for i in missing])
+        for i, blob in zip(missing, blobs, strict=True):
+            found[i] = blob
     return found
 
 
@@ -286,7 +336,11 @@ def iter_chunks(
     dropped = [isinstance(d, Int) for d in selection.dims]
 
     def load(chunk_read: ChunkRead) -> tuple[Coords, NDArray]:
-        piece = fetch(layout, [chunk_read.coords])[0].decode(layout)[chunk_read.chunk_sel]
+        coords = chunk_read.coords
+        try:
+            piece = _decoded(layout, coords, fetch(layout, [coords])[0])[chunk_read.chunk_sel]
+        except ZarrkitError as e:
+            raise_keyed(e, layout.chunks.key(coords))
         if piece.ndim == len(dropped):  # outer indexing keeps integer axes: drop them
             piece = piece.reshape([n for n, d in zip(piece.shape, dropped, strict=True) if not d])
         return chunk_read.coords, np.array(piece)

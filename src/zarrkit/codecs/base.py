@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 
-from zarrkit.errors import MetadataError
+from zarrkit.errors import CodecError, MetadataError
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.types import Blob, ChunkAccess, ChunkStore, Coords
 
@@ -162,6 +162,15 @@ class BytesBytesCodec(Codec):
 
     @abstractmethod
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob: ...
+
+    def decode_exact(self, blob: Blob, spec: ChunkSpec, nbytes: int) -> Blob:
+        """:meth:`decode`, checked to give ``nbytes`` bytes (the result may be read-only);
+        codecs that can bound their output by ``nbytes`` override it."""
+        data = self.decode(blob, spec)
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        if size != nbytes:
+            raise CodecError(f"{self.name}: decoded {size} bytes, expected {nbytes}")
+        return data
 
     def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
         """Decode straight into ``out`` (sized for the result) and return True, or return

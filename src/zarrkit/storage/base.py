@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self, overload
 
 from zarrkit.errors import ConflictError, ReadOnlyError, StoreError
-from zarrkit.keys import validate_key, validate_prefix
+from zarrkit.keys import validate_key, validate_keys, validate_prefix
 from zarrkit.locking import LockTarget, key_lock
 from zarrkit.types import (
     Blob,
@@ -253,8 +253,7 @@ class Store(ABC):
 
     def get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]:
         """Values of ``keys`` with their versions, in order (concurrently where possible)."""
-        for key in keys:
-            validate_key(key)
+        validate_keys(keys)
         self._require_versions("get_many_versioned")
         return self._get_many_versioned(keys)
 
@@ -293,8 +292,7 @@ class Store(ABC):
         """:meth:`set_if` for several ``(key, value, if_match)``: the new version of each,
         ``None`` where the condition failed (concurrently where possible)."""
         self._check_writable()
-        for key, _, _ in items:
-            validate_key(key)
+        validate_keys([key for key, _, _ in items])
         self._require_conditional_writes("set_many_if")
         return self._set_many_if(items)
 
@@ -410,8 +408,7 @@ class Store(ABC):
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Values of ``keys`` in order; backends fetch them concurrently where they can."""
-        for key in keys:
-            validate_key(key)
+        validate_keys(keys)
         return self._get_many(keys)
 
     def get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
@@ -438,9 +435,10 @@ class Store(ABC):
         """Store several values; backends write them concurrently where they can."""
         self._check_writable()
         pairs = [
-            (validate_key(key), as_blob(value))
+            (key, as_blob(value))
             for key, value in (items.items() if isinstance(items, Mapping) else items)
         ]
+        validate_keys([key for key, _ in pairs])
         self._set_many(pairs)
 
     def delete(self, key: str) -> None:
@@ -455,7 +453,9 @@ class Store(ABC):
     def delete_many(self, keys: Iterable[str]) -> None:
         """Remove several keys (in one transaction or request where the backend can)."""
         self._check_writable()
-        self._delete_many([validate_key(key) for key in keys])
+        keys = list(keys)
+        validate_keys(keys)
+        self._delete_many(keys)
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every key under ``prefix`` ('' removes everything)."""
