@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from zarrkit.errors import ResourceLimitError
+from zarrkit.telemetry import ObservedPool
 
 _settings: dict[str, Any] = {
     # Workers for chunk I/O and codecs. Codec libraries and file I/O release the GIL, and a
@@ -84,13 +85,14 @@ def check_limit(name: str, value: int, what: str) -> None:
 
 def pool(kind: str = "threads") -> ThreadPoolExecutor:
     """The shared pool of ``kind``: "threads" (chunk I/O and codecs) or "io_threads"
-    (requests a layer fans out itself). Two pools, so a task on one may wait on the other."""
+    (requests a layer fans out itself). Two pools, so a task on one may wait on the other.
+    Tasks carry the submitter's telemetry span while anyone subscribes."""
     size = get(kind)
     with _lock:
         current = _pools.get(kind)
         if current is None or current[0] != size:
             if current is not None:
                 current[1].shutdown(wait=False)  # running tasks finish; no new ones start
-            current = (size, ThreadPoolExecutor(size, thread_name_prefix=f"zarrkit-{kind}"))
+            current = (size, ObservedPool(size, thread_name_prefix=f"zarrkit-{kind}"))
             _pools[kind] = current
         return current[1]

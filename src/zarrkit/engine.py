@@ -10,10 +10,12 @@ output where the layout allows — and assembled. Writes encode in parallel and 
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from zarrkit.errors import CodecError, ShapeMismatchError
 from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.storage.base import Store
+from zarrkit.telemetry import active, note_chunks, observe_array, within
 from zarrkit.types import Blob, ChunkAccess, Coords
 
 NDArray = np.ndarray[Any, Any]
@@ -73,6 +76,8 @@ class Layout:
     cache: ChunkCache | None = None
     #: Every chunk is stored with the nominal shape (no rectilinear dimension).
     uniform: bool = True
+    #: The array's path in its store (what telemetry reports).
+    path: str = ""
 
     def cache_key(self, coords: Coords) -> tuple[int, str]:
         return (id(self.chunks.store), self.chunks.key(coords))
@@ -133,6 +138,7 @@ def layout_for(
         write_empty_chunks=write_empty_chunks,
         cache=cache,
         uniform=all(d.padded for d in dims),
+        path=prefix.rstrip("/"),
     )
 
 
@@ -163,7 +169,12 @@ def _whole_chunk(read: ChunkRead, layout: Layout) -> bool:
 
 def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> NDArray:
     """The values of ``selection``, shaped as NumPy would give them."""
+    if active.array and not within("array"):
+        call = partial(read, layout, selection, out)
+        return observe_array("read", layout.path, layout.chunks.store, call, _measure)
     plan = project(selection, layout.dims)
+    if active.array:
+        note_chunks(len(plan))
     buffer = _output_buffer(layout, selection, out)
     # Stores that fan out natively (object stores, shards) get every chunk in one call;
     # for the others each worker fetches its own batch, so file reads overlap decoding.
@@ -228,6 +239,14 @@ class Fetched:
         return chunk
 
 
+def _measure(result: NDArray) -> tuple[tuple[int, ...], int]:
+    return result.shape, int(result.nbytes)
+
+
+def _measure_piece(item: tuple[Coords, NDArray]) -> tuple[tuple[int, ...], int]:
+    return _measure(item[1])
+
+
 def with_key(error: CodecError, key: str) -> CodecError:
     """``error`` again, naming the chunk ``key`` (keys are built only when decoding fails)."""
     if error.key is not None:
@@ -262,6 +281,10 @@ def iter_chunks(
     dropped = [isinstance(d, Int) for d in selection.dims]
 
     def load(chunk_read: ChunkRead) -> tuple[Coords, NDArray]:
+        if active.array and not within("array"):
+            call = partial(load, chunk_read)
+            store = layout.chunks.store
+            return observe_array("read", layout.path, store, call, _measure_piece, chunks=1)
         piece = fetch(layout, [chunk_read.coords])[0].decode(layout)[chunk_read.chunk_sel]
         if piece.ndim == len(dropped):  # outer indexing keeps integer axes: drop them
             piece = piece.reshape([n for n, d in zip(piece.shape, dropped, strict=True) if not d])
@@ -308,7 +331,13 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
     concurrent writers (threads, and processes where the store can lock) never lose each
     other's updates.
     """
+    if active.array and not within("array"):
+        size = (selection.out_shape, math.prod(selection.out_shape) * layout.dtype.itemsize)
+        call = partial(write, layout, selection, value)
+        return observe_array("write", layout.path, layout.chunks.store, call, lambda _: size)
     plan = project(selection, layout.dims)
+    if active.array:
+        note_chunks(len(plan))
     if not plan:
         return
     source = _value_buffer(layout, selection, value)

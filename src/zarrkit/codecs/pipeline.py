@@ -14,6 +14,7 @@ import math
 import sys
 import threading
 from collections.abc import Sequence
+from functools import cached_property, partial
 from typing import Any, NoReturn
 
 import numcodecs
@@ -36,6 +37,7 @@ from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
+from zarrkit.telemetry import active, observe_codec, within
 from zarrkit.types import Blob
 
 CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec
@@ -121,6 +123,11 @@ class CodecPipeline:
     def codecs(self) -> tuple[Codec, ...]:
         return (*self.array_array, self.array_bytes, *self.bytes_bytes)
 
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The names of the codecs, in order (as telemetry reports them)."""
+        return tuple(codec.name for codec in self.codecs)
+
     def with_shape(self, shape: tuple[int, ...]) -> CodecPipeline:
         """This pipeline for chunks of another shape (grids whose chunks differ in size)."""
         cached = self._reshaped.get(shape)
@@ -132,6 +139,9 @@ class CodecPipeline:
 
     def encode(self, chunk: np.ndarray[Any, Any]) -> Blob:
         """The stored bytes of ``chunk`` (shape ``spec.shape``, any memory layout)."""
+        if active.codec and not within("codec"):
+            call = partial(self.encode, chunk)
+            return observe_codec("encode", self.names, chunk.nbytes, call, _blob_nbytes)
         if chunk.shape != self.spec.shape:
             raise CodecError(
                 f"cannot encode a chunk of shape {chunk.shape}, expected {self.spec.shape}"
@@ -151,6 +161,11 @@ class CodecPipeline:
 
     def decode(self, blob: Blob, *, key: str | None = None) -> np.ndarray[Any, Any]:
         """The chunk stored as ``blob`` (a writable array of ``spec``'s shape and dtype)."""
+        if active.codec and not within("codec"):
+            call = partial(self.decode, blob, key=key)
+            return observe_codec(
+                "decode", self.names, _blob_nbytes(blob), call, _array_nbytes, key=key
+            )
         try:
             if self._plain is None:
                 return self._decode(blob)
@@ -166,6 +181,11 @@ class CodecPipeline:
     def decode_into(self, blob: Blob, out: np.ndarray[Any, Any], *, key: str | None = None) -> None:
         """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``), without an
         intermediate copy when ``out`` is contiguous in stored order."""
+        if active.codec and not within("codec"):
+            call = partial(self.decode_into, blob, out, key=key)
+            return observe_codec(
+                "decode", self.names, _blob_nbytes(blob), call, out.nbytes, key=key
+            )
         plain = self._plain
         if (
             plain is not None
@@ -282,6 +302,14 @@ class CodecPipeline:
                 return
             data = innermost.decode(data, self._inner)
         copy_exact(data, out)
+
+
+def _blob_nbytes(blob: Blob) -> int:
+    return memoryview(blob).nbytes
+
+
+def _array_nbytes(chunk: np.ndarray[Any, Any]) -> int:
+    return int(chunk.nbytes)
 
 
 _local = threading.local()

@@ -3,18 +3,22 @@
 A backend subclasses :class:`Store` and implements the ``_get``/``_set``/``_delete``/
 ``_list_prefix`` primitives; the public methods validate keys and refuse writes on
 read-only stores once, here, so no backend can forget to. A missing key reads as ``None``;
-any exception means failure, never absence.
+any exception means failure, never absence. The public methods emit a
+:class:`~zarrkit.telemetry.StoreEvent` each (one per call, batch calls included) while
+anyone subscribes.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Self
 
 from zarrkit.errors import ReadOnlyError
 from zarrkit.keys import validate_key, validate_prefix
 from zarrkit.locking import LockTarget
+from zarrkit.telemetry import active, observe_listing, observe_store, within
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
 
@@ -112,28 +116,43 @@ class Store(ABC):
     # --- public interface ------------------------------------------------------------------
     def get(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
         """The value of ``key`` (or the requested bytes of it), ``None`` when missing."""
+        if active.store and not within("store"):
+            return observe_store(self, "get", partial(self.get, key, byte_range), key=key)
         check_request(byte_range)
         return self._get(validate_key(key), byte_range)
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Values of ``keys`` in order; backends fetch them concurrently where they can."""
+        if active.store and not within("store"):
+            return observe_store(self, "get_many", partial(self.get_many, keys), count=len(keys))
         for key in keys:
             validate_key(key)
         return self._get_many(keys)
 
     def get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
         """Several byte ranges of one value (coalesced by backends that can), or ``None``."""
+        if active.store and not within("store"):
+            call = partial(self.get_ranges, key, ranges)
+            return observe_store(self, "get_ranges", call, key=key, count=len(ranges))
         for request in ranges:
             check_request(request)
         return self._get_ranges(validate_key(key), ranges)
 
     def set(self, key: str, value: Blob) -> None:
         """Store ``value`` under ``key``, replacing any old value whole."""
+        if active.store and not within("store"):
+            sent = memoryview(value).nbytes
+            return observe_store(self, "set", partial(self.set, key, value), key=key, sent=sent)
         self._check_writable()
         self._set(validate_key(key), value)
 
     def set_many(self, items: Mapping[str, Blob] | Iterable[tuple[str, Blob]]) -> None:
         """Store several values; backends write them concurrently where they can."""
+        if active.store and not within("store"):
+            items = list(items.items() if isinstance(items, Mapping) else items)
+            sent = sum(memoryview(value).nbytes for _, value in items)
+            call = partial(self.set_many, items)
+            return observe_store(self, "set_many", call, count=len(items), sent=sent)
         self._check_writable()
         pairs = list(items.items() if isinstance(items, Mapping) else items)
         for key, _ in pairs:
@@ -142,21 +161,32 @@ class Store(ABC):
 
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
+        if active.store and not within("store"):
+            return observe_store(self, "delete", partial(self.delete, key), key=key, sent=0)
         self._check_writable()
         self._delete(validate_key(key))
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Remove several keys (in one transaction or request where the backend can)."""
+        if active.store and not within("store"):
+            keys = list(keys)
+            call = partial(self.delete_many, keys)
+            return observe_store(self, "delete_many", call, count=len(keys), sent=0)
         self._check_writable()
         self._delete_many([validate_key(key) for key in keys])
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every key under ``prefix`` ('' removes everything)."""
+        if active.store and not within("store"):
+            call = partial(self.delete_prefix, prefix)
+            return observe_store(self, "delete_prefix", call, key=prefix, sent=0)
         self._check_writable()
         self._delete_prefix(validate_prefix(prefix))
 
     def getsize(self, key: str) -> int:
         """Size in bytes of the value of ``key``; 0 when missing."""
+        if active.store and not within("store"):
+            return observe_store(self, "getsize", partial(self.getsize, key), key=key)
         return self._getsize(validate_key(key)) or 0
 
     def exists(self, key: str) -> bool:
@@ -165,17 +195,21 @@ class Store(ABC):
 
     def list(self) -> Iterator[str]:
         """Every key in the store."""
+        if active.store and not within("store"):
+            return observe_listing(self, "", self.list)
         return self._list_prefix("")
 
     def list_prefix(self, prefix: str) -> Iterator[str]:
         """Every key starting with ``prefix`` ('' or ending in '/')."""
+        if active.store and not within("store"):
+            return observe_listing(self, prefix, partial(self.list_prefix, prefix))
         return self._list_prefix(validate_prefix(prefix))
 
     def list_dir(self, prefix: str) -> Iterator[str]:
         """Names directly under ``prefix``: keys, and sub-prefixes without their '/'."""
         prefix = validate_prefix(prefix)
         seen: set[str] = set()
-        for key in self._list_prefix(prefix):
+        for key in self.list_prefix(prefix):
             name = key[len(prefix) :].split("/", 1)[0]
             if name not in seen:
                 seen.add(name)
