@@ -153,6 +153,20 @@ def test_cp_progress_only_when_asked(v2_array: Path, tmp_path: Path) -> None:
     assert "copying" in shown.output and "100%" in shown.output
 
 
+def test_cp_stats_summarise_requests_bytes_and_codec_time(v2_array: Path, tmp_path: Path) -> None:
+    stored = sum(f.stat().st_size for f in v2_array.iterdir() if not f.name.startswith("."))
+    result = invoke("cp", v2_array, tmp_path / "c.zarr", "--zarr-format", "2", "--stats")
+    assert result.exit_code == 0, result.output
+    rows = dict(re.findall(r"│ ([\w ]+?)\s+│ (.+?)\s+│", result.stdout))
+    assert re.fullmatch(r"\d+ \(.*get_many \d+.*set_many \d+.*\)", rows["Store requests"])
+    # the same chunks read and written (plus the metadata documents)
+    for row in ("Bytes read", "Bytes written"):
+        assert stored <= int(rows[row].replace(",", "")) < stored + 1000
+    assert "decode" in rows["Codec time"] and "encode" in rows["Codec time"]
+    assert rows["Failed requests"] == "0"
+    assert "Store requests" not in invoke("cp", v2_array, tmp_path / "d.zarr").stdout
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
