@@ -11,10 +11,12 @@ REFERENCE, LIMIT = "zarrkit", "limit"
 
 
 def medians(result: dict[str, Any]) -> None:
-    """Add ``median`` to every successful op of one child's result, in place."""
+    """Add ``median`` (wall) and ``cpu_median`` to every successful op of one child's
+    result, in place."""
     for op in result["ops"].values():
         if op["status"] == "ok":
             op["median"] = statistics.median(op["times"])
+            op["cpu_median"] = statistics.median(op["cpu_times"])
 
 
 def _op(results: list[dict[str, Any]], wl: str, op: str, peer: str) -> dict[str, Any] | None:

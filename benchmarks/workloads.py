@@ -24,10 +24,12 @@ OPS = {
     "column": "one column [:, y, x]",
     "vindex": "scattered vindex points",
     "chunks": "iter_chunks pass",
+    "batches": "random 256-row sample batches",
 }
 SELECTION_OPS = ("windows", "inner", "zslice", "column")
 WRITE_OPS = ("write", "overwrite")
 QUICK_FACTOR = 4  # --quick divides every dimension and count by this
+BATCH_ROWS = 256  # rows per sample batch (the "batches" op)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +42,7 @@ class Workload:
     codec: str  # "zstd" | "blosc" | "none" | "gzip"
     ops: tuple[str, ...]
     shards: tuple[int, ...] | None = None
-    count: int = 1000  # selections for windows/inner, points for vindex
+    count: int = 1000  # selections for windows/inner, points for vindex, batches
     write_repeat: int | None = None  # cap on repetitions of a slow write (stated in the table)
 
     def quick(self) -> Workload:
@@ -66,6 +68,16 @@ _W1 = Workload(
     chunks=(256, 256),
     codec="zstd",
     ops=("write", "read"),
+)
+_W9 = Workload(
+    name="W9",
+    title="f32 1,000,000x128 chunks 1000x128 zstd-3, batches of 256 random rows",
+    dtype="float32",
+    shape=(1_000_000, 128),
+    chunks=(1000, 128),
+    codec="zstd",
+    ops=("batches",),
+    count=40,
 )
 WORKLOADS = {
     w.name: w
@@ -110,6 +122,13 @@ WORKLOADS = {
             _W1, name="W7", title="100,000 vindex points of W1", ops=("vindex",), count=100_000
         ),
         dataclasses.replace(_W1, name="W8", title="iter_chunks over W1", ops=("chunks",)),
+        _W9,
+        dataclasses.replace(
+            _W9,
+            name="W9s",
+            title="W9 in shards of 100,000 rows (inner chunks 1000 rows)",
+            shards=(100_000, 128),
+        ),
     )
 }
 ALIASES = {"W2": ("W2b", "W2n")}
@@ -152,6 +171,13 @@ def selections(wl: Workload, op: str) -> list[tuple[Any, ...]]:
 def points(wl: Workload) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(11)
     return tuple(rng.integers(0, n, wl.count) for n in wl.shape)
+
+
+def batches(wl: Workload) -> list[np.ndarray]:
+    """``wl.count`` batches of row indices, each ``BATCH_ROWS`` distinct rows in random
+    order, as a machine-learning loader draws samples (fixed seed)."""
+    rng = np.random.default_rng(13)
+    return [rng.choice(wl.shape[0], BATCH_ROWS, replace=False) for _ in range(wl.count)]
 
 
 def block(wl: Workload, coords: tuple[int, ...]) -> tuple[slice, ...]:

@@ -5,6 +5,8 @@ Speed is never asserted here; only that each timing exists and each result was c
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import subprocess
 import sys
@@ -13,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.child import WrongData, verify
+from benchmarks import workloads
+from benchmarks.child import Bench, Peer, WrongData, verify
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,6 +39,7 @@ def test_quick_run_times_and_verifies_every_op(tmp_path: Path) -> None:
             assert entry["status"] == "ok", f"{where}: {entry.get('message')}"
             assert entry["verified"] is True, where
             assert isinstance(entry["median"], float) and entry["median"] > 0, where
+            assert entry["cpu_median"] > 0, where
         assert r["peak_rss_mb"] > 0
     assert "zarrkit" in done.stdout and "limit (codec lib)" in done.stdout
 
@@ -69,3 +73,36 @@ def test_remote_quick_run_times_counts_and_verifies_every_op(tmp_path: Path) -> 
     assert sum(results["faults"]["faults"]) > 0  # the server did inject faults
     assert 0 <= results["concurrent"]["lost"][0] <= results["concurrent"]["tiles"] == 49
     assert "| open + one inner chunk (cold) (sharded) |" in done.stdout
+
+
+@pytest.mark.parametrize("sharded", [False, True], ids=["chunked", "sharded"])
+@pytest.mark.parametrize("peer", ["zarrkit_peer", "limit", "zp3", "ts"])
+def test_row_batches_are_read_and_verified_by_every_peer(
+    peer: str, sharded: bool, tmp_path: Path
+) -> None:
+    module = importlib.import_module(f"benchmarks.peers.{peer}")
+    peer_class = next(
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, Peer) and v is not Peer
+    )
+    wl = dataclasses.replace(
+        workloads.get("W9s" if sharded else "W9"),
+        shape=(5000, 16),
+        chunks=(500, 16),
+        shards=(2500, 16) if sharded else None,
+        count=3,
+    )
+    result = Bench(peer_class(), wl, tmp_path, repeat=1).run("batches")
+    assert result["status"] == "ok", result.get("message")
+    assert result["verified"] is True and len(result["times"]) == 1
+
+
+def test_batches_are_distinct_rows_in_random_order() -> None:
+    wl = workloads.get("W9")
+    batches = workloads.batches(wl)
+    assert len(batches) == wl.count
+    for rows in batches:
+        assert len(set(rows.tolist())) == workloads.BATCH_ROWS
+        assert rows.min() >= 0 and rows.max() < wl.shape[0]
+    assert not all((np.diff(rows) > 0).all() for rows in batches)

@@ -151,24 +151,39 @@ class Packed:
         return out[tuple(0 if isinstance(s, int) else slice(None) for s in sel)]
 
     def vindex(self, coords: tuple[np.ndarray, ...]) -> np.ndarray:
-        ids = np.ravel_multi_index(
-            [c // k for c, k in zip(coords, self.chunks, strict=True)], self.grid_shape
-        )
-        order = np.argsort(ids, kind="stable")
-        unique, starts = np.unique(ids[order], return_index=True)
-        ends = [*starts[1:], len(order)]
-        out = np.empty(len(ids), self.dtype)
+        out = np.empty(len(coords[0]), self.dtype)
 
-        def fill(j: int) -> None:
-            ix = tuple(int(i) for i in np.unravel_index(unique[j], self.grid_shape))
-            points = order[starts[j] : ends[j]]
+        def fill(ix: tuple[int, ...], points: np.ndarray) -> None:
             local = tuple(
                 c[points] - i * k for c, i, k in zip(coords, ix, self.chunks, strict=True)
             )
             out[points] = self.load(ix)[local]
 
-        parallel(fill, list(range(len(unique))))
+        parallel(fill, *self._by_chunk(coords))
         return out
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """Whole rows of an array chunked along its first axis only."""
+        out = np.empty((len(rows), *self.shape[1:]), self.dtype)
+        zeros = [np.zeros_like(rows)] * (len(self.shape) - 1)
+
+        def fill(ix: tuple[int, ...], points: np.ndarray) -> None:
+            out[points] = self.load(ix)[rows[points] - ix[0] * self.chunks[0]]
+
+        parallel(fill, *self._by_chunk((rows, *zeros)))
+        return out
+
+    def _by_chunk(
+        self, coords: tuple[np.ndarray, ...]
+    ) -> tuple[list[tuple[int, ...]], list[np.ndarray]]:
+        """The chunks holding points ``coords``, and which points each holds."""
+        ids = np.ravel_multi_index(
+            [c // k for c, k in zip(coords, self.chunks, strict=True)], self.grid_shape
+        )
+        order = np.argsort(ids, kind="stable")
+        unique, starts = np.unique(ids[order], return_index=True)
+        chunks = [tuple(int(i) for i in np.unravel_index(u, self.grid_shape)) for u in unique]
+        return chunks, np.split(order, starts[1:])
 
 
 class Limit(Peer):
@@ -190,6 +205,9 @@ class Limit(Peer):
 
     def vindex(self, arr: Packed, coords: tuple[np.ndarray, ...]) -> np.ndarray:
         return arr.vindex(coords)
+
+    def rows(self, arr: Packed, rows: np.ndarray) -> np.ndarray:
+        return arr.rows(rows)
 
     def iter_chunks(self, arr: Packed, wl: Workload) -> Iterator[tuple[tuple[slice, ...], Any]]:
         return zip(arr.blocks.values(), parallel(arr.load, arr.grid), strict=True)

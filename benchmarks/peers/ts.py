@@ -65,6 +65,9 @@ class TensorStore(Peer):
     def vindex(self, arr: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
         return arr.vindex[coords].read().result()
 
+    def rows(self, arr: Any, rows: np.ndarray) -> np.ndarray:
+        return arr.oindex[rows].read().result()
+
 
 if __name__ == "__main__":
     main(TensorStore)

@@ -1,0 +1,101 @@
+"""Peak memory of one full zarrkit read, in a process that holds nothing but the result.
+
+The benchmark children keep the source data alive next to every result (to verify it),
+so their peak RSS is not what a user's script pays. Here the array is written by a
+separate process (``--setup``), and the reading process only imports, opens and reads:
+
+    python -m benchmarks.memory --workload W1 --dir /tmp/w1 --setup
+    python -m benchmarks.memory --workload W1 --dir /tmp/w1 [--trace]
+
+Prints the resident set after opening, the peak after the read, and the output's size.
+``--trace`` runs the read under ``tracemalloc`` instead (NumPy reports its buffers to it)
+and lists the allocation sites alive at the largest traced size seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import zarrkit
+from benchmarks import workloads
+from benchmarks.peers.zarrkit_peer import ZarrkitPeer
+
+MIB = 2**20
+
+
+def peak_rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MIB  # Linux: KiB
+
+
+def current_rss() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / MIB
+
+
+def read(path: Path) -> None:
+    arr = zarrkit.open_array(str(path), mode="r")
+    opened, opened_peak = current_rss(), peak_rss()
+    out = arr[...]
+    size, peak = out.nbytes / MIB, peak_rss()
+    print(
+        f"output {size:.0f} MiB; RSS after open {opened:.0f} MiB (peak so far "
+        f"{opened_peak:.0f}); peak after the read {peak:.0f} MiB = {peak / size:.2f}x the "
+        f"output; the read added {peak - opened:.0f} MiB = {(peak - opened) / size:.2f}x"
+    )
+
+
+def trace(path: Path, top: int = 8) -> None:
+    """The allocation sites alive at the largest traced size seen during a read (a thread
+    polls the traced size and snapshots each new high)."""
+    arr = zarrkit.open_array(str(path), mode="r")
+    tracemalloc.start(6)
+    best: list[tuple[int, tracemalloc.Snapshot | None]] = [(0, None)]
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            size = tracemalloc.get_traced_memory()[0]
+            if size > best[0][0] * 1.01:
+                best[0] = (size, tracemalloc.take_snapshot())
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=poll)
+    watcher.start()
+    out = arr[...]
+    done.set()
+    watcher.join()
+    peak = tracemalloc.get_traced_memory()[1]
+    size, snapshot = best[0]
+    print(
+        f"tracemalloc: peak {peak / MIB:.0f} MiB traced (output {out.nbytes / MIB:.0f} MiB); "
+        f"largest snapshot {size / MIB:.0f} MiB, made of:"
+    )
+    for stat in snapshot.statistics("traceback")[:top] if snapshot else []:
+        where = " > ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in stat.traceback)
+        print(f"  {stat.size / MIB:7.1f} MiB {stat.count:6d} blocks  {where}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", default="W1", choices=sorted(workloads.WORKLOADS))
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--setup", action="store_true", help="write the array, then stop")
+    parser.add_argument("--trace", action="store_true", help="trace allocations instead")
+    args = parser.parse_args()
+    if args.setup:
+        wl = workloads.get(args.workload)
+        peer = ZarrkitPeer()
+        peer.write(peer.create(args.dir, wl), workloads.make_data(wl))
+    elif args.trace:
+        trace(args.dir)
+    else:
+        read(args.dir)
+
+
+if __name__ == "__main__":
+    main()
