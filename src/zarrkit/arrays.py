@@ -77,18 +77,25 @@ class Array(Node[ArrayMetadata]):
         *,
         write_empty_chunks: bool | None = None,
         cache: ChunkCache | None = None,
+        read_missing_chunks: bool | None = None,
     ) -> None:
         super().__init__(store, path, metadata)
         self._cache = cache
         self._write_empty_chunks = (
             config.get("write_empty_chunks") if write_empty_chunks is None else write_empty_chunks
         )
+        self._read_missing_chunks = (
+            config.get("array.read_missing_chunks")
+            if read_missing_chunks is None
+            else read_missing_chunks
+        )
         self._pipeline = build_pipeline(metadata)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled by configuration (store + path), so arrays travel to Dask workers; the
         # store pickles its own configuration, never an open handle.
-        return (_reopen, (self._store, self._path, self._write_empty_chunks))
+        options = (self._write_empty_chunks, self._read_missing_chunks)
+        return (_reopen, (self._store, self._path, *options))
 
     # --- the array's metadata -----------------------------------------------------------
     @property
@@ -385,7 +392,9 @@ class Array(Node[ArrayMetadata]):
         self._check_writable()
         if fields is not None:  # write some fields of the records, keeping the others
             indexing.normalize_fields(fields, self.dtype)
-            records = engine.read(self._layout, selection)
+            # chunks not yet written are the fill value here, whatever the read policy
+            lenient = dataclasses.replace(self._layout, read_missing_chunks=True)
+            records = engine.read(lenient, selection)
             records[fields] = value
             value = records
         engine.write(self._layout, selection, value)
@@ -464,14 +473,23 @@ class Array(Node[ArrayMetadata]):
             fill_or_default(meta),
             self._write_empty_chunks,
             self._cache,
+            self._read_missing_chunks,
         )
 
 
-def _reopen(store: Store, path: str, write_empty_chunks: bool) -> Array:
+def _reopen(
+    store: Store, path: str, write_empty_chunks: bool, read_missing_chunks: bool = True
+) -> Array:
     meta = load_node(store, path)
     if not isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
         raise NodeTypeError(f"the node at path {path!r} of {store!r} is no longer an array")
-    return Array(store, path, meta, write_empty_chunks=write_empty_chunks)
+    return Array(
+        store,
+        path,
+        meta,
+        write_empty_chunks=write_empty_chunks,
+        read_missing_chunks=read_missing_chunks,
+    )
 
 
 def _lengths(dim: Any) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +36,10 @@ _settings: dict[str, Any] = {
     "io_threads": 32,
     # Like zarr-python 3: chunks equal to the fill value everywhere are not stored.
     "write_empty_chunks": False,
+    # zarr-python's key: False makes reading a chunk that is not stored raise
+    # ChunkNotFoundError instead of giving the fill value (for arrays opened afterwards
+    # without their own read_missing_chunks=).
+    "array.read_missing_chunks": True,
     # --- limits ---------------------------------------------------------------------------
     # Bytes of one decoded chunk (an inner chunk for sharded arrays): Blosc's own ceiling is
     # 2 GiB, and a size header is never trusted beyond this.
@@ -60,8 +64,10 @@ def get(name: str) -> Any:
 
 
 @contextmanager
-def set(**values: Any) -> Iterator[None]:
-    """Change settings inside a ``with`` block (process-wide)."""
+def set(settings: Mapping[str, Any] | None = None, /, **values: Any) -> Iterator[None]:
+    """Change settings inside a ``with`` block (process-wide): given as a dict (dotted
+    names such as ``{"array.read_missing_chunks": False}``) and/or as keywords."""
+    values = {**(settings or {}), **values}
     for name in values:
         get(name)
     old = {name: _settings[name] for name in values}

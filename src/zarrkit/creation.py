@@ -230,6 +230,7 @@ def create_array(
     storage_options: dict[str, Any] | None = None,
     write_empty_chunks: bool | None = None,
     cache: ChunkCache | int | None = None,
+    read_missing_chunks: bool | None = None,
 ) -> Array:
     """Create an array (Zarr v3 by default) and return it.
 
@@ -237,6 +238,9 @@ def create_array(
     numcodecs filters), ``serializer`` the array->bytes codec (v3 only), ``compressors``
     bytes->bytes codecs (v2: one compressor). Codecs may be zarrkit codec objects,
     numcodecs codecs, or their JSON. Nothing is written unless every argument is valid.
+    ``read_missing_chunks=False`` makes reads of chunks never stored raise
+    :class:`~zarrkit.errors.ChunkNotFoundError` (default: the ``array.read_missing_chunks``
+    setting, True).
 
     Examples
     --------
@@ -270,7 +274,14 @@ def create_array(
     target = make_store(store, storage_options=storage_options)
     path = normalize_path(name)
     new_node(target, path, meta, overwrite=overwrite)
-    array = Array(target, path, meta, write_empty_chunks=write_empty_chunks, cache=as_cache(cache))
+    array = Array(
+        target,
+        path,
+        meta,
+        write_empty_chunks=write_empty_chunks,
+        cache=as_cache(cache),
+        read_missing_chunks=read_missing_chunks,
+    )
     if data is not None:
         array[...] = data
     return array

@@ -4,7 +4,8 @@ Data flows down once: a :class:`~zarrkit.indexing.Selection` is projected on the
 grid, every chunk it touches is fetched with one ``get_many`` call, chunks are decoded on
 the shared thread pool (codec libraries release the GIL) — straight into their slice of the
 output where the layout allows — and assembled. Writes encode in parallel and store with one
-``set_many``. A missing chunk is the fill value; a failed read raises, never reads as fill.
+``set_many``. A missing chunk is the fill value (or, when the array's read_missing_chunks
+is False, an error naming it); a failed read raises, never reads as fill.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from zarrkit import config, locking
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.errors import CodecError, ShapeMismatchError
+from zarrkit.errors import ChunkNotFoundError, CodecError, ShapeMismatchError
 from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.storage.base import Store
@@ -78,6 +79,8 @@ class Layout:
     uniform: bool = True
     #: The array's path in its store (what telemetry reports).
     path: str = ""
+    #: False: reading a chunk that is not stored raises instead of giving the fill value.
+    read_missing_chunks: bool = True
 
     def cache_key(self, coords: Coords) -> tuple[int, str]:
         return (id(self.chunks.store), self.chunks.key(coords))
@@ -120,6 +123,7 @@ def layout_for(
     fill_value: Any,
     write_empty_chunks: bool,
     cache: ChunkCache | None = None,
+    read_missing_chunks: bool = True,
 ) -> Layout:
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
     codecs store chunks inside chunks (sharding: reads fetch byte ranges, not whole shards)."""
@@ -139,6 +143,7 @@ def layout_for(
         cache=cache,
         uniform=all(d.padded for d in dims),
         path=prefix.rstrip("/"),
+        read_missing_chunks=read_missing_chunks,
     )
 
 
@@ -267,7 +272,23 @@ def fetch(layout: Layout, coords: Sequence[Coords]) -> list[Fetched]:
         missing, layout.chunks.get_chunks([item.coords for item in missing]), strict=True
     ):
         item.blob = blob
+    if not layout.read_missing_chunks:
+        _require_stored(layout, missing)
     return found
+
+
+def _require_stored(layout: Layout, fetched: Sequence[Fetched]) -> None:
+    """Raise :class:`ChunkNotFoundError` naming the chunks of ``fetched`` not stored."""
+    keys = tuple(layout.chunks.key(item.coords) for item in fetched if item.blob is None)
+    if keys:
+        more = f" and {len(keys) - 1} more" if len(keys) > 1 else ""
+        raise ChunkNotFoundError(
+            f"chunk {keys[0]!r}{more} of array {layout.path!r} in {layout.chunks.store!r} "
+            "is not stored, and this array's read_missing_chunks is False (set it, or "
+            "zarrkit.config's 'array.read_missing_chunks', to True to read missing chunks "
+            "as the fill value)",
+            keys=keys,
+        )
 
 
 def iter_chunks(

@@ -154,11 +154,15 @@ def open_array(
     storage_options: dict[str, Any] | None = None,
     write_empty_chunks: bool | None = None,
     cache: ChunkCache | int | None = None,
+    read_missing_chunks: bool | None = None,
     **kwargs: Any,
 ) -> Array:
     """Open an array (v2 or v3, auto-detected), creating it in modes ``w``, ``w-`` and
     ``a`` when ``shape`` is given. ``cache`` is a :class:`~zarrkit.cache.ChunkCache` (or a
     byte budget for a new one) keeping decoded chunks for repeated reads.
+    ``read_missing_chunks=False`` makes reads of chunks never stored raise
+    :class:`~zarrkit.errors.ChunkNotFoundError` (default: the ``array.read_missing_chunks``
+    setting).
 
     Examples
     --------
@@ -178,6 +182,7 @@ def open_array(
             overwrite=mode == "w",
             write_empty_chunks=write_empty_chunks,
             cache=cache,
+            read_missing_chunks=read_missing_chunks,
             **kwargs,
         )
     try:
@@ -190,6 +195,7 @@ def open_array(
                 zarr_format=zarr_format or 3,
                 write_empty_chunks=write_empty_chunks,
                 cache=cache,
+                read_missing_chunks=read_missing_chunks,
                 **kwargs,
             )
         raise
@@ -198,7 +204,12 @@ def open_array(
             f"the node at path {node_path!r} of {target!r} is a group, not an array"
         )
     return Array(
-        target, node_path, meta, write_empty_chunks=write_empty_chunks, cache=as_cache(cache)
+        target,
+        node_path,
+        meta,
+        write_empty_chunks=write_empty_chunks,
+        cache=as_cache(cache),
+        read_missing_chunks=read_missing_chunks,
     )
 
 
