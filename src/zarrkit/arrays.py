@@ -185,7 +185,7 @@ class Array(Node[ArrayMetadata]):
     def nchunks_initialized(self) -> int:
         """Number of (inner) chunks that hold stored data (keys that decode to a chunk of
         the grid; stray objects under the array's prefix are not counted)."""
-        return self._layout.chunks.count_stored(list(self.stored_chunk_keys()[0]))
+        return self._layout.chunks.count_stored(self.stored_chunk_keys()[0])
 
     def stored_chunk_keys(self) -> tuple[dict[str, tuple[int, ...]], list[str]]:
         """The stored chunks (shards, when sharded) as ``{key: coords}``, and the keys under

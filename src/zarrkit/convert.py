@@ -28,6 +28,7 @@ from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.consolidated import ConsolidatedGroup, consolidate
 from zarrkit.errors import MetadataError
 from zarrkit.groups import Group
+from zarrkit.metadata.chunk_grid import RectilinearChunkGrid
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
 from zarrkit.nodes import normalize_path
@@ -202,12 +203,16 @@ def _array_options(src: Array, zarr_format: int, options: dict[str, Any]) -> dic
     # data variables), not to 1-d coordinates next to them.
     chunks = _for_rank(options["chunks"], src.ndim)
     shards = _for_rank(options["shards"], src.ndim)
-    if shards is None:
-        shards = src.shards if zarr_format == 3 else None
+    # a rectilinear grid (of chunks, or of shards) is kept unless new chunks are asked for
+    kept = _rectilinear_lengths(src) if zarr_format == 3 and chunks is None else None
+    if shards is None and zarr_format == 3:
+        shards = kept if kept is not None and src.shards else src.shards
+    if chunks is None:
+        chunks = kept if kept is not None and not src.shards and not shards else src.chunks
     kwargs: dict[str, Any] = {
         "shape": src.shape,
         "dtype": src.dtype,
-        "chunks": src.chunks if chunks is None else chunks,
+        "chunks": chunks,
         "shards": shards or None,
         "fill_value": src.fill_value,
         "order": src.order if zarr_format == 2 else None,
@@ -217,6 +222,16 @@ def _array_options(src: Array, zarr_format: int, options: dict[str, Any]) -> dic
         "chunk_key_encoding": _key_encoding(src) if same else None,
     }
     return kwargs | _codec_options(src, zarr_format, options)
+
+
+def _rectilinear_lengths(src: Array) -> list[Any] | None:
+    """The chunk (or shard) lengths of a source with a rectilinear grid, kept by a copy to
+    Zarr v3 unless new chunks are asked for."""
+    grid = src.metadata.chunk_grid
+    if not isinstance(grid, RectilinearChunkGrid):
+        return None
+    lengths: list[Any] = grid.to_json()["configuration"]["chunk_shapes"]
+    return lengths
 
 
 def _is_names(value: Any, ndim: int) -> bool:

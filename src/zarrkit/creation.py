@@ -20,7 +20,7 @@ from zarrkit.errors import (
     NodeTypeError,
     ReadOnlyError,
 )
-from zarrkit.metadata.chunk_grid import RegularChunkGrid, rectilinear_grid
+from zarrkit.metadata.chunk_grid import ChunkGrid, RegularChunkGrid, rectilinear_grid
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.documents import ArrayMetadata, GroupMetadata, NodeMetadata
 from zarrkit.metadata.dtypes import normalize_dtype, normalize_fill_value
@@ -122,16 +122,14 @@ def array_metadata(
         codecs = normalize_v3_codecs(
             filters, serializer, compressors, native, chunk_shape=chunk_shape
         )
-        grid_shape = chunk_shape
-        if shards is not None and rectilinear:
-            raise MetadataError("rectilinear chunk grids cannot be sharded", field="shards")
+        grid: ChunkGrid = rectilinear or RegularChunkGrid(chunk_shape=chunk_shape)
         if shards is not None:
-            grid_shape = _shard_shape(shards, chunk_shape)
+            grid = _shard_grid(shards, chunk_shape, shape, rectilinear is not None)
             codecs = [_sharding_json(chunk_shape, codecs)]
         meta = ArrayMetadataV3(
             shape=shape,
             dtype=native,
-            chunk_grid=rectilinear or RegularChunkGrid(chunk_shape=grid_shape),
+            chunk_grid=grid,
             chunk_key_encoding=_v3_key_encoding(chunk_key_encoding),
             fill_value=normalize_fill_value(fill_value, native),
             codecs=tuple(codecs),
@@ -140,6 +138,31 @@ def array_metadata(
         )
     build_pipeline(meta)
     return meta
+
+
+def _shard_grid(
+    shards: Any, chunks: tuple[int, ...], shape: tuple[int, ...], rectilinear_chunks: bool
+) -> ChunkGrid:
+    """The grid of the shards: regular (a shard shape), or rectilinear (lists of shard
+    lengths, as zarr-python 3.2 takes them) whose every length the inner chunks tile."""
+    if rectilinear_chunks:
+        raise MetadataError(
+            "inner chunks must be regular: give rectilinear shards (lists of shard lengths) "
+            "with a regular chunk shape",
+            field="chunks",
+        )
+    grid = rectilinear_grid(shards, shape)
+    if grid is None:
+        return RegularChunkGrid(chunk_shape=_shard_shape(shards, chunks))
+    misfit = grid.misfit(chunks)
+    if misfit is not None:
+        axis, length = misfit
+        raise MetadataError(
+            f"shard length {length} along dimension {axis} is not a multiple of the inner "
+            f"chunk length {chunks[axis]}",
+            field="shards",
+        )
+    return grid
 
 
 def _shard_shape(shards: Any, chunks: tuple[int, ...]) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from functools import partial
@@ -50,8 +50,8 @@ class KeyedChunks:
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         return list(self.store.get_many([self.key(c) for c in coords]))
 
-    def count_stored(self, keys: Sequence[str]) -> int:
-        return len(keys)
+    def count_stored(self, stored: Mapping[str, Coords]) -> int:
+        return len(stored)
 
     store_key = key
 
@@ -131,8 +131,8 @@ def layout_for(
     chunks: ChunkAccess = KeyedChunks(store, prefix, meta.chunk_key)
     inner = pipeline.inner_chunks
     if inner is not None:
-        dims = inner.dims(meta.shape)
-        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), meta.shape)
+        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), dims)
+        dims = inner.dims(dims)
         pipeline = inner.pipeline
     return Layout(
         chunks=chunks,

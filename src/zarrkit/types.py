@@ -6,7 +6,7 @@ They live below codecs and storage so that neither imports the other for a type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -83,8 +83,8 @@ class ChunkAccess(Protocol):
     def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
         """Store each blob; ``None`` removes the chunk."""
 
-    def count_stored(self, keys: Sequence[str]) -> int:
-        """How many chunks the stored chunk (or shard) ``keys`` hold."""
+    def count_stored(self, stored: Mapping[str, Coords]) -> int:
+        """How many chunks the stored chunks (or shards) hold, given as key -> coords."""
 
     def store_key(self, coords: Coords) -> str:
         """The key of the stored object (the chunk itself, or its shard) holding ``coords``;

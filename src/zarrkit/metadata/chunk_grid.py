@@ -10,6 +10,7 @@ https://github.com/zarr-developers/zarr-extensions/tree/main/chunk-grids/rectili
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,9 @@ class RegularChunkGrid:
                 f"chunk shape {self.chunk_shape} must be positive", key=key, field="chunks"
             )
 
-    def resized(self, shape: tuple[int, ...]) -> RegularChunkGrid:
+    def resized(
+        self, shape: tuple[int, ...], multiples: tuple[int, ...] | None = None
+    ) -> RegularChunkGrid:
         """This grid for an array resized to ``shape`` (itself: regular grids repeat)."""
         return self
 
@@ -160,16 +163,29 @@ class RectilinearChunkGrid:
                     field=_FIELD,
                 )
 
-    def resized(self, shape: tuple[int, ...]) -> RectilinearChunkGrid:
+    def resized(
+        self, shape: tuple[int, ...], multiples: tuple[int, ...] | None = None
+    ) -> RectilinearChunkGrid:
         """This grid for an array resized to ``shape``: a dimension grown past its chunks
-        gets one more chunk, covering the new part (as zarr-python does); shrinking keeps
-        every chunk length."""
+        gets one more chunk, covering the new part (as zarr-python does) rounded up to a
+        multiple of ``multiples`` (a sharded array's inner chunk shape, which every shard
+        length must be a multiple of); shrinking keeps every chunk length."""
         sizes = []
-        for n, s in zip(shape, self.chunk_sizes, strict=True):
+        for axis, (n, s) in enumerate(zip(shape, self.chunk_sizes, strict=True)):
             if not isinstance(s, int) and _total(s) < n:
-                s = _merge((*s, (n - _total(s), 1)))
+                step = multiples[axis] if multiples else 1
+                s = _merge((*s, (-(-(n - _total(s)) // step) * step, 1)))
             sizes.append(s)
         return RectilinearChunkGrid(chunk_sizes=tuple(sizes))
+
+    def misfit(self, inner: tuple[int, ...]) -> tuple[int, int] | None:
+        """The first ``(dimension, chunk length)`` that is not a multiple of ``inner``'s
+        length there (a shard that inner chunks of ``inner`` do not tile), or ``None``."""
+        for axis, (s, c) in enumerate(zip(self.chunk_sizes, inner, strict=True)):
+            for length in (s,) if isinstance(s, int) else (v for v, _ in s):
+                if length % c:
+                    return axis, length
+        return None
 
     def to_json(self) -> dict[str, Any]:
         shapes = [
@@ -255,19 +271,26 @@ def rectilinear_grid(chunks: Any, shape: tuple[int, ...]) -> RectilinearChunkGri
     return grid
 
 
-def inner_dims(
-    shape: tuple[int, ...], shard_shape: tuple[int, ...], inner_shape: tuple[int, ...]
-) -> tuple[DimGrid, ...]:
-    """The grid of inner chunks of a sharded array. Inner chunks restart at every shard
-    boundary, so an inner chunk shape that does not divide the shard shape gives the last
-    inner chunk of each shard a shorter (clipped) extent."""
-    dims = []
-    for n, s, c in zip(shape, shard_shape, inner_shape, strict=True):
-        if s % c == 0:
-            dims.append(DimGrid(n, c))
-            continue
-        starts = np.arange(0, s, c)
-        edges = (np.arange(0, max(n, 1), s)[:, None] + starts[None, :]).ravel()
-        edges = np.append(edges[edges < n], n).astype(np.int64)
-        dims.append(DimGrid(n, c, edges))
-    return tuple(dims)
+def inner_dims(shards: Sequence[DimGrid], inner_shape: Sequence[int]) -> tuple[DimGrid, ...]:
+    """The grid of inner chunks of an array stored in the shards laid out by ``shards``
+    (regular or rectilinear). Inner chunks restart at every shard boundary, so an inner
+    chunk length that does not divide a shard's length gives the last inner chunk of that
+    shard a shorter (clipped) extent; when it divides them all, the grid is regular."""
+    return tuple(_inner_dim(d, c) for d, c in zip(shards, inner_shape, strict=True))
+
+
+def _inner_dim(shards: DimGrid, c: int) -> DimGrid:
+    n = shards.length
+    if shards.edges is None:
+        if shards.size % c == 0:
+            return DimGrid(n, c)
+        starts = np.arange(0, max(n, 1), shards.size, dtype=np.int64)
+        lengths = np.full(len(starts), shards.size, dtype=np.int64)
+    else:
+        starts, lengths = shards.edges[:-1], np.diff(shards.edges)
+        if not (lengths % c).any():
+            return DimGrid(n, c)
+    counts = -(-lengths // c)
+    firsts = np.repeat(np.cumsum(counts) - counts, counts)
+    edges = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - firsts) * c
+    return DimGrid(n, c, np.append(edges[edges < n], n).astype(np.int64))

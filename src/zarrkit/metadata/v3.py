@@ -142,8 +142,10 @@ class ArrayMetadataV3:
     order: ClassVar[str] = "C"
 
     def __post_init__(self) -> None:
-        # a rectilinear grid grows with its array (resize, append): one more chunk
-        object.__setattr__(self, "chunk_grid", self.chunk_grid.resized(self.shape))
+        # a rectilinear grid grows with its array (resize, append): one more chunk (one
+        # more shard, a multiple of the inner chunks, when sharded)
+        inner = self.chunks if self._sharding() else None
+        object.__setattr__(self, "chunk_grid", self.chunk_grid.resized(self.shape, inner))
 
     @property
     def chunks(self) -> tuple[int, ...]:
@@ -177,10 +179,6 @@ class ArrayMetadataV3:
         grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
         grid.validate(shape, key=key)
         codecs = parse_codecs(require(data, "codecs", key=key), key=key)
-        if isinstance(grid, RectilinearChunkGrid) and codecs[0].get("name") == "sharding_indexed":
-            raise UnsupportedExtensionError(
-                "sharding a rectilinear chunk grid is not supported", key=key, field="codecs"
-            )
         check_byte_count(shape, dtype.itemsize, key=key, field="shape")
         check_byte_count(grid.chunk_shape, dtype.itemsize, key=key, field="chunk_grid")
         transformers = data.get("storage_transformers", [])

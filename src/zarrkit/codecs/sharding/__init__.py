@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from zarrkit.codecs.sharding.access import ShardedChunks, Shards
 from zarrkit.codecs.sharding.codec import ShardingCodec
-from zarrkit.codecs.sharding.layout import EMPTY, morton_order, shard_coords
+from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid, morton_order
 
-__all__ = ["EMPTY", "ShardedChunks", "Shards", "ShardingCodec", "morton_order", "shard_coords"]
+__all__ = ["EMPTY", "ShardGrid", "ShardedChunks", "Shards", "ShardingCodec", "morton_order"]

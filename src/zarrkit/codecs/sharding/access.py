@@ -12,13 +12,13 @@ where the store can lock) never lose each other's updates.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zarrkit import config, locking
 from zarrkit.codecs.base import ChunkSpec
-from zarrkit.codecs.sharding.layout import EMPTY, shard_coords
+from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid
 from zarrkit.errors import CodecError, StoreError
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
 from zarrkit.types import Blob, ChunkStore, Coords, RangeRequest, SuffixRequest
@@ -41,26 +41,26 @@ class Shards:
         """The codecs of one inner chunk."""
         return self.codec.inner_pipeline(self.spec)
 
-    def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
-        """The grid of inner chunks over an array of ``shape``."""
-        return inner_dims(shape, self.spec.shape, self.codec.chunk_shape)
+    def dims(self, shards: tuple[DimGrid, ...]) -> tuple[DimGrid, ...]:
+        """The grid of inner chunks of an array whose shards are laid out by ``shards``."""
+        return inner_dims(shards, self.codec.chunk_shape)
 
     def access(
-        self, store: ChunkStore, shard_key: Callable[[Coords], str], shape: tuple[int, ...]
+        self, store: ChunkStore, shard_key: Callable[[Coords], str], shards: tuple[DimGrid, ...]
     ) -> ShardedChunks:
-        """The inner chunks of an array of ``shape`` whose shards are stored at
-        ``shard_key(shard coords)``."""
-        cps = self.codec.chunks_per_shard(self.spec.shape)
-        counts = tuple(d.nchunks for d in self.dims(shape))
-        return ShardedChunks(store, shard_key, self.codec, cps, counts)
+        """The inner chunks of an array whose shards, laid out by ``shards`` (a regular or
+        rectilinear grid), are stored at ``shard_key(shard coords)``."""
+        grid = ShardGrid.of(shards, self.codec.chunk_shape)
+        counts = tuple(d.nchunks for d in self.dims(shards))
+        return ShardedChunks(store, shard_key, self.codec, grid, counts)
 
 
 class ShardedChunks:
     """Inner-chunk access for an array whose chunks are shards.
 
-    ``shard_key`` maps shard coords to the store key (with the array's prefix),
-    ``cps`` is the number of inner chunks per shard along each dimension and ``counts``
-    the number of inner chunks along each dimension of the whole array.
+    ``shard_key`` maps shard coords to the store key (with the array's prefix), ``grid``
+    places inner chunks in shards (whose shapes may differ: rectilinear grids) and
+    ``counts`` is the number of inner chunks along each dimension of the whole array.
     """
 
     def __init__(
@@ -68,20 +68,19 @@ class ShardedChunks:
         store: ChunkStore,
         shard_key: Callable[[Coords], str],
         codec: ShardingCodec,
-        cps: tuple[int, ...],
+        grid: ShardGrid,
         counts: tuple[int, ...],
     ) -> None:
         self.store = store
         self.shard_key = shard_key
         self.codec = codec
-        self.cps = cps
+        self.grid = grid
         self.counts = counts
-        self.index_nbytes = codec.index_nbytes(cps)
         # Shards are fetched in parallel here, and whole shards must be written together.
         self.native_concurrency = True
 
     def key(self, coords: Coords) -> str:
-        shard, inner = shard_coords(coords, self.cps)
+        shard, inner = self.grid.locate(coords)
         return f"{self.shard_key(shard)}[{','.join(map(str, inner))}]"
 
     # --- reading ----------------------------------------------------------------------
@@ -89,7 +88,7 @@ class ShardedChunks:
         """The encoded inner chunks at ``coords`` (``None`` where absent)."""
         wanted: dict[Coords, list[tuple[int, Coords]]] = defaultdict(list)
         for i, c in enumerate(coords):
-            shard, inner = shard_coords(c, self.cps)
+            shard, inner = self.grid.locate(c)
             wanted[shard].append((i, inner))
         result: list[Blob | None] = [None] * len(coords)
 
@@ -105,37 +104,36 @@ class ShardedChunks:
             list(config.pool("io_threads").map(read_shard, wanted))
         return result
 
-    def _read_raw_index(self, key: str) -> bytes | None:
+    def _read_raw_index(self, key: str, cps: tuple[int, ...]) -> bytes | None:
+        nbytes = self.codec.index_nbytes(cps)
         request = (
-            RangeRequest(0, self.index_nbytes)
+            RangeRequest(0, nbytes)
             if self.codec.index_location == "start"
-            else SuffixRequest(self.index_nbytes)
+            else SuffixRequest(nbytes)
         )
         raw = self.store.get(key, request)
-        if raw is not None and len(raw) != self.index_nbytes:
+        if raw is not None and len(raw) != nbytes:
             raise CodecError(
-                f"shard is {len(raw)} bytes, shorter than its {self.index_nbytes}-byte index",
-                key=key,
+                f"shard is {len(raw)} bytes, shorter than its {nbytes}-byte index", key=key
             )
         return raw
 
-    def _read_index(self, key: str) -> Any:
-        raw = self._read_raw_index(key)
-        return None if raw is None else self.codec.decode_index(raw, self.cps, None, key=key)
+    def _read_index(self, key: str, shard: Coords) -> Any:
+        cps = self.grid.cps(shard)
+        raw = self._read_raw_index(key, cps)
+        return None if raw is None else self.codec.decode_index(raw, cps, None, key=key)
 
     def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
         """The inner chunks ``inner`` of one shard, all from the same version of it: the
         index is read again after the byte ranges, and the read retried if a writer replaced
         the shard in between (its index then differs)."""
-        key = self.shard_key(shard)
+        key, cps = self.shard_key(shard), self.grid.cps(shard)
         for _ in range(_RETRIES):
-            raw = self._read_raw_index(key)
+            raw = self._read_raw_index(key, cps)
             if raw is None:
                 return [None] * len(inner)
-            blobs = self._read_ranges(
-                key, self.codec.decode_index(raw, self.cps, None, key=key), inner
-            )
-            if blobs is not None and self._read_raw_index(key) == raw:
+            blobs = self._read_ranges(key, self.codec.decode_index(raw, cps, None, key=key), inner)
+            if blobs is not None and self._read_raw_index(key, cps) == raw:
                 return blobs
         raise StoreError(
             f"the shard changed during each of {_RETRIES} reads", key=key, operation="get_ranges"
@@ -164,11 +162,12 @@ class ShardedChunks:
 
     def store_key(self, coords: Coords) -> str:
         """The key of the shard holding inner chunk ``coords``."""
-        return self.shard_key(shard_coords(coords, self.cps)[0])
+        return self.shard_key(self.grid.locate(coords)[0])
 
-    def count_stored(self, keys: Sequence[str]) -> int:
-        """Inner chunks held by the shards ``keys`` (one index read each)."""
-        indexes = config.pool("io_threads").map(self._read_index, keys)
+    def count_stored(self, stored: Mapping[str, Coords]) -> int:
+        """Inner chunks held by the shards ``stored`` (key -> shard coords; one index read
+        each)."""
+        indexes = config.pool("io_threads").map(self._read_index, stored, stored.values())
         return sum(int((index[..., 0] != EMPTY).sum()) for index in indexes if index is not None)
 
     # --- writing ----------------------------------------------------------------------
@@ -176,7 +175,7 @@ class ShardedChunks:
         """Store (or, for ``None``, remove) inner chunks, rewriting each shard once."""
         by_shard: dict[Coords, dict[Coords, Blob | None]] = defaultdict(dict)
         for c, blob in updates:
-            shard, inner = shard_coords(c, self.cps)
+            shard, inner = self.grid.locate(c)
             by_shard[shard][inner] = blob
         keys = {shard: self.shard_key(shard) for shard in by_shard}
         with locking.locked(self.store, keys.values()):
@@ -184,7 +183,7 @@ class ShardedChunks:
             for shard, changes in by_shard.items():
                 blobs = self._merge(shard, keys[shard], changes)
                 if blobs:
-                    writes.append((keys[shard], self.codec.build(blobs, self.cps)))
+                    writes.append((keys[shard], self.codec.build(blobs, self.grid.cps(shard))))
                 else:
                     deletes.append(keys[shard])
             if writes:
@@ -195,14 +194,11 @@ class ShardedChunks:
     def _merge(
         self, shard: Coords, key: str, changes: dict[Coords, Blob | None]
     ) -> dict[Coords, Blob]:
-        inside = 1
-        for s, n, total in zip(shard, self.cps, self.counts, strict=True):
-            inside *= min(n, total - s * n)
         blobs: dict[Coords, Blob] = {}
-        if len(changes) < inside:
+        if len(changes) < self.grid.inside(shard, self.counts):
             old = self.store.get(key)
             if old is not None:
-                blobs.update(self.codec.split(old, self.cps, key=key))
+                blobs.update(self.codec.split(old, self.grid.cps(shard), key=key))
         for inner, blob in changes.items():
             if blob is None:
                 blobs.pop(inner, None)
