@@ -270,27 +270,35 @@ def _guarded(subscriber: Any, handler: Handler) -> Handler:
     return call
 
 
+# The array operation being observed, and the kinds of calls being observed (bits), in this
+# context: set by the observers below, carried into worker threads by ObservedPool.
+_span: contextvars.ContextVar[int | None] = contextvars.ContextVar("zarrkit_span", default=None)
+_inside: contextvars.ContextVar[int] = contextvars.ContextVar("zarrkit_inside", default=0)
+_BITS = {kind: 1 << i for i, kind in enumerate(KINDS)}
+_DELIVERING = 1 << len(KINDS)
+_SUBSCRIBER = (_DELIVERING << 1) - 1  # within every kind, and delivering
+_ids = itertools.count(1)
+
+
 # --- emitting ----------------------------------------------------------------------------------
 def deliver(event: Event) -> None:
-    """Hand ``event`` to its subscribers (callers check ``active.<kind>`` first)."""
-    for handler in getattr(active, event.kind):
-        handler(event)
+    """Hand ``event`` to its subscribers (callers check ``active.<kind>`` first). What a
+    subscriber does with zarrkit meanwhile emits nothing, so a subscriber storing its
+    figures in a Zarr array cannot feed itself."""
+    token = _inside.set(_SUBSCRIBER)
+    try:
+        for handler in getattr(active, event.kind):
+            handler(event)
+    finally:
+        _inside.reset(token)
 
 
 def emit(event_type: type[E], /, **fields: Any) -> None:
     """Emit an event of ``event_type`` with ``fields`` (and the current ``span``) if anyone
     listens: one line where it happens, e.g. ``telemetry.emit(RetryEvent, op="get",
     store=repr(store), key=key, attempt=2, delay=0.1, reason="503")``."""
-    if getattr(active, event_type.kind):
+    if getattr(active, event_type.kind) and not _inside.get() & _DELIVERING:
         deliver(event_type(span=_span.get(), **fields))
-
-
-# The array operation being observed, and the kinds of calls being observed (bits), in this
-# context: set by the observers below, carried into worker threads by ObservedPool.
-_span: contextvars.ContextVar[int | None] = contextvars.ContextVar("zarrkit_span", default=None)
-_inside: contextvars.ContextVar[int] = contextvars.ContextVar("zarrkit_inside", default=0)
-_BITS = {kind: 1 << i for i, kind in enumerate(KINDS)}
-_ids = itertools.count(1)
 
 
 def within(kind: str) -> bool:
