@@ -2,8 +2,9 @@
 
 Array reads and writes (:mod:`zarrkit.engine`), store calls (the public methods of
 :class:`zarrkit.storage.Store`, so every backend), codec pipeline calls and the decoded-chunk
-cache each emit a frozen event to whoever subscribed. With no subscriber a boundary costs one
-check (``if active.store:``) and nothing is computed, timed or allocated.
+cache each emit a frozen event to whoever subscribed. With no subscriber nothing is computed,
+timed or allocated: a store call, codec call or cache lookup costs one check (``if
+active.store:``), an array read or write two (the second to count its chunks).
 
 A subscriber is a callable taking one event (given every event, or only the types named when
 subscribing), or an object with methods named after the kinds it wants: ``on_array``,
