@@ -167,6 +167,22 @@ def test_cp_stats_summarise_requests_bytes_and_codec_time(v2_array: Path, tmp_pa
     assert "Store requests" not in invoke("cp", v2_array, tmp_path / "d.zarr").stdout
 
 
+@pytest.mark.parametrize("sharded", [False, True])
+def test_cp_keeps_rectilinear_grids(tmp_path: Path, sharded: bool) -> None:
+    lengths = [[16, 48], [[12, 2], 24]]  # rows 16 and 48, columns 12, 12, 24
+    grid = {"chunks": (8, 4), "shards": lengths} if sharded else {"chunks": lengths}
+    source = zarrkit.create_array(tmp_path / "r.zarr", shape=DATA.shape, dtype="f4", **grid)
+    source[...] = DATA
+    result = invoke("cp", tmp_path / "r.zarr", tmp_path / "c.zarr", "--compressor", "gzip:1")
+    assert result.exit_code == 0, result.output
+    copied = zarrkit.open_array(tmp_path / "c.zarr", mode="r")
+    assert copied.metadata.chunk_grid == source.metadata.chunk_grid
+    assert (copied.chunks, copied.shards) == (source.chunks, source.shards)
+    codecs = copied.serializer.codecs if sharded else copied.compressors  # gzip in the shards
+    assert [type(c).__name__ for c in codecs][-1] == "GzipCodec"
+    assert np.array_equal(copied[...], DATA)
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
