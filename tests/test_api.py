@@ -1,18 +1,26 @@
 """Creating and opening arrays and groups: modes, formats, errors, nothing written on failure."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
+import zarr
+import zarr.api.synchronous
 
 import zarrkit
+import zarrkit.api.synchronous
 from zarrkit.errors import (
+    ContainsArrayError,
     MetadataError,
     NodeExistsError,
     NodeNotFoundError,
     NodeTypeError,
     ReadOnlyError,
     UnknownCodecError,
+    ZarrDeprecationWarning,
+    ZarrRuntimeWarning,
+    ZarrUserWarning,
 )
 from zarrkit.storage import LocalStore, MemoryStore
 
@@ -232,3 +240,154 @@ def test_v2_order_f(tmp_path):
     a[:] = data
     assert (tmp_path / "0.0").read_bytes() == data.tobytes(order="F")
     np.testing.assert_array_equal(zarrkit.open_array(tmp_path)[:], data)
+
+
+# --- zarr-python's synchronous API ---------------------------------------------------------
+
+
+def test_every_zarr_python_name_is_exported():
+    assert set(zarr.__all__) - set(zarrkit.__all__) <= {"AsyncArray", "AsyncGroup"}
+    assert set(zarrkit.__all__) >= {"from_dask", "store_dask", "print_debug_info"}
+    for name in zarr.api.synchronous.__all__:
+        assert callable(getattr(zarrkit.api.synchronous, name)), name
+    assert zarrkit.api.synchronous.__all__ == zarr.api.synchronous.__all__
+
+
+def test_save_and_load_an_array(tmp_path):
+    zarrkit.save(tmp_path / "one.zarr", np.arange(10))
+    np.testing.assert_array_equal(zarrkit.load(tmp_path / "one.zarr"), np.arange(10))
+    with pytest.raises(ContainsArrayError):  # save_array does not replace by default
+        zarrkit.save_array(tmp_path / "one.zarr", np.arange(3))
+    zarrkit.save_array(tmp_path / "one.zarr", np.arange(3), mode="w")
+    assert zarrkit.load(tmp_path / "one.zarr").tolist() == [0, 1, 2]
+
+
+def test_save_and_load_a_group():
+    store = MemoryStore()
+    zarrkit.save(store, np.arange(3), np.ones(2), path="g", named=np.zeros(4), zarr_format=2)
+    group = zarrkit.open_group(store, path="g")
+    assert sorted(group) == ["arr_0", "arr_1", "named"] and group.zarr_format == 2
+    loaded = zarrkit.load(store, path="g")
+    assert sorted(loaded) == ["arr_0", "arr_1", "named"]
+    np.testing.assert_array_equal(loaded["named"], np.zeros(4))
+    np.testing.assert_array_equal(zarrkit.load(store, path="g/arr_0"), np.arange(3))
+
+
+def test_save_errors(tmp_path):
+    with pytest.raises(ValueError, match="at least one array"):
+        zarrkit.save(tmp_path / "x.zarr")
+    with pytest.raises(ValueError, match="at least one array"):
+        zarrkit.save_group(tmp_path / "x.zarr")
+    with pytest.raises(TypeError, match="mode"):  # a keyword that is no array
+        zarrkit.save(tmp_path / "x.zarr", np.arange(2), mode="w")
+    assert not (tmp_path / "x.zarr").exists()
+
+
+def test_from_array_keeps_a_zarr_arrays_layout():
+    source = zarrkit.create_array(
+        {}, shape=(6, 4), chunks=(2, 4), dtype="i2", fill_value=-1, attributes={"u": "m"},
+        compressors={"name": "gzip", "configuration": {"level": 1}}, dimension_names=["t", "x"],
+    )  # fmt: skip
+    source[:] = np.arange(24).reshape(6, 4)
+    copy = zarrkit.from_array({}, data=source)
+    assert (copy.chunks, copy.fill_value, dict(copy.attrs)) == ((2, 4), -1, {"u": "m"})
+    assert [c.to_json()["name"] for c in copy.compressors] == ["gzip"]
+    assert copy.dimension_names == ("t", "x")
+    np.testing.assert_array_equal(copy[:], source[:])
+    v2 = zarrkit.from_array({}, data=source, zarr_format=2, chunks=(3, 4), write_data=False)
+    assert (v2.zarr_format, v2.chunks, v2.compressor.codec_id, v2.nchunks_initialized) == (
+        2,
+        (3, 4),
+        "gzip",
+        0,
+    )
+
+
+def test_from_array_and_array_of_numpy_data():
+    data = np.arange(12, dtype="f4").reshape(3, 4)
+    a = zarrkit.from_array({}, data=data, chunks=(1, 4), name="x")
+    assert a.path == "x" and a.chunks == (1, 4) and a[2].tolist() == [8, 9, 10, 11]
+    b = zarrkit.array(data, store={}, chunks=(2, 2))
+    assert b.chunks == (2, 2) and b.dtype == np.dtype("f4")
+    np.testing.assert_array_equal(zarrkit.array(b, store={})[:], data)  # a zarrkit array
+
+
+def test_like_functions_take_overrides():
+    template = zarrkit.create_array({}, shape=(4, 4), chunks=(2, 2), dtype="i2", fill_value=3)
+    bigger = zarrkit.zeros_like(template, shape=(8, 8), chunks=(4, 4))
+    assert (bigger.shape, bigger.chunks, bigger.dtype) == ((8, 8), (4, 4), np.dtype("i2"))
+    assert zarrkit.full_like(template)[:].max() == 3
+    assert zarrkit.full_like(template, fill_value=5)[0, 0] == 5
+    assert zarrkit.empty_like(template).fill_value == 3
+    assert zarrkit.ones_like(np.zeros((2, 3), "u1"), dtype="f8").dtype == np.dtype("f8")
+
+
+def test_open_like(tmp_path):
+    template = zarrkit.create_array({}, shape=(5,), chunks=(2,), dtype="u2")
+    opened = zarrkit.open_like(template, str(tmp_path / "like.zarr"))
+    assert (opened.shape, opened.chunks, opened.dtype) == ((5,), (2,), np.dtype("u2"))
+    again = zarrkit.open_like(template, str(tmp_path / "like.zarr"))  # now it exists
+    assert again.metadata == opened.metadata
+
+
+def test_create_takes_zarr_pythons_older_keywords():
+    a = zarrkit.create(shape=200, chunk_shape=20, store={})
+    assert a.chunks == (20,)
+    b = zarrkit.create(
+        shape=(4, 4), chunks=(2, 2), dtype="i4", store={}, codecs=["bytes", "crc32c"],
+        chunk_key_encoding=("default", "."),
+    )  # fmt: skip
+    assert [c.to_json()["name"] for c in b.compressors] == ["crc32c"]
+    b[:] = 1
+    assert b.store.get("c.0.0") is not None
+    for name in ("chunk_store", "cache_attrs", "cache_metadata", "meta_array", "read_only"):
+        with pytest.warns(ZarrRuntimeWarning, match=f"{name} is not yet implemented"):
+            zarrkit.create(shape=(1,), store={}, **{name: 1})
+    with pytest.raises(TypeError, match="unexpected arguments: bogus"):
+        zarrkit.create(shape=(1,), store={}, bogus=1)
+    with pytest.raises(ValueError, match="differ"), pytest.warns(ZarrDeprecationWarning):
+        zarrkit.create(shape=(1,), store={}, zarr_version=2, zarr_format=3)
+
+
+def test_copy_all_and_copy_store_say_what_to_use():
+    for function in (zarrkit.copy_all, zarrkit.copy_store):
+        with pytest.raises(NotImplementedError, match=r"zarrkit\.copy"):
+            function({}, {})
+
+
+def test_tree_function_is_deprecated_for_group_tree():
+    root = zarrkit.group({})
+    root.create_group("a")
+    with pytest.warns(ZarrDeprecationWarning):
+        assert str(zarrkit.tree(root)) == str(root.tree())
+
+
+def test_v3_consolidation_warns_as_zarr_python_does():
+    store = MemoryStore()
+    zarrkit.group(store).create_group("a")
+    with pytest.warns(ZarrUserWarning, match="not part in the Zarr format 3 specification"):
+        zarrkit.consolidate_metadata(store)
+    v2 = MemoryStore()
+    zarrkit.group(v2, zarr_format=2).create_group("a")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zarrkit.consolidate_metadata(v2)
+
+
+def test_print_debug_info(capsys):
+    zarrkit.print_debug_info()
+    out = capsys.readouterr().out
+    assert f"zarrkit: {zarrkit.__version__}" in out and "numpy: " in out
+
+
+@pytest.mark.parametrize("mode", ["w", "a"])
+@pytest.mark.parametrize("kind", ["array", "group"])
+def test_writing_over_a_folder_keeps_files_that_are_no_zarr_node(tmp_path, mode, kind):
+    # zarrkit's choice (docs/migrating.md): mode "w" and overwrite=True replace a Zarr
+    # node, never files that are none; zarr-python deletes everything under the path
+    (tmp_path / "notes.txt").write_text("mine")
+    if kind == "array":
+        zarrkit.open_array(tmp_path, mode=mode, shape=(2,), dtype="i1")
+    else:
+        zarrkit.open_group(tmp_path, mode=mode)
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -25,30 +25,37 @@ PACKAGE = "zarrkit"
 #: module or a package (all its modules). Comments name DESIGN.md's rows.
 LAYERS: list[tuple[str, ...]] = [
     # errors/types/registry/config/telemetry
-    ("zarrkit.errors",),
+    ("zarrkit.errors", "zarrkit.version"),
     ("zarrkit.telemetry",),
     ("zarrkit.config", "zarrkit.keys", "zarrkit.progress"),
     ("zarrkit.locking", "zarrkit.registry"),
     ("zarrkit.types",),
     # metadata
     ("zarrkit.metadata",),
-    # indexing, codecs, storage
-    ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage"),
+    # indexing, codecs, storage (and the data type objects, a view of metadata's)
+    ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage", "zarrkit.dtype"),
     # engine
-    ("zarrkit.cache",),
+    ("zarrkit.cache", "zarrkit.experimental"),
     ("zarrkit.engine",),
     # creation/nodes/arrays/groups
-    ("zarrkit.attributes", "zarrkit.chunking", "zarrkit.consolidated_cache", "zarrkit.info"),
-    ("zarrkit.consolidated_writes",),
+    (
+        "zarrkit.array_config",
+        "zarrkit.attributes",
+        "zarrkit.chunking",
+        "zarrkit.consolidated_cache",
+        "zarrkit.info",
+    ),
+    ("zarrkit.consolidated_writes", "zarrkit.creation"),
     ("zarrkit.nodes",),
-    ("zarrkit.arrays",),
-    ("zarrkit.creation", "zarrkit.check"),
+    ("zarrkit.arrays", "zarrkit.hierarchy"),
+    ("zarrkit.check",),
     ("zarrkit.groups",),
     ("zarrkit.consolidated", "zarrkit.facts"),
-    # api
-    ("zarrkit.api",),
+    ("zarrkit.convert",),
+    # api (zarrkit.core: zarr-python's import paths of names its user guide imports)
+    ("zarrkit.api", "zarrkit.core", "zarrkit.debug"),
     # integrations, cli (the package's __init__ re-exports the public API, for programs)
-    ("zarrkit.convert", "zarrkit.testing"),
+    ("zarrkit.testing",),
     ("zarrkit.integrations",),
     ("zarrkit",),
     ("zarrkit.demo",),

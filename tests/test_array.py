@@ -1,10 +1,21 @@
 """Array reads and writes through the engine: edges, fill values, empty chunks, info."""
 
+import json
+import pickle
+
 import numpy as np
 import pytest
 
 import zarrkit
-from zarrkit.errors import CodecError, ShapeMismatchError
+from zarrkit.array_config import ArrayConfig
+from zarrkit.errors import (
+    CodecError,
+    MetadataError,
+    ShapeMismatchError,
+    ZarrDeprecationWarning,
+    ZarrRuntimeWarning,
+    ZarrUserWarning,
+)
 from zarrkit.storage import LocalStore, MemoryStore
 
 
@@ -68,7 +79,12 @@ def test_write_empty_chunks_false_deletes_fill_chunks(fmt):
 
 def test_write_empty_chunks_true_keeps_them(fmt):
     a = zarrkit.create_array(
-        MemoryStore(), shape=(4,), chunks=(2,), dtype="i1", zarr_format=fmt, write_empty_chunks=True
+        MemoryStore(),
+        shape=(4,),
+        chunks=(2,),
+        dtype="i1",
+        zarr_format=fmt,
+        config={"write_empty_chunks": True},
     )
     a[:] = 0
     assert a.nchunks_initialized == 2
@@ -159,3 +175,163 @@ def test_explicit_set_selections_and_chunk_sizes(fmt):
     np.testing.assert_array_equal(a[:], ref)
     assert a.read_chunk_sizes == ((4, 4, 2), (3, 3, 1))
     assert a.write_chunk_sizes == a.read_chunk_sizes
+
+
+# --- zarr-python's Array API: config, order, equality, classmethods ------------------------
+
+
+def test_v3_order_argument_warns_and_config_sets_the_memory_order():
+    with pytest.warns(ZarrRuntimeWarning, match="`order` keyword argument has no effect"):
+        c = zarrkit.create_array({}, shape=(3, 4), dtype="i2", order="F")
+    f = zarrkit.create_array({}, shape=(3, 4), dtype="i2", config={"order": "F"})
+    assert (c.order, f.order) == ("C", "F") and f.config == ArrayConfig("F", False)
+    data = np.arange(12, dtype="i2").reshape(3, 4)
+    c[:], f[:] = data, data
+    assert c[:].flags.c_contiguous and f[:].flags.f_contiguous and f[1:, 1:].flags.f_contiguous
+    np.testing.assert_array_equal(f[:], data)
+    assert c.store.get("c/0/0") == f.store.get("c/0/0")  # v3 stores no order: same bytes
+
+
+def test_v2_order_is_stored_and_sets_the_memory_order():
+    a = zarrkit.create_array({}, shape=(3, 4), dtype="i2", zarr_format=2, order="F")
+    b = zarrkit.create_array({}, shape=(3, 4), dtype="i2", zarr_format=2, config={"order": "F"})
+    assert a.metadata.order == b.metadata.order == a.order == "F"
+    assert a[:].flags.f_contiguous
+
+
+def test_write_empty_chunks_argument_warns_and_is_honoured():
+    with pytest.warns(ZarrRuntimeWarning, match="`write_empty_chunks` keyword argument"):
+        a = zarrkit.zeros((4,), chunks=(2,), store={}, write_empty_chunks=True)
+    a[:] = 0
+    assert a.config.write_empty_chunks is True and a.nchunks_initialized == 2
+
+
+def test_with_config_is_a_new_view_of_the_same_array():
+    a = zarrkit.zeros((4,), chunks=(2,), store={})
+    b = a.with_config({"write_empty_chunks": True})
+    assert (a.config.write_empty_chunks, b.config.write_empty_chunks) == (False, True)
+    assert a != b and b.with_config({"write_empty_chunks": False}) == a
+    b[:2] = 0
+    assert a.nchunks_initialized == 1
+    with pytest.raises(MetadataError, match="unknown array config keys"):
+        zarrkit.zeros((1,), store={}, config={"wirte_empty_chunks": True})
+
+
+class SameContent(MemoryStore):
+    """A store equal to any other holding the same keys and values (pickles by value)."""
+
+    def __eq__(self, other):
+        keys = sorted(self.list_prefix(""))
+        return (
+            isinstance(other, SameContent)
+            and keys == sorted(other.list_prefix(""))
+            and all(self.get(k) == other.get(k) for k in keys)
+        )
+
+    __hash__ = MemoryStore.__hash__
+
+
+def test_arrays_are_equal_when_store_path_metadata_and_config_are():
+    store = SameContent()
+    a = zarrkit.create_array(store, name="x", shape=(3,), dtype="i4", attributes={"u": 1})
+    assert a == zarrkit.open_array(store, path="x") == pickle.loads(pickle.dumps(a))
+    assert a != zarrkit.create_array(store, name="y", shape=(3,), dtype="i4")
+    other = zarrkit.open_array(store, path="x")
+    other.attrs["u"] = 2
+    assert a != other  # metadata differs now
+
+
+def test_compressor_is_the_v2_compressor():
+    v2 = zarrkit.create_array({}, shape=(2,), dtype="i1", zarr_format=2)
+    assert v2.compressor == v2.compressors[0] and v2.compressor.codec_id == "zstd"
+    assert (
+        zarrkit.create_array({}, shape=(2,), dtype="i1", zarr_format=2, compressors=None).compressor
+        is None
+    )
+    with pytest.raises(TypeError, match="not available for Zarr format 3"):
+        _ = zarrkit.create_array({}, shape=(2,), dtype="i1").compressor
+
+
+def test_classmethods_open_create_from_dict():
+    store = MemoryStore()
+    with pytest.warns(ZarrDeprecationWarning, match="create_array instead"):
+        a = zarrkit.Array.create(store, shape=(10,), dtype="u1", chunk_shape=(5,), codecs=["bytes"])
+    assert a.chunks == (5,) and a.compressors == () and zarrkit.Array.open(store) == a
+    doc = a.metadata.to_json()
+    again = zarrkit.Array.from_dict(store, doc)
+    assert again.metadata == a.metadata and again.path == ""
+    v2 = zarrkit.create_array({}, name="v2", shape=(2,), dtype="i1", zarr_format=2)
+    assert zarrkit.Array.from_dict(v2.store, {**v2.metadata.to_json(), "attributes": {}}) != v2
+    with pytest.raises(MetadataError):
+        zarrkit.Array.from_dict(store, {"zarr_format": 3, "node_type": "group"})
+
+
+def test_resize_takes_a_shape_or_its_items():
+    a = zarrkit.zeros((4, 4), chunks=(2, 2), store={})
+    a.resize((6, 2))
+    assert a.shape == (6, 2)
+    a.resize(3, 3)
+    assert a.shape == (3, 3)
+
+
+def test_cpu_buffer_prototype_is_accepted_others_refused():
+    from zarr.core.buffer import default_buffer_prototype
+
+    a = zarrkit.zeros((4,), store={})
+    a.set_basic_selection(slice(None), 2, prototype=default_buffer_prototype())
+    assert a.get_basic_selection(prototype=default_buffer_prototype()).tolist() == [2] * 4
+
+    class GpuLike:
+        buffer = nd_buffer = type("Buffer", (), {"__module__": "zarr.core.buffer.gpu"})
+
+    with pytest.raises(NotImplementedError, match="not a CPU buffer prototype"):
+        a.get_orthogonal_selection([1], prototype=GpuLike())
+
+
+def test_regular_grid_counts_chunks():
+    a = zarrkit.create_array({}, shape=(10, 4), chunks=(3, 4), dtype="i4")
+    assert a.metadata.chunk_grid.get_nchunks((10, 4)) == 4 == a.nchunks
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 3), (0,), (3, 0)])
+def test_zero_length_chunks_on_empty_dimensions(fmt, shape):
+    chunks = tuple(n if n else 0 for n in shape)
+    a = zarrkit.create_array({}, shape=shape, chunks=chunks, dtype="f8", zarr_format=fmt)
+    assert a.chunks == chunks and a[...].shape == shape and a.nchunks == 0
+    a[...] = 1.0  # nothing to write
+    assert zarrkit.open_array(a.store).chunks == chunks
+    with pytest.raises(MetadataError, match="0 only along an empty dimension"):
+        zarrkit.create_array({}, shape=(2, 3), chunks=(0, 3), dtype="f8", zarr_format=fmt)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "stored"),
+    [
+        ("i4", 0),
+        ("f8", 0.0),
+        ("bool", False),
+        ("c8", [0.0, 0.0]),
+        ("U3", ""),
+        ("S3", ""),
+        ([("a", "i4"), ("b", "f8")], "AAAAAAAAAAAAAAAA"),
+        ("M8[s]", -(2**63)),  # NaT, as zarr-python 3 stores it
+    ],
+)
+def test_v2_default_fill_value_is_stored_as_zarr_python_3_does(dtype, stored):
+    store = MemoryStore()
+    zarrkit.create_array(store, name="d", shape=(2,), dtype=dtype, zarr_format=2)
+    assert json.loads(store.get("d/.zarray"))["fill_value"] == stored
+    zarrkit.create_array(store, name="n", shape=(2,), dtype=dtype, zarr_format=2, fill_value=None)
+    assert json.loads(store.get("n/.zarray"))["fill_value"] is None  # an explicit None: null
+
+
+def test_v2_array_beside_a_v3_one_and_opening_prefers_v3():
+    store = MemoryStore()
+    zarrkit.create_array(store, shape=(10,), dtype="u1", fill_value=3)
+    zarrkit.create_array(store, shape=(4,), dtype="u1", zarr_format=2)
+    with pytest.warns(
+        ZarrUserWarning, match=r"Both zarr.json .* and \.zarray .* Zarr v3 will be used"
+    ):
+        found = zarrkit.open(store)
+    assert found.zarr_format == 3 and found.shape == (10,)
+    assert zarrkit.open_array(store, zarr_format=2).shape == (4,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,7 @@ def test_cp_converts_v2_to_sharded_v3(v2_array: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     copied = zarrkit.open_array(dest, mode="r")
     assert (copied.zarr_format, copied.chunks, copied.shards) == (3, (8, 8), (32, 48))
-    assert copied.serializer.codecs[-1].level == 5  # zstd inside the shards
+    assert copied.compressors[-1].level == 5  # zstd inside the shards
     assert np.array_equal(copied[...], DATA)
     again = invoke(*args)
     assert again.exit_code == 1 and "already exists" in again.stderr
@@ -178,8 +179,7 @@ def test_cp_keeps_rectilinear_grids(tmp_path: Path, sharded: bool) -> None:
     copied = zarrkit.open_array(tmp_path / "c.zarr", mode="r")
     assert copied.metadata.chunk_grid == source.metadata.chunk_grid
     assert (copied.chunks, copied.shards) == (source.chunks, source.shards)
-    codecs = copied.serializer.codecs if sharded else copied.compressors  # gzip in the shards
-    assert [type(c).__name__ for c in codecs][-1] == "GzipCodec"
+    assert [type(c).__name__ for c in copied.compressors] == ["GzipCodec"]  # in the shards
     assert np.array_equal(copied[...], DATA)
 
 
@@ -215,7 +215,9 @@ def test_parse_compressor_gives_each_format_its_json() -> None:
 
 
 def test_consolidate(hierarchy: Path) -> None:
-    result = invoke("consolidate", hierarchy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # zarr-python's v3 warning is for ported code, not the CLI
+        result = invoke("consolidate", hierarchy)
     assert result.exit_code == 0
     assert "3 nodes" in result.output
     group = zarrkit.open_group(hierarchy, mode="r", use_consolidated=True)

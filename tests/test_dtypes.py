@@ -471,3 +471,16 @@ def test_structured_fields_read_through_numpy():
 def test_object_v3_needs_a_choice():
     with pytest.raises(UnknownDataTypeError, match="dtype=str or dtype=bytes"):
         zarrkit.create_array(MemoryStore(), shape=(2,), dtype=object)
+
+
+@pytest.mark.parametrize("shape", [(0,), (2,)])
+def test_object_v2_needs_an_object_codec(shape):
+    # metadata '|O' without an object codec is readable by no one: refused, nothing written
+    store = MemoryStore()
+    group = zarrkit.open_group(store, mode="w", zarr_format=2)
+    with pytest.raises(MetadataError, match="object codec") as caught:
+        group.create_array("a", shape=shape, dtype=object)
+    assert caught.value.field == "filters"
+    assert "a" not in group
+    group.create_array("b", shape=shape, dtype=object, filters=[{"id": "json2"}])
+    assert zarrkit.open_array(store, path="b").filters[0].codec_id == "json2"

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from zarrkit.errors import BoundsError, IndexingError, SelectionTypeError
+from zarrkit.errors import BoundsCheckError, BoundsError, IndexingError, SelectionTypeError
 from zarrkit.indexing import (
     Int,
     Ints,
@@ -289,8 +289,15 @@ def test_block_selection() -> None:
     sel = normalize_blocks((-1, slice(1, None)), (10, 7), dims)
     assert sel.dims == (Slice(8, 10, 1), Slice(3, 7, 1))
     assert sel.out_shape == (2, 4)
-    assert normalize_blocks(slice(5, None), (10, 7), dims).out_shape == (0, 7)  # clipped
+    assert normalize_blocks(slice(2, 9), (10, 7), dims).out_shape == (2, 7)  # stop clipped
     assert normalize_blocks(Ellipsis, (0,), (DimGrid(0, 4),)).out_shape == (0,)
+
+
+@pytest.mark.parametrize("key", [slice(3, None), slice(5, 9), slice(-4, 2), 3, -4])
+def test_block_selection_past_the_last_block_raises(key: Any) -> None:
+    # zarr-python's rule: a block index, or a block slice's start, must name a block
+    with pytest.raises(BoundsCheckError, match="out"):
+        normalize_blocks(key, (10, 7), grid((10, 7), (4, 3)))
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -446,7 +453,6 @@ def test_oindex_and_vindex_match_zarr_python(key: Any, mode: str, shape: tuple[i
         (np.array(3), "auto"),  # zarr-python: shape (1,); NumPy and zarrkit: ()
         ((3,), "coordinate"),  # zarr-python vindex[3]: shape (1,)
         ([], "auto"),  # zarr-python raises
-        ((Ellipsis, [1, 2]), "auto"),  # zarr-python raises
         ([True, 1], "auto"),  # zarr-python raises; NumPy reads it as [1, 1]
         (np.arange(9) > 3, "auto"),  # on 1-D fine everywhere
     ],
@@ -454,6 +460,13 @@ def test_oindex_and_vindex_match_zarr_python(key: Any, mode: str, shape: tuple[i
 def test_where_zarrkit_follows_numpy_not_zarr_python(key: Any, mode: Any) -> None:
     a = np.arange(9)
     np.testing.assert_array_equal(get(a, key, (4,), mode), a[key], strict=True)
+
+
+@pytest.mark.parametrize("key", [(Ellipsis, [1, 2]), ([1, 2], Ellipsis), (Ellipsis, np.array([0]))])
+def test_index_array_next_to_ellipsis_raises_as_in_zarr_python(key: Any) -> None:
+    with pytest.raises(IndexingError, match="Ellipsis"):
+        normalize(key, (7, 9), "auto")
+    assert normalize(key, (7, 9), "orthogonal").mode == "orthogonal"  # oindex takes it
 
 
 def test_row_mask_on_nd_follows_numpy() -> None:

@@ -1,6 +1,6 @@
-"""The missing-chunk policy: with ``read_missing_chunks`` False (per array, or zarr-python's
-global ``array.read_missing_chunks``), reading a chunk that is not stored raises a
-ChunkNotFoundError naming it instead of giving the fill value."""
+"""The missing-chunk policy: with ``read_missing_chunks`` False (per array in its
+``config``, or zarr-python's global ``array.read_missing_chunks``), reading a chunk that
+is not stored raises a ChunkNotFoundError naming it instead of giving the fill value."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ FIRST_MISSING = {"v2": "2.0", "v3": "c/2/0", "v3-sharded": "c/1/0[0,0]"}
 def test_per_array_option_raises_naming_the_key(name):
     store = MemoryStore()
     make(store, LAYOUTS[name])[:4, :4] = 1  # the first shard (sharded), or four chunks
-    strict = zarrkit.open_array(store, read_missing_chunks=False)
+    strict = zarrkit.open_array(store, config={"read_missing_chunks": False})
     assert (strict[:4, :4] == 1).all()
     with pytest.raises(ChunkNotFoundError) as raised:
         strict[4:6, :2]
@@ -55,7 +55,7 @@ def test_per_array_option_raises_naming_the_key(name):
 
 
 def test_the_missing_keys_fetched_together_are_listed(layout):
-    a = make(MemoryStore(), layout, read_missing_chunks=False)
+    a = make(MemoryStore(), layout, config={"read_missing_chunks": False})
     with (
         config.set(read_threads=1),
         pytest.raises(ChunkNotFoundError, match="and 3 more") as raised,
@@ -65,7 +65,7 @@ def test_the_missing_keys_fetched_together_are_listed(layout):
 
 
 def test_an_absent_inner_chunk_of_a_stored_shard_is_missing():
-    a = make(MemoryStore(), LAYOUTS["v3-sharded"], read_missing_chunks=False)
+    a = make(MemoryStore(), LAYOUTS["v3-sharded"], config={"read_missing_chunks": False})
     a[:2, :2] = 5  # one inner chunk of shard (0, 0)
     assert (a[:2, :2] == 5).all()
     with pytest.raises(ChunkNotFoundError) as raised:
@@ -78,7 +78,7 @@ def test_the_global_setting_applies_to_arrays_opened_under_it(layout):
     make(store, layout)
     with config.set({"array.read_missing_chunks": False}):
         strict = zarrkit.open_array(store)
-        lenient = zarrkit.open_array(store, read_missing_chunks=True)
+        lenient = zarrkit.open_array(store, config={"read_missing_chunks": True})
         with pytest.raises(ChunkNotFoundError):
             strict[0, 0]
         assert lenient[0, 0] == -1
@@ -89,13 +89,13 @@ def test_the_global_setting_applies_to_arrays_opened_under_it(layout):
 
 
 def test_complete_arrays_read_normally(layout):
-    a = make(MemoryStore(), layout, read_missing_chunks=False)
+    a = make(MemoryStore(), layout, config={"read_missing_chunks": False})
     a[:] = np.arange(64).reshape(8, 8)
     assert (a[:] == np.arange(64).reshape(8, 8)).all()
 
 
 def test_writes_are_not_reads(layout):
-    a = make(MemoryStore(), layout, read_missing_chunks=False)
+    a = make(MemoryStore(), layout, config={"read_missing_chunks": False})
     a[1:3, 1:3] = 7  # partial writes into chunks not yet stored
     a.resize((10, 10))
     assert (a[1:3, 1:3] == 7).all()
@@ -104,7 +104,7 @@ def test_writes_are_not_reads(layout):
         shape=(4,),
         chunks=(2,),
         dtype=[("x", "i2"), ("y", "f4")],
-        read_missing_chunks=False,
+        config={"read_missing_chunks": False},
         **layout if "shards" not in layout else {},
     )
     records["x"] = [1, 2, 3, 4]  # a write of one field reads the records first
@@ -112,7 +112,7 @@ def test_writes_are_not_reads(layout):
 
 
 def test_iter_chunks_raises_at_the_missing_chunk(layout):
-    a = make(MemoryStore(), layout, read_missing_chunks=False)
+    a = make(MemoryStore(), layout, config={"read_missing_chunks": False})
     a[:2, :] = 3
     stream = a.iter_chunks((slice(0, 4), slice(None)))
     assert [next(stream)[0][0] for _ in range(4)] == [0, 0, 0, 0]
@@ -123,11 +123,13 @@ def test_iter_chunks_raises_at_the_missing_chunk(layout):
 def test_empty_chunks_never_written_are_missing(layout):
     """write_empty_chunks=False (the default) stores no chunk equal to the fill value, so
     such a chunk reads as missing: use write_empty_chunks=True with this policy."""
-    a = make(MemoryStore(), layout, read_missing_chunks=False)
+    a = make(MemoryStore(), layout, config={"read_missing_chunks": False})
     a[:] = -1
     with pytest.raises(ChunkNotFoundError):
         a[:]
-    kept = make(MemoryStore(), layout, read_missing_chunks=False, write_empty_chunks=True)
+    kept = make(
+        MemoryStore(), layout, config={"read_missing_chunks": False, "write_empty_chunks": True}
+    )
     kept[:] = -1
     assert (kept[:] == -1).all()
 
@@ -138,10 +140,10 @@ def test_a_lost_chunk_file_is_found(tmp_path: Path):
     (tmp_path / "a.zarr" / "c" / "1").unlink()
     assert np.isnan(zarrkit.open_array(tmp_path / "a.zarr")[:]).sum() == 0  # fill is 0.0
     with pytest.raises(ChunkNotFoundError, match="'c/1'"):
-        zarrkit.open_array(tmp_path / "a.zarr", read_missing_chunks=False)[:]
+        zarrkit.open_array(tmp_path / "a.zarr", config={"read_missing_chunks": False})[:]
 
 
 def test_the_policy_travels_with_a_pickled_array():
-    a = make(MemoryStore(), LAYOUTS["v3"], read_missing_chunks=False)
+    a = make(MemoryStore(), LAYOUTS["v3"], config={"read_missing_chunks": False})
     with pytest.raises(ChunkNotFoundError):
         pickle.loads(pickle.dumps(a))[:]

@@ -211,7 +211,7 @@ def test_resize_and_append_add_whole_shards():
 
 
 def test_iter_chunks_and_the_missing_chunk_policy():
-    z = raw_array(MemoryStore(), read_missing_chunks=False)
+    z = raw_array(MemoryStore(), config={"read_missing_chunks": False})
     z[:60, :50] = DATA[:60, :50]  # shard (0, 0) only
     got = dict(z.iter_chunks((slice(0, 60), slice(0, 50))))
     assert len(got) == 30 and (got[(5, 4)] == DATA[50:60, 40:50]).all()

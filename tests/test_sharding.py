@@ -238,3 +238,28 @@ def test_bytes_identical_to_zarr_python(tmp_path):
     assert sorted(store_a.list()) == sorted(store_b.list())
     for key in store_a.list():
         assert store_a.get(key) == store_b.get(key), key
+
+
+def test_reports_inner_codecs_and_shards_as_zarr_python(tmp_path):
+    options = dict(
+        shape=(100, 100),
+        shards=(50, 50),
+        chunks=(10, 10),
+        dtype="i4",
+        filters=[{"name": "transpose", "configuration": {"order": [1, 0]}}],
+        compressors=[{"name": "gzip", "configuration": {"level": 1}}],
+    )
+    ours = zarrkit.create_array(tmp_path / "ours", **options)
+    theirs = zarr.create_array(tmp_path / "theirs", **options)
+    ours[:60, :60] = theirs[:60, :60] = 1
+    for name in ("filters", "compressors"):
+        assert [c.to_json() for c in getattr(ours, name)] == [
+            json.loads(json.dumps(c.to_dict())) for c in getattr(theirs, name)
+        ], name
+    assert ours.serializer.to_json() == theirs.serializer.to_dict()
+    assert (ours.shards, ours.chunks) == (theirs.shards, theirs.chunks) == ((50, 50), (10, 10))
+    rows = dict(ours.info_complete().rows())
+    assert rows["Shard shape"] == "(50, 50)" and rows["Chunk shape"] == "(10, 10)"
+    assert rows["Shards Initialized"] == "4/4" and "Chunks Initialized" not in rows
+    assert "Shards Initialized : 4" in repr(theirs.info_complete())
+    assert ours.nchunks_initialized == 36  # inner chunks, counted through the shard indexes

@@ -94,6 +94,25 @@ def test_store_events_one_per_call_with_bytes_and_outcome(events):
     ]
 
 
+def test_zarr_python_store_names_report_bytes_not_buffers(events):
+    buffers = pytest.importorskip("zarr.core.buffer")
+    prototype = buffers.default_buffer_prototype()
+    store = MemoryStore()
+    store.set_sync("a/x", prototype.buffer.from_bytes(b"1234"))
+    store.set_if_not_exists("a/y", b"56")
+    assert store.get("a/x", prototype=prototype).to_bytes() == b"1234"
+    assert store.getsize_prefix("a") == 6
+    store.delete_dir("a")
+    got = [(e.op, e.key, e.nbytes) for e in of(events, StoreEvent)]
+    assert got == [
+        ("set", "a/x", 4),
+        ("set_if_not_exists", "a/y", 2),
+        ("get", "a/x", 4),
+        ("getsize_prefix", "a", 0),
+        ("delete_prefix", "a/", 0),
+    ]
+
+
 def test_a_wrapped_store_counts_once_as_the_store_called(events):
     inner = MemoryStore()
     outer = LoggingStore(inner)

@@ -10,33 +10,46 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from zarrkit.version import __version__
 
 # Library logging: silent unless the application configures the "zarrkit" logger.
 logging.getLogger("zarrkit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "Array": "zarrkit.arrays",
+    "AsyncArray": "zarrkit.api.async_nodes",
+    "AsyncGroup": "zarrkit.api.async_nodes",
     "Group": "zarrkit.groups",
     "array": "zarrkit.api",
     "consolidate_metadata": "zarrkit.api",
-    "copy": "zarrkit.convert",
+    "copy": "zarrkit.api",
+    "copy_all": "zarrkit.api",
+    "copy_store": "zarrkit.api",
     "create": "zarrkit.api",
     "create_array": "zarrkit.api",
     "create_group": "zarrkit.api",
+    "create_hierarchy": "zarrkit.api",
     "empty": "zarrkit.api",
     "empty_like": "zarrkit.api",
+    "from_array": "zarrkit.api",
     "from_dask": "zarrkit.integrations.from_dask",
     "full": "zarrkit.api",
     "full_like": "zarrkit.api",
     "group": "zarrkit.api",
+    "load": "zarrkit.api",
     "ones": "zarrkit.api",
     "ones_like": "zarrkit.api",
     "open": "zarrkit.api",
     "open_array": "zarrkit.api",
     "open_consolidated": "zarrkit.api",
     "open_group": "zarrkit.api",
+    "open_like": "zarrkit.api",
+    "print_debug_info": "zarrkit.debug",
+    "save": "zarrkit.api",
+    "save_array": "zarrkit.api",
+    "save_group": "zarrkit.api",
     "store_dask": "zarrkit.integrations.dask",
+    "tree": "zarrkit.api",
     "zeros": "zarrkit.api",
     "zeros_like": "zarrkit.api",
     "codecs": "zarrkit.codecs",
@@ -49,6 +62,8 @@ _EXPORTS = {
 
 __all__ = [
     "Array",
+    "AsyncArray",
+    "AsyncGroup",
     "Group",
     "__version__",
     "array",
@@ -57,25 +72,36 @@ __all__ = [
     "consolidate_metadata",
     "consolidated",
     "copy",
+    "copy_all",
+    "copy_store",
     "create",
     "create_array",
     "create_group",
+    "create_hierarchy",
     "empty",
     "empty_like",
     "errors",
+    "from_array",
     "from_dask",
     "full",
     "full_like",
     "group",
+    "load",
     "ones",
     "ones_like",
     "open",
     "open_array",
     "open_consolidated",
     "open_group",
+    "open_like",
+    "print_debug_info",
     "registry",
+    "save",
+    "save_array",
+    "save_group",
     "storage",
     "store_dask",
+    "tree",
     "zeros",
     "zeros_like",
 ]
@@ -85,25 +111,37 @@ if TYPE_CHECKING:
     from zarrkit.api import (
         array,
         consolidate_metadata,
+        copy,
+        copy_all,
+        copy_store,
         create,
         create_array,
         create_group,
+        create_hierarchy,
         empty,
         empty_like,
+        from_array,
         full,
         full_like,
         group,
+        load,
         ones,
         ones_like,
         open,
         open_array,
         open_consolidated,
         open_group,
+        open_like,
+        save,
+        save_array,
+        save_group,
+        tree,
         zeros,
         zeros_like,
     )
+    from zarrkit.api.async_nodes import AsyncArray, AsyncGroup
     from zarrkit.arrays import Array
-    from zarrkit.convert import copy
+    from zarrkit.debug import print_debug_info
     from zarrkit.groups import Group
     from zarrkit.integrations.dask import store_dask
     from zarrkit.integrations.from_dask import from_dask

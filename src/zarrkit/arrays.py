@@ -1,4 +1,5 @@
-"""``Array``: a thin facade over metadata, the engine and the store.
+"""``Array``: a thin facade over metadata, the engine and the store, and
+:func:`create_array`, which makes new ones.
 
 Over 400 lines because zarr-python's Array is wide (five selection modes, each with a get
 and a set, plus resize, append, info); every member is a few lines calling indexing or the
@@ -9,48 +10,45 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numcodecs
 import numpy as np
 
 from zarrkit import config, engine, indexing
-from zarrkit.cache import ChunkCache
+from zarrkit.array_config import ArrayConfig, array_config
+from zarrkit.cache import ChunkCache, as_cache
 from zarrkit.chunking import normalize_shape
-from zarrkit.codecs.base import ChunkSpec
-from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.errors import IndexingError, NodeTypeError, ShapeMismatchError
+from zarrkit.creation import (
+    DEFAULT_FILL,
+    array_metadata,
+    build_pipeline,
+    check_format,
+    fill_or_default,
+    modern_arguments,
+)
+from zarrkit.errors import (
+    FormatError,
+    IndexingError,
+    MetadataError,
+    ShapeMismatchError,
+    UnsupportedBufferError,
+    ZarrDeprecationWarning,
+)
 from zarrkit.info import ArrayInfo
 from zarrkit.metadata.chunk_key import key_decoder
-from zarrkit.metadata.documents import ArrayMetadata, prefix_of
-from zarrkit.metadata.dtypes import default_fill_value
+from zarrkit.metadata.documents import ArrayMetadata, parse_node, prefix_of
 from zarrkit.metadata.v2 import ArrayMetadataV2
-from zarrkit.metadata.v3 import ArrayMetadataV3
-from zarrkit.nodes import Node, load_node
+from zarrkit.nodes import Node, load_array, locate, new_node
 from zarrkit.progress import Progress, reporter
+from zarrkit.storage import StoreLike
 from zarrkit.storage.base import Store
 
 NDArray = np.ndarray[Any, Any]
-
-
-def build_pipeline(meta: ArrayMetadata) -> CodecPipeline:
-    """The codec pipeline of an array (validates its codecs)."""
-    spec = ChunkSpec(
-        shape=meta.chunk_grid.chunk_shape,
-        dtype=meta.dtype,
-        fill_value=fill_or_default(meta),
-        order=meta.order,  # type: ignore[arg-type]
-    )
-    if meta.zarr_format == 3:
-        return CodecPipeline.from_v3(meta.codecs, spec)  # type: ignore[union-attr]
-    return CodecPipeline.from_v2(meta.filters, meta.compressor, spec)  # type: ignore[union-attr]
-
-
-def fill_or_default(meta: ArrayMetadata) -> Any:
-    """The value missing chunks read as (v2 ``null`` fill reads as zero, as in zarr-python 3)."""
-    return default_fill_value(meta.dtype) if meta.fill_value is None else meta.fill_value
+ConfigLike = ArrayConfig | Mapping[str, Any] | None
 
 
 class Array(Node[ArrayMetadata]):
@@ -75,27 +73,83 @@ class Array(Node[ArrayMetadata]):
         path: str,
         metadata: ArrayMetadata,
         *,
-        write_empty_chunks: bool | None = None,
+        config: ConfigLike = None,
         cache: ChunkCache | None = None,
-        read_missing_chunks: bool | None = None,
     ) -> None:
         super().__init__(store, path, metadata)
         self._cache = cache
-        self._write_empty_chunks = (
-            config.get("write_empty_chunks") if write_empty_chunks is None else write_empty_chunks
-        )
-        self._read_missing_chunks = (
-            config.get("array.read_missing_chunks")
-            if read_missing_chunks is None
-            else read_missing_chunks
-        )
+        parsed = ArrayConfig.from_like(config)
+        if isinstance(metadata, ArrayMetadataV2):  # a v2 array's memory order is the stored one
+            parsed = dataclasses.replace(parsed, order=metadata.order)
+        self._config = parsed
         self._pipeline = build_pipeline(metadata)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled by configuration (store + path), so arrays travel to Dask workers; the
         # store pickles its own configuration, never an open handle.
-        options = (self._write_empty_chunks, self._read_missing_chunks)
-        return (_reopen, (self._store, self._path, *options))
+        return (_reopen, (self._store, self._path, self._config))
+
+    def __eq__(self, other: object) -> bool:
+        """Arrays are equal when they are the same node (store, path, metadata) seen
+        with the same config, as in zarr-python."""
+        if not isinstance(other, Array):
+            return NotImplemented
+        return (self._store, self._path, self._metadata, self._config) == (
+            other._store,
+            other._path,
+            other._metadata,
+            other._config,
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self._store), self._path))
+
+    # --- opening and creating (zarr-python's classmethods) ------------------------------
+    @classmethod
+    def open(cls, store: StoreLike) -> Self:
+        """The existing array at ``store`` (a store, path, URL or ``StorePath``)."""
+        target, path = locate(store)
+        return cls(target, path, load_array(target, path))
+
+    @classmethod
+    def from_dict(cls, store_path: Any, data: dict[str, Any]) -> Self:
+        """An array object for the metadata ``data`` (a ``.zarray`` or ``zarr.json``
+        object, attributes included) at ``store_path``; nothing is written."""
+        target, path = locate(store_path)
+        if data.get("zarr_format") == 3:
+            meta = parse_node({"zarr.json": data}, path)
+        else:
+            attributes = data.get("attributes", {})
+            plain = {k: v for k, v in data.items() if k != "attributes"}
+            meta = parse_node({".zarray": plain, ".zattrs": attributes}, path)
+        if not isinstance(meta, ArrayMetadata):
+            raise MetadataError(f"not the metadata of an array: {data!r}", field="node_type")
+        return cls(target, path, meta)
+
+    @classmethod
+    def create(
+        cls,
+        store: StoreLike,
+        *,
+        shape: Any,
+        dtype: Any,
+        zarr_format: int = 3,
+        config: ConfigLike = None,
+        **kwargs: Any,
+    ) -> Self:
+        """zarr-python's deprecated way to create an array (its older keywords such as
+        ``chunk_shape``, ``codecs``, ``compressor``); use :func:`create_array`."""
+        warnings.warn(
+            "Array.create is deprecated: use zarrkit.create_array instead.",
+            ZarrDeprecationWarning,
+            stacklevel=2,
+        )
+        fmt = check_format(zarr_format)
+        options = modern_arguments(kwargs, fmt)
+        array = create_array(
+            store, shape=shape, dtype=dtype, zarr_format=fmt, config=config, **options
+        )
+        return cls(array.store, array.path, array.metadata, config=array.config)
 
     # --- the array's metadata -----------------------------------------------------------
     @property
@@ -134,24 +188,52 @@ class Array(Node[ArrayMetadata]):
 
     @property
     def order(self) -> str:
-        return self._metadata.order
+        """The memory order of what reads return: a v2 array's stored order, else the
+        config's."""
+        return self._config.order
+
+    @property
+    def config(self) -> ArrayConfig:
+        """This array object's runtime settings (memory order, write_empty_chunks)."""
+        return self._config
+
+    def with_config(self, config: ConfigLike) -> Self:
+        """This array with some settings of its config replaced (a new object)."""
+        return type(self)(
+            self._store,
+            self._path,
+            self._metadata,
+            config=self._config.merged(config or {}),
+            cache=self._cache,
+        )
 
     @property
     def dimension_names(self) -> tuple[str | None, ...] | None:
         return self._metadata.dimension_names
 
+    # The codecs of a (read/write) chunk: a sharded array's inner chunks, as zarr-python
+    # reports them.
     @property
     def filters(self) -> tuple[Any, ...]:
         """Array->array codecs (v3) or numcodecs filters (v2)."""
         meta = self._metadata
         if isinstance(meta, ArrayMetadataV2):
             return tuple(numcodecs.get_codec(dict(f)) for f in meta.filters or ())
-        return tuple(self._pipeline.array_array)
+        return tuple(self._layout.pipeline.array_array)
 
     @property
     def serializer(self) -> Any:
         """The array->bytes codec (v3); ``None`` for v2."""
-        return None if self.zarr_format == 2 else self._pipeline.array_bytes
+        return None if self.zarr_format == 2 else self._layout.pipeline.array_bytes
+
+    @property
+    def compressor(self) -> Any:
+        """The numcodecs compressor of a v2 array (``None``: uncompressed); deprecated in
+        zarr-python for :attr:`compressors`."""
+        meta = self._metadata
+        if not isinstance(meta, ArrayMetadataV2):
+            raise FormatError("`compressor` is not available for Zarr format 3 arrays")
+        return None if meta.compressor is None else numcodecs.get_codec(dict(meta.compressor))
 
     @property
     def compressors(self) -> tuple[Any, ...]:
@@ -159,7 +241,7 @@ class Array(Node[ArrayMetadata]):
         meta = self._metadata
         if isinstance(meta, ArrayMetadataV2):
             return () if meta.compressor is None else (numcodecs.get_codec(dict(meta.compressor)),)
-        return tuple(self._pipeline.bytes_bytes)
+        return tuple(self._layout.pipeline.bytes_bytes)
 
     @property
     def cdata_shape(self) -> tuple[int, ...]:
@@ -203,6 +285,10 @@ class Array(Node[ArrayMetadata]):
                 strays.append(key)
         return chunks, strays
 
+    def _stored_keys(self) -> list[str]:
+        """The keys of the stored chunks (or shards) of the grid."""
+        return list(self.stored_chunk_keys()[0])
+
     def nbytes_stored(self) -> int:
         """Bytes this array occupies in its store (metadata and chunks)."""
         return sum(self._store.getsize(k) for k in self._store.list_prefix(prefix_of(self._path)))
@@ -224,15 +310,16 @@ class Array(Node[ArrayMetadata]):
             serializer=self.serializer,
             compressors=self.compressors,
             nbytes=self.nbytes,
-            nchunks=self.nchunks,
+            nchunks=math.prod(d.nchunks for d in self._metadata.chunk_grid.dims(self.shape)),
         )
 
     def info_complete(self) -> ArrayInfo:
-        """:attr:`info` plus stored bytes, compression ratio and initialized chunks."""
+        """:attr:`info` plus stored bytes, compression ratio and initialized chunks (the
+        stored objects: shards of a sharded array, as zarr-python counts them)."""
         return dataclasses.replace(
             self.info,
             nbytes_stored=self.nbytes_stored(),
-            nchunks_initialized=self.nchunks_initialized,
+            nchunks_initialized=len(self._stored_keys()),
         )
 
     def __repr__(self) -> str:
@@ -257,46 +344,88 @@ class Array(Node[ArrayMetadata]):
         self._write(indexing.normalize(key, self.shape, "auto"), value, fields)
 
     def get_basic_selection(
-        self, selection: Any = Ellipsis, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any = Ellipsis,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "basic"), out, fields)
+        sel = indexing.normalize(selection, self.shape, "basic")
+        return self._read(sel, out, fields, prototype)
 
-    def set_basic_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(selection, self.shape, "basic"), value, fields)
+    def set_basic_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(indexing.normalize(selection, self.shape, "basic"), value, fields, prototype)
 
     def get_orthogonal_selection(
-        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "orthogonal"), out, fields)
+        sel = indexing.normalize(selection, self.shape, "orthogonal")
+        return self._read(sel, out, fields, prototype)
 
-    def set_orthogonal_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(selection, self.shape, "orthogonal"), value, fields)
+    def set_orthogonal_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(
+            indexing.normalize(selection, self.shape, "orthogonal"), value, fields, prototype
+        )
 
     def get_coordinate_selection(
-        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(selection, self.shape, "coordinate"), out, fields)
+        sel = indexing.normalize(selection, self.shape, "coordinate")
+        return self._read(sel, out, fields, prototype)
 
-    def set_coordinate_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(selection, self.shape, "coordinate"), value, fields)
+    def set_coordinate_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(
+            indexing.normalize(selection, self.shape, "coordinate"), value, fields, prototype
+        )
 
     def get_mask_selection(
-        self, mask: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        mask: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
-        return self._read(indexing.normalize(mask, self.shape, "mask"), out, fields)
+        return self._read(indexing.normalize(mask, self.shape, "mask"), out, fields, prototype)
 
-    def set_mask_selection(self, mask: Any, value: Any, *, fields: Any = None) -> None:
-        self._write(indexing.normalize(mask, self.shape, "mask"), value, fields)
+    def set_mask_selection(
+        self, mask: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
+        self._write(indexing.normalize(mask, self.shape, "mask"), value, fields, prototype)
 
     def get_block_selection(
-        self, selection: Any, *, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: Any,
+        *,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
         sel = indexing.normalize_blocks(selection, self.shape, self._layout.dims)
-        return self._read(sel, out, fields)
+        return self._read(sel, out, fields, prototype)
 
-    def set_block_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
+    def set_block_selection(
+        self, selection: Any, value: Any, *, fields: Any = None, prototype: Any = None
+    ) -> None:
         sel = indexing.normalize_blocks(selection, self.shape, self._layout.dims)
-        self._write(sel, value, fields)
+        self._write(sel, value, fields, prototype)
 
     @property
     def oindex(self) -> _Indexer:
@@ -376,8 +505,13 @@ class Array(Node[ArrayMetadata]):
             yield from block
 
     def _read(
-        self, selection: indexing.Selection, out: NDArray | None = None, fields: Any = None
+        self,
+        selection: indexing.Selection,
+        out: NDArray | None = None,
+        fields: Any = None,
+        prototype: Any = None,
     ) -> Any:
+        check_prototype(prototype)
         if fields is not None:  # structured arrays: read the records, keep the fields
             indexing.normalize_fields(fields, self.dtype)
             result = engine.read(self._layout, selection)[fields]
@@ -388,7 +522,10 @@ class Array(Node[ArrayMetadata]):
             result = engine.read(self._layout, selection, out)
         return result[()] if result.ndim == 0 and out is None else result
 
-    def _write(self, selection: indexing.Selection, value: Any, fields: Any = None) -> None:
+    def _write(
+        self, selection: indexing.Selection, value: Any, fields: Any = None, prototype: Any = None
+    ) -> None:
+        check_prototype(prototype)
         self._check_writable()
         if fields is not None:  # write some fields of the records, keeping the others
             indexing.normalize_fields(fields, self.dtype)
@@ -400,10 +537,11 @@ class Array(Node[ArrayMetadata]):
         engine.write(self._layout, selection, value)
 
     # --- changing the array ---------------------------------------------------------------
-    def resize(self, *shape: Any) -> None:
-        """Change the shape; chunks wholly outside the new shape are deleted."""
+    def resize(self, new_shape: Any, *more: int) -> None:
+        """Change the shape to ``new_shape`` (or ``resize(rows, cols)``, zarr-python 2's
+        form); chunks wholly outside the new shape are deleted."""
         self._check_writable()
-        new_shape = normalize_shape(shape[0] if len(shape) == 1 else shape)
+        new_shape = normalize_shape((new_shape, *more) if more else new_shape)
         if len(new_shape) != self.ndim:
             raise ShapeMismatchError(
                 f"new shape {new_shape} has {len(new_shape)} dimensions, the array has {self.ndim}"
@@ -471,25 +609,28 @@ class Array(Node[ArrayMetadata]):
             meta,
             self._pipeline,
             fill_or_default(meta),
-            self._write_empty_chunks,
+            self._config.write_empty_chunks,
             self._cache,
-            self._read_missing_chunks,
+            read_missing_chunks=self._config.read_missing_chunks,
+            order=self._config.order,
         )
 
 
-def _reopen(
-    store: Store, path: str, write_empty_chunks: bool, read_missing_chunks: bool = True
-) -> Array:
-    meta = load_node(store, path)
-    if not isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
-        raise NodeTypeError(f"the node at path {path!r} of {store!r} is no longer an array")
-    return Array(
-        store,
-        path,
-        meta,
-        write_empty_chunks=write_empty_chunks,
-        read_missing_chunks=read_missing_chunks,
-    )
+def check_prototype(prototype: Any) -> None:
+    """Accept zarr-python's ``prototype=`` of selections when it is a CPU (NumPy) one, the
+    only kind zarrkit reads into."""
+    if prototype is None:
+        return
+    kinds = (getattr(prototype, "buffer", None), getattr(prototype, "nd_buffer", None))
+    if not all(kind is not None and ".cpu" in kind.__module__ for kind in kinds):
+        raise UnsupportedBufferError(
+            f"prototype {prototype!r} is not a CPU buffer prototype: zarrkit reads into and "
+            "writes from NumPy arrays only (pass prototype=None)"
+        )
+
+
+def _reopen(store: Store, path: str, config: ArrayConfig) -> Array:
+    return Array(store, path, load_array(store, path), config=config)
 
 
 def _lengths(dim: Any) -> tuple[int, ...]:
@@ -511,6 +652,83 @@ def _vindex_mode(selection: Any) -> Literal["mask", "coordinate"]:
     return "mask" if is_mask else "coordinate"
 
 
+def create_array(
+    store: StoreLike | None = None,
+    *,
+    name: str | None = None,
+    shape: Any = None,
+    dtype: Any = None,
+    data: Any = None,
+    chunks: Any = "auto",
+    shards: Any = None,
+    filters: Any = "auto",
+    compressors: Any = "auto",
+    serializer: Any = "auto",
+    fill_value: Any = DEFAULT_FILL,
+    order: Literal["C", "F"] | None = None,
+    zarr_format: int | None = 3,
+    attributes: dict[str, Any] | None = None,
+    chunk_key_encoding: Any = None,
+    dimension_names: Any = None,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    config: ConfigLike = None,
+    write_data: bool = True,
+    write_empty_chunks: bool | None = None,
+    cache: ChunkCache | int | None = None,
+) -> Array:
+    """Create an array (Zarr v3 by default) and return it.
+
+    Parameters mirror ``zarr.create_array``: ``filters`` are array->array codecs (v2:
+    numcodecs filters), ``serializer`` the array->bytes codec (v3 only), ``compressors``
+    bytes->bytes codecs (v2: one compressor). Codecs may be zarrkit codec objects,
+    numcodecs codecs, or their JSON. ``config`` holds the array's memory ``order``,
+    ``write_empty_chunks`` and ``read_missing_chunks`` (False: reading a chunk never stored
+    raises :class:`~zarrkit.errors.ChunkNotFoundError`); ``order=`` is a v2 array's stored
+    order (on v3 it warns and has no effect, as in zarr-python). ``data`` is written
+    unless ``write_data`` is False. Nothing is written unless every argument is valid.
+
+    Examples
+    --------
+    >>> import zarrkit
+    >>> a = zarrkit.create_array(shape=(100, 100), chunks=(10, 10), dtype="f4",
+    ...                          compressors={"name": "zstd", "configuration": {"level": 3}})
+    >>> a.chunks
+    (10, 10)
+    """
+    fmt = check_format(zarr_format)
+    parsed = array_config(
+        config, write_empty_chunks=write_empty_chunks, order=order, zarr_format=fmt, stacklevel=3
+    )
+    if data is not None:
+        data = np.asanyarray(data)
+        shape = data.shape if shape is None else shape
+        dtype = data.dtype if dtype is None else dtype
+    if shape is None:
+        raise MetadataError("shape is required (or pass data=)", field="shape")
+    meta = array_metadata(
+        shape=shape,
+        dtype=dtype,
+        chunks=chunks,
+        filters=filters,
+        compressors=compressors,
+        serializer=serializer,
+        fill_value=fill_value,
+        order=parsed.order,
+        zarr_format=fmt,
+        attributes=attributes,
+        chunk_key_encoding=chunk_key_encoding,
+        dimension_names=dimension_names,
+        shards=shards,
+    )
+    target, path = locate(store, name, storage_options=storage_options)
+    new_node(target, path, meta, overwrite=overwrite)
+    array = Array(target, path, meta, config=parsed, cache=as_cache(cache))
+    if data is not None and write_data:
+        array[...] = data
+    return array
+
+
 class _Indexer:
     """``a.oindex[...]`` style accessors."""
 
@@ -527,4 +745,4 @@ class _Indexer:
         self._set(selection, value)
 
 
-__all__ = ["Array"]
+__all__ = ["Array", "create_array"]

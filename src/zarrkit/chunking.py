@@ -6,7 +6,7 @@ import math
 import operator
 from typing import Any
 
-from zarrkit.errors import MetadataError
+from zarrkit.errors import MetadataError, MetadataTypeError
 
 # zarr-python's heuristic bounds: chunks between 256 KiB and 64 MiB, about 1 MiB per
 # 100 MiB of array, so small arrays get one chunk and huge ones stay manageable.
@@ -35,7 +35,8 @@ def guess_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 
 
 def normalize_chunks(chunks: Any, shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
-    """A positive chunk shape from ``"auto"``, an int, or a tuple (``-1``/``None``: whole dim)."""
+    """A chunk shape from ``"auto"``, an int, or a tuple (``-1``/``None``: whole dim); its
+    lengths are positive, except 0 along a dimension of length 0 (as zarr-python allows)."""
     if chunks is None or chunks == "auto" or chunks is True:
         return guess_chunks(shape, itemsize)
     if _as_int(chunks) is not None:
@@ -50,9 +51,15 @@ def normalize_chunks(chunks: Any, shape: tuple[int, ...], itemsize: int) -> tupl
     result = []
     for c, n in zip(chunks, shape, strict=True):
         size = max(n, 1) if c is None or c == -1 else _as_int(c)
-        if size is None or size <= 0:
+        if size is None:
+            raise MetadataTypeError(
+                f"chunk sizes must be integers, got {tuple(chunks)!r}", field="chunks"
+            )
+        if size < 0 or (size == 0 and n > 0):
             raise MetadataError(
-                f"chunk sizes must be positive integers, got {tuple(chunks)!r}", field="chunks"
+                f"chunk sizes must be positive integers (0 only along an empty dimension), "
+                f"got {tuple(chunks)!r} for shape {shape}",
+                field="chunks",
             )
         result.append(size)
     return tuple(result)
@@ -76,7 +83,9 @@ def normalize_shape(shape: Any) -> tuple[int, ...]:
             f"shape must be an int or a sequence of ints, got {shape!r}", field="shape"
         )
     result = tuple(_as_int(n) for n in shape)
-    if any(n is None or n < 0 for n in result):
+    if any(n is None for n in result):
+        raise MetadataTypeError(f"shape must hold integers, got {tuple(shape)!r}", field="shape")
+    if any(n < 0 for n in result):  # type: ignore[operator]
         raise MetadataError(
             f"shape must hold non-negative integers, got {tuple(shape)!r}", field="shape"
         )

@@ -37,13 +37,14 @@ from zarrkit.arrays import Array
 from zarrkit.check import check_hierarchy
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.v2 import v2_config
+from zarrkit.consolidated import consolidate as consolidate_hierarchy
 from zarrkit.convert import copy
 from zarrkit.demo import run as demo_run
 from zarrkit.errors import ZarrkitError
 from zarrkit.facts import array_facts, codec_facts, group_facts
 from zarrkit.groups import Group
 from zarrkit.info import human_bytes
-from zarrkit.nodes import normalize_path
+from zarrkit.nodes import locate, normalize_path
 from zarrkit.storage import make_store
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ def tree(
         text = (
             f"{found.basename or '/'} {found.shape} {found.dtype}"
             if isinstance(found, Array)
-            else str(found.tree(level))
+            else str(found.tree(level=None if level is None else level - 1))
         )
     typer.echo(text)
 
@@ -319,7 +320,8 @@ def consolidate(path: PathArg, node: NodeOpt = None) -> None:
     Readers then open the whole hierarchy with one request.
     """
     with _reporting_errors():
-        group = api.consolidate_metadata(path, node)
+        # not api.consolidate_metadata: its zarr-python warning is for code ported from it
+        group = consolidate_hierarchy(*locate(path, node))
         count = len(group.members(max_depth=None))
     typer.echo(f"consolidated the metadata of {count} nodes into group /{group.path}")
 

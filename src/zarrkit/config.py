@@ -1,29 +1,49 @@
 """Runtime settings: threads for decoding, defaults for new arrays, and ceilings.
 
+Used as zarr-python users write it: dotted keys (``config.get("array.order")``), and
+``config.set({...})`` (or keywords, ``a__b`` for ``"a.b"``) both as a plain call, which
+changes the settings until :func:`reset`, and as a ``with`` block, which restores them at
+its end. zarr-python's keys that mean something here are accepted (``async.concurrency``
+sets ``io_threads``, ``threading.max_workers`` sets ``threads``); its other keys raise a
+``KeyError`` saying so, rather than being stored and ignored.
+
 The ceilings bound what untrusted metadata and stored chunks can make zarrkit allocate or
 wait for; going over one raises :class:`~zarrkit.errors.ResourceLimitError` naming it.
 
 Examples
 --------
 >>> from zarrkit import config
->>> with config.set(threads=1):
-...     config.get("threads")
-1
+>>> with config.set({"array.order": "F"}, threads=1):
+...     config.get("array.order"), config.get("threads")
+('F', 1)
+>>> config.get("array.order")
+'C'
 """
 
 from __future__ import annotations
 
 import os
+import pprint as _pprint
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from zarrkit.errors import ResourceLimitError
 from zarrkit.telemetry import ObservedPool
 
-_settings: dict[str, Any] = {
+DEFAULTS: dict[str, Any] = {
+    # Defaults for new arrays, zarr-python's keys: the memory order of the arrays reads
+    # return (v3 arrays store no order), and whether chunks equal to the fill value
+    # everywhere are stored (like zarr-python 3: not).
+    "array.order": "C",
+    "array.write_empty_chunks": False,
+    # zarr-python's key: False makes reading a chunk that is not stored raise
+    # ChunkNotFoundError instead of giving the fill value.
+    "array.read_missing_chunks": True,
+    # The format of new nodes when a function's zarr_format is left to None.
+    "default_zarr_format": 3,
     # Workers for chunk I/O and codecs. Codec libraries and file I/O release the GIL, and a
     # worker waits on the file system as often as it decodes, so more workers than cores
     # pay off: atomic file writes cost ~0.25 ms each here, overlapped 8-wide.
@@ -34,12 +54,6 @@ _settings: dict[str, Any] = {
     "read_threads": os.cpu_count() or 1,
     # Requests in flight when a layer fans out network or shard reads by itself.
     "io_threads": 32,
-    # Like zarr-python 3: chunks equal to the fill value everywhere are not stored.
-    "write_empty_chunks": False,
-    # zarr-python's key: False makes reading a chunk that is not stored raise
-    # ChunkNotFoundError instead of giving the fill value (for arrays opened afterwards
-    # without their own read_missing_chunks=).
-    "array.read_missing_chunks": True,
     # --- limits ---------------------------------------------------------------------------
     # Bytes of one decoded chunk (an inner chunk for sharded arrays): Blosc's own ceiling is
     # 2 GiB, and a size header is never trusted beyond this.
@@ -52,30 +66,117 @@ _settings: dict[str, Any] = {
     # no limit). A lock whose holder died is released by the OS at once.
     "lock_timeout": 600.0,
 }
+
+#: Other names of settings: zarr-python's where they mean the same, and zarrkit's older ones.
+ALIASES = {
+    "async.concurrency": "io_threads",
+    "threading.max_workers": "threads",
+    "write_empty_chunks": "array.write_empty_chunks",
+}
+
+#: zarr-python settings with no meaning in zarrkit, and why.
+UNSUPPORTED = {
+    "async.timeout": "zarrkit has no event loop; stores time out by their own settings",
+    "array.target_shard_size_bytes": "give shards explicitly",
+    "buffer": "zarrkit reads into NumPy arrays only",
+    "ndbuffer": "zarrkit reads into NumPy arrays only",
+    "codec_pipeline": "zarrkit has one codec pipeline",
+    "codecs": "register codecs with zarrkit.registry.codecs",
+    "json_indent": "zarrkit writes metadata documents with a fixed indent of 2",
+}
+
+_settings: dict[str, Any] = dict(DEFAULTS)
 _pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}
 _lock = threading.Lock()
+_MISSING = object()
 
 
-def get(name: str) -> Any:
-    """The current value of setting ``name``."""
-    if name not in _settings:
-        raise KeyError(f"unknown setting {name!r}; known: {', '.join(sorted(_settings))}")
-    return _settings[name]
+def _name(key: str) -> str:
+    """The canonical name of setting ``key``; raises ``KeyError`` for unknown keys."""
+    key = ALIASES.get(key, key)
+    if key in _settings:
+        return key
+    known = ", ".join(sorted({*_settings, *ALIASES}))
+    for prefix, reason in UNSUPPORTED.items():
+        if key == prefix or key.startswith(prefix + "."):
+            raise KeyError(f"zarr-python's setting {key!r} has no effect in zarrkit: {reason}")
+    raise KeyError(f"unknown setting {key!r}; known: {known}")
 
 
-@contextmanager
-def set(settings: Mapping[str, Any] | None = None, /, **values: Any) -> Iterator[None]:
-    """Change settings inside a ``with`` block (process-wide): given as a dict (dotted
-    names such as ``{"array.read_missing_chunks": False}``) and/or as keywords."""
-    values = {**(settings or {}), **values}
-    for name in values:
-        get(name)
-    old = {name: _settings[name] for name in values}
-    _settings.update(values)
+def get(key: str, default: Any = _MISSING) -> Any:
+    """The current value of setting ``key`` (a dotted name); a prefix such as ``"array"``
+    gives its settings as a dict. ``default`` is returned for unknown keys, if given."""
     try:
-        yield
-    finally:
-        _settings.update(old)
+        return _settings[ALIASES.get(key, key)]
+    except KeyError:
+        pass
+    nested = {k[len(key) + 1 :]: v for k, v in _settings.items() if k.startswith(key + ".")}
+    if nested:
+        return nested
+    if default is not _MISSING:
+        return default
+    return _settings[_name(key)]  # raises a KeyError saying why
+
+
+class set:
+    """Change settings now; as a ``with`` block, restore them at its end.
+
+    ``config.set({"array.order": "F"})``, ``config.set(threads=4)`` and
+    ``config.set(array__order="F")`` are the same kind of change. Every key is checked
+    before any is changed. Settings are process-wide.
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        changes = {**(values or {}), **{k.replace("__", "."): v for k, v in kwargs.items()}}
+        named = {_name(key): _value(_name(key), value) for key, value in changes.items()}
+        with _lock:
+            self._old = {name: _settings[name] for name in named}
+            _settings.update(named)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        with _lock:
+            _settings.update(self._old)
+
+
+def _value(name: str, value: Any) -> Any:
+    """``value`` for setting ``name``: ``None`` gives a pool size its default (zarr-python's
+    ``threading.max_workers=None``)."""
+    if value is None and name in ("threads", "read_threads", "io_threads"):
+        return DEFAULTS[name]
+    return value
+
+
+def reset() -> None:
+    """Every setting back to its default."""
+    with _lock:
+        _settings.clear()
+        _settings.update(DEFAULTS)
+
+
+def to_dict() -> dict[str, Any]:
+    """The settings as a nested dict (``{"array": {"order": "C", ...}, ...}``)."""
+    nested: dict[str, Any] = {}
+    for key, value in sorted(_settings.items()):
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def pprint(**options: Any) -> None:
+    """Print the settings, nested by their dotted names (``options`` as for
+    :func:`pprint.pprint`: ``stream``, ``width`` ...)."""
+    _pprint.pprint(to_dict(), **options)
 
 
 def check_limit(name: str, value: int, what: str) -> None:

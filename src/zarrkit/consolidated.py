@@ -36,7 +36,7 @@ from zarrkit.metadata.documents import (
     metadata_kind,
     prefix_of,
 )
-from zarrkit.metadata.v2 import ArrayMetadataV2
+from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
 from zarrkit.nodes import load_node, normalize_path
 from zarrkit.storage import StoreLike, make_store
@@ -71,10 +71,16 @@ class ConsolidatedGroup(Group):
             return Array(self._store, path, meta)
         return ConsolidatedGroup(self._store, path, meta, holder=self._holder)
 
-    def members(self, max_depth: int | None = 0) -> tuple[tuple[str, Array | Group], ...]:
+    def members(
+        self, max_depth: int | None = 0, *, use_consolidated_for_children: bool = True
+    ) -> tuple[tuple[str, Array | Group], ...]:
+        """The members, from the consolidated metadata unless ``use_consolidated_for_children``
+        is False (the store is listed, as for a plain group)."""
         view = self._view()
-        if view is None:
+        if view is None or not use_consolidated_for_children:
             return super().members(max_depth)
+        if max_depth is not None and max_depth < 0:
+            raise ValueError(f"max_depth must be None or >= 0, got {max_depth}")
         names = view.walk(relative(self._path, self._holder), max_depth)
         return tuple((name, self[name]) for name in names)
 
@@ -84,7 +90,9 @@ def open_group_node(
 ) -> Group:
     """The group at ``path`` served from its consolidated metadata when it has some and
     ``use_consolidated`` is not False (True: required)."""
-    if use_consolidated is False:
+    if use_consolidated is False:  # as if it held none (what is stored stays)
+        if isinstance(meta, GroupMetadataV3):
+            meta = dataclasses.replace(meta, consolidated_metadata=None)
         return Group(store, path, meta)
     view = _read(store, path, meta)
     known = consolidated_cache.handle(store)
@@ -94,21 +102,33 @@ def open_group_node(
         else:
             known.views[path] = view
     if view is not None:
+        meta = dataclasses.replace(meta, consolidated_metadata=view.subtree())
         return ConsolidatedGroup(store, path, meta, holder=path)
     if use_consolidated:
         raise MetadataError(
-            "use_consolidated=True but the group holds no consolidated metadata "
-            "(create it with zarrkit.consolidate_metadata)",
+            "Consolidated metadata requested with use_consolidated=True, but the group "
+            "holds no consolidated metadata (create it with zarrkit.consolidate_metadata)",
             key=holder_key(path, meta.zarr_format),
         )
     return Group(store, path, meta)
+
+
+def open_node(
+    store: Store, path: str, zarr_format: int | None = None, use_consolidated: bool | None = None
+) -> Array | Group:
+    """The array or group at ``path`` (a group served from its consolidated metadata as
+    :func:`open_group_node` says)."""
+    meta = load_node(store, path, zarr_format)
+    if isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
+        return Array(store, path, meta)
+    return open_group_node(store, path, meta, use_consolidated)
 
 
 def consolidate(store: Store, path: str = "", zarr_format: int | None = None) -> Group:
     """Write the consolidated metadata of the group at ``path`` (replacing any) and return
     the group, served from it. See :func:`zarrkit.consolidate_metadata`."""
     meta = load_node(store, path, zarr_format)
-    if metadata_kind(meta) == "array":
+    if not isinstance(meta, GroupMetadataV2 | GroupMetadataV3):
         raise NodeTypeError(f"cannot consolidate the array at path {path!r}: expected a group")
     view = Consolidated(
         zarr_format=meta.zarr_format, documents=_walk(store, path, meta.zarr_format)
@@ -116,13 +136,14 @@ def consolidate(store: Store, path: str = "", zarr_format: int | None = None) ->
     known = consolidated_cache.handle(store)
     with known.lock:
         if isinstance(meta, GroupMetadataV3):
-            meta = dataclasses.replace(meta, consolidated_metadata=view.to_json())
+            meta = dataclasses.replace(meta, consolidation_json=view.to_json())
             store.set(key_of(path, V3_DOC), dump_document(meta.to_json()))
         else:
             store.set(key_of(path, ZMETADATA), dump_document(view.to_json()))
         known.views[path] = view
         consolidated_cache.consolidated_somewhere()
-    return ConsolidatedGroup(store, path, meta, holder=path)  # type: ignore[arg-type]
+    meta = dataclasses.replace(meta, consolidated_metadata=view.subtree())
+    return ConsolidatedGroup(store, path, meta, holder=path)
 
 
 def _walk(store: Store, path: str, zarr_format: int) -> dict[str, JSON]:
@@ -169,7 +190,7 @@ def _read_documents(
 def _read(store: Store, path: str, meta: GroupMetadata) -> Consolidated | None:
     """The consolidation the group at ``path`` holds, if any (v2: one more get)."""
     if isinstance(meta, GroupMetadataV3):
-        data = meta.consolidated_metadata
+        data = meta.consolidation_json
         return None if data is None else Consolidated.from_json(data, 3, key=key_of(path, V3_DOC))
     key = key_of(path, ZMETADATA)
     raw = store.get(key)
@@ -236,4 +257,5 @@ __all__ = [
     "check",
     "consolidate",
     "open_group_node",
+    "open_node",
 ]

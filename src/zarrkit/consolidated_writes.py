@@ -63,6 +63,7 @@ class Holders:
                 self._handle.absent.add((fmt, path))
             else:
                 found.append(holder)
+                self._handle.views[path] = holder.view  # what is stored now
         return found
 
     def keep_own(self, docs: dict[str, JSON]) -> dict[str, JSON]:
@@ -78,8 +79,10 @@ class Holders:
             rel = relative(self._path, holder.path)
             if holder.view.zarr_format == 3 and holder.path == self._path:
                 continue  # a v3 group is not an entry of its own consolidation
-            view = holder.view.with_node(rel, docs)
-            if view != holder.view:
+            # the view as now known: other nodes saved in the same batch may have changed it
+            current = self._handle.views.get(holder.path, holder.view)
+            view = current.with_node(rel, docs)
+            if view != current:
                 self._write(holder, view)
         if docs is None:
             below = prefix_of(self._path)

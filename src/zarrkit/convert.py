@@ -13,25 +13,26 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from zarrkit import api
-from zarrkit.arrays import Array, build_pipeline
+from zarrkit.arrays import Array, create_array
 from zarrkit.codecs.base import ArrayArrayCodec, BytesBytesCodec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.transpose import TransposeCodec
-from zarrkit.consolidated import ConsolidatedGroup, consolidate
+from zarrkit.consolidated import ConsolidatedGroup, consolidate, open_node
+from zarrkit.creation import DEFAULT_FILL, build_pipeline
 from zarrkit.errors import MetadataError
-from zarrkit.groups import Group
+from zarrkit.groups import Group, create_group
 from zarrkit.metadata.chunk_grid import RectilinearChunkGrid
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
-from zarrkit.nodes import normalize_path
+from zarrkit.nodes import locate, normalize_path
 from zarrkit.progress import Progress, reporter
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store
@@ -107,7 +108,9 @@ def copy(
     >>> b.zarr_format, b.chunks, int(b[:].sum())
     (3, (3, 6), 252)
     """
-    node = source if isinstance(source, Array | Group) else api.open(source, mode="r")
+    node = (
+        source if isinstance(source, Array | Group) else open_node(*locate(source, read_only=True))
+    )
     store, root = _destination(dest, path, node)
     if store is node.store and _overlaps(root, node.path):
         raise ValueError(
@@ -133,15 +136,82 @@ def copy(
         for i, step in enumerate(steps):
             replace = overwrite and i == 0
             if isinstance(step.source, Group):
-                api.create_group(store, path=step.path, overwrite=replace, **step.options)
+                create_group(store, path=step.path, overwrite=replace, **step.options)
                 continue
-            target = api.create_array(store, name=step.path, overwrite=replace, **step.options)
+            target = create_array(store, name=step.path, overwrite=replace, **step.options)
             for moved in _stream(step.source, target, block_bytes or BLOCK_BYTES):
                 done += moved
                 report(done, total)
     if isinstance(node, ConsolidatedGroup) and node.holder == node.path:
         consolidate(store, root)
-    return api.open(store, path=root, mode="r+")
+    return open_node(store, root)
+
+
+def from_array(
+    store: StoreLike,
+    *,
+    data: Any,
+    write_data: bool = True,
+    name: str | None = None,
+    chunks: Any = KEEP,
+    shards: Any = KEEP,
+    filters: Any = KEEP,
+    compressors: Any = KEEP,
+    serializer: Any = KEEP,
+    fill_value: Any = DEFAULT_FILL,
+    order: Any = None,
+    zarr_format: int | None = None,
+    attributes: dict[str, Any] | None = None,
+    chunk_key_encoding: Any = None,
+    dimension_names: Any = None,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    config: Any = None,
+) -> Array:
+    """A new array like ``data`` (a zarrkit array, or anything NumPy reads) holding its
+    values (unless ``write_data`` is False). For a zarrkit array, ``"keep"`` keeps its
+    chunks, shards and codecs (converted to ``zarr_format``), and its fill value,
+    attributes, dimension names and key encoding stay unless given; for other data
+    ``"keep"`` means ``"auto"``.
+
+    Examples
+    --------
+    >>> import numpy as np, zarrkit
+    >>> a = zarrkit.from_array({}, data=np.arange(6).reshape(2, 3), chunks=(1, 3))
+    >>> a.chunks, a[1].tolist()
+    ((1, 3), [3, 4, 5])
+    """
+    chosen = {"chunks": chunks, "shards": shards, "filters": filters}
+    chosen |= {"compressors": compressors, "serializer": serializer}
+    given = {"fill_value": fill_value, "attributes": attributes}
+    given |= {"dimension_names": dimension_names, "chunk_key_encoding": chunk_key_encoding}
+    given = {k: v for k, v in given.items() if v is not None and v is not DEFAULT_FILL}
+    if isinstance(data, Array):
+        fmt = data.zarr_format if zarr_format is None else zarr_format
+        options = dict(chosen)  # "keep" codecs stay "keep"; kept shapes are None here
+        options["chunks"] = None if _is_keep(chunks) else chunks
+        options["shards"] = None if _is_keep(shards) else (False if shards is None else shards)
+        kwargs = _array_options(data, fmt, options | {"zarr_format": fmt}) | given
+    else:
+        data = np.asanyarray(data)
+        auto = dict.fromkeys(chosen, "auto") | {"shards": None}
+        kwargs = {k: auto[k] if _is_keep(v) else v for k, v in chosen.items()}
+        kwargs |= given | {"shape": data.shape, "dtype": data.dtype, "zarr_format": zarr_format}
+    if order is not None:
+        kwargs["order"] = order
+    target = create_array(
+        store,
+        name=name,
+        overwrite=overwrite,
+        config=config,
+        storage_options=storage_options,
+        **kwargs,
+    )
+    if write_data and isinstance(data, Array):
+        deque(_stream(data, target, BLOCK_BYTES), maxlen=0)  # run the copy, block by block
+    elif write_data:
+        target[...] = data
+    return target
 
 
 def _destination(
@@ -179,7 +249,7 @@ def _plan(node: Array | Group, root: str, rel: str, options: dict[str, Any]) -> 
     kwargs = _array_options(node, zarr_format, options)
     # Build the destination array in a scratch store: exactly create_array's validation,
     # and nothing is written to the destination while any node is invalid.
-    api.create_array(MemoryStore(), **kwargs)
+    create_array(MemoryStore(), **kwargs)
     return _Step(source=node, path=path, options=kwargs)
 
 
@@ -348,4 +418,4 @@ def _block_shape(
     return tuple(block)
 
 
-__all__ = ["BLOCK_BYTES", "KEEP", "V2_DIMENSIONS", "copy"]
+__all__ = ["BLOCK_BYTES", "KEEP", "V2_DIMENSIONS", "copy", "from_array"]

@@ -1,69 +1,73 @@
-"""Creating nodes: user arguments normalized into validated metadata, and room made for a
-new node. Shared by :mod:`zarrkit.api` and :meth:`zarrkit.groups.Group.create_array` /
-:meth:`~zarrkit.groups.Group.create_group`.
+"""New nodes' metadata: user arguments normalized into validated metadata (no I/O), and
+the codec pipeline an array's metadata implies. Shared by :func:`zarrkit.create_array`,
+:class:`~zarrkit.arrays.Array` and :class:`~zarrkit.groups.Group`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-import numpy as np
-
-from zarrkit.arrays import Array, build_pipeline
-from zarrkit.cache import ChunkCache, as_cache
+from zarrkit import config
 from zarrkit.chunking import normalize_chunks, normalize_shape
+from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
-from zarrkit.errors import (
-    MetadataError,
-    NodeExistsError,
-    NodeNotFoundError,
-    NodeTypeError,
-    ReadOnlyError,
-)
+from zarrkit.codecs.pipeline import CodecPipeline, classify_codecs
+from zarrkit.errors import MetadataError, MetadataValidationError
 from zarrkit.metadata.chunk_grid import ChunkGrid, RegularChunkGrid, rectilinear_grid
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, parse_chunk_key_encoding
-from zarrkit.metadata.documents import ArrayMetadata, GroupMetadata, NodeMetadata
-from zarrkit.metadata.dtypes import normalize_dtype, normalize_fill_value
+from zarrkit.metadata.documents import ArrayMetadata, GroupMetadata
+from zarrkit.metadata.dtypes import default_fill_value, normalize_dtype, normalize_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
-from zarrkit.nodes import delete_node, load_node, node_exists, normalize_path, save_node
-from zarrkit.storage import StoreLike, make_store
-from zarrkit.storage.base import Store
+
+
+class _DefaultFill:
+    """The type of :data:`DEFAULT_FILL`."""
+
+    def __repr__(self) -> str:
+        return "<default fill value>"
+
+
+#: ``fill_value`` left out: the data type's default (zero, ``False``, ``""``, NaT ...), also
+#: stored in v2 metadata as zarr-python 3 does; an explicit ``None`` stores v2's ``null``.
+DEFAULT_FILL: Any = _DefaultFill()
 
 
 def check_format(zarr_format: Any) -> int:
-    """``zarr_format`` if it is 2 or 3, else raise."""
-    if zarr_format not in (2, 3):
-        raise MetadataError(f"zarr_format must be 2 or 3, got {zarr_format!r}", field="zarr_format")
+    """``zarr_format`` if it is 2 or 3 (``None``: the ``default_zarr_format`` setting),
+    else raise."""
+    if zarr_format is None:
+        return int(config.get("default_zarr_format"))
+    if zarr_format not in (2, 3) or isinstance(zarr_format, bool):
+        raise MetadataValidationError(
+            f"Invalid value for 'zarr_format'. Expected 2, 3, or None. Got '{zarr_format}'.",
+            field="zarr_format",
+        )
     return int(zarr_format)
+
+
+def build_pipeline(meta: ArrayMetadata) -> CodecPipeline:
+    """The codec pipeline of an array (validates its codecs)."""
+    spec = ChunkSpec(
+        shape=meta.chunk_grid.chunk_shape,
+        dtype=meta.dtype,
+        fill_value=fill_or_default(meta),
+        order=meta.order,  # type: ignore[arg-type]
+    )
+    if meta.zarr_format == 3:
+        return CodecPipeline.from_v3(meta.codecs, spec)  # type: ignore[union-attr]
+    return CodecPipeline.from_v2(meta.filters, meta.compressor, spec)  # type: ignore[union-attr]
+
+
+def fill_or_default(meta: ArrayMetadata) -> Any:
+    """The value missing chunks read as (v2 ``null`` fill reads as zero, as in zarr-python 3)."""
+    return default_fill_value(meta.dtype) if meta.fill_value is None else meta.fill_value
 
 
 def group_metadata(zarr_format: Any, attributes: dict[str, Any] | None) -> GroupMetadata:
     """Validated metadata for a new group (no I/O)."""
     cls = GroupMetadataV3 if check_format(zarr_format) == 3 else GroupMetadataV2
     return cls(attributes=dict(attributes or {}))
-
-
-def new_node(store: Store, path: str, meta: NodeMetadata, *, overwrite: bool) -> None:
-    """Write the new node ``meta`` at ``path``, making room for it first: an existing node
-    is refused (or, with ``overwrite``, deleted) and missing parent groups are created."""
-    if store.read_only:
-        raise ReadOnlyError(f"cannot create a node in read-only {store!r}")
-    if node_exists(store, path):
-        if not overwrite:
-            raise NodeExistsError(f"a node already exists at path {path!r} of {store!r}")
-        delete_node(store, path)
-    parts = path.split("/")[:-1] if path else []
-    for depth in range(0 if path else 1, len(parts) + 1):
-        parent = "/".join(parts[:depth])
-        try:
-            found = load_node(store, parent)
-        except NodeNotFoundError:
-            save_node(store, parent, group_metadata(meta.zarr_format, None))
-            continue
-        if isinstance(found, ArrayMetadataV2 | ArrayMetadataV3):
-            raise NodeTypeError(f"cannot create {path!r}: its parent {parent!r} is an array")
-    save_node(store, path, meta)
 
 
 def array_metadata(
@@ -74,15 +78,16 @@ def array_metadata(
     filters: Any = "auto",
     compressors: Any = "auto",
     serializer: Any = "auto",
-    fill_value: Any = None,
+    fill_value: Any = DEFAULT_FILL,
     order: Literal["C", "F"] | None = None,
-    zarr_format: int = 3,
+    zarr_format: int | None = 3,
     attributes: dict[str, Any] | None = None,
     chunk_key_encoding: Any = None,
     dimension_names: Any = None,
     shards: Any = None,
 ) -> ArrayMetadata:
-    """Validated metadata for a new array (no I/O); every argument checked here."""
+    """Validated metadata for a new array (no I/O); every argument checked here. ``order``
+    is a v2 array's stored order (v3 arrays store none)."""
     zarr_format = check_format(zarr_format)
     shape = normalize_shape(shape)
     np_dtype = normalize_dtype("float64" if dtype is None else dtype)
@@ -92,7 +97,8 @@ def array_metadata(
         if rectilinear
         else normalize_chunks(chunks, shape, np_dtype.itemsize)
     )
-    fill = normalize_fill_value(fill_value, np_dtype)
+    given = None if fill_value is DEFAULT_FILL else fill_value
+    fill = normalize_fill_value(given, np_dtype)
     if order not in (None, "C", "F"):
         raise MetadataError(f"order must be 'C' or 'F', got {order!r}", field="order")
     if zarr_format == 2:
@@ -103,12 +109,18 @@ def array_metadata(
         if dimension_names is not None:
             raise MetadataError("Zarr v2 arrays have no dimension names", field="dimension_names")
         v2_filters, compressor = normalize_v2_codecs(filters, compressors, np_dtype)
+        if np_dtype.kind == "O" and not v2_filters:  # readers take the first filter as its codec
+            raise MetadataError(
+                "a v2 object array needs an object codec (vlen-utf8, vlen-bytes, json2 ...) "
+                "as its first filter; for text or bytes pass dtype=str or dtype=bytes",
+                field="filters",
+            )
         separator = _v2_separator(chunk_key_encoding)
         meta: ArrayMetadata = ArrayMetadataV2(
             shape=shape,
             chunks=chunk_shape,
             dtype=np_dtype,
-            fill_value=fill_value if fill_value is None else fill,
+            fill_value=None if fill_value is None else fill,
             order=order or "C",
             compressor=compressor,
             filters=None if not v2_filters else tuple(v2_filters),
@@ -131,7 +143,7 @@ def array_metadata(
             dtype=native,
             chunk_grid=grid,
             chunk_key_encoding=_v3_key_encoding(chunk_key_encoding),
-            fill_value=normalize_fill_value(fill_value, native),
+            fill_value=normalize_fill_value(given, native),
             codecs=tuple(codecs),
             attributes=dict(attributes or {}),
             dimension_names=_dimension_names(dimension_names, len(shape)),
@@ -231,80 +243,47 @@ def _dimension_names(names: Any, ndim: int) -> tuple[str | None, ...] | None:
     return parsed
 
 
-def create_array(
-    store: StoreLike | None = None,
-    *,
-    name: str | None = None,
-    shape: Any = None,
-    dtype: Any = None,
-    data: Any = None,
-    chunks: Any = "auto",
-    shards: Any = None,
-    filters: Any = "auto",
-    compressors: Any = "auto",
-    serializer: Any = "auto",
-    fill_value: Any = None,
-    order: Literal["C", "F"] | None = None,
-    zarr_format: int = 3,
-    attributes: dict[str, Any] | None = None,
-    chunk_key_encoding: Any = None,
-    dimension_names: Any = None,
-    overwrite: bool = False,
-    storage_options: dict[str, Any] | None = None,
-    write_empty_chunks: bool | None = None,
-    cache: ChunkCache | int | None = None,
-    read_missing_chunks: bool | None = None,
-) -> Array:
-    """Create an array (Zarr v3 by default) and return it.
+#: zarr-python's older creation keywords, which :func:`modern_arguments` translates.
+LEGACY_KEYWORDS = ("chunk_shape", "codecs", "compressor", "dimension_separator")
 
-    Parameters mirror ``zarr.create_array``: ``filters`` are array->array codecs (v2:
-    numcodecs filters), ``serializer`` the array->bytes codec (v3 only), ``compressors``
-    bytes->bytes codecs (v2: one compressor). Codecs may be zarrkit codec objects,
-    numcodecs codecs, or their JSON. Nothing is written unless every argument is valid.
-    ``read_missing_chunks=False`` makes reads of chunks never stored raise
-    :class:`~zarrkit.errors.ChunkNotFoundError` (default: the ``array.read_missing_chunks``
-    setting, True).
 
-    Examples
-    --------
-    >>> import zarrkit
-    >>> a = zarrkit.create_array(shape=(100, 100), chunks=(10, 10), dtype="f4",
-    ...                          compressors={"name": "zstd", "configuration": {"level": 3}})
-    >>> a.chunks
-    (10, 10)
-    """
-    if data is not None:
-        data = np.asanyarray(data)
-        shape = data.shape if shape is None else shape
-        dtype = data.dtype if dtype is None else dtype
-    if shape is None:
-        raise MetadataError("shape is required (or pass data=)", field="shape")
-    meta = array_metadata(
-        shape=shape,
-        dtype=dtype,
-        chunks=chunks,
-        filters=filters,
-        compressors=compressors,
-        serializer=serializer,
-        fill_value=fill_value,
-        order=order,
-        zarr_format=zarr_format,
-        attributes=attributes,
-        chunk_key_encoding=chunk_key_encoding,
-        dimension_names=dimension_names,
-        shards=shards,
-    )
-    target = make_store(store, storage_options=storage_options)
-    path = normalize_path(name)
-    new_node(target, path, meta, overwrite=overwrite)
-    array = Array(
-        target,
-        path,
-        meta,
-        write_empty_chunks=write_empty_chunks,
-        cache=as_cache(cache),
-        read_missing_chunks=read_missing_chunks,
-    )
-    if data is not None:
-        array[...] = data
-    return array
+def modern_arguments(kwargs: dict[str, Any], zarr_format: int) -> dict[str, Any]:
+    """``create_array``'s keywords from a mix with zarr-python's older ones (``create``,
+    ``Array.create``, ``Group.zeros``...): ``chunk_shape`` for ``chunks``, ``codecs`` (a
+    whole v3 list) or ``compressor`` for ``filters``/``serializer``/``compressors``,
+    ``dimension_separator`` or a ``("default", "/")`` tuple for ``chunk_key_encoding``."""
+    out = dict(kwargs)
+    chunk_shape = out.pop("chunk_shape", None)
+    if out.get("chunks") is None or out.get("chunks") is True:
+        out["chunks"] = "auto" if chunk_shape is None else chunk_shape
+    if "compressor" in out:
+        if "compressors" in out:
+            raise MetadataError("give compressor or compressors, not both", field="compressor")
+        out["compressors"] = out.pop("compressor")
+    codecs = out.pop("codecs", None)
+    if codecs is not None:
+        out["filters"], out["serializer"], out["compressors"] = classify_codecs(codecs)
+    separator = out.pop("dimension_separator", None)
+    if separator is not None:
+        name = "v2" if zarr_format == 2 else "default"
+        out["chunk_key_encoding"] = {"name": name, "separator": separator}
+    elif isinstance(out.get("chunk_key_encoding"), tuple):
+        names = ("name", "separator")
+        out["chunk_key_encoding"] = dict(zip(names, out["chunk_key_encoding"], strict=False))
+    return out
+
+
+def like_arguments(a: Any) -> dict[str, Any]:
+    """Creation keywords copying an array-like template ``a`` (a zarrkit, NumPy or Dask
+    array): its shape, chunks, dtype and, for a zarrkit array, format and v2 order."""
+    found: dict[str, Any] = {}
+    for name in ("shape", "chunks", "dtype", "zarr_format"):
+        value = getattr(a, name, None)
+        if value is not None:
+            found[name] = value
+    chunks = found.get("chunks")
+    if chunks and isinstance(chunks[0], tuple):  # Dask: the lengths of every block
+        found["chunks"] = tuple(max(lengths, default=0) for lengths in chunks)
+    if found.get("zarr_format") == 2:
+        found["order"] = a.order
+    return found

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -81,6 +81,8 @@ class Layout:
     path: str = ""
     #: False: reading a chunk that is not stored raises instead of giving the fill value.
     read_missing_chunks: bool = True
+    #: The memory order of the arrays reads return ("C" or "F").
+    order: str = "C"
 
     def cache_key(self, coords: Coords) -> tuple[int, str]:
         return (id(self.chunks.store), self.chunks.key(coords))
@@ -124,6 +126,7 @@ def layout_for(
     write_empty_chunks: bool,
     cache: ChunkCache | None = None,
     read_missing_chunks: bool = True,
+    order: str = "C",
 ) -> Layout:
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
     codecs store chunks inside chunks (sharding: reads fetch byte ranges, not whole shards)."""
@@ -144,6 +147,7 @@ def layout_for(
         uniform=all(d.padded for d in dims),
         path=prefix.rstrip("/"),
         read_missing_chunks=read_missing_chunks,
+        order=order,
     )
 
 
@@ -332,7 +336,8 @@ def iter_chunks(
 
 def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) -> NDArray:
     if out is None:
-        return np.empty(selection.buffer_shape, dtype=layout.dtype)
+        order: Literal["C", "F"] = "F" if layout.order == "F" else "C"
+        return np.empty(selection.buffer_shape, dtype=layout.dtype, order=order)
     if out.shape != selection.out_shape:
         raise ShapeMismatchError(
             f"out has shape {out.shape}, the selection has shape {selection.out_shape}"
@@ -439,7 +444,7 @@ def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:
         broadcast = np.broadcast_to(array, selection.out_shape)
     except ValueError as e:
         raise ShapeMismatchError(
-            f"value of shape {array.shape} cannot be broadcast to the selection's shape "
-            f"{selection.out_shape}"
+            f"Attempting to set a value of shape {array.shape} to a selection of shape "
+            f"{selection.out_shape}: it cannot be broadcast to it"
         ) from e
     return broadcast.reshape(selection.buffer_shape)

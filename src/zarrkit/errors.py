@@ -1,8 +1,11 @@
-"""Every exception zarrkit raises.
+"""Every exception and warning zarrkit raises.
 
 Each class also derives from the built-in exception callers already catch, so
 ``except KeyError`` / ``except ValueError`` code written for zarr-python keeps working.
-Messages say what was wrong, the value, and where (key, field).
+Every class of ``zarr.errors`` exists here under its name and is raised (or warned) where
+zarr-python raises it; each also derives from the zarrkit class that means the same, so
+``except NodeNotFoundError`` catches an :class:`ArrayNotFoundError`. Messages say what
+was wrong, the value, and where (key, field).
 """
 
 from __future__ import annotations
@@ -10,6 +13,11 @@ from __future__ import annotations
 
 class ZarrkitError(Exception):
     """Base class of every zarrkit error."""
+
+
+class BaseZarrError(ZarrkitError, ValueError):
+    """zarr-python's base error (a ``ValueError``); the zarr-python-named errors below
+    derive from it."""
 
 
 # --- metadata and format -----------------------------------------------------------------
@@ -33,12 +41,30 @@ class MetadataError(ZarrkitError, ValueError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class MetadataTypeError(MetadataError, TypeError):
+    """A value has the wrong type, e.g. a float in a shape (a ``TypeError`` too, as NumPy
+    and zarr-python raise)."""
+
+
+class MetadataValidationError(MetadataError, BaseZarrError):
+    """zarr-python's name for invalid metadata (e.g. ``zarr_format="3.0"``)."""
+
+
+class NodeTypeValidationError(MetadataValidationError):
+    """A node's type is not the one asked for: a group where an array was opened."""
+
+
 class UnknownCodecError(MetadataError):
     """A codec name or id is not registered."""
 
 
 class UnknownDataTypeError(MetadataError):
     """A data type name is not supported."""
+
+
+class DataTypeValidationError(UnknownDataTypeError):
+    """A data type (or its JSON, or a scalar of it) is not what a data type class of
+    :mod:`zarrkit.dtype` stands for (zarr-python's ``zarr.dtype.DataTypeValidationError``)."""
 
 
 class UnsupportedExtensionError(MetadataError):
@@ -59,12 +85,50 @@ class MemberNotFoundError(NodeNotFoundError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ArrayNotFoundError(NodeNotFoundError, BaseZarrError):
+    """No array exists at a path (zarr-python's name)."""
+
+
+class GroupNotFoundError(NodeNotFoundError, BaseZarrError):
+    """No group exists at a path (zarr-python's name)."""
+
+
 class NodeExistsError(ZarrkitError, FileExistsError):
     """An array or group already exists where a new one was to be created."""
 
 
+class ContainsArrayError(NodeExistsError, BaseZarrError):
+    """An array exists where a new node was to be created (zarr-python's name)."""
+
+
+class ContainsGroupError(NodeExistsError, BaseZarrError):
+    """A group exists where a new node was to be created (zarr-python's name)."""
+
+
+class ContainsArrayAndGroupError(MetadataError, BaseZarrError):
+    """Both array and group documents (v2 ``.zarray`` and ``.zgroup``) exist at one path."""
+
+
 class NodeTypeError(ZarrkitError, TypeError):
     """A node is an array where a group was expected, or the other way round."""
+
+
+class ExpectedArrayError(NodeTypeError, NodeTypeValidationError):
+    """A group exists where an array was opened."""
+
+
+class ExpectedGroupError(NodeTypeError, ContainsArrayError):
+    """An array exists where a group was opened (zarr-python: ContainsArrayError)."""
+
+
+class FormatError(ZarrkitError, TypeError):
+    """A feature of one Zarr format was asked of a node of the other (e.g. ``compressor``,
+    a v2 property, of a v3 array)."""
+
+
+class UnsupportedBufferError(ZarrkitError, NotImplementedError):
+    """A buffer kind zarrkit does not read into was asked for (zarr-python's GPU buffer
+    prototypes): zarrkit reads into NumPy arrays."""
 
 
 class ReadOnlyError(ZarrkitError, PermissionError):
@@ -80,6 +144,22 @@ class IndexingError(ZarrkitError, IndexError):
 
 class BoundsError(IndexingError):
     """An index lies outside the array."""
+
+
+class BoundsCheckError(BoundsError):
+    """An integer index lies outside its dimension (zarr-python's name)."""
+
+
+class NegativeStepError(IndexingError):
+    """A slice has a negative step (zarr-python's name)."""
+
+
+class VindexInvalidSelectionError(IndexingError):
+    """A selection cannot be used with ``vindex`` (zarr-python's name)."""
+
+
+class ArrayIndexError(IndexingError):
+    """An index array is not valid for the array (zarr-python's name)."""
 
 
 class SelectionTypeError(IndexingError, TypeError):
@@ -155,12 +235,63 @@ class ResourceLimitError(ZarrkitError, ValueError):
     """A configured ceiling (chunk bytes, metadata size, rank ...) would be exceeded."""
 
 
+# --- warnings ----------------------------------------------------------------------------
+
+
+class ZarrkitWarning(Warning):
+    """Base class of every warning zarrkit gives."""
+
+
+class ZarrUserWarning(ZarrkitWarning, UserWarning):
+    """A problem in the caller's code or data, e.g. an argument zarrkit ignores."""
+
+
+class ZarrRuntimeWarning(ZarrkitWarning, RuntimeWarning):
+    """Dubious runtime behaviour, e.g. an argument that only takes effect through config."""
+
+
+class ZarrDeprecationWarning(ZarrkitWarning, DeprecationWarning):
+    """A zarr-python name kept for old code; it says which name to use instead."""
+
+
+class ZarrFutureWarning(ZarrkitWarning, FutureWarning):
+    """A behaviour that will change."""
+
+
+class UnstableSpecificationWarning(ZarrFutureWarning):
+    """A feature outside the Zarr specification (e.g. v3 consolidated metadata)."""
+
+
 __all__ = [
+    "ArrayIndexError",
+    "ArrayNotFoundError",
+    "BaseZarrError",
+    "BoundsCheckError",
     "BoundsError",
+    "ContainsArrayAndGroupError",
+    "ContainsArrayError",
+    "ContainsGroupError",
+    "ExpectedArrayError",
+    "ExpectedGroupError",
+    "FormatError",
+    "GroupNotFoundError",
+    "MetadataTypeError",
+    "MetadataValidationError",
+    "NegativeStepError",
+    "NodeTypeValidationError",
+    "UnstableSpecificationWarning",
+    "UnsupportedBufferError",
+    "VindexInvalidSelectionError",
+    "ZarrDeprecationWarning",
+    "ZarrFutureWarning",
+    "ZarrRuntimeWarning",
+    "ZarrUserWarning",
+    "ZarrkitWarning",
     "ChecksumError",
     "ChunkAlignmentError",
     "ChunkNotFoundError",
     "CodecError",
+    "DataTypeValidationError",
     "IndexingError",
     "InvalidKeyError",
     "MemberNotFoundError",

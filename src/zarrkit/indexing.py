@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from zarrkit.errors import BoundsError, IndexingError, SelectionTypeError
+from zarrkit.errors import BoundsCheckError, IndexingError, SelectionTypeError
 
 if TYPE_CHECKING:
     from zarrkit.metadata.chunk_grid import DimGrid
@@ -252,7 +252,7 @@ def _array_item(x: Any, pos: int) -> int | npt.NDArray[Any]:
             "index arrays must be of integer or boolean dtype"
         )
     if arr.dtype.kind == "u" and arr.size and int(arr.max()) > _INT64_MAX:
-        raise BoundsError(f"selection item {pos}: index {int(arr.max())} is out of bounds")
+        raise BoundsCheckError(f"selection item {pos}: index {int(arr.max())} is out of bounds")
     return int(arr) if arr.ndim == 0 else arr.astype(np.int64)  # a copy we own
 
 
@@ -267,11 +267,18 @@ def _is_mask(items: tuple[_Item, ...]) -> bool:
 def _dispatch(
     items: tuple[_Item, ...], ndim: int
 ) -> Literal["basic", "orthogonal", "coordinate", "mask"]:
-    """zarr-python's ``Array.__getitem__`` dispatch (plus keys it refuses and NumPy allows,
-    with NumPy's result: ``...`` next to one index array, a 1-D boolean array on N-D)."""
+    """zarr-python's ``Array.__getitem__`` dispatch (plus a key it refuses and NumPy allows,
+    with NumPy's result: a 1-D boolean array on N-D). Like zarr-python it refuses ``...``
+    next to an index array, whose NumPy meaning (the array's dimension counted from the
+    end) zarr-python has never given."""
     narrays = sum(_is_array(x) for x in items)
     if narrays == 0:
         return "basic"
+    if any(x is Ellipsis for x in items):
+        raise IndexingError(
+            f"selection {_describe(items)} mixes an index array with Ellipsis; write the "
+            "slices out (a[:, :, [1, 2]]) or use a.oindex[...]"
+        )
     first = items[0]
     if len(items) == 1 and isinstance(first, np.ndarray) and first.dtype == bool:
         # a 1-D boolean array on N-D selects rows, as in NumPy (zarr-python refuses it)
@@ -400,6 +407,12 @@ def _block_dim(item: _Item, dim: DimGrid, axis: int) -> Slice:
         if item.step not in (None, 1):
             raise IndexingError(f"dimension {axis}: block slices must have step 1, got {item!r}")
         lo, hi, _ = _slice_indices(item, nchunks, axis)
+        first = 0 if item.start is None else operator.index(item.start)
+        first = first + nchunks if first < 0 else first
+        if nchunks and not 0 <= first < nchunks:  # as zarr-python: a start past the blocks
+            raise BoundsCheckError(
+                f"block slice {item!r} starts outside the {nchunks} chunks of dimension {axis}"
+            )
         hi = max(lo, hi)
     else:
         raise IndexingError(
@@ -412,7 +425,7 @@ def _block_dim(item: _Item, dim: DimGrid, axis: int) -> Slice:
 def _check_int(index: int, length: int, where: str) -> int:
     wrapped = index + length if index < 0 else index
     if not 0 <= wrapped < length:
-        raise BoundsError(f"index {index} is out of bounds for {where}")
+        raise BoundsCheckError(f"index {index} is out of bounds for {where}")
     return wrapped
 
 
@@ -437,7 +450,7 @@ def _wrap(indices: IntArray, length: int, axis: int) -> IntArray:
     bad = (wrapped < 0) | (wrapped >= length)
     if bad.any():
         value = int(indices[bad].flat[0])
-        raise BoundsError(
+        raise BoundsCheckError(
             f"index {value} is out of bounds for dimension {axis} with length {length}"
         )
     return wrapped

@@ -24,6 +24,7 @@ class ArrayInfo:
     compressors: tuple[Any, ...]
     nbytes: int
     nbytes_stored: int | None = None
+    #: Stored objects (shards of a sharded array, else chunks) with data, and in all.
     nchunks_initialized: int | None = None
     nchunks: int = 0
 
@@ -58,11 +59,45 @@ class ArrayInfo:
                 ("Storage ratio", f"{ratio:.1f}"),
             ]
         if self.nchunks_initialized is not None:
-            rows.append(("Chunks Initialized", f"{self.nchunks_initialized}/{self.nchunks}"))
+            label = "Chunks Initialized" if self.shards is None else "Shards Initialized"
+            rows.append((label, f"{self.nchunks_initialized}/{self.nchunks}"))
         return rows
 
     def __repr__(self) -> str:
         return "\n".join(f"{label:<19}: {value}" for label, value in self.rows())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupInfo:
+    """The facts ``print(group.info)`` shows, laid out like zarr-python's; the member
+    counts (of the whole hierarchy below) only in ``info_complete()``."""
+
+    name: str
+    zarr_format: int
+    read_only: bool
+    store_type: str
+    count_members: int | None = None
+    count_arrays: int | None = None
+    count_groups: int | None = None
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs in display order."""
+        rows = [
+            ("Name", self.name),
+            ("Type", "Group"),
+            ("Zarr format", str(self.zarr_format)),
+            ("Read-only", str(self.read_only)),
+            ("Store type", self.store_type),
+        ]
+        counts = [
+            ("No. members", self.count_members),
+            ("No. arrays", self.count_arrays),
+            ("No. groups", self.count_groups),
+        ]
+        return rows + [(label, str(n)) for label, n in counts if n is not None]
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{label:<12}: {value}" for label, value in self.rows())
 
 
 def human_bytes(nbytes: int) -> str:

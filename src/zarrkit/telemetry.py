@@ -92,11 +92,13 @@ class ArrayEvent(Timed):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoreEvent(Timed):
     """A call of a store's public method: ``op`` is its name (``get``, ``get_many``,
-    ``get_ranges``, ``getsize``, ``set``, ``set_many``, ``delete``, ``delete_many``,
-    ``delete_prefix``, ``list``). ``key`` is the key (or prefix) of single-key calls,
-    ``count`` the keys (or ranges) asked for, ``nbytes`` the bytes read or written,
-    ``missing`` the keys that held nothing. ``outcome`` is "ok", "missing" (a single key
-    that holds nothing) or "error" (then ``error`` is the exception's type name)."""
+    ``get_ranges``, ``getsize``, ``getsize_prefix``, ``set``, ``set_if_not_exists``,
+    ``set_many``, ``delete``, ``delete_many``, ``delete_prefix``, ``list``; zarr-python's
+    other names, such as ``get_sync``, report as the call they make). ``key`` is the key
+    (or prefix) of single-key calls, ``count`` the keys (or ranges) asked for, ``nbytes``
+    the bytes read or written, ``missing`` the keys that held nothing. ``outcome`` is
+    "ok", "missing" (a single key that holds nothing) or "error" (then ``error`` is the
+    exception's type name)."""
 
     kind: ClassVar[str] = "store"
     op: str

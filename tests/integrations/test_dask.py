@@ -96,10 +96,19 @@ def test_arrays_pickle_for_workers(stored: zarrkit.Array) -> None:
 
 
 def test_aligned_chunks_moves_each_boundary_to_the_nearest_chunk_boundary() -> None:
-    assert aligned_chunks(((7, 7, 7, 7), (30,)), (5, 10), (28, 30)) == ((5, 10, 5, 8), (30,))
+    assert aligned_chunks(((7, 7, 7, 7), (30,)), (5, 10)) == ((5, 10, 5, 8), (30,))
     # blocks smaller than a chunk merge; the partial last chunk is fine as is
-    assert aligned_chunks(((2,) * 6,), (5,), (12,)) == ((5, 5, 2),)
-    assert aligned_chunks(((0,),), (5,), (0,)) == ((0,),)
+    assert aligned_chunks(((2,) * 6,), (5,)) == ((5, 5, 2),)
+    assert aligned_chunks(((0,),), (5,)) == ((0,),)
+
+
+def test_alignment_of_blocks_starting_inside_the_array() -> None:
+    # blocks written from element 4 on: their boundaries count from there
+    assert aligned_chunks(((3, 3),), (5,), offset=(4,)) == ((1, 5),)
+    assert aligned_chunks(((6, 6),), (5,), offset=(4,)) == ((6, 6),)
+    assert misaligned(((6, 6),), (5,), (20,), offset=(4,)) == []
+    (problem,) = misaligned(((5, 5),), (5,), (20,), offset=(4,))
+    assert "block boundaries [9] fall inside stored chunks [1]" in problem
 
 
 def test_misaligned_names_the_boundaries_and_chunks() -> None:
@@ -137,6 +146,29 @@ def test_misaligned_writes_are_exact_on_threads(slow_target: zarrkit.Array, alig
     with dask.config.set(scheduler="threads", num_workers=8):
         store_dask(MISALIGNED, slow_target, align=align)  # type: ignore[arg-type]
     assert np.array_equal(slow_target[...], np.arange(300))
+
+
+@pytest.mark.parametrize("align", ["rechunk", "lock", "error"])
+def test_store_dask_into_a_region(slow_target: zarrkit.Array, align: str) -> None:
+    slow_target[...] = -1
+    source = da.arange(100, 187, chunks=20)  # block boundaries at 120, 140 ... (aligned)
+    with dask.config.set(scheduler="threads", num_workers=8):
+        store_dask(source, slow_target, region=(slice(100, 187),), align=align)  # type: ignore[arg-type]
+        expected = np.full(300, -1)
+        expected[100:187] = np.arange(100, 187)
+        assert np.array_equal(slow_target[...], expected)
+        shifted = da.arange(103, 190, chunks=20)  # boundaries at 123, 143 ...
+        if align == "error":
+            with pytest.raises(ChunkAlignmentError, match=r"boundaries \[123, 143"):
+                store_dask(shifted, slow_target, region=(slice(103, 190),), align="error")
+            return
+        store_dask(shifted, slow_target, region=(slice(103, 190),), align=align)  # type: ignore[arg-type]
+    expected[103:190] = np.arange(103, 190)
+    assert np.array_equal(slow_target[...], expected)
+    with pytest.raises(ShapeMismatchError, match=r"the region \(slice\(0, 5, None\),\)"):
+        store_dask(shifted, slow_target, region=(slice(0, 5),))
+    with pytest.raises(ValueError, match="step 1"):
+        store_dask(da.zeros(3), slow_target, region=(slice(0, 6, 2),))
 
 
 def test_error_mode_refuses_misaligned_writes(slow_target: zarrkit.Array) -> None:

@@ -89,7 +89,7 @@ def test_unknown_extension_is_rejected(ext):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"shape": [5]}, "chunks"),
+        ({"shape": [5]}, "chunk_grid"),
         ({"shape": [-1, 7]}, "shape"),
         ({"shape": "5"}, "shape"),
         ({"shape": [5, 7.0]}, "shape"),

@@ -31,14 +31,14 @@ def test_every_handle_on_the_same_data_shares_a_lock(tmp_path) -> None:
     same = [
         (LocalStore(tmp_path / "real"), "c/0"),
         (LocalStore(tmp_path / "link"), "c/0"),  # through a symlink
-        (LocalStore(tmp_path / "real").with_read_only(), "c/0"),
+        (LocalStore(tmp_path / "real").with_read_only(True), "c/0"),
         (ReadOnlyStore(LocalStore(tmp_path / "real")), "c/0"),
         (PrefixStore(LocalStore(tmp_path), "real"), "c/0"),
         (LocalStore(tmp_path / "real" / "c"), "0"),  # a store rooted lower down
     ]
     locks = [locking.key_lock(store, key) for store, key in same]
     assert all(lock is locks[0] for lock in locks)
-    assert locking.key_lock(memory, "k") is locking.key_lock(memory.with_read_only(), "k")
+    assert locking.key_lock(memory, "k") is locking.key_lock(memory.with_read_only(True), "k")
     assert locking.key_lock(memory, "k") is not locking.key_lock(MemoryStore(), "k")
     assert locking.key_lock(memory, "k") is not locking.key_lock(memory, "j")
 

@@ -36,7 +36,7 @@ def test_one_environment_per_directory(tmp_path):
     first = LMDBStore(tmp_path / "db")
     second = LMDBStore(tmp_path / "db")
     clone = pickle.loads(pickle.dumps(first))
-    reader = first.with_read_only()
+    reader = first.with_read_only(True)
     assert first._shared is second._shared is clone._shared is reader._shared
     first.set("k", b"v")
     for store in (second, clone, reader):

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from zarrkit.errors import InvalidKeyError
+from zarrkit.errors import InvalidKeyError, ReadOnlyError
 from zarrkit.storage import LocalStore
 from zarrkit.testing import StoreSuite
 
@@ -75,3 +75,34 @@ def test_durable_fsyncs_file_and_directory(tmp_path, monkeypatch, durable, expec
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real_fsync(fd))
     LocalStore(tmp_path, durable=durable).set("a/b", b"x")
     assert len(calls) == expected
+
+
+def test_open_like_zarr_python(tmp_path):
+    made = LocalStore.open(tmp_path / "new" / "root")
+    assert made.root.is_dir() and not made.read_only
+    with pytest.raises(FileNotFoundError):
+        LocalStore.open(tmp_path / "absent", read_only=True)
+    with pytest.raises(FileNotFoundError):
+        LocalStore.open(tmp_path / "absent", mode="r+")
+    assert LocalStore.open(tmp_path / "new" / "root", read_only=True).read_only
+
+
+def test_move_keeps_using_the_store(tmp_path):
+    store = LocalStore(tmp_path / "src")
+    store.set("a/b", b"1")
+    store.move(tmp_path / "elsewhere" / "dst")
+    assert not (tmp_path / "src").exists()
+    assert store.get("a/b") == b"1" and store.root == tmp_path / "elsewhere" / "dst"
+    store.set("c", b"2")
+    assert (tmp_path / "elsewhere" / "dst" / "c").read_bytes() == b"2"
+    with pytest.raises(FileExistsError):
+        store.move(tmp_path)
+    with pytest.raises(ReadOnlyError):
+        store.with_read_only(True).move(tmp_path / "third")
+
+
+def test_equal_on_the_same_directory(tmp_path):
+    assert LocalStore(tmp_path) == LocalStore(str(tmp_path)).with_read_only(True)
+    assert LocalStore(tmp_path / "a") != LocalStore(tmp_path / "b")
+    assert len({LocalStore(tmp_path), LocalStore(tmp_path)}) == 1
+    assert str(LocalStore(tmp_path)) == tmp_path.as_uri()

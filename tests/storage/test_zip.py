@@ -241,3 +241,10 @@ def test_we_write_zarr_python_reads(tmp_path):
     back = zarr.open_array(zstore, mode="r")
     np.testing.assert_array_equal(back[:], data)
     zstore.close()
+
+
+def test_equal_on_the_same_archive(tmp_path):
+    with ZipStore(tmp_path / "a.zip", mode="w") as first, ZipStore(tmp_path / "b", mode="w") as b:
+        assert first == first.with_read_only(True)
+        assert first != b
+        assert str(first) == f"zip://{tmp_path / 'a.zip'}"

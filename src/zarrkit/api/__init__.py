@@ -2,44 +2,8 @@
 
 from __future__ import annotations
 
-from zarrkit.api.synchronous import (
-    array,
-    consolidate_metadata,
-    create,
-    create_array,
-    create_group,
-    empty,
-    empty_like,
-    full,
-    full_like,
-    group,
-    ones,
-    ones_like,
-    open,
-    open_array,
-    open_consolidated,
-    open_group,
-    zeros,
-    zeros_like,
-)
+from zarrkit.api.synchronous import *  # noqa: F403
+from zarrkit.api.synchronous import __all__ as _synchronous
+from zarrkit.api.synchronous import create_group
 
-__all__ = [
-    "array",
-    "consolidate_metadata",
-    "create",
-    "create_array",
-    "create_group",
-    "empty",
-    "empty_like",
-    "full",
-    "full_like",
-    "group",
-    "ones",
-    "ones_like",
-    "open",
-    "open_array",
-    "open_consolidated",
-    "open_group",
-    "zeros",
-    "zeros_like",
-]
+__all__ = [*_synchronous, "create_group"]

@@ -1,26 +1,41 @@
-"""Creating and opening arrays and groups: zarr-python 3's functions, with its signatures.
+"""zarr-python 3's synchronous functions (``zarr.api.synchronous``), with its signatures.
 
-New nodes are made by :mod:`zarrkit.creation`, which :class:`~zarrkit.groups.Group` shares.
+New nodes are made by :func:`zarrkit.arrays.create_array` and
+:func:`zarrkit.groups.create_group`, which :class:`~zarrkit.groups.Group` shares. Keywords
+zarr-python keeps from version 2 are accepted where they are harmless, with zarr-python's
+warnings (``chunk_store``, ``synchronizer``, ``cache_attrs``, ``meta_array`` ... are
+ignored; ``zarr_version`` is ``zarr_format``); the others raise ``TypeError``.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 import numpy as np
 
-from zarrkit.arrays import Array
+from zarrkit.array_config import array_config
+from zarrkit.arrays import Array, ConfigLike
+from zarrkit.arrays import create_array as create_array  # one of the functions here
 from zarrkit.cache import ChunkCache, as_cache
-from zarrkit.codecs.pipeline import classify_codecs
-from zarrkit.consolidated import consolidate, open_group_node
-from zarrkit.creation import create_array as create_array  # one of the functions here
-from zarrkit.creation import group_metadata, new_node
-from zarrkit.errors import NodeNotFoundError, NodeTypeError
-from zarrkit.groups import Group, node_from_metadata
-from zarrkit.metadata.v2 import ArrayMetadataV2
-from zarrkit.metadata.v3 import ArrayMetadataV3
-from zarrkit.nodes import load_node, normalize_path
-from zarrkit.storage import StoreLike, make_store
+from zarrkit.consolidated import consolidate, open_group_node, open_node
+from zarrkit.convert import copy as copy  # one of the functions here
+from zarrkit.convert import from_array as from_array
+from zarrkit.creation import DEFAULT_FILL, check_format, like_arguments, modern_arguments
+from zarrkit.errors import (
+    ArrayNotFoundError,
+    GroupNotFoundError,
+    NodeNotFoundError,
+    ZarrDeprecationWarning,
+    ZarrRuntimeWarning,
+    ZarrUserWarning,
+)
+from zarrkit.groups import Group, Tree, node_from_metadata
+from zarrkit.groups import create_group as create_group  # one of the functions here
+from zarrkit.hierarchy import NodeSpec, create_nodes
+from zarrkit.nodes import load_array, load_group, locate
+from zarrkit.storage import StoreLike
 from zarrkit.storage.base import Store
 
 Mode = Literal["r", "r+", "a", "w", "w-"]
@@ -28,69 +43,126 @@ _MODES = ("r", "r+", "a", "w", "w-")
 
 
 def _open_store(
-    store: StoreLike | None, mode: str, storage_options: dict[str, Any] | None
-) -> Store:
+    store: StoreLike | None,
+    mode: str | None,
+    storage_options: dict[str, Any] | None,
+    path: str | None = None,
+) -> tuple[Store, str]:
     if mode not in _MODES:
         raise ValueError(f"invalid mode {mode!r}; expected one of {', '.join(_MODES)}")
-    return make_store(store, read_only=mode == "r", storage_options=storage_options)
+    return locate(store, path, read_only=mode == "r", storage_options=storage_options)
+
+
+def _format(zarr_format: int | None, zarr_version: int | None) -> int | None:
+    """``zarr_format``, or zarr-python 2's ``zarr_version`` (deprecated) if given."""
+    if zarr_version is None:
+        return zarr_format
+    warnings.warn(
+        "zarr_version is deprecated, use zarr_format", ZarrDeprecationWarning, stacklevel=3
+    )
+    if zarr_format is not None and zarr_format != zarr_version:
+        raise ValueError(f"zarr_format {zarr_format} and zarr_version {zarr_version} differ")
+    return zarr_version
+
+
+def _ignored(**given: Any) -> None:
+    """Warn, as zarr-python 3 does, for each of zarr-python 2's keywords that is given:
+    they are accepted and have no effect."""
+    for name, value in given.items():
+        if value is not None:
+            warnings.warn(
+                f"{name} is not yet implemented (zarrkit ignores it)",
+                ZarrRuntimeWarning,
+                stacklevel=3,
+            )
+
+
+# --- arrays ------------------------------------------------------------------------------------
 
 
 def create(
     shape: Any,
     *,
-    chunks: Any = True,
+    chunks: Any = None,
     dtype: Any = None,
     compressor: Any = "auto",
-    fill_value: Any = None,
+    fill_value: Any = DEFAULT_FILL,
     order: Literal["C", "F"] | None = None,
     store: StoreLike | None = None,
+    synchronizer: Any = None,
     overwrite: bool = False,
     path: str | None = None,
-    filters: Any = "auto",
-    zarr_format: int | None = None,
-    attributes: dict[str, Any] | None = None,
+    chunk_store: StoreLike | None = None,
+    filters: Any = None,
+    cache_metadata: bool | None = None,
+    cache_attrs: bool | None = None,
+    read_only: bool | None = None,
+    object_codec: Any = None,
     dimension_separator: Literal[".", "/"] | None = None,
+    write_empty_chunks: bool | None = None,
+    zarr_version: int | None = None,
+    zarr_format: int | None = None,
+    meta_array: Any = None,
+    attributes: dict[str, Any] | None = None,
+    chunk_shape: Any = None,
+    chunk_key_encoding: Any = None,
     codecs: Any = None,
     dimension_names: Any = None,
     storage_options: dict[str, Any] | None = None,
-    write_empty_chunks: bool | None = None,
+    config: ConfigLike = None,
     **kwargs: Any,
 ) -> Array:
-    """zarr-python's older ``create`` signature, mapped onto :func:`create_array`."""
+    """zarr-python's older ``create`` signature, mapped onto :func:`create_array`.
+
+    Besides zarr-python's keywords it takes ``mode`` (how to open ``store``) and zarrkit's
+    ``shards``, ``compressors``, ``serializer`` and ``cache``.
+    """
+    _ignored(
+        synchronizer=synchronizer,
+        chunk_store=chunk_store,
+        cache_metadata=cache_metadata,
+        cache_attrs=cache_attrs,
+        object_codec=object_codec,
+        read_only=read_only,
+        meta_array=meta_array,
+    )
+    fmt = check_format(_format(zarr_format, zarr_version))
+    mode = kwargs.pop("mode", "a")
+    extra = {
+        k: kwargs.pop(k) for k in ("shards", "compressors", "serializer", "cache") if k in kwargs
+    }
     if kwargs:
         raise TypeError(f"create() got unexpected arguments: {', '.join(sorted(kwargs))}")
-    fmt = 3 if zarr_format is None else zarr_format
-    serializer: Any = "auto"
-    compressors: Any = compressor
-    if codecs is not None:
-        filters, serializer, compressors = classify_codecs(codecs)
-    key_encoding = None
-    if dimension_separator is not None:
-        name = "v2" if fmt == 2 else "default"
-        key_encoding = {"name": name, "separator": dimension_separator}
+    target, node_path = _open_store(store, mode, storage_options, path)
+    legacy = {
+        "chunks": chunks,
+        "chunk_shape": chunk_shape,
+        "codecs": codecs,
+        "dimension_separator": dimension_separator,
+        "chunk_key_encoding": chunk_key_encoding,
+        "filters": "auto" if filters is None else filters,
+    }
+    if "compressors" not in extra:
+        legacy["compressor"] = compressor
     return create_array(
-        store,
-        name=path,
+        target,
+        name=node_path,
         shape=shape,
         dtype=dtype,
-        chunks="auto" if chunks is True else chunks,
-        filters=filters,
-        compressors=compressors,
-        serializer=serializer,
         fill_value=fill_value,
         order=order,
         zarr_format=fmt,
         attributes=attributes,
-        chunk_key_encoding=key_encoding,
         dimension_names=dimension_names,
         overwrite=overwrite,
-        storage_options=storage_options,
+        config=config,
         write_empty_chunks=write_empty_chunks,
+        **modern_arguments(legacy | extra, fmt),
     )
 
 
 def zeros(shape: Any, **kwargs: Any) -> Array:
-    """A new array filled with zeros."""
+    """A new array filled with zeros (keywords of :func:`create`)."""
     return create(shape, fill_value=0, **kwargs)
 
 
@@ -110,59 +182,67 @@ def empty(shape: Any, **kwargs: Any) -> Array:
 
 
 def array(data: Any, **kwargs: Any) -> Array:
-    """A new array holding a copy of ``data``."""
-    data = np.asanyarray(data)
-    kwargs.setdefault("dtype", data.dtype)
-    result = create(data.shape, **kwargs)
+    """A new array holding a copy of ``data`` (keywords of :func:`create`; shape, dtype
+    and, for a chunked array, chunks from ``data`` unless given)."""
+    if isinstance(data, Array):
+        return from_array(kwargs.pop("store", None), data=data, **kwargs)
+    if not (hasattr(data, "shape") and hasattr(data, "dtype")):
+        data = np.asanyarray(data)
+    template = like_arguments(data)
+    kwargs["shape"] = template["shape"]
+    kwargs.setdefault("dtype", template["dtype"])
+    if kwargs.get("chunks") is None:
+        kwargs["chunks"] = template.get("chunks")
+    result = create(**kwargs)
     result[...] = data
     return result
 
 
 def _like(a: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    kwargs.setdefault("dtype", a.dtype)
-    if isinstance(a, Array):
-        kwargs.setdefault("chunks", a.chunks)
-        kwargs.setdefault("zarr_format", a.zarr_format)
-        kwargs.setdefault("order", a.order)
-    return kwargs
+    """``kwargs`` for :func:`create` over those copied from the template ``a``."""
+    return like_arguments(a) | kwargs
 
 
 def zeros_like(a: Any, **kwargs: Any) -> Array:
-    return zeros(a.shape, **_like(a, kwargs))
+    """A new array of zeros like ``a`` (its shape, chunks, dtype unless given)."""
+    return zeros(**_like(a, kwargs))
 
 
 def ones_like(a: Any, **kwargs: Any) -> Array:
-    return ones(a.shape, **_like(a, kwargs))
+    """A new array of ones like ``a``."""
+    return ones(**_like(a, kwargs))
 
 
-def full_like(a: Any, fill_value: Any = None, **kwargs: Any) -> Array:
-    if fill_value is None:
-        fill_value = getattr(a, "fill_value", None)
-    return full(a.shape, fill_value, **_like(a, kwargs))
+def full_like(a: Any, fill_value: Any = DEFAULT_FILL, **kwargs: Any) -> Array:
+    """A new array like ``a`` filled with ``fill_value`` (default: ``a``'s)."""
+    if fill_value is DEFAULT_FILL:
+        fill_value = getattr(a, "fill_value", DEFAULT_FILL)
+    return full(fill_value=fill_value, **_like(a, kwargs))
 
 
 def empty_like(a: Any, **kwargs: Any) -> Array:
-    return empty(a.shape, **_like(a, kwargs))
+    """A new array like ``a``, with ``a``'s fill value."""
+    kwargs.setdefault("fill_value", getattr(a, "fill_value", DEFAULT_FILL))
+    return empty(**_like(a, kwargs))
 
 
 def open_array(
     store: StoreLike | None = None,
     *,
-    mode: Mode = "a",
-    path: str | None = None,
+    zarr_version: int | None = None,
     zarr_format: int | None = None,
+    path: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    mode: Mode = "a",
+    config: ConfigLike = None,
     write_empty_chunks: bool | None = None,
     cache: ChunkCache | int | None = None,
-    read_missing_chunks: bool | None = None,
     **kwargs: Any,
 ) -> Array:
     """Open an array (v2 or v3, auto-detected), creating it in modes ``w``, ``w-`` and
-    ``a`` when ``shape`` is given. ``cache`` is a :class:`~zarrkit.cache.ChunkCache` (or a
-    byte budget for a new one) keeping decoded chunks for repeated reads.
-    ``read_missing_chunks=False`` makes reads of chunks never stored raise
-    :class:`~zarrkit.errors.ChunkNotFoundError` (default: the ``array.read_missing_chunks``
-    setting).
+    ``a`` when ``shape`` is given (other keywords as :func:`create`). ``cache`` is a
+    :class:`~zarrkit.cache.ChunkCache` (or a byte budget for a new one) keeping decoded
+    chunks for repeated reads.
 
     Examples
     --------
@@ -172,76 +252,52 @@ def open_array(
     >>> zarrkit.open_array(where, mode="r").shape
     (3,)
     """
-    target = _open_store(store, mode, storage_options)
-    node_path = normalize_path(path)
-    if mode in ("w", "w-"):
-        return create_array(
-            target,
-            name=node_path,
-            zarr_format=zarr_format or 3,
-            overwrite=mode == "w",
-            write_empty_chunks=write_empty_chunks,
-            cache=cache,
-            read_missing_chunks=read_missing_chunks,
-            **kwargs,
-        )
-    try:
-        meta = load_node(target, node_path, zarr_format)
-    except NodeNotFoundError:
-        if mode == "a" and "shape" in kwargs:
-            return create_array(
-                target,
-                name=node_path,
-                zarr_format=zarr_format or 3,
-                write_empty_chunks=write_empty_chunks,
-                cache=cache,
-                read_missing_chunks=read_missing_chunks,
-                **kwargs,
-            )
-        raise
-    if not isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
-        raise NodeTypeError(
-            f"the node at path {node_path!r} of {target!r} is a group, not an array"
-        )
-    return Array(
-        target,
-        node_path,
-        meta,
+    fmt = _format(zarr_format, zarr_version)
+    target, node_path = _open_store(store, mode, storage_options, path)
+    if mode not in ("w", "w-"):
+        try:
+            meta = load_array(target, node_path, fmt)
+        except ArrayNotFoundError:
+            if mode != "a" or "shape" not in kwargs:
+                raise
+        else:
+            settings = array_config(config, write_empty_chunks=write_empty_chunks)
+            return Array(target, node_path, meta, config=settings, cache=as_cache(cache))
+    return create(
+        store=target,
+        path=node_path,
+        zarr_format=fmt,
+        overwrite=mode == "w",
+        config=config,
         write_empty_chunks=write_empty_chunks,
-        cache=as_cache(cache),
-        read_missing_chunks=read_missing_chunks,
+        cache=cache,
+        **kwargs,
     )
 
 
+def open_like(a: Any, path: str, **kwargs: Any) -> Array:
+    """Open (or create) the array at ``path`` with ``a``'s shape, chunks and dtype as
+    defaults."""
+    return open_array(path, **_like(a, kwargs))
+
+
 # --- groups ------------------------------------------------------------------------------------
-
-
-def create_group(
-    store: StoreLike | None = None,
-    *,
-    path: str | None = None,
-    zarr_format: int = 3,
-    attributes: dict[str, Any] | None = None,
-    overwrite: bool = False,
-    storage_options: dict[str, Any] | None = None,
-) -> Group:
-    """Create a group and return it."""
-    target = make_store(store, storage_options=storage_options)
-    node_path = normalize_path(path)
-    meta = group_metadata(zarr_format, attributes)
-    new_node(target, node_path, meta, overwrite=overwrite)
-    return Group(target, node_path, meta)
 
 
 def open_group(
     store: StoreLike | None = None,
     *,
     mode: Mode = "a",
+    cache_attrs: bool | None = None,
+    synchronizer: Any = None,
     path: str | None = None,
-    zarr_format: int | None = None,
-    attributes: dict[str, Any] | None = None,
+    chunk_store: StoreLike | None = None,
     storage_options: dict[str, Any] | None = None,
-    use_consolidated: bool | None = None,
+    zarr_version: int | None = None,
+    zarr_format: int | None = None,
+    meta_array: Any = None,
+    attributes: dict[str, Any] | None = None,
+    use_consolidated: bool | str | None = None,
 ) -> Group:
     """Open a group (v2 or v3, auto-detected), creating it in modes ``w``, ``w-``, ``a``.
 
@@ -256,51 +312,85 @@ def open_group(
     >>> type(zarrkit.open_group(store, use_consolidated=True)).__name__
     'ConsolidatedGroup'
     """
-    target = _open_store(store, mode, storage_options)
-    node_path = normalize_path(path)
-    if mode in ("w", "w-"):
-        return create_group(
-            target,
-            path=node_path,
-            zarr_format=zarr_format or 3,
-            attributes=attributes,
-            overwrite=mode == "w",
-        )
-    try:
-        meta = load_node(target, node_path, zarr_format)
-    except NodeNotFoundError:
-        if mode == "a":
-            return create_group(
-                target, path=node_path, zarr_format=zarr_format or 3, attributes=attributes
-            )
-        raise
-    if isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
-        raise NodeTypeError(
-            f"the node at path {node_path!r} of {target!r} is an array, not a group"
-        )
-    return open_group_node(target, node_path, meta, use_consolidated)
+    _ignored(
+        cache_attrs=cache_attrs,
+        synchronizer=synchronizer,
+        chunk_store=chunk_store,
+        meta_array=meta_array,
+    )
+    fmt = _format(zarr_format, zarr_version)
+    target, node_path = _open_store(store, mode, storage_options, path)
+    consolidated = None if isinstance(use_consolidated, str) else use_consolidated
+    if mode not in ("w", "w-"):
+        try:
+            meta = load_group(target, node_path, fmt)
+        except GroupNotFoundError:
+            if mode != "a":
+                raise
+        else:
+            return open_group_node(target, node_path, meta, consolidated)
+    return create_group(
+        target, path=node_path, zarr_format=fmt, attributes=attributes, overwrite=mode == "w"
+    )
 
 
 def group(
     store: StoreLike | None = None,
     *,
     overwrite: bool = False,
+    chunk_store: StoreLike | None = None,
+    cache_attrs: bool | None = None,
+    synchronizer: Any = None,
     path: str | None = None,
+    zarr_version: int | None = None,
     zarr_format: int | None = None,
+    meta_array: Any = None,
     attributes: dict[str, Any] | None = None,
     storage_options: dict[str, Any] | None = None,
     use_consolidated: bool | None = None,
 ) -> Group:
     """Open the group at ``path``, creating it if missing (``overwrite`` replaces it)."""
+    _ignored(
+        chunk_store=chunk_store,
+        cache_attrs=cache_attrs,
+        synchronizer=synchronizer,
+        meta_array=meta_array,
+    )
     return open_group(
         store,
         mode="w" if overwrite else "a",
         path=path,
-        zarr_format=zarr_format,
+        zarr_format=_format(zarr_format, zarr_version),
         attributes=attributes,
         storage_options=storage_options,
         use_consolidated=use_consolidated,
     )
+
+
+def create_hierarchy(
+    *, store: StoreLike, nodes: Mapping[str, NodeSpec], overwrite: bool = False
+) -> Iterator[tuple[str, Array | Group]]:
+    """Create many groups and arrays at once: ``nodes`` maps paths to metadata (zarrkit's
+    or zarr-python's metadata objects, or ``zarr.json``-style documents as dicts). The
+    groups between them and the root are added; every document is written in one batch,
+    and nothing is written when any node is invalid or (without ``overwrite``) exists.
+
+    Examples
+    --------
+    >>> import zarrkit
+    >>> nodes = {"a/b": {"zarr_format": 3, "node_type": "group", "attributes": {"x": 1}}}
+    >>> sorted(dict(zarrkit.create_hierarchy(store={}, nodes=nodes)))
+    ['', 'a', 'a/b']
+    """
+    target, path = locate(store)
+    created = create_nodes(target, path, nodes, overwrite=overwrite)
+    return iter(
+        [(rel, node_from_metadata(target, _join(path, rel), meta)) for rel, meta in created]
+    )
+
+
+def _join(path: str, rel: str) -> str:
+    return "/".join(part for part in (path, rel) if part)
 
 
 def consolidate_metadata(
@@ -311,7 +401,8 @@ def consolidate_metadata(
     storage_options: dict[str, Any] | None = None,
 ) -> Group:
     """Gather the metadata of every node below the group at ``path`` into that group
-    (v3: inline in its ``zarr.json``; v2: a ``.zmetadata`` document) and return the group.
+    (v3: inline in its ``zarr.json``, with zarr-python's warning that this is outside the
+    v3 specification; v2: a ``.zmetadata`` document) and return the group.
 
     zarrkit keeps it current as nodes below are created, changed or deleted through
     zarrkit; :func:`zarrkit.consolidated.check` finds changes made by other tools.
@@ -321,46 +412,201 @@ def consolidate_metadata(
     >>> import zarrkit
     >>> root = zarrkit.group()
     >>> _ = root.create_array("a", shape=(2,), dtype="i1")
-    >>> zarrkit.consolidate_metadata(root.store).metadata.consolidated_metadata["metadata"].keys()
+    >>> zarrkit.consolidate_metadata(root.store).metadata.consolidated_metadata.metadata.keys()
     dict_keys(['a'])
     """
-    target = make_store(store, storage_options=storage_options)
-    return consolidate(target, normalize_path(path), zarr_format)
+    target, node_path = locate(store, path, storage_options=storage_options)
+    result = consolidate(target, node_path, zarr_format)
+    if result.zarr_format == 3:
+        warnings.warn(
+            "Consolidated metadata is currently not part in the Zarr format 3 specification. "
+            "It may not be supported by other zarr implementations and may change in the "
+            "future.",
+            ZarrUserWarning,
+            stacklevel=2,
+        )
+    return result
 
 
-def open_consolidated(
-    store: StoreLike | None = None, *, use_consolidated: bool = True, **kwargs: Any
-) -> Group:
+def open_consolidated(*args: Any, use_consolidated: Literal[True] = True, **kwargs: Any) -> Group:
     """Open a group from its consolidated metadata (:func:`open_group` with
     ``use_consolidated=True``)."""
-    return open_group(store, use_consolidated=use_consolidated, **kwargs)
+    return open_group(*args, use_consolidated=use_consolidated, **kwargs)
 
 
 def open(
     store: StoreLike | None = None,
     *,
     mode: Mode = "a",
-    path: str | None = None,
+    zarr_version: int | None = None,
     zarr_format: int | None = None,
+    path: str | None = None,
     storage_options: dict[str, Any] | None = None,
-    use_consolidated: bool | None = None,
     **kwargs: Any,
 ) -> Array | Group:
     """Open an array or a group, whichever is there (format auto-detected); when nothing
-    is, create an array if ``shape`` is given, else a group. ``use_consolidated`` applies
-    to a group, as in :func:`open_group`."""
-    target = _open_store(store, mode, storage_options)
-    node_path = normalize_path(path)
+    is, create an array if ``shape`` is given, else a group. Other keywords go to
+    :func:`open_array` or :func:`open_group`."""
+    fmt = _format(zarr_format, zarr_version)
+    target, node_path = _open_store(store, mode, storage_options, path)
     if mode not in ("w", "w-"):
         try:
-            meta = load_node(target, node_path, zarr_format)
+            node = open_node(target, node_path, fmt, kwargs.get("use_consolidated"))
         except NodeNotFoundError:
             if mode in ("r", "r+"):
                 raise
         else:
-            if isinstance(meta, ArrayMetadataV2 | ArrayMetadataV3):
-                return node_from_metadata(target, node_path, meta)
-            return open_group_node(target, node_path, meta, use_consolidated)
+            if isinstance(node, Array) and kwargs.get("config") is not None:
+                return node.with_config(kwargs["config"])
+            return node
     if "shape" in kwargs:
-        return open_array(target, mode=mode, path=node_path, zarr_format=zarr_format, **kwargs)
-    return open_group(target, mode=mode, path=node_path, zarr_format=zarr_format, **kwargs)
+        return open_array(target, mode=mode, path=node_path, zarr_format=fmt, **kwargs)
+    return open_group(target, mode=mode, path=node_path, zarr_format=fmt, **kwargs)
+
+
+# --- saving and loading ---------------------------------------------------------------------
+
+
+def _check_arrays(arrays: Mapping[str, Any]) -> None:
+    for name, value in arrays.items():
+        if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+            raise TypeError(f"{name}: expected an array (with shape and dtype), got {value!r}")
+
+
+def save_array(
+    store: StoreLike,
+    arr: Any,
+    *,
+    zarr_version: int | None = None,
+    zarr_format: int | None = None,
+    path: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Write the array ``arr`` at ``path`` (keywords of :func:`create`; ``mode="w"`` or
+    ``overwrite=True`` replaces a node there)."""
+    _check_arrays({"arr": arr})
+    mode = kwargs.pop("mode", "a")
+    kwargs.setdefault("overwrite", mode == "w")
+    target, node_path = _open_store(store, mode, storage_options, path)
+    array(
+        arr,
+        store=target,
+        path=node_path,
+        zarr_format=_format(zarr_format, zarr_version),
+        chunks=getattr(arr, "chunks", None),
+        **kwargs,
+    )
+
+
+def save_group(
+    store: StoreLike,
+    *args: Any,
+    zarr_version: int | None = None,
+    zarr_format: int | None = None,
+    path: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Write a group at ``path`` holding the arrays ``args`` (as ``arr_0``, ``arr_1`` ...)
+    and ``kwargs`` (by name), replacing the nodes of those names."""
+    arrays = {f"arr_{i}": value for i, value in enumerate(args)} | kwargs
+    _check_arrays(arrays)
+    if not arrays:
+        raise ValueError("at least one array must be provided")
+    fmt = _format(zarr_format, zarr_version)
+    target, node_path = _open_store(store, "a", storage_options, path)
+    root = open_group(target, path=node_path, zarr_format=fmt)
+    for name, value in arrays.items():
+        child = _join(node_path, name)
+        save_array(target, value, path=child, zarr_format=root.zarr_format, mode="w")
+
+
+def save(
+    store: StoreLike,
+    *args: Any,
+    zarr_version: int | None = None,
+    zarr_format: int | None = None,
+    path: str | None = None,
+    **kwargs: Any,
+) -> None:
+    """:func:`save_array` for one array, else :func:`save_group` (NumPy's ``save`` and
+    ``savez``)."""
+    fmt = _format(zarr_format, zarr_version)
+    if not args and not kwargs:
+        raise ValueError("at least one array must be provided")
+    if len(args) == 1 and not kwargs:
+        save_array(store, args[0], zarr_format=fmt, path=path)
+    else:
+        save_group(store, *args, zarr_format=fmt, path=path, **kwargs)
+
+
+def load(
+    store: StoreLike,
+    path: str | None = None,
+    zarr_format: int | None = None,
+    zarr_version: int | None = None,
+) -> Any:
+    """The values of the array at ``path`` as a NumPy array, or for a group a dict of its
+    arrays' values by name (each read when the dict is made)."""
+    target, node_path = _open_store(store, "r", None, path)
+    node = open_node(target, node_path, _format(zarr_format, zarr_version))
+    if isinstance(node, Array):
+        return node[...]
+    return {name: member[...] for name, member in node.arrays()}
+
+
+def tree(grp: Group, expand: bool | None = None, level: int | None = None) -> Tree:
+    """Deprecated: ``grp.tree(expand, level)``."""
+    warnings.warn("Use Group.tree instead.", ZarrDeprecationWarning, stacklevel=2)
+    return grp.tree(expand, level)
+
+
+def _not_in_zarr_python(name: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{name} is not implemented in zarr-python 3 either; zarrkit.copy copies an array "
+        "or a group (with everything below it) between stores, converting format, "
+        "chunks and codecs"
+    )
+
+
+def copy_all(*args: Any, **kwargs: Any) -> tuple[int, int, int]:
+    """Not implemented (as in zarr-python 3): use :func:`zarrkit.copy`."""
+    raise _not_in_zarr_python("copy_all")
+
+
+def copy_store(*args: Any, **kwargs: Any) -> tuple[int, int, int]:
+    """Not implemented (as in zarr-python 3): use :func:`zarrkit.copy`."""
+    raise _not_in_zarr_python("copy_store")
+
+
+__all__ = [
+    "array",
+    "consolidate_metadata",
+    "copy",
+    "copy_all",
+    "copy_store",
+    "create",
+    "create_array",
+    "create_hierarchy",
+    "empty",
+    "empty_like",
+    "from_array",
+    "full",
+    "full_like",
+    "group",
+    "load",
+    "ones",
+    "ones_like",
+    "open",
+    "open_array",
+    "open_consolidated",
+    "open_group",
+    "open_like",
+    "save",
+    "save_array",
+    "save_group",
+    "tree",
+    "zeros",
+    "zeros_like",
+]

@@ -15,8 +15,8 @@ from zarrkit.codecs.base import (
     Codec,
 )
 from zarrkit.codecs.bitround import BitroundCodec
-from zarrkit.codecs.blosc import BloscCodec
-from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.blosc import BloscCname, BloscCodec, BloscShuffle
+from zarrkit.codecs.bytes import BytesCodec, Endian
 from zarrkit.codecs.cast_value import CastValueCodec
 from zarrkit.codecs.crc32c import Crc32cCodec
 from zarrkit.codecs.gzip import GzipCodec
@@ -27,7 +27,7 @@ from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import codecs, get_codec, register_codec
 from zarrkit.codecs.reshape import ReshapeCodec
 from zarrkit.codecs.scale_offset import ScaleOffsetCodec
-from zarrkit.codecs.sharding import ShardingCodec
+from zarrkit.codecs.sharding import ShardingCodec, ShardingCodecIndexLocation
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrkit.codecs.zfp import ZfpCodec
@@ -61,7 +61,9 @@ __all__ = [
     "ArrayArrayCodec",
     "ArrayBytesCodec",
     "BitroundCodec",
+    "BloscCname",
     "BloscCodec",
+    "BloscShuffle",
     "BytesBytesCodec",
     "BytesCodec",
     "CastValueCodec",
@@ -69,13 +71,17 @@ __all__ = [
     "ChunkSpec",
     "Codec",
     "CodecPipeline",
-    "ShardingCodec",
     "Crc32cCodec",
+    "Endian",
     "GzipCodec",
     "PackBitsCodec",
     "ReshapeCodec",
     "ScaleOffsetCodec",
+    "ShardingCodec",
+    "ShardingCodecIndexLocation",
     "TransposeCodec",
+    "VLenBytesCodec",
+    "VLenUTF8Codec",
     "ZfpCodec",
     "ZstdCodec",
     "available",

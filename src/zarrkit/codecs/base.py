@@ -78,6 +78,17 @@ class Codec(ABC):
     def to_json(self) -> dict[str, JSON]:
         """The v3 metadata object: ``{"name": ..., "configuration": {...}}``."""
 
+    def to_dict(self) -> dict[str, JSON]:
+        """:meth:`to_json`, by zarr-python's name."""
+        return self.to_json()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, JSON]) -> Self:
+        """The codec of its v3 metadata object (zarr-python's name)."""
+        if data.get("name") != cls.name:
+            raise MetadataError(f"expected codec {cls.name!r}, got {data!r}", field="name")
+        return cls.from_json(data.get("configuration", {}))
+
     def resolve(self, spec: ChunkSpec) -> ChunkSpec:
         """The spec of this codec's output given the spec of its input."""
         return spec

@@ -13,6 +13,7 @@ threads are off (:mod:`zarrkit.codecs.compression.blosc`): zarrkit decodes chunk
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from numcodecs.blosc import Blosc
@@ -22,9 +23,29 @@ from zarrkit.codecs.compression import FORMATS, Compression
 from zarrkit.codecs.compressor import NumcodecBytesBytes
 from zarrkit.codecs.parse import parse_choice, parse_int
 
-CNAMES = ("lz4", "lz4hc", "blosclz", "zstd", "snappy", "zlib")
+
+class BloscCname(StrEnum):
+    """Blosc's compressors, as zarr-python names them (strings work too)."""
+
+    lz4 = "lz4"
+    lz4hc = "lz4hc"
+    blosclz = "blosclz"
+    zstd = "zstd"
+    snappy = "snappy"
+    zlib = "zlib"
+
+
+class BloscShuffle(StrEnum):
+    """Blosc's shuffles, as zarr-python names them (strings work too)."""
+
+    noshuffle = "noshuffle"
+    shuffle = "shuffle"
+    bitshuffle = "bitshuffle"
+
+
+CNAMES = tuple(BloscCname)
 #: v3 shuffle names, indexed by their numcodecs/v2 number.
-SHUFFLES = ("noshuffle", "shuffle", "bitshuffle")
+SHUFFLES = tuple(BloscShuffle)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,25 +56,29 @@ class BloscCodec(NumcodecBytesBytes):
     --------
     >>> BloscCodec(cname="lz4", typesize=4, shuffle="shuffle").to_json()["configuration"]
     {'typesize': 4, 'cname': 'lz4', 'clevel': 5, 'shuffle': 'shuffle', 'blocksize': 0}
+    >>> BloscCodec(cname=BloscCname.zstd, shuffle=BloscShuffle.bitshuffle).shuffle
+    'bitshuffle'
     """
 
     name: ClassVar[str] = "blosc"
     codec_id: ClassVar[str] = "blosc"
     compression: ClassVar[Compression] = FORMATS["blosc"]
     typesize: int | None = None
-    cname: str = "zstd"
+    cname: BloscCname | str = "zstd"
     clevel: int = 5
-    shuffle: str | None = None
+    shuffle: BloscShuffle | str | None = None
     blocksize: int = 0
     numcodec: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.typesize is not None:
             parse_int(self.typesize, codec=self.name, field="typesize", lo=1)
-        parse_choice(self.cname, CNAMES, codec=self.name, field="cname")
+        cname = parse_choice(self.cname, CNAMES, codec=self.name, field="cname")
+        object.__setattr__(self, "cname", str(cname))  # the enums are kept as their names
         parse_int(self.clevel, codec=self.name, field="clevel", lo=0, hi=9)
         if self.shuffle is not None:
-            parse_choice(self.shuffle, SHUFFLES, codec=self.name, field="shuffle")
+            shuffle = parse_choice(self.shuffle, SHUFFLES, codec=self.name, field="shuffle")
+            object.__setattr__(self, "shuffle", str(shuffle))
         parse_int(self.blocksize, codec=self.name, field="blocksize", lo=0)
         codec = Blosc(
             cname=self.cname,

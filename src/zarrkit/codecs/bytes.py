@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal, Self
+from enum import StrEnum
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -21,7 +22,12 @@ from zarrkit.codecs.parse import parse_choice
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.types import Blob
 
-Endian = Literal["little", "big"]
+
+class Endian(StrEnum):
+    """Byte orders, as zarr-python names them (strings work too)."""
+
+    big = "big"
+    little = "little"
 
 
 def has_endian(dtype: np.dtype[Any]) -> bool:
@@ -38,14 +44,17 @@ class BytesCodec(ArrayBytesCodec):
     --------
     >>> BytesCodec(endian="big").to_json()
     {'name': 'bytes', 'configuration': {'endian': 'big'}}
+    >>> BytesCodec(endian=Endian.big) == BytesCodec(endian="big")
+    True
     """
 
     name: ClassVar[str] = "bytes"
-    endian: Endian | None = "little" if sys.byteorder == "little" else "big"
+    endian: Endian | str | None = sys.byteorder
 
     def __post_init__(self) -> None:
         if self.endian is not None:
-            parse_choice(self.endian, ("little", "big"), codec=self.name, field="endian")
+            endian = parse_choice(self.endian, tuple(Endian), codec=self.name, field="endian")
+            object.__setattr__(self, "endian", str(endian))
 
     def to_json(self) -> dict[str, JSON]:
         if self.endian is None:

@@ -115,6 +115,16 @@ def _codecs(value: Any) -> list[Codec]:
 
 
 def _v2(value: Any, field: str) -> dict[str, JSON]:
+    """The v2 config of a numcodecs codec, an ``{"id": ...}`` config, or a v3 codec's name
+    or JSON (converted). A v3 compressor *object* is refused, as zarr-python refuses it:
+    its v2 form would be a different object than the one given."""
+    if field == "compressors" and (isinstance(value, Codec) or is_zarr_python_codec(value)):
+        raise MetadataError(
+            "Cannot use a BytesBytesCodec as a compressor for zarr v2 arrays. Use a numcodecs "
+            f"codec directly instead (got {value!r}; e.g. numcodecs.Zstd(level=3) or "
+            "{'id': 'zstd', 'level': 3}).",
+            field=field,
+        )
     is_v3 = isinstance(value, str) or (isinstance(value, dict) and "name" in value)
     is_v3 = is_v3 or is_zarr_python_codec(value)
     return v2_config(get_codec(value) if is_v3 else value, field=field)

@@ -5,6 +5,10 @@ v3 names: ``numcodecs.<id>`` for the ids in :data:`KINDS`; v2 id: ``<id>``.
 Config: ``{"name": "numcodecs.delta", "configuration": {"dtype": "<i4"}}`` (the numcodecs
 config without ``"id"``, kept as given; fields zarr-python fills from the array's dtype
 are filled by :meth:`~zarrkit.codecs.base.Codec.evolve`).
+
+A wrapper takes the numcodecs options as keywords, as zarr-python's do:
+``numcodecs_class("lzma")(preset=1)``; the ids zarr-python wraps are public in
+:mod:`zarrkit.codecs.numcodecs` under its class names (``LZMA``, ``Delta`` ...).
 """
 
 from __future__ import annotations
@@ -49,6 +53,31 @@ _OPTIONAL = {
     "pcodec": ("numcodecs.pcodec", "pcodec"),
 }
 
+#: zarr-python's class names of the wrappers (``zarr.codecs.numcodecs``).
+CLASS_NAMES = {
+    "delta": "Delta",
+    "bitround": "BitRound",
+    "fixedscaleoffset": "FixedScaleOffset",
+    "quantize": "Quantize",
+    "packbits": "PackBits",
+    "astype": "AsType",
+    "pcodec": "PCodec",
+    "zfpy": "ZFPY",
+    "blosc": "Blosc",
+    "lz4": "LZ4",
+    "zstd": "Zstd",
+    "zlib": "Zlib",
+    "gzip": "GZip",
+    "bz2": "BZ2",
+    "lzma": "LZMA",
+    "shuffle": "Shuffle",
+    "crc32": "CRC32",
+    "crc32c": "CRC32C",
+    "adler32": "Adler32",
+    "fletcher32": "Fletcher32",
+    "jenkins_lookup3": "JenkinsLookup3",
+}
+
 #: Options zarr-python fills from the array's dtype when a configuration leaves them out.
 _FROM_DTYPE: dict[str, tuple[str, Any]] = {
     "shuffle": ("elementsize", lambda dtype: dtype.itemsize),
@@ -66,7 +95,7 @@ _OUTPUT_DTYPE = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class _Wrapped:
     """The state shared by the three wrapper kinds: the config and its numcodecs codec."""
 
@@ -75,13 +104,29 @@ class _Wrapped:
     kind: ClassVar[Kind]
     evolves_with_array_spec: ClassVar[bool] = True  # as zarr-python evolves them
     configuration: dict[str, JSON] = field(default_factory=dict)
-    numcodec: Any = field(init=False, repr=False, compare=False)
+    numcodec: Any = field(repr=False, compare=False, default=None)
 
-    def __post_init__(self) -> None:
+    def __init__(self, **codec_config: JSON) -> None:
         pending = _FROM_DTYPE.get(self.codec_id, ("", None))[0]
-        ready = self.configuration.get(pending) is not None or not pending
-        codec = make_numcodec(self.codec_id, self.configuration) if ready else None
+        ready = codec_config.get(pending) is not None or not pending
+        codec = make_numcodec(self.codec_id, codec_config) if ready else None
+        object.__setattr__(self, "configuration", dict(codec_config))
         object.__setattr__(self, "numcodec", codec)
+
+    @property
+    def codec_name(self) -> str:
+        """The v3 name (zarr-python's attribute)."""
+        return self.name
+
+    @property
+    def codec_config(self) -> dict[str, JSON]:
+        """The numcodecs config, with its ``"id"`` (zarr-python's attribute)."""
+        return {"id": self.codec_id, **self.configuration}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(codec_name={self.name!r}, codec_config={self.configuration!r})"
+        )
 
     @classmethod
     def from_json(cls, configuration: Any) -> Self:
@@ -90,7 +135,7 @@ class _Wrapped:
                 f"codec {cls.name!r}: configuration must be an object, got {configuration!r}",
                 field="configuration",
             )
-        return cls(configuration=dict(configuration))
+        return cls(**configuration)
 
     def to_json(self) -> dict[str, JSON]:
         return {"name": self.name, "configuration": dict(self.configuration)}
@@ -99,7 +144,7 @@ class _Wrapped:
         option, from_dtype = _FROM_DTYPE.get(self.codec_id, ("", None))
         if not option or self.configuration.get(option) is not None:
             return self
-        return replace(self, configuration={**self.configuration, option: from_dtype(spec.dtype)})
+        return type(self)(**{**self.configuration, option: from_dtype(spec.dtype)})
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the classes are made at run time, so pickle by id and kind
@@ -196,10 +241,12 @@ def numcodecs_class(codec_id: str, kind: Kind | None = None) -> type[Codec]:
             }
             if kind == "bytes_bytes":
                 attrs["compression"] = compression(codec_id)
-            _classes[codec_id, kind] = type(f"Numcodecs_{codec_id}", (base,), attrs)
-            _classes[codec_id, kind].__module__ = __name__
+            name = CLASS_NAMES.get(codec_id, f"Numcodecs_{codec_id}")
+            _classes[codec_id, kind] = type(name, (base,), attrs)
+            public = KINDS.get(codec_id) == kind
+            _classes[codec_id, kind].__module__ = "zarrkit.codecs.numcodecs" if public else __name__
         return _classes[codec_id, kind]
 
 
 def _rebuild(codec_id: str, kind: Kind, configuration: dict[str, JSON]) -> Codec:
-    return numcodecs_class(codec_id, kind)(configuration=configuration)  # type: ignore[call-arg]
+    return numcodecs_class(codec_id, kind)(**configuration)

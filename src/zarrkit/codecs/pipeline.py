@@ -220,7 +220,7 @@ class CodecPipeline:
         else:
             byteorder = self._inner.dtype.byteorder
             endian = None if byteorder == "|" else _ENDIAN.get(byteorder, sys.byteorder)
-            serializer = BytesCodec(endian=endian)  # type: ignore[arg-type]
+            serializer = BytesCodec(endian=endian)
         converted = [codec_from_v2(f) for f in filters]
         # filters that act on bytes (shuffle ...) can follow the serializer in v3
         n = next(

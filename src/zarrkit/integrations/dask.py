@@ -70,9 +70,15 @@ def to_dask(array: Array, chunks: Any = None, *, name: str | None = None) -> da.
 
 
 def store_dask(
-    source: da.Array, target: Array, *, align: Align = "rechunk", compute: bool = True
+    source: da.Array,
+    target: Array,
+    *,
+    region: tuple[slice, ...] | None = None,
+    align: Align = "rechunk",
+    compute: bool = True,
 ) -> Any:
-    """Write the Dask array ``source`` into ``target`` (same shape) without losing data.
+    """Write the Dask array ``source`` into ``target`` (or into its ``region``, one slice
+    per dimension, of ``source``'s shape) without losing data.
 
     Blocks whose boundaries do not fall on ``target``'s chunk (or shard) boundaries would
     share a stored object; ``align`` says what to do then:
@@ -86,13 +92,18 @@ def store_dask(
     With ``compute=False`` a ``Delayed`` is returned that performs the write.
     """
     check_align(align)
-    if tuple(source.shape) != target.shape:
+    box = _region(target, region)
+    shape = tuple(s.stop - s.start for s in box)
+    if tuple(source.shape) != shape:
+        where = (
+            f"the region {box} of {target.name}" if region else f"the target array {target.name}"
+        )
         raise ShapeMismatchError(
-            f"the Dask array has shape {tuple(source.shape)}, the target array {target.name} "
-            f"has shape {target.shape}"
+            f"the Dask array has shape {tuple(source.shape)}, {where} has shape {shape}"
         )
     unit = write_unit(target)
-    problems = misaligned(source.chunks, unit, target.shape)
+    offset = tuple(s.start for s in box)
+    problems = misaligned(source.chunks, unit, target.shape, offset)
     destination: Any = target
     if problems:
         if align == "error":
@@ -102,7 +113,7 @@ def store_dask(
                 + " (use align='rechunk' or align='lock')"
             )
         if align == "rechunk":
-            new_chunks = aligned_chunks(source.chunks, unit, target.shape)
+            new_chunks = aligned_chunks(source.chunks, unit, offset)
             log.info(
                 "rechunking a Dask array from %s to %s for aligned writes",
                 source.chunks,
@@ -112,7 +123,23 @@ def store_dask(
         else:
             log.info("writing %s with a lock per shared chunk", target.name)
             destination = LockedTarget(target, unit)
-    return da.store(source, destination, lock=False, compute=compute)
+    regions = box if region is not None else None
+    return da.store(source, destination, regions=regions, lock=False, compute=compute)
+
+
+def _region(target: Array, region: tuple[slice, ...] | None) -> tuple[slice, ...]:
+    """``region`` (all of ``target`` if None) as slices with explicit starts and stops."""
+    if region is None:
+        return tuple(slice(0, n) for n in target.shape)
+    if len(region) != target.ndim or not all(isinstance(s, slice) for s in region):
+        raise ValueError(f"region must be {target.ndim} slices, got {region!r}")
+    box = []
+    for where, n in zip(region, target.shape, strict=True):
+        start, stop, step = where.indices(n)
+        if step != 1:
+            raise ValueError(f"region slices must have step 1, got {where}")
+        box.append(slice(start, max(start, stop)))
+    return tuple(box)
 
 
 def check_align(align: str) -> None:
@@ -126,12 +153,20 @@ def _boundaries(lengths: Sequence[int]) -> list[int]:
     return list(itertools.accumulate(lengths))[:-1]
 
 
-def misaligned(chunks: DaskChunks, unit: Sequence[int], shape: Sequence[int]) -> list[str]:
+def misaligned(
+    chunks: DaskChunks,
+    unit: Sequence[int],
+    shape: Sequence[int],
+    offset: Sequence[int] | None = None,
+) -> list[str]:
     """One message per axis whose block boundaries fall inside a stored chunk (empty when
-    every block covers whole chunks)."""
+    every block covers whole chunks); the blocks start at ``offset`` of the array."""
     problems = []
-    for axis, (lengths, size) in enumerate(zip(chunks, unit, strict=True)):
-        inside = [b for b in _boundaries(lengths) if b % size and b != shape[axis]]
+    starts = offset or (0,) * len(unit)
+    for axis, (lengths, size, start) in enumerate(zip(chunks, unit, starts, strict=True)):
+        inside = [
+            b for b in (start + b for b in _boundaries(lengths)) if b % size and b != shape[axis]
+        ]
         if inside:
             shared = sorted({b // size for b in inside})
             problems.append(
@@ -146,18 +181,25 @@ def _shorten(values: list[int], limit: int = 8) -> str:
     return f"[{text}, ... {len(values) - limit} more]" if len(values) > limit else f"[{text}]"
 
 
-def aligned_chunks(chunks: DaskChunks, unit: Sequence[int], shape: Sequence[int]) -> DaskChunks:
-    """Block lengths close to ``chunks`` whose boundaries are all multiples of ``unit``:
-    each boundary moves to the nearest chunk boundary (blocks that vanish are dropped).
+def aligned_chunks(
+    chunks: DaskChunks, unit: Sequence[int], offset: Sequence[int] | None = None
+) -> DaskChunks:
+    """Block lengths close to ``chunks`` whose boundaries (the blocks starting at
+    ``offset`` of the array, 0 by default) are all multiples of ``unit``: each boundary
+    moves to the nearest chunk boundary (blocks that vanish are dropped).
 
     Examples
     --------
-    >>> aligned_chunks(((7, 7, 7, 7),), (5,), (28,))
+    >>> aligned_chunks(((7, 7, 7, 7),), (5,))
     ((5, 10, 5, 8),)
+    >>> aligned_chunks(((3, 3),), (5,), offset=(4,))
+    ((1, 5),)
     """
     result = []
-    for lengths, size, n in zip(chunks, unit, shape, strict=True):
-        moved = {round(b / size) * size for b in _boundaries(lengths)}
+    starts = offset or (0,) * len(unit)
+    for lengths, size, start in zip(chunks, unit, starts, strict=True):
+        n = sum(lengths)
+        moved = {round((start + b) / size) * size - start for b in _boundaries(lengths)}
         bounds = [0, *sorted(b for b in moved if 0 < b < n), n]
         result.append(tuple(int(d) for d in np.diff(bounds)) if n else (0,))
     return tuple(result)

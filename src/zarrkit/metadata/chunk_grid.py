@@ -73,17 +73,26 @@ class RegularChunkGrid:
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d.nchunks for d in self.dims(shape))
 
-    def validate(self, shape: tuple[int, ...], *, key: str | None = None) -> None:
+    def get_nchunks(self, shape: tuple[int, ...]) -> int:
+        """The number of chunks of an array of ``shape`` (zarr-python's name)."""
+        return math.prod(self.grid_shape(shape))
+
+    def validate(
+        self, shape: tuple[int, ...], *, key: str | None = None, field: str = "chunks"
+    ) -> None:
         if len(self.chunk_shape) != len(shape):
             raise MetadataError(
                 f"chunk shape {self.chunk_shape} has {len(self.chunk_shape)} dimensions, "
                 f"the array shape {shape} has {len(shape)}",
                 key=key,
-                field="chunks",
+                field=field,
             )
-        if any(c <= 0 for c in self.chunk_shape) and any(shape):
+        if any(c < 0 or (c == 0 and n > 0) for c, n in zip(self.chunk_shape, shape, strict=True)):
             raise MetadataError(
-                f"chunk shape {self.chunk_shape} must be positive", key=key, field="chunks"
+                f"chunk shape {self.chunk_shape} must be positive (0 only along an empty "
+                f"dimension), the array shape is {shape}",
+                key=key,
+                field=field,
             )
 
     def resized(
@@ -97,6 +106,7 @@ class RegularChunkGrid:
 
 
 Runs = tuple[tuple[int, int], ...]
+_FIELD = "chunk_grid.chunk_shapes"
 #: More chunks than this along one dimension of a rectilinear grid are refused (each
 #: costs 8 bytes of edge offsets; run-length encoding makes huge counts cheap to write).
 MAX_EDGES = 2**26
@@ -146,13 +156,19 @@ class RectilinearChunkGrid:
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(d.nchunks for d in self.dims(shape))
 
-    def validate(self, shape: tuple[int, ...], *, key: str | None = None) -> None:
+    def get_nchunks(self, shape: tuple[int, ...]) -> int:
+        """The number of chunks of an array of ``shape``."""
+        return math.prod(self.grid_shape(shape))
+
+    def validate(
+        self, shape: tuple[int, ...], *, key: str | None = None, field: str = _FIELD
+    ) -> None:
         if len(self.chunk_sizes) != len(shape):
             raise MetadataError(
                 f"chunk_shapes has {len(self.chunk_sizes)} dimensions, the array shape "
                 f"{shape} has {len(shape)}",
                 key=key,
-                field=_FIELD,
+                field=field,
             )
         for axis, (n, s) in enumerate(zip(shape, self.chunk_sizes, strict=True)):
             if not isinstance(s, int) and _total(s) < n:
@@ -160,7 +176,7 @@ class RectilinearChunkGrid:
                     f"chunk lengths of dimension {axis} sum to {_total(s)}, less than its "
                     f"length {n}",
                     key=key,
-                    field=_FIELD,
+                    field=field,
                 )
 
     def resized(
@@ -193,9 +209,6 @@ class RectilinearChunkGrid:
             for s in self.chunk_sizes
         ]
         return {"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": shapes}}
-
-
-_FIELD = "chunk_grid.chunk_shapes"
 
 
 def _positive(value: Any) -> bool:

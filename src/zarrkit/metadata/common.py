@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from zarrkit import config
 from zarrkit.errors import MetadataError
@@ -39,20 +40,16 @@ def dump_document(data: dict[str, JSON]) -> bytes:
     return json.dumps(data, indent=2, allow_nan=False).encode()
 
 
-def parse_shape(
-    data: JSON, *, key: str | None, field: str, positive: bool = False
-) -> tuple[int, ...]:
-    """A tuple of non-negative (or positive) ints."""
+def parse_shape(data: JSON, *, key: str | None, field: str) -> tuple[int, ...]:
+    """A tuple of non-negative ints."""
     if not isinstance(data, list | tuple):
         raise MetadataError(f"expected a list of integers, got {data!r}", key=key, field=field)
     where = f"{key!r} field {field!r}" if key else f"field {field!r}"
     config.check_limit("max_rank", len(data), f"the number of dimensions in {where}")
-    low = 1 if positive else 0
     for item in data:
-        if isinstance(item, bool) or not isinstance(item, int) or item < low:
-            expected = "positive" if positive else "non-negative"
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
             raise MetadataError(
-                f"expected {expected} integers, got {item!r} in {list(data)!r}",
+                f"expected non-negative integers, got {item!r} in {list(data)!r}",
                 key=key,
                 field=field,
             )
@@ -86,3 +83,54 @@ def check_byte_count(shape: tuple[int, ...], itemsize: int, *, key: str | None, 
         raise MetadataError(
             f"{list(shape)} elements of {itemsize} bytes overflow int64", key=key, field=field
         )
+
+
+class ArrayNames:
+    """zarr-python's names for what both array metadata classes have."""
+
+    __slots__ = ()
+    node_type: ClassVar[str] = "array"
+    shape: tuple[int, ...]
+    attributes: dict[str, JSON]
+
+    if TYPE_CHECKING:
+
+        def chunk_key(self, coords: tuple[int, ...]) -> str: ...
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def encode_chunk_key(self, chunk_coords: tuple[int, ...]) -> str:
+        """:meth:`chunk_key`, by zarr-python's name."""
+        return self.chunk_key(chunk_coords)
+
+    def update_shape(self, shape: tuple[int, ...]) -> Self:
+        """A copy with another shape."""
+        return dataclasses.replace(self, shape=tuple(shape))  # type: ignore[type-var]
+
+    def update_attributes(self, attributes: dict[str, JSON]) -> Self:
+        """A copy with other attributes."""
+        return dataclasses.replace(self, attributes=dict(attributes))  # type: ignore[type-var]
+
+
+class DocumentNames:
+    """zarr-python's names for the JSON round trip of a metadata class."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def to_json(self) -> dict[str, JSON]: ...
+
+        @classmethod
+        def from_json(cls, data: dict[str, JSON]) -> Self: ...
+
+    def to_dict(self) -> dict[str, JSON]:
+        """:meth:`to_json`, by zarr-python's name."""
+        return self.to_json()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, JSON]) -> Self:
+        """:meth:`from_json`, by zarr-python's name."""
+        return cls.from_json(data)

@@ -12,6 +12,7 @@ import dataclasses
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from zarrkit.errors import InvalidKeyError, MetadataError, UnsupportedExtensionError
@@ -108,13 +109,33 @@ class Consolidated:
         return {**_INLINE, "metadata": {path: entries[path] for path in order}}
 
     def node(self, path: str) -> NodeMetadata | None:
-        """The metadata of the node at ``path`` (relative), ``None`` if there is none."""
+        """The metadata of the node at ``path`` (relative), ``None`` if there is none; a
+        group's carries the part of this consolidation below it, as zarr-python's does."""
         docs = {
             name: self.documents[k]
             for name in ALL_DOCS
             if (k := key_of(path, name)) in self.documents
         }
-        return parse_node(docs, path) if docs else None
+        meta = parse_node(docs, path) if docs else None
+        if meta is None or node_kind(docs) == "array":
+            return meta
+        return dataclasses.replace(meta, consolidated_metadata=self.subtree(path))  # type: ignore[arg-type]
+
+    def subtree(self, path: str = "") -> ConsolidatedMetadata:
+        """zarr-python's view of the nodes below the group at ``path`` (relative)."""
+        return ConsolidatedMetadata(view=self, path=path)
+
+    def below(self, path: str) -> Consolidated:
+        """The consolidation of the nodes below ``path``, keyed relative to it."""
+        if not path:
+            return self
+        prefix = prefix_of(path)
+        return Consolidated(
+            zarr_format=self.zarr_format,
+            documents={
+                k[len(prefix) :]: v for k, v in self.documents.items() if k.startswith(prefix)
+            },
+        )
 
     def children(self, path: str) -> tuple[str, ...]:
         """The sorted names of the nodes directly below ``path``."""
@@ -150,6 +171,65 @@ class Consolidated:
         if docs is not None:
             kept |= {key_of(path, name): plain(name, doc) for name, doc in docs.items()}
         return dataclasses.replace(self, documents=kept)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ConsolidatedMetadata:
+    """A consolidation seen from one group, as zarr-python shows it: ``metadata`` maps the
+    name of each member to its metadata (a member group's carries its own part below it);
+    ``flattened_metadata`` maps the relative path of every node below. Members are parsed
+    on first use, not when a group is opened.
+
+    Examples
+    --------
+    >>> group = {"zarr_format": 3, "node_type": "group", "attributes": {}}
+    >>> data = {"kind": "inline", "must_understand": False,
+    ...         "metadata": {"g": group, "g/h": group}}
+    >>> view = Consolidated.from_json(data, 3, key="zarr.json").subtree()
+    >>> list(view.metadata), list(view.metadata["g"].consolidated_metadata.metadata)
+    (['g'], ['h'])
+    >>> list(view.flattened_metadata)
+    ['g', 'g/h']
+    """
+
+    view: Consolidated = field(repr=False)
+    path: str = ""
+    kind: Literal["inline"] = "inline"
+    must_understand: Literal[False] = False
+
+    @cached_property
+    def metadata(self) -> dict[str, NodeMetadata]:
+        return {name: self._node(name) for name in self.view.children(self.path)}
+
+    @property
+    def flattened_metadata(self) -> dict[str, NodeMetadata]:
+        return {rel: self._node(rel) for rel in self.view.walk(self.path, max_depth=None)}
+
+    def _node(self, rel: str) -> NodeMetadata:
+        meta = self.view.node(join(self.path, rel))
+        if meta is None:  # the view lists only nodes it holds
+            raise MetadataError(f"consolidated metadata has no node {rel!r}", field=FIELD)
+        return meta
+
+    def to_dict(self) -> dict[str, JSON]:
+        """The stored form (v3 inline ``consolidated_metadata``; v2 ``.zmetadata``)."""
+        return self.view.below(self.path).to_json()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, JSON]) -> ConsolidatedMetadata:
+        """The view of a v3 ``consolidated_metadata`` object."""
+        return Consolidated.from_json(data, 3, key=FIELD).subtree()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConsolidatedMetadata) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"ConsolidatedMetadata(metadata={self.metadata!r}, kind={self.kind!r}, "
+            f"must_understand={self.must_understand!r})"
+        )
 
 
 def _parse_entry_key(name: object, zarr_format: int, *, key: str, field: str) -> str:

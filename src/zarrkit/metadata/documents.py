@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from zarrkit.errors import MetadataError
+from zarrkit.errors import ContainsArrayAndGroupError, MetadataError
 from zarrkit.metadata.common import JSON, parse_attributes
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
@@ -41,6 +41,11 @@ def parse_node(docs: Mapping[str, JSON], path: str) -> NodeMetadata | None:
         return parse_v3_node(docs[V3_DOC], key_of(path, V3_DOC))
     attrs_key = key_of(path, V2_ATTRS)
     attrs = parse_attributes(docs[V2_ATTRS], key=attrs_key) if V2_ATTRS in docs else {}
+    if V2_ARRAY in docs and V2_GROUP in docs:
+        raise ContainsArrayAndGroupError(
+            "array and group documents (.zarray and .zgroup) both exist; remove one",
+            key=key_of(path, V2_ARRAY),
+        )
     if V2_ARRAY in docs:
         key = key_of(path, V2_ARRAY)
         return ArrayMetadataV2.from_json(docs[V2_ARRAY], attrs, key=key)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
 from zarrkit.errors import MetadataError
 from zarrkit.metadata.chunk_grid import RegularChunkGrid
 from zarrkit.metadata.chunk_key import V2KeyEncoding
-from zarrkit.metadata.common import JSON, check_byte_count, parse_shape, require
+from zarrkit.metadata.common import JSON, ArrayNames, check_byte_count, parse_shape, require
+
+if TYPE_CHECKING:
+    from zarrkit.metadata.consolidated import ConsolidatedMetadata
 from zarrkit.metadata.dtypes import (
+    ZDType,
     dtype_to_v2,
     fill_value_to_json,
     parse_dtype_v2,
     parse_fill_value,
+    zdtype_of,
 )
 
 _ARRAY_FIELDS = {
@@ -53,8 +58,30 @@ def parse_filters(data: JSON, *, key: str | None) -> tuple[dict[str, JSON], ...]
     return tuple(_parse_codec_config(item, key=key, field="filters") for item in data)
 
 
+class _V2Names:
+    """zarr-python's JSON round trip of a v2 node: its document with ``attributes``."""
+
+    __slots__ = ()
+    attributes: dict[str, JSON]
+
+    if TYPE_CHECKING:
+
+        def to_json(self) -> dict[str, JSON]: ...
+
+        @classmethod
+        def from_json(cls, data: dict[str, JSON], attributes: dict[str, JSON] | None) -> Self: ...
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {**self.to_json(), "attributes": self.attributes}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, JSON]) -> Self:
+        document = {k: v for k, v in data.items() if k != "attributes"}
+        return cls.from_json(document, data.get("attributes"))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArrayMetadataV2:
+class ArrayMetadataV2(ArrayNames, _V2Names):
     """The content of ``.zarray`` plus the attributes from ``.zattrs``."""
 
     shape: tuple[int, ...]
@@ -83,6 +110,11 @@ class ArrayMetadataV2:
         """The store key of chunk ``coords``, relative to the array."""
         return self.chunk_key_encoding.encode(coords)
 
+    @property
+    def data_type(self) -> ZDType:
+        """The data type as zarr-python's data type object (:mod:`zarrkit.dtype`)."""
+        return zdtype_of(self.dtype)
+
     @classmethod
     def from_json(
         cls,
@@ -97,9 +129,7 @@ class ArrayMetadataV2:
         if unknown:
             raise MetadataError("unknown field in v2 array metadata", key=key, field=unknown[0])
         shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
-        chunks = parse_shape(
-            require(data, "chunks", key=key), key=key, field="chunks", positive=True
-        )
+        chunks = parse_shape(require(data, "chunks", key=key), key=key, field="chunks")
         RegularChunkGrid(chunk_shape=chunks).validate(shape, key=key)
         filters = parse_filters(data.get("filters"), key=key)
         dtype = parse_dtype_v2(require(data, "dtype", key=key), key=key, filters=filters)
@@ -146,13 +176,15 @@ class ArrayMetadataV2:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GroupMetadataV2:
-    """A v2 group: ``.zgroup`` plus the attributes from ``.zattrs``."""
+class GroupMetadataV2(_V2Names):
+    """A v2 group: ``.zgroup`` plus the attributes from ``.zattrs``; ``consolidated_metadata``
+    as for :class:`~zarrkit.metadata.v3.GroupMetadataV3` (from a ``.zmetadata`` document)."""
 
     attributes: dict[str, JSON] = field(default_factory=dict)
-    consolidated_metadata: ClassVar[None] = None
+    consolidated_metadata: ConsolidatedMetadata | None = None
 
     zarr_format: ClassVar[int] = 2
+    node_type: ClassVar[str] = "group"
 
     @classmethod
     def from_json(

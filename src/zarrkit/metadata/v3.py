@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -12,17 +12,24 @@ from zarrkit.metadata.chunk_grid import ChunkGrid, RectilinearChunkGrid, Regular
 from zarrkit.metadata.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.common import (
     JSON,
+    ArrayNames,
+    DocumentNames,
     check_byte_count,
     parse_attributes,
     parse_shape,
     require,
 )
 from zarrkit.metadata.dtypes import (
+    ZDType,
     dtype_to_v3,
     fill_value_to_json,
     parse_dtype_v3,
     parse_fill_value,
+    zdtype_of,
 )
+
+if TYPE_CHECKING:
+    from zarrkit.metadata.consolidated import ConsolidatedMetadata
 
 _ARRAY_FIELDS = {
     "zarr_format",
@@ -87,9 +94,7 @@ def parse_chunk_grid(data: JSON, *, key: str | None) -> ChunkGrid:
                 field="chunk_grid.kind",
             )
         return RectilinearChunkGrid.from_sizes(config.get("chunk_shapes"), key=key)
-    shape = parse_shape(
-        config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape", positive=True
-    )
+    shape = parse_shape(config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape")
     return RegularChunkGrid(chunk_shape=shape)
 
 
@@ -125,7 +130,7 @@ def parse_dimension_names(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArrayMetadataV3:
+class ArrayMetadataV3(ArrayNames, DocumentNames):
     """The content of an array's ``zarr.json``."""
 
     shape: tuple[int, ...]
@@ -148,6 +153,11 @@ class ArrayMetadataV3:
         object.__setattr__(self, "chunk_grid", self.chunk_grid.resized(self.shape, inner))
 
     @property
+    def data_type(self) -> ZDType:
+        """The data type as zarr-python's data type object (:mod:`zarrkit.dtype`)."""
+        return zdtype_of(self.dtype)
+
+    @property
     def chunks(self) -> tuple[int, ...]:
         """The read/write chunk shape: the inner chunk shape of a sharded array."""
         sharding = self._sharding()
@@ -157,6 +167,17 @@ class ArrayMetadataV3:
     def shards(self) -> tuple[int, ...] | None:
         """The shard shape when the array is sharded, else ``None``."""
         return self.chunk_grid.chunk_shape if self._sharding() else None
+
+    @property
+    def inner_codecs(self) -> tuple[dict[str, JSON], ...]:
+        """The codecs of a (read/write) chunk: a sharded array's inner chunks'."""
+        sharding = self._sharding()
+        return tuple(sharding["codecs"]) if sharding else self.codecs
+
+    @property
+    def storage_transformers(self) -> tuple[dict[str, JSON], ...]:
+        """None is supported (reading an array with some raises), so always empty."""
+        return ()
 
     def _sharding(self) -> dict[str, JSON] | None:
         first = self.codecs[0]
@@ -177,7 +198,7 @@ class ArrayMetadataV3:
         shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
         dtype = parse_dtype_v3(require(data, "data_type", key=key), key=key)
         grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
-        grid.validate(shape, key=key)
+        grid.validate(shape, key=key, field="chunk_grid.chunk_shape")
         codecs = parse_codecs(require(data, "codecs", key=key), key=key)
         check_byte_count(shape, dtype.itemsize, key=key, field="shape")
         check_byte_count(grid.chunk_shape, dtype.itemsize, key=key, field="chunk_grid")
@@ -220,14 +241,21 @@ class ArrayMetadataV3:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GroupMetadataV3:
-    """The content of a group's ``zarr.json``."""
+class GroupMetadataV3(DocumentNames):
+    """The content of a group's ``zarr.json``.
+
+    ``consolidation_json`` is the consolidated metadata stored in it, as read (validated
+    when a group is served from it); ``consolidated_metadata`` is zarr-python's view of the
+    consolidation the group is served from (this group's or one above it), else ``None``.
+    """
 
     attributes: dict[str, JSON] = field(default_factory=dict)
-    consolidated_metadata: dict[str, JSON] | None = None
+    consolidated_metadata: ConsolidatedMetadata | None = None
+    consolidation_json: dict[str, JSON] | None = field(default=None, repr=False)
     extra_fields: dict[str, JSON] = field(default_factory=dict)
 
     zarr_format: ClassVar[int] = 3
+    node_type: ClassVar[str] = "group"
 
     @classmethod
     def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> GroupMetadataV3:
@@ -239,7 +267,7 @@ class GroupMetadataV3:
             )
         return cls(
             attributes=parse_attributes(data.get("attributes"), key=key),
-            consolidated_metadata=consolidated,
+            consolidation_json=consolidated,
             extra_fields=parse_extensions(data, _GROUP_FIELDS, key=key),
         )
 
@@ -249,6 +277,6 @@ class GroupMetadataV3:
             "zarr_format": 3,
             "node_type": "group",
         }
-        if self.consolidated_metadata is not None:
-            doc["consolidated_metadata"] = self.consolidated_metadata
+        if self.consolidation_json is not None:
+            doc["consolidated_metadata"] = self.consolidation_json
         return doc | self.extra_fields

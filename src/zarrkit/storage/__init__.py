@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 from zarrkit.keys import validate_key
 from zarrkit.registry import register_store, stores
 from zarrkit.storage.base import Store
+from zarrkit.storage.cache import CacheStore
 from zarrkit.storage.local import LocalStore
-from zarrkit.storage.memory import MemoryStore
+from zarrkit.storage.memory import BytesBuffer, MemoryStore
+from zarrkit.storage.path import StorePath
 from zarrkit.storage.wrappers import (
     FaultInjectionStore,
     LatencyStore,
@@ -25,7 +27,7 @@ from zarrkit.storage.wrappers import (
 )
 from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
-StoreLike = Store | str | os.PathLike[str] | MutableMapping[str, bytes]
+StoreLike = Store | StorePath | str | os.PathLike[str] | MutableMapping[str, bytes]
 
 
 def _open_file(url: str, *, read_only: bool = False, **options: Any) -> Store:
@@ -52,6 +54,7 @@ _BACKENDS: dict[str, tuple[str, str | None]] = {
     "RedisStore": ("redis", "db"),
     "PostgresStore": ("postgres", "db"),
     "ObjectStore": ("object", "s3"),
+    "FsspecStore": ("fsspec_store", "fsspec"),
     "ReferenceStore": ("references", None),
     "ZarrPythonStore": ("adapter", None),
     "open_icechunk": ("icechunk", None),
@@ -134,8 +137,9 @@ def make_store(
     read_only: bool = False,
     storage_options: dict[str, Any] | None = None,
 ) -> Store:
-    """Turn a path, URL, dict or store into a :class:`Store` (``None`` or a dict gives a
-    MemoryStore; a dict is used as its backing mapping).
+    """Turn a path, URL, dict, store or :class:`StorePath` into a :class:`Store` (``None``
+    or a dict gives a MemoryStore; a dict is used as its backing mapping; a StorePath gives
+    the keys of its store under its path).
 
     A zarr-python 3 store object (an Icechunk session's ``store`` ...) is wrapped in a
     :class:`~zarrkit.storage.adapter.ZarrPythonStore`.
@@ -145,6 +149,9 @@ def make_store(
     >>> make_store("memory://")
     MemoryStore(<0 keys>, read_only=False)
     """
+    if isinstance(store, StorePath):
+        inner = store.store if not store.path else PrefixStore(store.store, store.path)
+        return make_store(inner, read_only=read_only)
     if isinstance(store, Store):
         return store.with_read_only(True) if read_only and not store.read_only else store
     if is_zarr_python_store(store):
@@ -152,6 +159,9 @@ def make_store(
         return adapted
     if store is None:
         return MemoryStore(read_only=read_only)
+    if isinstance(store, MutableMapping) and hasattr(store, "fs"):  # an fsspec mapper
+        mapped: Store = _backend("FsspecStore").from_mapper(store, read_only=read_only)
+        return mapped
     if isinstance(store, MutableMapping):  # zarr-python takes a dict as a memory store
         return MemoryStore(store, read_only=read_only)
     text = os.fspath(store)
@@ -164,7 +174,10 @@ def make_store(
 
 __all__ = [
     "ByteRequest",
+    "BytesBuffer",
+    "CacheStore",
     "FaultInjectionStore",
+    "FsspecStore",
     "LatencyStore",
     "LocalStore",
     "LoggingStore",
@@ -177,6 +190,7 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "StoreLike",
+    "StorePath",
     "SuffixRequest",
     "is_zarr_python_store",
     "make_store",

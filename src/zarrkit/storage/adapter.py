@@ -119,10 +119,10 @@ class ZarrPythonStore(Store):
     def native_concurrency(self) -> bool:
         return True
 
-    def with_read_only(self, read_only: bool = True) -> ZarrPythonStore:
+    def with_read_only(self, read_only: bool = False) -> ZarrPythonStore:
         """A handle with another ``read_only`` flag; never writable over a read-only store."""
         clone = super().with_read_only(read_only)
-        clone.read_only = read_only or self.store.read_only
+        clone._read_only = read_only or self.store.read_only
         return clone
 
     def _run(self, operation: str, key: str, work: Awaitable[T]) -> T:

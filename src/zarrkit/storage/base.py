@@ -6,6 +6,11 @@ read-only stores once, here, so no backend can forget to. A missing key reads as
 any exception means failure, never absence. The public methods emit a
 :class:`~zarrkit.telemetry.StoreEvent` each (one per call, batch calls included) while
 anyone subscribes.
+
+The public methods also carry zarr-python 3's store names (``get_sync``, ``delete_dir``,
+``getsize_prefix``, ``set_if_not_exists``, ``get_partial_values``, the ``supports_*``
+flags ...), synchronous here: zarr-python's are coroutines. Values may be given as
+zarr-python ``Buffer`` objects, and a zarr-python ``prototype=`` makes reads return them.
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import Self
+from typing import Any, ClassVar, Self, overload
 
 from zarrkit.errors import ReadOnlyError
 from zarrkit.keys import validate_key, validate_prefix
-from zarrkit.locking import LockTarget
+from zarrkit.locking import LockTarget, key_lock
 from zarrkit.telemetry import active, observe_listing, observe_store, within
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
 
@@ -43,17 +48,58 @@ def check_request(request: ByteRequest | None) -> None:
         raise ValueError(f"invalid byte suffix {request.suffix}")
 
 
+def as_blob(value: Any) -> Blob:
+    """A value to store: bytes-like as is, a zarr-python ``Buffer`` as its bytes."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return value
+    as_buffer_like = getattr(value, "as_buffer_like", None)
+    if as_buffer_like is None:
+        raise TypeError(f"expected bytes or a zarr-python Buffer, got {type(value).__name__}")
+    blob: Blob = as_buffer_like()
+    return blob
+
+
+def as_prototype(value: bytes | None, prototype: Any) -> Any:
+    """``value`` as a buffer of zarr-python's ``prototype`` (``None``: plain bytes)."""
+    if prototype is None or value is None:
+        return value
+    return prototype.buffer.from_bytes(value)
+
+
+def dir_prefix(prefix: str) -> str:
+    """A node path or prefix (``"a"``, ``"a/"``, ``""``) as a listing prefix (``"a/"``)."""
+    return validate_prefix(prefix.rstrip("/") + "/" if prefix.strip("/") else "")
+
+
 class Store(ABC):
     """A flat mapping of ``/``-separated string keys to bytes.
 
     Subclasses implement the underscored primitives. ``read_only`` stores refuse every
-    mutation with :class:`~zarrkit.errors.ReadOnlyError`.
+    mutation with :class:`~zarrkit.errors.ReadOnlyError`. The ``supports_*`` flags say what
+    the backend can do, with zarr-python's names (a read-only handle still *supports*
+    writes: ``read_only`` says whether this handle may make them).
     """
 
+    supports_writes: ClassVar[bool] = True
+    supports_deletes: ClassVar[bool] = True
     supports_listing: bool = True
+    supports_consolidated_metadata: ClassVar[bool] = True
+    #: zarr-python no longer writes parts of values; neither does any zarrkit store.
+    supports_partial_writes: ClassVar[bool] = False
 
     def __init__(self, *, read_only: bool = False) -> None:
-        self.read_only = read_only
+        self._read_only = read_only
+
+    @classmethod
+    def open(cls, *args: Any, **kwargs: Any) -> Self:
+        """zarr-python's way to make a store (``await Store.open(...)`` there): here a
+        synchronous constructor."""
+        return cls(*args, **kwargs)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this handle refuses writes."""
+        return self._read_only
 
     # --- primitives for backends ---------------------------------------------------------
     @abstractmethod
@@ -94,6 +140,16 @@ class Store(ABC):
         value = self._get(key, None)
         return None if value is None else len(value)
 
+    def _set_if_not_exists(self, key: str, value: Blob) -> bool:
+        """Store ``value`` unless ``key`` holds one; whether it did. The default holds the
+        key's writer lock (:mod:`zarrkit.locking`) between the check and the write, so
+        zarrkit writers of this store's data cannot race it."""
+        with key_lock(self, key):
+            if self._get(key, RangeRequest(0, 0)) is not None:
+                return False
+            self._set(key, value)
+            return True
+
     @property
     def native_concurrency(self) -> bool:
         """True when ``get_many``/``set_many`` fan out concurrently themselves (object
@@ -114,12 +170,35 @@ class Store(ABC):
         return LockTarget(f"{type(self).__qualname__}@{id(self):x}:{key}")
 
     # --- public interface ------------------------------------------------------------------
-    def get(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
-        """The value of ``key`` (or the requested bytes of it), ``None`` when missing."""
+    @overload
+    def get(
+        self, key: str, byte_range: ByteRequest | None = None, *, prototype: None = None
+    ) -> bytes | None: ...
+
+    @overload
+    def get(self, key: str, byte_range: ByteRequest | None = None, *, prototype: Any) -> Any: ...
+
+    def get(self, key: str, byte_range: ByteRequest | None = None, *, prototype: Any = None) -> Any:
+        """The value of ``key`` (or the requested bytes of it), ``None`` when missing; a
+        zarr-python buffer ``prototype`` returns a buffer of that kind instead of bytes."""
         if active.store and not within("store"):
-            return observe_store(self, "get", partial(self.get, key, byte_range), key=key)
+            value = observe_store(self, "get", partial(self.get, key, byte_range), key=key)
+            return as_prototype(value, prototype)
         check_request(byte_range)
-        return self._get(validate_key(key), byte_range)
+        return as_prototype(self._get(validate_key(key), byte_range), prototype)
+
+    def get_sync(
+        self, key: str, *, prototype: Any = None, byte_range: ByteRequest | None = None
+    ) -> Any:
+        """:meth:`get`, by zarr-python's name for its synchronous read."""
+        return self.get(key, byte_range, prototype=prototype)
+
+    def get_partial_values(
+        self, prototype: Any, key_ranges: Iterable[tuple[str, ByteRequest | None]]
+    ) -> list[Any]:
+        """zarr-python's batch read: the value (or byte range) of each ``(key, range)``
+        pair, ``None`` for missing keys; ``prototype`` as in :meth:`get`."""
+        return [self.get(key, request, prototype=prototype) for key, request in key_ranges]
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Values of ``keys`` in order; backends fetch them concurrently where they can."""
@@ -141,22 +220,39 @@ class Store(ABC):
     def set(self, key: str, value: Blob) -> None:
         """Store ``value`` under ``key``, replacing any old value whole."""
         if active.store and not within("store"):
-            sent = memoryview(value).nbytes
-            return observe_store(self, "set", partial(self.set, key, value), key=key, sent=sent)
+            blob = as_blob(value)
+            call = partial(self.set, key, blob)
+            return observe_store(self, "set", call, key=key, sent=memoryview(blob).nbytes)
         self._check_writable()
-        self._set(validate_key(key), value)
+        self._set(validate_key(key), as_blob(value))
+
+    def set_sync(self, key: str, value: Blob) -> None:
+        """:meth:`set`, by zarr-python's name for its synchronous write."""
+        self.set(key, value)
+
+    def set_if_not_exists(self, key: str, value: Blob) -> None:
+        """Store ``value`` under ``key`` unless the key already holds a value."""
+        if active.store and not within("store"):
+            blob = as_blob(value)
+            call = partial(self.set_if_not_exists, key, blob)
+            sent = memoryview(blob).nbytes
+            return observe_store(self, "set_if_not_exists", call, key=key, sent=sent)
+        self._check_writable()
+        self._set_if_not_exists(validate_key(key), as_blob(value))
 
     def set_many(self, items: Mapping[str, Blob] | Iterable[tuple[str, Blob]]) -> None:
         """Store several values; backends write them concurrently where they can."""
         if active.store and not within("store"):
-            items = list(items.items() if isinstance(items, Mapping) else items)
+            pairs = items.items() if isinstance(items, Mapping) else items
+            items = [(key, as_blob(value)) for key, value in pairs]
             sent = sum(memoryview(value).nbytes for _, value in items)
             call = partial(self.set_many, items)
             return observe_store(self, "set_many", call, count=len(items), sent=sent)
         self._check_writable()
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
-        for key, _ in pairs:
-            validate_key(key)
+        pairs = [
+            (validate_key(key), as_blob(value))
+            for key, value in (items.items() if isinstance(items, Mapping) else items)
+        ]
         self._set_many(pairs)
 
     def delete(self, key: str) -> None:
@@ -165,6 +261,10 @@ class Store(ABC):
             return observe_store(self, "delete", partial(self.delete, key), key=key, sent=0)
         self._check_writable()
         self._delete(validate_key(key))
+
+    def delete_sync(self, key: str) -> None:
+        """:meth:`delete`, by zarr-python's name for its synchronous delete."""
+        self.delete(key)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Remove several keys (in one transaction or request where the backend can)."""
@@ -183,11 +283,27 @@ class Store(ABC):
         self._check_writable()
         self._delete_prefix(validate_prefix(prefix))
 
+    def delete_dir(self, prefix: str) -> None:
+        """Remove every key below the node path ``prefix`` (``"a"`` or ``"a/"``; ``""``:
+        everything), as zarr-python names it."""
+        self.delete_prefix(dir_prefix(prefix))
+
+    def clear(self) -> None:
+        """Remove every key."""
+        self.delete_prefix("")
+
     def getsize(self, key: str) -> int:
         """Size in bytes of the value of ``key``; 0 when missing."""
         if active.store and not within("store"):
             return observe_store(self, "getsize", partial(self.getsize, key), key=key)
         return self._getsize(validate_key(key)) or 0
+
+    def getsize_prefix(self, prefix: str) -> int:
+        """Total size in bytes of the values below the node path ``prefix``."""
+        if active.store and not within("store"):
+            call = partial(self.getsize_prefix, prefix)
+            return observe_store(self, "getsize_prefix", call, key=prefix)
+        return sum(self._getsize(key) or 0 for key in self._list_prefix(dir_prefix(prefix)))
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a value."""
@@ -216,14 +332,15 @@ class Store(ABC):
                 yield name
 
     def is_empty(self, prefix: str = "") -> bool:
-        """Whether no key starts with ``prefix``."""
-        return next(iter(self.list_prefix(prefix)), None) is None
+        """Whether no key lies below the node path ``prefix`` (``"a"`` or ``"a/"``)."""
+        return next(iter(self.list_prefix(dir_prefix(prefix))), None) is None
 
-    def with_read_only(self, read_only: bool = True) -> Self:
-        """A handle on the same data with another ``read_only`` flag."""
+    def with_read_only(self, read_only: bool = False) -> Self:
+        """A handle on the same data with another ``read_only`` flag (zarr-python's
+        default: writable)."""
         clone = self.__class__.__new__(self.__class__)
         clone.__dict__.update(self.__dict__)
-        clone.read_only = read_only
+        clone._read_only = read_only
         return clone
 
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release

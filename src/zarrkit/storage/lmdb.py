@@ -127,7 +127,7 @@ class LMDBStore(Store):
     def __reduce__(self) -> tuple[object, ...]:
         return (_reopen, (str(self.path), self.read_only, self.map_size, self.sync))
 
-    def with_read_only(self, read_only: bool = True) -> Self:
+    def with_read_only(self, read_only: bool = False) -> Self:
         clone = super().with_read_only(read_only)
         if clone._shared is not None:
             _retain(clone._shared)

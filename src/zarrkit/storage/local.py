@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from zarrkit.errors import InvalidKeyError, StoreError
 from zarrkit.keys import validate_key
@@ -51,8 +52,44 @@ class LocalStore(Store):
         self._root_str = str(self.root)
         self.durable = durable
 
+    @classmethod
+    def open(
+        cls, root: str | os.PathLike[str], *, read_only: bool = False, mode: str | None = None
+    ) -> Self:
+        """The store at ``root``, made ready as zarr-python's ``LocalStore.open`` does: a
+        writable store creates its directory; a read-only one (or ``mode`` "r" or "r+")
+        needs it to exist."""
+        store = cls(root, read_only=read_only)
+        if not read_only and mode not in ("r", "r+"):
+            store.root.mkdir(parents=True, exist_ok=True)
+        if not store.root.is_dir():
+            raise FileNotFoundError(f"LocalStore root {str(store.root)!r} does not exist")
+        return store
+
+    def move(self, dest_root: str | os.PathLike[str]) -> None:
+        """Move the store's directory to ``dest_root`` (which must not exist) and keep
+        using it there."""
+        self._check_writable()
+        dest = Path(dest_root).expanduser().absolute()
+        if dest.exists():
+            raise FileExistsError(f"cannot move {str(self.root)!r}: {str(dest)!r} exists")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(self.root, dest)
+        self.root, self._root_str = dest, str(dest)
+        self.__dict__.pop("_resolved_root", None)
+
     def __repr__(self) -> str:
         return f"LocalStore({str(self.root)!r}, read_only={self.read_only})"
+
+    def __str__(self) -> str:
+        return self.root.as_uri()
+
+    def __eq__(self, other: object) -> bool:
+        """Handles on the same directory are equal (as in zarr-python)."""
+        return isinstance(other, LocalStore) and other.root == self.root
+
+    def __hash__(self) -> int:
+        return hash(self.root)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (str(self.root), self.read_only, self.durable))

@@ -291,6 +291,16 @@ class ZipStore(Store):
     def __repr__(self) -> str:
         return f"ZipStore({str(self.path)!r}, mode={self.mode!r}, read_only={self.read_only})"
 
+    def __str__(self) -> str:
+        return f"zip://{self.path}"
+
+    def __eq__(self, other: object) -> bool:
+        """Handles on the same archive are equal (as in zarr-python)."""
+        return isinstance(other, ZipStore) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
     def __reduce__(self) -> tuple[object, ...]:
         if self._archive.dirty:
             self.flush()
@@ -300,7 +310,7 @@ class ZipStore(Store):
             (type(self), str(self.path), mode, self.read_only, self.compression, self.allowZip64),
         )
 
-    def with_read_only(self, read_only: bool = True) -> Self:
+    def with_read_only(self, read_only: bool = False) -> Self:
         clone = super().with_read_only(read_only)
         clone._owner = self  # keeps the finalizer of the owning handle from firing early
         return clone

@@ -116,7 +116,7 @@ class StoreSuite:
     def test_invalid_byte_range_rejected(self, store: Store, bad: object) -> None:
         store.set("r", b"0123")
         with pytest.raises(ValueError):
-            store.get("r", bad)  # type: ignore[arg-type]
+            store.get("r", bad)  # type: ignore[call-overload]
 
     def test_get_ranges(self, store: Store) -> None:
         store.set("shard", bytes(range(100)))
@@ -226,6 +226,68 @@ class StoreSuite:
         store.delete_prefix("")
         assert list(store.list()) == []
 
+    # --- zarr-python's names ------------------------------------------------------------------
+    def test_capability_flags(self, store: Store) -> None:
+        flags = ("supports_writes", "supports_deletes", "supports_listing")
+        assert all(getattr(store, flag) is True for flag in flags)
+        assert store.supports_partial_writes is False
+        assert isinstance(store.supports_consolidated_metadata, bool)
+
+    def test_sync_aliases(self, store: Store) -> None:
+        store.set_sync("s/k", b"value")
+        assert store.get_sync("s/k") == b"value"
+        assert store.get_sync("s/k", byte_range=RangeRequest(1, 3)) == b"al"
+        store.delete_sync("s/k")
+        assert store.get_sync("s/k") is None
+
+    def test_set_if_not_exists(self, store: Store) -> None:
+        store.set_if_not_exists("n/k", b"first")
+        store.set_if_not_exists("n/k", b"second")
+        assert store.get("n/k") == b"first"
+
+    def test_delete_dir_and_clear(self, store: Store) -> None:
+        self._fill_tree(store)
+        store.delete_dir("a")  # a node path, without the '/'
+        assert sorted(store.list()) == ["ab/zarr.json", "b/c", "zarr.json"]
+        store.delete_dir("b/")
+        assert sorted(store.list()) == ["ab/zarr.json", "zarr.json"]
+        store.clear()
+        assert store.is_empty()
+
+    def test_getsize_prefix(self, store: Store) -> None:
+        store.set_many({"g/a": b"12345", "g/b/c": b"678", "gh": b"90", "h": b"1"})
+        assert store.getsize_prefix("g") == store.getsize_prefix("g/") == 8
+        assert store.getsize_prefix("") == 11
+        assert store.getsize_prefix("missing") == 0
+        assert not store.is_empty("g") and store.is_empty("gx")
+
+    def test_get_partial_values(self, store: Store) -> None:
+        store.set_many({"p/0": b"0123456789", "p/1": b"abc"})
+        pairs = [("p/0", RangeRequest(2, 4)), ("p/1", None), ("missing", None)]
+        assert store.get_partial_values(None, pairs) == [b"23", b"abc", None]
+
+    def test_buffer_prototype_and_values(self, store: Store) -> None:
+        class Buffer:  # what zarr-python's buffers offer a store, nothing more
+            def __init__(self, data: bytes) -> None:
+                self.data = data
+
+            @classmethod
+            def from_bytes(cls, data: bytes) -> Buffer:
+                return cls(data)
+
+            def as_buffer_like(self) -> memoryview:
+                return memoryview(self.data)
+
+        class Prototype:
+            buffer = Buffer
+
+        store.set("b/k", Buffer(b"from a buffer"))  # type: ignore[arg-type]
+        got = store.get("b/k", SuffixRequest(6), prototype=Prototype())
+        assert isinstance(got, Buffer) and got.data == b"buffer"
+        assert store.get("missing", prototype=Prototype()) is None
+        with pytest.raises(TypeError):
+            store.set("b/k", "text")  # type: ignore[arg-type]
+
     # --- keys ------------------------------------------------------------------------------
     def test_unicode_keys(self, store: Store) -> None:
         for key in UNICODE_KEYS:
@@ -252,7 +314,7 @@ class StoreSuite:
 
     def test_non_string_key_rejected(self, store: Store) -> None:
         with pytest.raises(InvalidKeyError):
-            store.get(b"bytes-key")  # type: ignore[arg-type]
+            store.get(b"bytes-key")  # type: ignore[call-overload]
 
     # --- read-only -------------------------------------------------------------------------
     def test_read_only_refuses_writes(self, store: Store) -> None:
@@ -269,6 +331,10 @@ class StoreSuite:
             lambda: reader.delete_many(["a/b"]),
             lambda: reader.delete_prefix("a/"),
             lambda: reader.delete_prefix(""),
+            lambda: reader.delete_dir("a"),
+            lambda: reader.clear(),
+            lambda: reader.set_if_not_exists("z", b"new"),
+            lambda: reader.set_sync("a/b", b"new"),
         ]
         for write in writes:
             with pytest.raises(ReadOnlyError):

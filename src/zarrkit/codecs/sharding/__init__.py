@@ -8,7 +8,15 @@ engine reads and writes inner chunks by byte ranges without knowing about shards
 from __future__ import annotations
 
 from zarrkit.codecs.sharding.access import ShardedChunks, Shards
-from zarrkit.codecs.sharding.codec import ShardingCodec
+from zarrkit.codecs.sharding.codec import ShardingCodec, ShardingCodecIndexLocation
 from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid, morton_order
 
-__all__ = ["EMPTY", "ShardGrid", "ShardedChunks", "Shards", "ShardingCodec", "morton_order"]
+__all__ = [
+    "EMPTY",
+    "ShardGrid",
+    "ShardedChunks",
+    "ShardingCodec",
+    "ShardingCodecIndexLocation",
+    "Shards",
+    "morton_order",
+]

@@ -16,13 +16,17 @@ needs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from enum import StrEnum
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from zarrkit.codecs.base import JSON, ArrayBytesCodec, ChunkSpec, Codec, all_fill, evolve_all
+from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.crc32c import Crc32cCodec
+from zarrkit.codecs.parse import parse_choice
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.sharding.access import Shards
@@ -31,18 +35,44 @@ from zarrkit.errors import CodecError, MetadataError
 from zarrkit.types import Blob, Coords
 
 
+class ShardingCodecIndexLocation(StrEnum):
+    """Where a shard keeps its index, as zarr-python names it (strings work too)."""
+
+    start = "start"
+    end = "end"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShardingCodec(ArrayBytesCodec):
     """Inner chunks of ``chunk_shape`` encoded with ``codecs``, plus an index of
-    ``(offset, nbytes)`` pairs encoded with ``index_codecs`` at the start or end."""
+    ``(offset, nbytes)`` pairs encoded with ``index_codecs`` at the start or end. Codecs
+    may be given as codec objects or their JSON, as in zarr-python.
+
+    Examples
+    --------
+    >>> ShardingCodec(chunk_shape=[2, 2]).to_json()["configuration"]["index_codecs"]
+    [{'name': 'bytes', 'configuration': {'endian': 'little'}}, {'name': 'crc32c'}]
+    """
 
     chunk_shape: tuple[int, ...]
-    codecs: tuple[Codec, ...] = ()
-    index_codecs: tuple[Codec, ...] = ()
-    index_location: Literal["start", "end"] = "end"
+    codecs: tuple[Codec, ...] = (BytesCodec(),)
+    index_codecs: tuple[Codec, ...] = (BytesCodec(endian="little"), Crc32cCodec())
+    index_location: ShardingCodecIndexLocation | str = "end"
     _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     name: ClassVar[str] = "sharding_indexed"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chunk_shape", tuple(self.chunk_shape))
+        object.__setattr__(self, "codecs", _codecs(self.codecs))
+        object.__setattr__(self, "index_codecs", _codecs(self.index_codecs))
+        location = parse_choice(
+            self.index_location,
+            tuple(ShardingCodecIndexLocation),
+            codec=self.name,
+            field="index_location",
+        )
+        object.__setattr__(self, "index_location", str(location))
 
     @classmethod
     def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
@@ -69,8 +99,8 @@ class ShardingCodec(ArrayBytesCodec):
                 )
         return cls(
             chunk_shape=tuple(shape),
-            codecs=tuple(get_codec(c) for c in codecs),
-            index_codecs=tuple(get_codec(c) for c in index_codecs),
+            codecs=tuple(codecs),
+            index_codecs=tuple(index_codecs),
             index_location=location,
         )
 
@@ -228,3 +258,8 @@ class ShardingCodec(ArrayBytesCodec):
                 )
                 out[region] = pipeline.decode(inner)
         return out[tuple(slice(0, n) for n in spec.shape)]
+
+
+def _codecs(items: Iterable[Any]) -> tuple[Codec, ...]:
+    """Codecs given as objects or JSON, as codec objects."""
+    return tuple(get_codec(item) for item in items)

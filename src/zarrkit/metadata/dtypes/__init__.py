@@ -17,10 +17,12 @@ from zarrkit.metadata.dtypes.ml import ML_TYPES
 from zarrkit.metadata.dtypes.normalize import normalize_dtype
 from zarrkit.metadata.dtypes.v2 import dtype_to_v2, parse_dtype_v2
 from zarrkit.metadata.dtypes.v3 import V3_NUMERIC, dtype_to_v3, parse_dtype_v3
+from zarrkit.metadata.dtypes.zdtype import ZDType, zdtype_of
 
 __all__ = [
     "ML_TYPES",
     "V3_NUMERIC",
+    "ZDType",
     "default_fill_value",
     "dtype_to_v2",
     "dtype_to_v3",
@@ -33,4 +35,5 @@ __all__ = [
     "parse_dtype_v3",
     "parse_fill_value",
     "vlen_bytes_dtype",
+    "zdtype_of",
 ]

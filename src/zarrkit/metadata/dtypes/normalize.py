@@ -19,7 +19,8 @@ def normalize_dtype(dtype: Any) -> np.dtype[Any]:
     """A NumPy dtype from anything ``np.dtype`` accepts, a v3 data type name or JSON
     (``"bfloat16"``, ``"r16"``, ``{"name": "numpy.datetime64", ...}``), a v2 structured
     description (``[["a", "<i4"], ["b", "<f8"]]``), ``str`` (variable-length strings) or
-    ``bytes`` (variable-length bytes).
+    ``bytes`` (variable-length bytes), or a data type object of :mod:`zarrkit.dtype` or
+    zarr-python's ``zarr.dtype`` (anything with ``to_native_dtype()``).
 
     Examples
     --------
@@ -29,6 +30,9 @@ def normalize_dtype(dtype: Any) -> np.dtype[Any]:
     ...                  "configuration": {"unit": "s", "scale_factor": 10}})
     dtype('<m8[10s]')
     """
+    to_native = getattr(dtype, "to_native_dtype", None)
+    if callable(to_native) and not isinstance(dtype, type):
+        return normalize_dtype(to_native())
     if any(dtype is s or (isinstance(dtype, str) and dtype == s) for s in _STRING):
         return np.dtypes.StringDType()
     if dtype is bytes:

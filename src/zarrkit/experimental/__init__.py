@@ -1,0 +1,1 @@
+"""zarr-python's ``zarr.experimental`` path: :mod:`.cache_store`."""

@@ -1,0 +1,3 @@
+"""zarrkit's version."""
+
+__version__ = "0.1.0"
