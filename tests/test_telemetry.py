@@ -14,7 +14,7 @@ from zarrkit import config, telemetry
 from zarrkit.cache import ChunkCache
 from zarrkit.errors import StoreError
 from zarrkit.storage import MemoryStore
-from zarrkit.storage.wrappers import FaultInjectionStore, LoggingStore
+from zarrkit.storage.wrappers import FaultInjectionStore, LoggingStore, WrapperStore
 from zarrkit.telemetry import (
     ArrayEvent,
     CacheEvent,
@@ -141,6 +141,33 @@ def test_store_errors_are_events_with_the_error(events):
         store.set("a", b"x")
     (event,) = of(events, StoreEvent)
     assert (event.op, event.key, event.outcome, event.error) == ("set", "a", "error", "StoreError")
+
+
+class RewriteDuringRead(WrapperStore):
+    """Runs ``rewrite`` (once) right after the first ``get_ranges``: a writer replacing the
+    shard while a reader is between its byte ranges and its second look at the index."""
+
+    def __init__(self, inner, rewrite):
+        super().__init__(inner)
+        self.rewrite = [rewrite]
+
+    def _call(self, operation, keys, sent, call):
+        result = call()
+        if operation == "get_ranges" and self.rewrite:
+            self.rewrite.pop()()
+        return result
+
+
+def test_a_shard_replaced_during_a_read_is_a_conflict_then_read_again(events):
+    inner = MemoryStore()
+    a = zarrkit.create_array(inner, shape=(4, 4), chunks=(2, 2), shards=(4, 4), dtype="i4")
+    a[:] = 1
+    rewrite = lambda: a.__setitem__((slice(2, None), slice(2, None)), 0)  # noqa: E731
+    reader = zarrkit.open_array(RewriteDuringRead(inner, rewrite))
+    assert (reader[:2, :2] == 1).all()
+    (conflict,) = of(events, ConflictEvent)
+    assert (conflict.op, conflict.key, conflict.attempt) == ("get_ranges", "c/0/0", 1)
+    assert conflict.resolution == "retry" and conflict.span == of(events, ArrayEvent)[-1].span
 
 
 def test_codec_events_name_the_codecs_and_the_bytes(events):

@@ -21,6 +21,7 @@ from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid
 from zarrkit.errors import CodecError, StoreError
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
+from zarrkit.telemetry import ConflictEvent, active, emit
 from zarrkit.types import Blob, ChunkStore, Coords, RangeRequest, SuffixRequest
 
 if TYPE_CHECKING:
@@ -128,13 +129,24 @@ class ShardedChunks:
         index is read again after the byte ranges, and the read retried if a writer replaced
         the shard in between (its index then differs)."""
         key, cps = self.shard_key(shard), self.grid.cps(shard)
-        for _ in range(_RETRIES):
+        for attempt in range(1, _RETRIES + 1):
             raw = self._read_raw_index(key, cps)
             if raw is None:
                 return [None] * len(inner)
             blobs = self._read_ranges(key, self.codec.decode_index(raw, cps, None, key=key), inner)
             if blobs is not None and self._read_raw_index(key, cps) == raw:
                 return blobs
+            if active.conflict:  # the shard changed meanwhile: another version of it
+                outcome = "retry" if attempt < _RETRIES else "gave up"
+                store = repr(self.store)
+                emit(
+                    ConflictEvent,
+                    op="get_ranges",
+                    store=store,
+                    key=key,
+                    attempt=attempt,
+                    resolution=outcome,
+                )
         raise StoreError(
             f"the shard changed during each of {_RETRIES} reads", key=key, operation="get_ranges"
         )
