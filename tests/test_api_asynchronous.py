@@ -23,6 +23,16 @@ def test_every_function_has_its_coroutine_twin():
         assert list(ours) == list(inspect.signature(original).parameters), name
 
 
+def test_twins_are_named_after_their_async_class():
+    # the name shows in tracebacks and in "coroutine ... was never awaited"
+    coroutine = AsyncGroup.from_store(MemoryStore())
+    assert coroutine.__qualname__ == "AsyncGroup.from_store"
+    coroutine.close()
+    assert AsyncArray.get_basic_selection.__qualname__ == "AsyncArray.get_basic_selection"
+    assert AsyncArray.with_config.__qualname__ == "AsyncArray.with_config"
+    assert AsyncGroup.create_hierarchy.__qualname__ == "AsyncGroup.create_hierarchy"
+
+
 def test_concurrent_reads_overlap_their_io():
     latency, count = 0.2, 6
     store = LatencyStore(MemoryStore(), latency=latency)

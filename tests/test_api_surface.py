@@ -12,6 +12,10 @@ every other gap fails the test, all listed at once.
 
 from __future__ import annotations
 
+from optional import module_needs
+
+module_needs("zarr")
+
 import dataclasses
 import importlib
 import inspect
@@ -21,10 +25,6 @@ from collections.abc import Callable, Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-zarr = pytest.importorskip("zarr")
 
 MIGRATING = Path(__file__).resolve().parents[1] / "docs" / "migrating.md"
 

@@ -17,6 +17,7 @@ from hypothesis import given
 import zarrkit
 from zarrkit.storage import MemoryStore
 from zarrkit.testing import strategies as zst
+from zarrkit.testing.oracle import orthogonal_get, orthogonal_set
 
 LAYOUTS = ["v2", "v3", "v3-sharded"]
 # every foundation dtype; big-endian forms are kept for v2 (v3 stores native order)
@@ -68,45 +69,6 @@ def arrays(draw: st.DrawFn) -> tuple[zarrkit.Array, np.ndarray]:
     return a, data
 
 
-def expand(key: Any, ndim: int) -> list[Any]:
-    """``key`` as one item per dimension (Ellipsis expanded, missing trailing slices added)."""
-    items = list(key) if isinstance(key, tuple) else [key]
-    if any(item is Ellipsis for item in items):
-        i = next(i for i, item in enumerate(items) if item is Ellipsis)
-        items[i : i + 1] = [slice(None)] * (ndim - len(items) + 1)
-    return items + [slice(None)] * (ndim - len(items))
-
-
-def outer_indices(key: Any, shape: tuple[int, ...]) -> list[Any]:
-    """Per dimension an int (dropped) or the selected indices, as orthogonal indexing does."""
-    result: list[Any] = []
-    for item, n in zip(expand(key, len(shape)), shape, strict=True):
-        if isinstance(item, int | np.integer):
-            result.append(int(item))
-        elif isinstance(item, slice):
-            result.append(np.arange(n)[item])
-        else:
-            index = np.asarray(item)
-            result.append(np.arange(n)[index if index.dtype == bool else index.astype(np.intp)])
-    return result
-
-
-def oindex_read(data: np.ndarray, key: Any) -> np.ndarray:
-    out, axis = data, 0
-    for item in outer_indices(key, data.shape):
-        out = np.take(out, item, axis=axis)
-        axis += not isinstance(item, int)
-    return out
-
-
-def oindex_write(data: np.ndarray, key: Any, value: Any) -> None:
-    per_dim = outer_indices(key, data.shape)
-    grid = np.ix_(*[np.atleast_1d(p) for p in per_dim]) if per_dim else ()
-    shape = [1 if isinstance(p, int) else len(p) for p in per_dim]
-    target = np.broadcast_to(value, oindex_read(data, key).shape)
-    data[grid] = np.reshape(target, shape)
-
-
 def value_for(shape: tuple[int, ...], dtype: np.dtype, seed: int) -> np.ndarray:
     return (np.random.default_rng(seed).random(shape) * 100 + 200).astype(dtype)
 
@@ -128,11 +90,11 @@ def test_basic(data: st.DataObject) -> None:
 def test_orthogonal(data: st.DataObject) -> None:
     a, ref = data.draw(arrays())
     key = data.draw(zst.orthogonal_selections(a.shape))
-    expected = oindex_read(ref, key)
+    expected = orthogonal_get(ref, key)
     np.testing.assert_array_equal(a.oindex[key], expected)
     value = value_for(expected.shape, ref.dtype, data.draw(st.integers(0, 99)))
     a.oindex[key] = value
-    oindex_write(ref, key, value)
+    orthogonal_set(ref, key, value)
     np.testing.assert_array_equal(a[...], ref)
 
 
@@ -179,6 +141,6 @@ def test_auto_dispatch_matches_explicit_modes(data: st.DataObject) -> None:
         "coordinate": a.get_coordinate_selection,
         "mask": a.get_mask_selection,
     }[mode]
-    expected = oindex_read(ref, key) if mode == "orthogonal" else ref[key]
+    expected = orthogonal_get(ref, key) if mode == "orthogonal" else ref[key]
     np.testing.assert_array_equal(a[key], expected)
     np.testing.assert_array_equal(explicit(key), expected)

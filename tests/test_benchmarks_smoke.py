@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from optional import needs
 
 from benchmarks import workloads
 from benchmarks.child import Bench, Peer, WrongData, verify
+
+pytestmark = pytest.mark.slow  # runs every benchmark once
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,6 +60,7 @@ def test_verify_rejects_wrong_values_and_shapes() -> None:
 
 def test_remote_quick_run_times_counts_and_verifies_every_op(tmp_path: Path) -> None:
     """The object-store suite end to end for zarrkit: object server, moto, proxy, 4 writers."""
+    needs("zarr", "obstore", "moto")  # the suite imports zarr-python; its stores need obstore
     out = tmp_path / "remote.json"
     command = [sys.executable, "-m", "benchmarks.remote", "--quick", "--repeat", "1"]
     command += ["--write-repeat", "1", "--peers", "zarrkit", "--layouts", "sharded"]

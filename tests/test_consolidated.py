@@ -9,13 +9,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-import zarr
+from optional import optional
 
 import zarrkit
 from zarrkit.consolidated import ConsolidatedGroup, Staleness, check
 from zarrkit.errors import MetadataError, NodeNotFoundError, UnsupportedExtensionError
 from zarrkit.groups import Group
 from zarrkit.storage import LocalStore, LoggingStore, MemoryStore, WrapperStore
+
+zarr = optional("zarr")
 
 FORMATS = pytest.mark.parametrize("fmt", [2, 3])
 

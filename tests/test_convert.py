@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-import zarr
+from optional import optional
 
 import zarrkit
 from zarrkit import convert
@@ -14,6 +14,8 @@ from zarrkit.arrays import Array
 from zarrkit.consolidated import ConsolidatedGroup, check
 from zarrkit.errors import MetadataError, NodeExistsError
 from zarrkit.storage import MemoryStore, WrapperStore
+
+zarr = optional("zarr")
 
 DATA = np.arange(6 * 8, dtype="i4").reshape(6, 8)
 

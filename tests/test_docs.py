@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from optional import needs, optional
 
-from zarrkit.cli import app
+cli = optional("zarrkit.cli")  # the cli extra
+typer_testing = optional("typer.testing")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -71,7 +72,7 @@ def run_cli_lines(block: Block, doc: Path) -> None:
         words = shlex.split(line, comments=True)
         if not words or words[0] != "zarrkit":
             continue
-        result = CliRunner().invoke(app, words[1:])
+        result = typer_testing.CliRunner().invoke(cli.app, words[1:])
         where = f"{doc.name}:{block.line + offset}"
         assert result.exit_code == 0, f"{where}: {line}\n{result.output}{result.stderr}"
 
@@ -89,11 +90,12 @@ def test_doc_examples_run(doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
             run_cli_lines(block, doc)
 
 
+@pytest.mark.slow  # a process per example, some starting Dask clusters
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_examples_run(example: Path, tmp_path: Path) -> None:
-    needs = NEEDS.search("\n".join(example.read_text().splitlines()[:15]))
-    if needs:
-        pytest.skip(f"{example.name} needs {needs.group(1)}")
+    declared = NEEDS.search("\n".join(example.read_text().splitlines()[:15]))
+    if declared:
+        pytest.skip(f"{example.name} needs {declared.group(1)}")
     done = subprocess.run(
         [sys.executable, str(example)],
         cwd=tmp_path,
@@ -101,4 +103,7 @@ def test_examples_run(example: Path, tmp_path: Path) -> None:
         text=True,
         timeout=300,
     )
+    missing = re.search(r"ModuleNotFoundError: No module named '([\w.]+)'", done.stderr)
+    if done.returncode and missing:
+        needs(missing.group(1))  # an extra's module: skips in the no-extras job only
     assert done.returncode == 0, f"{example.name} failed:\n{done.stdout}\n{done.stderr}"

@@ -6,13 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
+from optional import needs, optional
 
 import zarrkit
 from zarrkit import dtype as zd
 from zarrkit.errors import DataTypeValidationError, MetadataError
 
-zarr = pytest.importorskip("zarr")
-zarr_dtype = pytest.importorskip("zarr.dtype")
+zarr = optional("zarr")
+zarr_dtype = optional("zarr.dtype")
 # zarr-python warns that several v3 data types have no specification yet
 pytestmark = pytest.mark.filterwarnings("ignore:The data type .* does not have a Zarr V3")
 
@@ -103,6 +104,7 @@ def test_variable_length_bytes():
 
 
 def test_the_names_of_zarr_dtype():
+    needs("zarr")
     assert [n for n in zarr_dtype.__all__ if not hasattr(zd, n)] == []
     assert sorted(zd.data_type_registry.contents) == sorted(zarr_dtype.data_type_registry.contents)
     assert zd.data_type_registry.get("int16") is zd.Int16
@@ -150,7 +152,9 @@ def test_zarr_pythons_objects_are_accepted_as_dtypes():
 
 
 def test_types_zarr_python_has_no_class_for():
-    ml_dtypes = pytest.importorskip("ml_dtypes")
+    needs("ml_dtypes")
+    import ml_dtypes
+
     a = zarrkit.create_array({}, shape=(2,), dtype="bfloat16")
     assert a.metadata.data_type == zd.NumpyDType(dtype=np.dtype(ml_dtypes.bfloat16))
     assert a.metadata.data_type.to_json(zarr_format=3) == "bfloat16"

@@ -13,17 +13,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 import pytest
-import tensorstore as ts
-import zarr
-from zarr.core.dtype import VariableLengthBytes
+from optional import optional
 
 import zarrkit
 from zarrkit.metadata.dtypes import family
 
+ml_dtypes = optional("ml_dtypes")
+ts = optional("tensorstore")
+zarr = optional("zarr")
+zarr_dtype = optional("zarr.core.dtype")
+
 STRUCT = [("a", "<i4"), ("b", "<f8")]
+#: zarr-python 3's dtype object for variable-length bytes (made when a test runs)
+VLEN_BYTES = "zarr.core.dtype.VariableLengthBytes()"
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ CASES = {
     "string": Case(str, str, ["a", "bcd", "", "é"], "zz", zarr2="object+vlen-utf8"),
     "bytes": Case(
         bytes,
-        VariableLengthBytes(),
+        VLEN_BYTES,
         [b"a", b"b\x00c", b"", b"x"],
         b"zz",
         zarr2="object+vlen-bytes",
@@ -116,7 +120,7 @@ def write_zarr3(path: Path, case: Case, fmt: int, **extra: Any) -> None:
             str(path),
             shape=(6,),
             chunks=(2,),
-            dtype=case.zarr3,
+            dtype=zarr_dtype.VariableLengthBytes() if case.zarr3 == VLEN_BYTES else case.zarr3,
             fill_value=case.fill,
             zarr_format=fmt,
             **extra,
@@ -158,6 +162,9 @@ def test_zarrkit_reads_zarr3(tmp_path, name, fmt):
 #: Spellings that differ on purpose: zarrkit writes the registry's name for variable-length
 #: bytes, which zarr-python 3.1.6 reads too.
 _ALIASES = {"variable_length_bytes": "bytes"}
+#: The struct extension requires the bytes codec's endian for records with multi-byte
+#: fields; zarr-python 3.1.6 leaves it out (and reads it, ignoring it; the bytes agree).
+_CODECS = {"struct": [{"name": "bytes", "configuration": {"endian": "little"}}]}
 
 
 @pytest.mark.parametrize("fmt", [2, 3])
@@ -171,7 +178,7 @@ def test_same_chunks_and_metadata_as_zarr3(tmp_path, name, fmt):
     assert ours[field] == _ALIASES.get(json.dumps(theirs[field]).strip('"'), theirs[field])
     assert ours["fill_value"] == theirs["fill_value"]
     if fmt == 3:
-        assert ours["codecs"] == theirs["codecs"]
+        assert ours["codecs"] == _CODECS.get(name, theirs["codecs"])
     else:
         assert ours["filters"] == theirs["filters"]
     for key in ["c/0", "c/1"] if fmt == 3 else ["0", "1"]:

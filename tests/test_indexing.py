@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from optional import needs
 
 from zarrkit.errors import BoundsCheckError, BoundsError, IndexingError, SelectionTypeError
 from zarrkit.indexing import (
@@ -389,7 +390,9 @@ def test_normalize_fields() -> None:
 
 
 def zarr_array(a: np.ndarray, chunks: tuple[int, ...]) -> Any:
-    zarr = pytest.importorskip("zarr")
+    needs("zarr")
+    import zarr
+
     z = zarr.create_array(store={}, shape=a.shape, chunks=chunks, dtype=a.dtype, fill_value=0)
     z[...] = a
     return z

@@ -16,6 +16,7 @@ from hypothesis import given
 from zarrkit.indexing import ChunkRead, Selection, normalize, normalize_blocks, project
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.testing import strategies as zst
+from zarrkit.testing.oracle import expand, orthogonal_get, orthogonal_set
 
 PADDING = -1  # stored past the array's end in edge chunks; must never be read
 UNSET = -2  # initial buffer content; must all be overwritten
@@ -95,40 +96,6 @@ def written_values(shape: tuple[int, ...]) -> np.ndarray:
     return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape) + WRITTEN
 
 
-def expand(key: Any, ndim: int) -> list[Any]:
-    """Independent of zarrkit: a key's items with ``...`` and missing dims as full slices."""
-    items = list(key) if isinstance(key, tuple) else [key]
-    if any(x is Ellipsis for x in items):
-        i = next(i for i, x in enumerate(items) if x is Ellipsis)
-        items[i : i + 1] = [slice(None)] * (ndim - len(items) + 1)
-    return items + [slice(None)] * (ndim - len(items))
-
-
-def outer_index(key: Any, shape: tuple[int, ...]) -> tuple[tuple[np.ndarray, ...], tuple[int, ...]]:
-    """zarr-python's orthogonal semantics as a NumPy np.ix_ index, plus the axes integers drop."""
-    arrays, drop = [], []
-    for axis, (item, n) in enumerate(zip(expand(key, len(shape)), shape, strict=True)):
-        if isinstance(item, int | np.integer):
-            arrays.append(np.array([item]))
-            drop.append(axis)
-        elif isinstance(item, slice):
-            arrays.append(np.arange(n)[item])
-        else:
-            a = np.asarray(item)
-            arrays.append(np.flatnonzero(a) if a.dtype == bool else a.astype(np.int64))
-    return np.ix_(*arrays), tuple(drop)
-
-
-def oindex_get(a: np.ndarray, key: Any) -> np.ndarray:
-    index, drop = outer_index(key, a.shape)
-    return a[index].squeeze(axis=drop)
-
-
-def oindex_set(a: np.ndarray, key: Any, value: np.ndarray) -> None:
-    index, _ = outer_index(key, a.shape)
-    a[index] = value.reshape(np.broadcast_shapes(*(i.shape for i in index)))
-
-
 def block_key(key: Any, dims: tuple[DimGrid, ...]) -> tuple[slice, ...]:
     """A block selection as the element slices it means (independent of zarrkit)."""
     out = []
@@ -142,12 +109,12 @@ def block_key(key: Any, dims: tuple[DimGrid, ...]) -> tuple[slice, ...]:
 
 
 def numpy_get(a: np.ndarray, mode: str, key: Any) -> np.ndarray:
-    return oindex_get(a, key) if mode == "orthogonal" else np.asarray(a[key])
+    return orthogonal_get(a, key) if mode == "orthogonal" else np.asarray(a[key])
 
 
 def numpy_set(a: np.ndarray, mode: str, key: Any, value: np.ndarray) -> None:
     if mode == "orthogonal":
-        oindex_set(a, key, value)
+        orthogonal_set(a, key, value)
     else:
         a[key] = value
 

@@ -4,14 +4,16 @@ import json
 
 import numpy as np
 import pytest
-import tensorstore as ts
-import zarr
+from optional import optional
 
 import zarrkit
 from zarrkit.codecs.sharding import morton_order
-from zarrkit.errors import CodecError
+from zarrkit.errors import CodecError, MetadataError
 from zarrkit.storage import LocalStore, MemoryStore
 from zarrkit.storage.wrappers import LoggingStore
+
+ts = optional("tensorstore")
+zarr = optional("zarr")
 
 
 def sharded(store=None, shape=(10, 10), chunks=(2, 2), shards=(4, 4), dtype="i2", **kw):
@@ -106,9 +108,9 @@ def test_whole_shard_writes_do_not_read_and_partial_writes_rmw():
     np.testing.assert_array_equal(a[:], expected)
 
 
-def test_partial_shard_edges_and_non_dividing_inner_chunks():
+def test_partial_shard_edges():
     data = np.arange(11 * 7).reshape(11, 7).astype("f8")
-    a = sharded(shape=(11, 7), chunks=(3, 2), shards=(4, 5), dtype="f8")
+    a = sharded(shape=(11, 7), chunks=(2, 5), shards=(4, 5), dtype="f8")
     a[:] = data
     np.testing.assert_array_equal(a[:], data)
     np.testing.assert_array_equal(a[2:10:3, 1::2], data[2:10:3, 1::2])
@@ -116,6 +118,20 @@ def test_partial_shard_edges_and_non_dividing_inner_chunks():
     a[5:6, :] = -1
     data[5:6, :] = -1
     np.testing.assert_array_equal(zarrkit.open_array(a.store)[:], data)
+
+
+def test_inner_chunks_must_divide_the_shard_on_create_and_open():
+    # the sharding spec: the inner chunk shape evenly divides the shard shape
+    store = MemoryStore()
+    with pytest.raises(MetadataError, match=r"\(3, 2\) does not divide the shard shape \(4, 5\)"):
+        zarrkit.create_array(store, name="a", shape=(11, 7), chunks=(3, 2), shards=(4, 5))
+    assert list(store.list()) == []
+    zarrkit.create_array(store, name="a", shape=(11, 7), chunks=(2, 5), shards=(4, 5))
+    doc = json.loads(store.get("a/zarr.json"))
+    doc["codecs"][0]["configuration"]["chunk_shape"] = [3, 2]
+    store.set("a/zarr.json", json.dumps(doc).encode())
+    with pytest.raises(MetadataError, match="does not divide"):
+        zarrkit.open_array(store, path="a")
 
 
 def test_nested_sharding():

@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from optional import optional
 
 import zarrkit
 from zarrkit import config, telemetry
@@ -23,6 +24,8 @@ from zarrkit.telemetry import (
     RetryEvent,
     StoreEvent,
 )
+
+zarr_buffers = optional("zarr.core.buffer")
 
 
 @pytest.fixture
@@ -95,8 +98,7 @@ def test_store_events_one_per_call_with_bytes_and_outcome(events):
 
 
 def test_zarr_python_store_names_report_bytes_not_buffers(events):
-    buffers = pytest.importorskip("zarr.core.buffer")
-    prototype = buffers.default_buffer_prototype()
+    prototype = zarr_buffers.default_buffer_prototype()
     store = MemoryStore()
     store.set_sync("a/x", prototype.buffer.from_bytes(b"1234"))
     store.set_if_not_exists("a/y", b"56")

@@ -60,6 +60,8 @@ _EXPORTS = {
     "storage": "zarrkit.storage",
 }
 
+# zarr-python's names and zarrkit's own functions; the submodules are attributes (and in
+# dir()) but stay out of a star import, as in zarr-python.
 __all__ = [
     "Array",
     "AsyncArray",
@@ -67,10 +69,8 @@ __all__ = [
     "Group",
     "__version__",
     "array",
-    "codecs",
     "config",
     "consolidate_metadata",
-    "consolidated",
     "copy",
     "copy_all",
     "copy_store",
@@ -80,7 +80,6 @@ __all__ = [
     "create_hierarchy",
     "empty",
     "empty_like",
-    "errors",
     "from_array",
     "from_dask",
     "full",
@@ -95,11 +94,9 @@ __all__ = [
     "open_group",
     "open_like",
     "print_debug_info",
-    "registry",
     "save",
     "save_array",
     "save_group",
-    "storage",
     "store_dask",
     "tree",
     "zeros",
@@ -107,7 +104,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from zarrkit import codecs, config, consolidated, errors, registry, storage
+    # submodules, re-exported as attributes (the redundant aliases say so)
+    from zarrkit import codecs as codecs
+    from zarrkit import config
+    from zarrkit import consolidated as consolidated
+    from zarrkit import errors as errors
+    from zarrkit import registry as registry
+    from zarrkit import storage as storage
     from zarrkit.api import (
         array,
         consolidate_metadata,
@@ -158,4 +161,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return sorted({*__all__, *_EXPORTS})

@@ -75,18 +75,13 @@ def _as_int(value: Any) -> int | None:
 
 
 def normalize_shape(shape: Any) -> tuple[int, ...]:
-    """A tuple of non-negative ints from an int or a sequence."""
+    """A tuple of ints from an int or a sequence of integers (NumPy's too); the metadata
+    constructors check their range."""
     if _as_int(shape) is not None:
         shape = (shape,)
-    if not isinstance(shape, tuple | list):
-        raise MetadataError(
+    ints = [_as_int(n) for n in shape] if isinstance(shape, tuple | list) else [None]
+    if None in ints:  # a TypeError too, as NumPy and zarr-python raise
+        raise MetadataTypeError(
             f"shape must be an int or a sequence of ints, got {shape!r}", field="shape"
         )
-    result = tuple(_as_int(n) for n in shape)
-    if any(n is None for n in result):
-        raise MetadataTypeError(f"shape must hold integers, got {tuple(shape)!r}", field="shape")
-    if any(n < 0 for n in result):  # type: ignore[operator]
-        raise MetadataError(
-            f"shape must hold non-negative integers, got {tuple(shape)!r}", field="shape"
-        )
-    return result  # type: ignore[return-value]
+    return tuple(n for n in ints if n is not None)

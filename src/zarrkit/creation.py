@@ -146,7 +146,7 @@ def array_metadata(
             fill_value=normalize_fill_value(given, native),
             codecs=tuple(codecs),
             attributes=dict(attributes or {}),
-            dimension_names=_dimension_names(dimension_names, len(shape)),
+            dimension_names=dimension_names,
         )
     build_pipeline(meta)
     return meta
@@ -163,32 +163,17 @@ def _shard_grid(
             "with a regular chunk shape",
             field="chunks",
         )
-    grid = rectilinear_grid(shards, shape)
-    if grid is None:
-        return RegularChunkGrid(chunk_shape=_shard_shape(shards, chunks))
-    misfit = grid.misfit(chunks)
-    if misfit is not None:
-        axis, length = misfit
-        raise MetadataError(
-            f"shard length {length} along dimension {axis} is not a multiple of the inner "
-            f"chunk length {chunks[axis]}",
-            field="shards",
-        )
-    return grid
+    grid = rectilinear_grid(shards, shape)  # its metadata checks that inner chunks tile it
+    return grid or RegularChunkGrid(chunk_shape=_shard_shape(shards, chunks))
 
 
 def _shard_shape(shards: Any, chunks: tuple[int, ...]) -> tuple[int, ...]:
     """The shard shape from ``shards`` (a tuple, or ``{"shape": ...}`` as zarr-python takes)."""
     if isinstance(shards, dict):
         shards = shards.get("shape")
-    shape = normalize_chunks(shards, chunks, 1) if shards != "auto" else None
-    if shape is None:
+    if shards == "auto":
         raise MetadataError("give the shard shape explicitly", field="shards")
-    if any(s < c for s, c in zip(shape, chunks, strict=True)):
-        raise MetadataError(
-            f"shard shape {shape} is smaller than the chunk shape {chunks}", field="shards"
-        )
-    return shape
+    return normalize_chunks(shards, chunks, 1)
 
 
 def _sharding_json(chunks: tuple[int, ...], inner_codecs: list[Any]) -> dict[str, Any]:
@@ -217,30 +202,13 @@ def _v3_key_encoding(data: Any) -> Any:
     return parse_chunk_key_encoding(data)
 
 
-def _v2_separator(data: Any) -> Literal[".", "/"]:
+def _v2_separator(data: Any) -> Any:
+    """The separator of a ``chunk_key_encoding`` argument (JSON, an object, or a string)."""
     if data is None:
         return "."
     if isinstance(data, dict):
-        separator = data.get("separator", data.get("configuration", {}).get("separator", "."))
-    else:
-        separator = getattr(data, "separator", data)
-    if separator not in (".", "/"):
-        raise MetadataError(
-            f"separator must be '.' or '/', got {separator!r}", field="chunk_key_encoding"
-        )
-    return separator  # type: ignore[no-any-return]
-
-
-def _dimension_names(names: Any, ndim: int) -> tuple[str | None, ...] | None:
-    if names is None:
-        return None
-    parsed: tuple[str | None, ...] = tuple(names)
-    if len(parsed) != ndim or not all(n is None or isinstance(n, str) for n in parsed):
-        raise MetadataError(
-            f"expected {ndim} dimension names (str or None), got {parsed!r}",
-            field="dimension_names",
-        )
-    return parsed
+        return data.get("separator", data.get("configuration", {}).get("separator", "."))
+    return getattr(data, "separator", data)
 
 
 #: zarr-python's older creation keywords, which :func:`modern_arguments` translates.

@@ -33,6 +33,7 @@ class MetadataError(ZarrkitError, ValueError):
     def __init__(self, message: str, *, key: str | None = None, field: str | None = None):
         self.key = key
         self.field = field
+        self.detail = message  # the message without the key and field
         where = ", ".join(
             part
             for part in (f"key {key!r}" if key else "", f"field {field!r}" if field else "")

@@ -1,3 +1,5 @@
-"""zarrkit's version."""
+"""zarrkit's version: pyproject.toml's, the one source."""
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+__version__ = importlib.metadata.version("zarrkit")

@@ -104,12 +104,29 @@ def test_numcodecs_fields_filled_from_dtype() -> None:
 
 
 def test_bytes_endian_dropped_for_single_byte_types_and_required_otherwise() -> None:
-    for dtype in ("u1", "bool", "S3", [("a", "u1"), ("b", "<i4")]):
+    for dtype in ("u1", "bool", "S3", [("a", "u1"), ("b", "S2")]):
         spec = ChunkSpec(shape=(3,), dtype=np.dtype(dtype), fill_value=0)
         assert CodecPipeline.from_v3(["bytes"], spec).to_v3_json() == [{"name": "bytes"}]
     spec = ChunkSpec(shape=(3,), dtype=np.dtype("i2"), fill_value=0)
     with pytest.raises(MetadataError, match="endian"):
         CodecPipeline([BytesCodec(endian=None)], spec)
+
+
+@pytest.mark.parametrize("endian", ["little", "big", None])
+def test_bytes_endian_orders_every_field_of_a_record(endian: str | None) -> None:
+    # the struct extension: multi-byte fields in the bytes codec's order; none (as
+    # zarr-python 3.1 writes records) reads as little-endian
+    dtype = np.dtype([("a", "u1"), ("b", "i4"), ("c", [("d", "f8"), ("e", "S2")])])
+    spec = ChunkSpec(shape=(2,), dtype=dtype, fill_value=np.zeros((), dtype)[()])
+    pipeline = CodecPipeline([BytesCodec(endian=endian)], spec)  # type: ignore[arg-type]
+    expected_json = {"name": "bytes"} if endian is None else BytesCodec(endian=endian).to_json()
+    assert pipeline.to_v3_json() == [expected_json]
+    records = np.array([(1, 2, (3.5, b"xy")), (4, -5, (6.25, b"z"))], dtype)
+    blob = bytes(pipeline.encode(records))
+    order = ">" if endian == "big" else "<"
+    assert blob == records.astype(dtype.newbyteorder(order)).tobytes()
+    assert blob[1:5] == (2).to_bytes(4, "big" if endian == "big" else "little")
+    np.testing.assert_array_equal(pipeline.decode(blob), records)
 
 
 def test_packbits_needs_bool() -> None:

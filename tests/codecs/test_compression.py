@@ -13,11 +13,13 @@ import numcodecs
 import numcodecs.blosc
 import numpy as np
 import pytest
-import zstandard
+import zstd_frames
+from optional import needs
 
+from zarrkit import config
 from zarrkit.codecs import ChunkSpec, CodecPipeline
 from zarrkit.codecs.compression import FORMATS, deflate, zstd
-from zarrkit.errors import CodecError
+from zarrkit.errors import CodecError, ResourceLimitError
 
 DATA = (np.arange(50_000) % 251).astype("<i4")
 SPEC = ChunkSpec(shape=DATA.shape, dtype=DATA.dtype, fill_value=0)
@@ -31,8 +33,8 @@ def pipeline(compressor: object) -> CodecPipeline:
 def test_fallback_to_numcodecs(compressor: object, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = pipeline(compressor)
     blob = bytes(fast.encode(DATA))
-    monkeypatch.setattr(zstd, "zstandard", None)
-    monkeypatch.setattr(deflate, "isal_zlib", None)
+    monkeypatch.setattr(zstd, "USE_ZSTANDARD", False)
+    monkeypatch.setattr(deflate, "inflater", zlib)
     slow = pipeline(compressor)
     assert bytes(slow.encode(DATA)) == blob
     np.testing.assert_array_equal(slow.decode(blob), DATA)
@@ -71,44 +73,73 @@ def test_zlib_trailing_bytes_raise() -> None:
         decoder.decode(zlib.compress(DATA.tobytes()) + b"x")
 
 
-def test_zstd_frames_from_other_writers() -> None:
+@pytest.fixture(params=["zstandard", "numcodecs"])
+def zstd_decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each zstd test runs with both decoders (zstandard: the ``fast`` extra)."""
+    if request.param == "zstandard":
+        needs("zstandard")
+    monkeypatch.setattr(zstd, "USE_ZSTANDARD", request.param == "zstandard")
+    return str(request.param)
+
+
+def test_zstd_frames_from_other_writers(zstd_decoder: str) -> None:
     raw = DATA.tobytes()
     decoder = pipeline("zstd")
-    no_size = zstandard.ZstdCompressor(write_content_size=False).compress(raw)
-    assert zstandard.frame_content_size(no_size) == -1
     half = len(raw) // 2
-    two_frames = zstandard.ZstdCompressor().compress(
-        raw[:half]
-    ) + zstandard.ZstdCompressor().compress(raw[half:])
+    two_frames = numcodecs.Zstd().encode(raw[:half]) + numcodecs.Zstd().encode(raw[half:])
     skippable = struct.pack("<II", 0x184D2A50, 3) + b"abc"
-    for blob in (no_size, two_frames, skippable + no_size):
+    no_size = zstd_frames.unsized(numcodecs.Zstd(level=3).encode(raw))
+    blobs = [no_size, two_frames, skippable + no_size, zstd_frames.raw(raw)]
+    blobs += [zstd_frames.raw(b"") + no_size, zstd_frames.raw(raw, size=len(raw))]
+    for blob in blobs:
         np.testing.assert_array_equal(decoder.decode(blob), DATA)
         out = np.empty_like(DATA)
         decoder.decode_into(blob, out)
         np.testing.assert_array_equal(out, DATA)
 
 
-def test_zstd_rejects_corrupt_frames() -> None:
+def test_zstd_rejects_corrupt_frames(zstd_decoder: str) -> None:
     decoder = pipeline({"name": "zstd", "configuration": {"checksum": True}})
     blob = bytes(decoder.encode(DATA))
-    for bad in (blob[:-1], blob[:-4], blob + blob[:6], b"\x28\xb5\x2f\xfd"):
+    unsized = zstd_frames.unsized(blob)
+    bad_blobs = [blob[:-1], blob[:-4], blob + blob[:6], b"\x28\xb5\x2f\xfd", unsized[:-9]]
+    bad_blobs += [zstd_frames.raw(DATA.tobytes()[:-4]), zstd_frames.raw(DATA.tobytes() + b"x")]
+    for bad in bad_blobs:
         with pytest.raises(CodecError, match="c/9"):
             decoder.decode(bad, key="c/9")
         with pytest.raises(CodecError):
             decoder.decode_into(bad, np.empty_like(DATA))
 
 
-def test_zstd_size_header_is_bounded() -> None:
-    # single-segment frame claiming 2**40 bytes, holding one empty raw block
-    frame = struct.pack("<IB", 0xFD2FB528, 0b11100000) + struct.pack("<Q", 2**40) + b"\x01\x00\x00"
+def test_zstd_size_header_is_checked_against_the_blocks(zstd_decoder: str) -> None:
     codec = numcodecs.Zstd()
-    with pytest.raises(CodecError, match="claims"):
-        FORMATS["zstd"].decode(codec, frame)
-    with pytest.raises(CodecError, match="expected"):
-        FORMATS["zstd"].decode_into(codec, frame, memoryview(bytearray(8)))
+    no_blocks = zstd_frames.raw(b"", size=2**40)
+    for frame in (no_blocks, zstd_frames.zeros(2**20, size=2**20 + 1)):
+        with pytest.raises(CodecError, match="claims"):
+            FORMATS["zstd"].decode(codec, frame)
+        with pytest.raises(CodecError, match="claims"):
+            FORMATS["zstd"].decode_into(codec, frame, memoryview(bytearray(8)))
+
+
+def test_zstd_4gib_header_is_a_resource_limit_not_a_memory_error(zstd_decoder: str) -> None:
+    # a well-formed frame of RLE blocks (128 KiB of them) that decodes to 4 GiB
+    frame = zstd_frames.zeros(2**32, size=2**32)
+    with pytest.raises(ResourceLimitError, match="max_chunk_bytes"):
+        FORMATS["zstd"].decode(numcodecs.Zstd(), frame)
+    with pytest.raises(CodecError, match="expected 8"):
+        FORMATS["zstd"].decode_into(numcodecs.Zstd(), frame, memoryview(bytearray(8)))
+
+
+def test_zstd_stream_without_size_is_bounded(zstd_decoder: str) -> None:
+    frame = zstd_frames.zeros(2**21)
+    with config.set(max_chunk_bytes=2**20), pytest.raises(ResourceLimitError):
+        FORMATS["zstd"].decode(numcodecs.Zstd(), frame)
+    with config.set(max_chunk_bytes=2**21):
+        assert bytes(FORMATS["zstd"].decode(numcodecs.Zstd(), frame)) == bytes(2**21)
 
 
 def test_zstd_decompressor_per_thread() -> None:
+    needs("zstandard")
     seen = []
 
     def grab() -> None:

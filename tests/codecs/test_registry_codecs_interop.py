@@ -20,37 +20,46 @@ from typing import Any
 import numcodecs
 import numpy as np
 import pytest
-import zarr
-from cast_value.zarr_compat.v1 import CastValueRustV1
-from cast_value_rs import cast_array
-from numcodecs.zfpy import ZFPY
-from zarr.storage import LocalStore
-from zarrs._internal import ChunkItem, CodecPipelineImpl
+from optional import optional
 
 import zarrkit
 from zarrkit.codecs import ChunkSpec, CodecPipeline
 from zarrkit.codecs.casting import ROUNDINGS, cast_values
 
+# the peers (test group) and numcodecs' zfpy codec (the zfp extra)
+zarr = optional("zarr")
+zarr_storage = optional("zarr.storage")
+zarrs_internal = optional("zarrs._internal")
+cast_value_v1 = optional("cast_value.zarr_compat.v1")
+cast_value_rs = optional("cast_value_rs")
+numcodecs_zfpy = optional("numcodecs.zfpy")
+
 
 def zarrs_write(path: Path, meta: dict[str, Any], data: np.ndarray[Any, Any]) -> None:
     """Write ``data`` as the array ``meta`` (one chunk) through the zarrs pipeline."""
     (path / "zarr.json").write_text(json.dumps(meta))
-    pipeline = CodecPipelineImpl(json.dumps(meta), store_config=LocalStore(path))
+    pipeline = zarrs_internal.CodecPipelineImpl(
+        json.dumps(meta), store_config=zarr_storage.LocalStore(path)
+    )
     region = [slice(0, n) for n in data.shape]
     key = "c/" + "/".join("0" * data.ndim)
     pipeline.store_chunks_with_indices(
-        [ChunkItem(key, region, list(data.shape), region, list(data.shape))], data, True
+        [zarrs_internal.ChunkItem(key, region, list(data.shape), region, list(data.shape))],
+        data,
+        True,
     )
 
 
 def zarrs_read(path: Path, meta: dict[str, Any]) -> np.ndarray[Any, Any]:
-    pipeline = CodecPipelineImpl(json.dumps(meta), store_config=LocalStore(path))
+    pipeline = zarrs_internal.CodecPipelineImpl(
+        json.dumps(meta), store_config=zarr_storage.LocalStore(path)
+    )
     shape = meta["shape"]
     out = np.zeros(shape, meta["data_type"])
     region = [slice(0, n) for n in shape]
     key = "c/" + "/".join("0" * len(shape))
     pipeline.retrieve_chunks_and_apply_index(
-        [ChunkItem(key, region, list(shape), region, list(shape))], out
+        [zarrs_internal.ChunkItem(key, region, list(shape), region, list(shape))], out
     )
     return out
 
@@ -187,12 +196,12 @@ def test_cast_value_with_zarr_python(tmp_path: Path, dtype: str, config: dict[st
         data[::5] = np.nan
     fill = np.nan if "scalar_map" in config else 0
     theirs = zarr.create_array(
-        LocalStore(tmp_path / "zp"),
+        zarr_storage.LocalStore(tmp_path / "zp"),
         shape=data.shape,
         chunks=(9,),
         dtype=dtype,
         fill_value=fill,
-        filters=[CastValueRustV1(**config)],
+        filters=[cast_value_v1.CastValueRustV1(**config)],
         compressors=None,
     )
     theirs[...] = data
@@ -211,7 +220,9 @@ def test_cast_value_with_zarr_python(tmp_path: Path, dtype: str, config: dict[st
     written[...] = data
     for key in ("c/0", "c/3"):
         assert (tmp_path / "zk" / key).read_bytes() == (tmp_path / "zp" / key).read_bytes()
-    np.testing.assert_array_equal(zarr.open_array(LocalStore(tmp_path / "zk"))[...], ours[...])
+    np.testing.assert_array_equal(
+        zarr.open_array(zarr_storage.LocalStore(tmp_path / "zk"))[...], ours[...]
+    )
 
 
 TYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
@@ -247,7 +258,7 @@ def test_cast_kernel_matches_cast_value_rs() -> None:
             if mode == "wrap" and target.startswith("float"):
                 continue
             try:
-                theirs = cast_array(
+                theirs = cast_value_rs.cast_array(
                     values, target_dtype=target, rounding_mode=rounding, out_of_range_mode=mode
                 )
             except ValueError:
@@ -270,7 +281,9 @@ def test_cast_rounds_float64_to_float16_once() -> None:
     assert abs(value[0] - -905.5) < abs(value[0] - -905.0)
     ours = cast_values(value, np.dtype("float16"))
     assert ours[0] == -905.5
-    via_float32 = cast_array(value, target_dtype="float16", rounding_mode="nearest-even")
+    via_float32 = cast_value_rs.cast_array(
+        value, target_dtype="float16", rounding_mode="nearest-even"
+    )
     assert via_float32[0] == -905.0  # cast-value-rs 0.5.1: float32 first, then a tie
 
 
@@ -307,11 +320,11 @@ def test_zfp_stream_is_numcodecs_zfpy_without_its_header(
     ours = bytes(
         CodecPipeline.from_v3([{"name": "zfp", "configuration": config}], spec).encode(data)
     )
-    theirs = bytes(ZFPY(**numcodecs_config).encode(data))[12:]  # zfp's 96-bit header
+    theirs = bytes(numcodecs_zfpy.ZFPY(**numcodecs_config).encode(data))[12:]  # zfp's 96-bit header
     common = min(len(ours), len(theirs))  # each stream ends padded to whole 64-bit words
     assert ours[:common] == theirs[:common]
     assert not (ours[common:] + theirs[common:]).strip(b"\x00")
     reread = CodecPipeline.from_v3([{"name": "zfp", "configuration": config}], spec)
     decoded = reread.decode(theirs + bytes(-len(theirs) % 8))
-    numcodec = ZFPY(**numcodecs_config)
+    numcodec = numcodecs_zfpy.ZFPY(**numcodecs_config)
     np.testing.assert_array_equal(decoded, numcodec.decode(numcodec.encode(data)))

@@ -5,8 +5,13 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+from optional import module_needs
+
+module_needs("dask", "distributed")
+
 import dask
 import dask.array as da
+import distributed
 import numpy as np
 import pytest
 
@@ -19,8 +24,6 @@ from zarrkit.integrations.dask import (
     store_dask,
 )
 from zarrkit.storage import LatencyStore, LocalStore
-
-distributed = pytest.importorskip("distributed")
 
 DATA = np.arange(40 * 30, dtype="f8").reshape(40, 30)
 
@@ -208,6 +211,7 @@ def test_store_dask_compute_false_returns_a_delayed(stored: zarrkit.Array) -> No
 # One test, so that under pytest-xdist a single worker starts the (slow) cluster.
 
 
+@pytest.mark.slow  # starts a process cluster
 def test_on_a_process_cluster(client, stored: zarrkit.Array, tmp_path: Path) -> None:
     d = stored.to_dask()
     assert client.compute(d.mean()).result() == DATA.mean()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optional import module_needs
 
 import zarrkit
 from zarrkit import config, telemetry
@@ -12,7 +13,7 @@ from zarrkit.errors import StoreError
 from zarrkit.storage import MemoryStore
 from zarrkit.storage.wrappers import FaultInjectionStore
 
-pytest.importorskip("opentelemetry.sdk")
+module_needs("opentelemetry.sdk")  # the otel extra
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from optional import module_needs
+
+module_needs("xarray", "zarr", "numcodecs")
+
 import asyncio
 import inspect
 import json
@@ -10,9 +14,12 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numcodecs
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
+import zarr
 
 import zarrkit
 from zarrkit.errors import MetadataError
@@ -22,10 +29,6 @@ from zarrkit.integrations.xarray import (
     ZarrkitDataStore,
     to_zarr,
 )
-
-xr = pytest.importorskip("xarray")
-zarr = pytest.importorskip("zarr")
-numcodecs = pytest.importorskip("numcodecs")
 
 pytestmark = pytest.mark.filterwarnings(
     # zarr-python's notes on v3 consolidated metadata and string data types, and xarray's

@@ -4,22 +4,25 @@
 
 from __future__ import annotations
 
+from optional import module_needs
+
+module_needs("xarray", "zarr", "dask", "numcodecs")
+
 import json
 import warnings
 from pathlib import Path
 
+import dask.array as da
+import numcodecs
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
+import zarr
 
 import zarrkit
 from zarrkit.integrations import dask as zarrkit_dask
 from zarrkit.integrations.xarray import to_zarr
-
-xr = pytest.importorskip("xarray")
-zarr = pytest.importorskip("zarr")
-da = pytest.importorskip("dask.array")
-numcodecs = pytest.importorskip("numcodecs")
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Consolidated metadata is currently not part:UserWarning",

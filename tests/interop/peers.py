@@ -19,12 +19,14 @@ from typing import Any
 
 import numcodecs
 import numpy as np
-import tensorstore as ts
-import zarr
+from optional import optional
 
 from .cases import Case, make_data, stored_form
 from .docs import Doc, normalize_doc
 from .zarr2env import run_zarr2
+
+ts = optional("tensorstore")
+zarr = optional("zarr")
 
 # --- zarr-python 3 -----------------------------------------------------------------------------
 

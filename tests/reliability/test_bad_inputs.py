@@ -6,9 +6,13 @@ The figures (cases tried, crashes, hangs, peak memory) are printed at the end of
 
 from __future__ import annotations
 
+import pytest
+
 from reliability.conftest import record
 from reliability.corpus import CASES, FUZZ, GAPS
 from reliability.sandbox import run_cases, summary
+
+pytestmark = pytest.mark.slow  # hundreds of child processes
 
 
 def test_corpus_is_large_and_covers_every_group() -> None:
@@ -34,6 +38,9 @@ def test_mutated_chunks_never_crash_hang_or_raise_outside_codec_errors() -> None
 
 def test_known_gaps_still_fail() -> None:
     # When one of these passes, the gap is fixed: remove it from corpus.GAPS.
+    if not GAPS:
+        pytest.skip("no known gaps: every case of the corpus passes")
+    assert set(GAPS) <= {case.id for case in CASES}, "GAPS names cases that do not exist"
     outcomes = run_cases(sorted(GAPS))
     fixed = [o.id for o in outcomes if o.status == "ok"]
     assert not fixed, f"fixed, remove from GAPS: {fixed}"

@@ -12,10 +12,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import dask
-import dask.array as da
 import numpy as np
 import pytest
+from optional import optional
 
 import zarrkit
 from reliability.conftest import SOAK, record, scaled
@@ -28,6 +27,9 @@ from reliability.writers import (
     process_overlapping,
     process_own_elements,
 )
+
+dask = optional("dask")
+da = optional("dask.array")
 from zarrkit.storage import LocalStore, MemoryStore, Store
 
 THREADS = 8
@@ -125,6 +127,7 @@ def test_processes_overlapping_writes_are_linearizable(layout: str, tmp_path) ->
 SOURCE = np.arange(60 * 50, dtype="i8").reshape(60, 50)
 
 
+@pytest.mark.slow  # Dask schedulers, processes among them
 @pytest.mark.parametrize(
     ("scheduler", "layout"),
     [

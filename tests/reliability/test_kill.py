@@ -13,11 +13,14 @@ import signal
 import time
 
 import numpy as np
+import pytest
 
 import zarrkit
 from reliability.conftest import record, scaled
 from reliability.writers import KILL_ARRAYS, kill_writer, version_pattern, versions_in
 from zarrkit.storage import LocalStore
+
+pytestmark = pytest.mark.slow  # kills writers hundreds of times (about a minute)
 
 CONTEXT = multiprocessing.get_context("forkserver")  # a fresh process per kill, quickly
 

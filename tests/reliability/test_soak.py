@@ -13,11 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pytest
 
 import zarrkit
 from reliability.conftest import record, scaled
 from reliability.writers import FILL, SOAK_ARRAYS, owner_of, soak_writer
 from zarrkit.storage import LocalStore
+
+pytestmark = pytest.mark.slow  # a soak
 
 WRITERS = 4  # writers 0, 1 in processes, 2, 3 in threads
 

@@ -2,15 +2,16 @@
 fault-injecting proxy), Azurite (Azure), Redis, PostgreSQL, HTTP.
 
 Each is started once per test session (per xdist worker) on a free 127.0.0.1 port and
-stopped at the end. When a server cannot be started the tests that need it are skipped
-with the reason, except when the ``CI`` environment variable is set: then they fail.
+stopped at the end. Fixtures only start and stop them: ``make services``
+(scripts/services.sh, which ``make test`` runs first) installs them. When a server cannot
+be started the tests that need it are skipped with the reason, except when the ``CI``
+environment variable is set: then they fail. Without the server's client library (the
+no-extras job) they skip as any test needing a missing library does (tests/optional.py).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import functools
 import hashlib
 import hmac
@@ -23,32 +24,32 @@ import tempfile
 import threading
 import urllib.request
 import uuid
-from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+from optional import needs
 
 from zarrkit.testing.fault_proxy import FaultProxy
 
-from .servers import Server, free_port, moto_endpoint, s3_bucket, start_moto, unavailable
+from .servers import (
+    Server,
+    free_port,
+    moto_endpoint,
+    s3_bucket,
+    servers_allowed,
+    start_moto,
+    unavailable,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-CACHE = REPO / ".cache"
+AZURITE = REPO / ".cache" / "npm" / "node_modules" / ".bin" / "azurite-blob"
+INSTALL = "install it with `make services` (scripts/services.sh)"
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented, public development key.
 AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
-
-
-@contextlib.contextmanager
-def install_lock(name: str):
-    """Serialize first-time installs between xdist workers."""
-    CACHE.mkdir(exist_ok=True)
-    with open(CACHE / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,7 @@ def server_dir():
 # --- S3 (moto) --------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def moto_server(server_dir):
+    needs("moto", "obstore")
     server = start_moto(server_dir)
     yield moto_endpoint(server)
     server.stop()
@@ -75,6 +77,7 @@ def s3_options(moto_server):
 @pytest.fixture(scope="session")
 def moto_single_server(server_dir):
     """moto's S3 served on one thread: conditional writes are atomic there, as on S3."""
+    needs("moto", "obstore")
     server = start_moto(server_dir, "moto-single", threaded=False)
     yield moto_endpoint(server)
     server.stop()
@@ -91,24 +94,6 @@ def s3_fault_proxy(moto_single_server):
 
 
 # --- Azure (Azurite) --------------------------------------------------------------------
-def azurite_executable() -> Path:
-    prefix = CACHE / "npm"
-    exe = prefix / "node_modules" / ".bin" / "azurite-blob"
-    with install_lock("npm"):
-        if not exe.exists():
-            if shutil.which("npm") is None:
-                unavailable("npm is not installed, so Azurite cannot be installed")
-            result = subprocess.run(
-                ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "azurite"],
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            if result.returncode != 0 or not exe.exists():
-                unavailable(f"npm install azurite failed: {result.stderr[-2000:]}")
-    return exe
-
-
 def create_azure_container(endpoint: str, container: str) -> None:
     """Create a container with a SharedKey-signed request (obstore cannot create one)."""
     headers = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": "2021-08-06"}
@@ -126,12 +111,14 @@ def create_azure_container(endpoint: str, container: str) -> None:
 
 @pytest.fixture(scope="session")
 def azurite_server(server_dir):
-    exe = azurite_executable()
+    needs("obstore")
+    if not AZURITE.exists():
+        unavailable(f"Azurite is not installed at {AZURITE}: {INSTALL}")
     port = free_port()
     location = server_dir / "azurite"
     location.mkdir()
     command = [
-        str(exe),
+        str(AZURITE),
         "--blobHost",
         "127.0.0.1",
         "--blobPort",
@@ -163,29 +150,10 @@ def azure_options(azurite_server):
 
 
 # --- Redis ------------------------------------------------------------------------------
-def apt_install(package: str, find: Callable[[], str | None]) -> str:
-    """What ``find`` locates, installing Debian's ``package`` first if it finds nothing."""
-    with install_lock("apt"):
-        found = find()
-        if found:
-            return found
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            unavailable(f"{package} is missing and apt-get cannot install it here")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "--no-install-recommends", package]
-        result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
-        if result.returncode != 0:
-            subprocess.run(["apt-get", "update"], capture_output=True, env=env, timeout=900)
-            result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
-        found = find()
-        if not found:
-            unavailable(f"apt-get install {package} failed: {result.stderr[-2000:]}")
-        return found
-
-
 @pytest.fixture(scope="session")
 def redis_url(server_dir):
-    exe = apt_install("redis-server", lambda: shutil.which("redis-server"))
+    needs("redis")
+    exe = shutil.which("redis-server") or unavailable(f"redis-server is not installed: {INSTALL}")
     port = free_port()
     command = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     server = Server("redis", command, port, server_dir, cwd=server_dir)
@@ -202,7 +170,10 @@ def find_initdb() -> str | None:
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    bindir = Path(apt_install("postgresql", find_initdb)).parent
+    needs("psycopg")
+    servers_allowed()
+    initdb = find_initdb() or unavailable(f"PostgreSQL (initdb) is not installed: {INSTALL}")
+    bindir = Path(initdb).parent
     # Not under pytest's tmp dir: the postgres user must be able to reach the directory.
     data = Path(tempfile.mkdtemp(prefix="zarrkit-pg-"))
     as_postgres: list[str] = []

@@ -29,6 +29,12 @@ from zarrkit.testing.http_server import stop_process
 REPO = Path(__file__).resolve().parents[2]
 
 
+def servers_allowed() -> None:
+    """Skip where servers are off: ``make test-fast`` sets ZARRKIT_NO_SERVERS=1."""
+    if os.environ.get("ZARRKIT_NO_SERVERS", "") not in ("", "0"):
+        pytest.skip("no servers in this run (ZARRKIT_NO_SERVERS=1, as make test-fast sets)")
+
+
 def unavailable(reason: str) -> NoReturn:
     """Skip locally; fail under CI, where every server must start."""
     if os.environ.get("CI"):
@@ -46,6 +52,7 @@ class Server:
     """A child process listening on 127.0.0.1:port, stopped by its own handle."""
 
     def __init__(self, name: str, command: list[str], port: int, log_dir: Path, **kwargs) -> None:
+        servers_allowed()
         self.name = name
         self.port = port
         self.log = log_dir / f"{name}.log"

@@ -9,6 +9,10 @@ import subprocess
 import sys
 import threading
 
+from optional import module_needs
+
+module_needs("zarr")
+
 import numpy as np
 import pytest
 import zarr

@@ -3,6 +3,10 @@ both in s3fs's synchronous mode and as an asynchronous file system."""
 
 import uuid
 
+from optional import module_needs, needs
+
+module_needs("fsspec")
+
 import fsspec
 import numpy as np
 import pytest
@@ -27,7 +31,7 @@ class TestLocalFileSystem(StoreSuite):
 
 
 def s3fs_options(moto_server: str, asynchronous: bool) -> dict:
-    pytest.importorskip("s3fs")
+    needs("s3fs")
     return {
         "key": "testing",
         "secret": "testing",
@@ -52,7 +56,9 @@ class TestS3(StoreSuite):
 class TestS3Asynchronous(TestS3):
     @pytest.fixture
     def store(self, s3_options, moto_server):
-        s3fs = pytest.importorskip("s3fs")
+        needs("s3fs")
+        import s3fs
+
         bucket, _ = s3_options
         fs = s3fs.S3FileSystem(**s3fs_options(moto_server, True))
         yield FsspecStore(fs, path=f"{bucket}/fsspec-async-{uuid.uuid4().hex}")

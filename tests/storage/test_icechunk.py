@@ -11,6 +11,10 @@ import threading
 import uuid
 from pathlib import Path
 
+from optional import module_needs
+
+module_needs("icechunk", "xarray", "zarr", "typer")
+
 import icechunk
 import numpy as np
 import pytest

@@ -1,6 +1,9 @@
 import pickle
 
 import pytest
+from optional import module_needs
+
+module_needs("lmdb")
 
 from zarrkit.errors import StoreError
 from zarrkit.storage.lmdb import LMDBStore

@@ -1,9 +1,10 @@
+import errno
 import os
 
 import pytest
 
-from zarrkit.errors import InvalidKeyError, ReadOnlyError
-from zarrkit.storage import LocalStore
+from zarrkit.errors import InvalidKeyError, ReadOnlyError, StoreError
+from zarrkit.storage import LocalStore, local
 from zarrkit.testing import StoreSuite
 
 
@@ -36,16 +37,17 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert _all_files(tmp_path) == ["a/b", *sorted(f"c/{i}" for i in range(10))]
 
 
-def test_failed_write_keeps_old_value_and_no_temp(tmp_path):
+def test_failed_write_keeps_old_value_and_no_temp(tmp_path, monkeypatch):
     store = LocalStore(tmp_path)
     store.set("k", b"old")
 
-    class Boom:
-        def __buffer__(self, flags):
-            raise RuntimeError("boom")
+    def half_then_full_disk(fd: int, value: object) -> None:
+        os.write(fd, b"ne")  # the temporary file holds part of the new value
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(Exception):  # noqa: B017
-        store.set("k", Boom())
+    monkeypatch.setattr(local, "_write_all", half_then_full_disk)
+    with pytest.raises(StoreError, match="No space left"):
+        store.set("k", b"new value")
     assert store.get("k") == b"old"
     assert _all_files(tmp_path) == ["k"]
 

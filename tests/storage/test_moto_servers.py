@@ -12,6 +12,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from optional import module_needs
+
+module_needs("obstore", "moto")
+
 import numpy as np
 import obstore
 import obstore.exceptions

@@ -4,6 +4,10 @@ import threading
 import uuid
 from typing import ClassVar
 
+from optional import module_needs
+
+module_needs("obstore")
+
 import numpy as np
 import obstore.store
 import pytest
@@ -164,7 +168,6 @@ def test_zarr_python_writes_we_read(s3_options):
     store = ObjectStore(f"s3://{bucket}/{prefix}", read_only=True, **options)
     assert sorted(store.list()) == ["c/0", "c/1", "zarr.json"]
     assert b'"zarr_format": 3' in store.get("zarr.json")
-    assert store.list_dir("") is not None
     assert sorted(store.list_dir("")) == ["c", "zarr.json"]
 
 

@@ -1,5 +1,9 @@
 import uuid
 
+from optional import module_needs
+
+module_needs("psycopg")
+
 import psycopg
 import pytest
 

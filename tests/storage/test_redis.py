@@ -1,6 +1,9 @@
 import uuid
 
 import pytest
+from optional import module_needs
+
+module_needs("redis")
 
 from zarrkit.errors import StoreError
 from zarrkit.storage import make_store

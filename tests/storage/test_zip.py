@@ -91,8 +91,6 @@ def test_mode_semantics(tmp_path):
     with pytest.raises(ReadOnlyError):
         reader.set("k", b"w")
     with pytest.raises(ValueError):
-        ZipStore(path, mode="r", read_only=False)
-    with pytest.raises(ValueError):
         ZipStore(path, mode="q")
     with pytest.raises(ValueError):
         ZipStore(path, mode="w", read_only=True)
@@ -100,6 +98,21 @@ def test_mode_semantics(tmp_path):
     with ZipStore(path, mode="w"):
         pass  # mode "w" replaces the archive with an empty one
     assert _members(path) == []
+
+
+def test_mode_r_made_writable_updates_the_existing_archive(tmp_path):
+    # zarr-python accepts ZipStore(path, mode="r", read_only=False); with_read_only(False)
+    # gives the same handle here, so the constructor takes it too.
+    path = tmp_path / "a.zip"
+    with pytest.raises(StoreError):
+        ZipStore(path, mode="r", read_only=False)  # mode "r" still needs an archive
+    with ZipStore(path, mode="w") as store:
+        store.set("k", b"old")
+    with ZipStore(path, mode="r", read_only=False) as store:
+        assert not store.read_only
+        assert store.get("k") == b"old"
+        store.set("j", b"new")
+    assert sorted(_members(path)) == ["j", "k"]
 
 
 def test_closed_store_raises(tmp_path):
@@ -188,6 +201,23 @@ def test_unclosed_writer_garbage_collected_warns(tmp_path):
 
         gc.collect()
     assert ZipStore(path).get("k") == b"v"
+
+
+@pytest.mark.parametrize("ending", ["del store; import gc; gc.collect()", "pass"])
+def test_unclosed_writer_is_flushed_when_warnings_are_errors(tmp_path, ending):
+    # Under -W error the ResourceWarning raises inside the finalizer: the values must be
+    # written before it does, whether the store is collected or left open at exit.
+    path = tmp_path / "a.zip"
+    result = _run(
+        "import warnings; warnings.simplefilter('error')\n"
+        "from zarrkit.storage.zip import ZipStore\n"
+        f"store = ZipStore({str(path)!r}, mode='w')\n"
+        "store.set('k', b'acknowledged')\n"
+        f"{ending}\n"
+    )
+    assert "was not closed" in result.stderr
+    assert ZipStore(path).get("k") == b"acknowledged"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.zip"]
 
 
 def test_crash_keeps_archive_and_staged_values(tmp_path):

@@ -13,6 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from optional import module_needs
+
+module_needs("obstore", "zarr", "tensorstore")
+
 import numpy as np
 import obstore
 import obstore.exceptions

@@ -315,10 +315,17 @@ def _mirror(twin: type, sync: type, properties: Iterable[str], coroutines: Itera
         for name in names:
             method = getattr(sync, "__setitem__" if name == "setitem" else name, None)
             if method is not None:
-                setattr(twin, name, make(method))
+                setattr(twin, name, _named(make(method), twin, name))
     for name in _OPENERS:
         if hasattr(sync, name):
-            setattr(twin, name, staticmethod(lifted(getattr(sync, name))))
+            opener = _named(lifted(getattr(sync, name)), twin, name)
+            setattr(twin, name, staticmethod(opener))
+
+
+def _named(member: Callable[..., Any], owner: type, name: str) -> Callable[..., Any]:
+    """``member`` named as ``owner``'s (tracebacks and "never awaited" warnings say so)."""
+    member.__name__, member.__qualname__ = name, f"{owner.__name__}.{name}"
+    return member
 
 
 _mirror(AsyncArray, Array, _ARRAY_PROPERTIES, _ARRAY_COROUTINES)

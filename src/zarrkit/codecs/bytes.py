@@ -4,7 +4,9 @@ Spec: https://zarr-specs.readthedocs.io/en/latest/v3/codecs/bytes/index.html
 v3 name: ``bytes`` (``endian``, its name in early v3 drafts, is read too); v2 id: none (a v2
 chunk holds the array's own bytes, see :mod:`zarrkit.codecs.v2`).
 Config: ``{"name": "bytes", "configuration": {"endian": "little"}}``; single-byte types
-write no configuration.
+write no configuration. Records (``struct``, ``structured``) hold every multi-byte field in
+``endian`` order; records written without one (zarr-python 3.1 does) are little-endian, as
+the ``structured`` extension says.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ class Endian(StrEnum):
 
 
 def has_endian(dtype: np.dtype[Any]) -> bool:
-    """Whether byte order matters for ``dtype`` (not for bool, int8, bytes, structs, nor
-    one-byte ml_dtypes types such as float8, which report native order)."""
+    """Whether byte order matters for ``dtype`` (not for bool, int8, bytes, nor one-byte
+    ml_dtypes types such as float8, which report native order; for a record, whether it
+    matters for one of its fields)."""
+    if dtype.names is not None:
+        return any(has_endian(dtype.fields[name][0].base) for name in dtype.names)  # type: ignore[index]
     return dtype.byteorder != "|" and dtype.itemsize > 1
 
 
@@ -67,15 +72,16 @@ class BytesCodec(ArrayBytesCodec):
         return self
 
     def validate(self, spec: ChunkSpec) -> None:
-        if self.endian is None and has_endian(spec.dtype):
+        if self.endian is None and has_endian(spec.dtype) and spec.dtype.names is None:
             raise MetadataError(
                 f"codec 'bytes' needs an endian for data type {spec.dtype}", field="endian"
             )
 
     def plain_dtype(self, spec: ChunkSpec) -> np.dtype[Any]:
-        if self.endian is None or not has_endian(spec.dtype):
+        if not has_endian(spec.dtype):
             return spec.dtype
-        return spec.dtype.newbyteorder("<" if self.endian == "little" else ">")
+        endian = self.endian or "little"  # records without one: little (see above)
+        return spec.dtype.newbyteorder("<" if endian == "little" else ">")
 
     def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> Blob:
         return byte_view(np.ascontiguousarray(chunk, dtype=self.plain_dtype(spec)))

@@ -88,7 +88,9 @@ class ZfpCodec(ArrayBytesCodec):
         ):
             raise MetadataError(f"codec 'zfp': {option} must be a positive number", field=option)
         if zfpy is None:
-            raise UnknownCodecError("codec 'zfp' needs the zfpy package: pip install zarrkit[zfp]")
+            missing = ModuleNotFoundError("No module named 'zfpy'", name="zfpy")
+            message = "codec 'zfp' needs the zfpy package: pip install zarrkit[zfp]"
+            raise UnknownCodecError(message) from missing
 
     def to_json(self) -> dict[str, JSON]:
         option = _OPTIONS[self.mode]

@@ -59,13 +59,11 @@ def to_dask(array: Array, chunks: Any = None, *, name: str | None = None) -> da.
     >>> d.chunks, int(d.sum().compute())
     (((3, 3), (2, 2)), 24)
     """
-    chunks = normalize_chunks(  # type: ignore[no-untyped-call]
+    chunks = normalize_chunks(
         array.write_chunk_sizes if chunks is None else chunks, array.shape, dtype=array.dtype
     )
     name = name or f"zarrkit-{tokenize(repr(array.store), array.path, array.metadata, chunks)}"
-    result: da.Array = da.from_array(  # type: ignore[no-untyped-call]
-        array, chunks=chunks, name=name, lock=False
-    )
+    result: da.Array = da.from_array(array, chunks=chunks, name=name, lock=False)
     return result
 
 
@@ -119,7 +117,7 @@ def store_dask(
                 source.chunks,
                 new_chunks,
             )
-            source = source.rechunk(new_chunks)  # type: ignore[no-untyped-call]
+            source = source.rechunk(new_chunks)
         else:
             log.info("writing %s with a lock per shared chunk", target.name)
             destination = LockedTarget(target, unit)
@@ -248,7 +246,7 @@ def _holding(names: list[str]) -> Iterator[None]:
             from distributed import Lock
 
             for name in names:
-                stack.enter_context(Lock(name))  # type: ignore[no-untyped-call]
+                stack.enter_context(Lock(name))
         else:
             for index in sorted({zlib.crc32(n.encode()) % len(_STRIPES) for n in names}):
                 stack.enter_context(_STRIPES[index])

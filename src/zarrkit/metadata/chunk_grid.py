@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from zarrkit.errors import MetadataError, ResourceLimitError
+from zarrkit.metadata.common import located, parse_shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,10 @@ class RegularChunkGrid:
     """Every chunk has ``chunk_shape``; edge chunks extend past the array and are clipped."""
 
     chunk_shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        shape = parse_shape(self.chunk_shape, field="chunk_grid.chunk_shape")
+        object.__setattr__(self, "chunk_shape", shape)
 
     def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
         return tuple(DimGrid(n, c) for n, c in zip(shape, self.chunk_shape, strict=True))
@@ -136,11 +141,14 @@ class RectilinearChunkGrid:
     def from_sizes(cls, sizes: Any, *, key: str | None = None) -> RectilinearChunkGrid:
         """The grid of ``chunk_shapes`` JSON (or ``create_array``'s nested ``chunks``): per
         dimension an int, or a list of lengths and ``[length, count]`` runs."""
+        with located(key):
+            return cls(chunk_sizes=sizes)
+
+    def __post_init__(self) -> None:
+        sizes = self.chunk_sizes
         if not isinstance(sizes, list | tuple) or not sizes:
-            raise MetadataError(
-                f"expected one entry per dimension, got {sizes!r}", key=key, field=_FIELD
-            )
-        return cls(chunk_sizes=tuple(_parse_dim(item, key) for item in sizes))
+            raise MetadataError(f"expected one entry per dimension, got {sizes!r}", field=_FIELD)
+        object.__setattr__(self, "chunk_sizes", tuple(_parse_dim(item) for item in sizes))
 
     @property
     def chunk_shape(self) -> tuple[int, ...]:
@@ -215,12 +223,12 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def _parse_dim(item: Any, key: str | None) -> int | Runs:
+def _parse_dim(item: Any) -> int | Runs:
     if _positive(item):
         return int(item)
     if not isinstance(item, list | tuple) or not item:
         raise MetadataError(
-            f"expected a positive integer or a non-empty list, got {item!r}", key=key, field=_FIELD
+            f"expected a positive integer or a non-empty list, got {item!r}", field=_FIELD
         )
     runs = []
     for entry in item:
@@ -231,7 +239,6 @@ def _parse_dim(item: Any, key: str | None) -> int | Runs:
         else:
             raise MetadataError(
                 f"expected a positive length or a [length, count] pair, got {entry!r}",
-                key=key,
                 field=_FIELD,
             )
     return _merge(tuple(runs))
@@ -286,24 +293,6 @@ def rectilinear_grid(chunks: Any, shape: tuple[int, ...]) -> RectilinearChunkGri
 
 def inner_dims(shards: Sequence[DimGrid], inner_shape: Sequence[int]) -> tuple[DimGrid, ...]:
     """The grid of inner chunks of an array stored in the shards laid out by ``shards``
-    (regular or rectilinear). Inner chunks restart at every shard boundary, so an inner
-    chunk length that does not divide a shard's length gives the last inner chunk of that
-    shard a shorter (clipped) extent; when it divides them all, the grid is regular."""
-    return tuple(_inner_dim(d, c) for d, c in zip(shards, inner_shape, strict=True))
-
-
-def _inner_dim(shards: DimGrid, c: int) -> DimGrid:
-    n = shards.length
-    if shards.edges is None:
-        if shards.size % c == 0:
-            return DimGrid(n, c)
-        starts = np.arange(0, max(n, 1), shards.size, dtype=np.int64)
-        lengths = np.full(len(starts), shards.size, dtype=np.int64)
-    else:
-        starts, lengths = shards.edges[:-1], np.diff(shards.edges)
-        if not (lengths % c).any():
-            return DimGrid(n, c)
-    counts = -(-lengths // c)
-    firsts = np.repeat(np.cumsum(counts) - counts, counts)
-    edges = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - firsts) * c
-    return DimGrid(n, c, np.append(edges[edges < n], n).astype(np.int64))
+    (regular or rectilinear): regular, as the inner chunks tile every shard (the sharding
+    spec; the metadata constructors check it)."""
+    return tuple(DimGrid(d.length, c) for d, c in zip(shards, inner_shape, strict=True))

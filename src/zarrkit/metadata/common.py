@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from zarrkit import config
-from zarrkit.errors import MetadataError
+from zarrkit.errors import MetadataError, ResourceLimitError
 
 JSON = Any
 
@@ -21,11 +24,19 @@ def _no_duplicates(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
     return result
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # json reads 1e400 as infinity
+        raise ValueError(f"number {text} is too large for a 64-bit float")
+    return value
+
+
 def parse_document(raw: bytes, *, key: str) -> dict[str, JSON]:
-    """A JSON object from stored bytes; rejects non-objects, duplicates and oversized input."""
+    """A JSON object from stored bytes; rejects non-objects, duplicates, numbers no float
+    holds, and oversized input."""
     config.check_limit("max_document_bytes", len(raw), f"the size of metadata document {key!r}")
     try:
-        data = json.loads(raw, object_pairs_hook=_no_duplicates)
+        data = json.loads(raw, object_pairs_hook=_no_duplicates, parse_float=_finite)
     except RecursionError as e:
         raise MetadataError("document is nested too deeply", key=key) from e
     except ValueError as e:
@@ -40,8 +51,26 @@ def dump_document(data: dict[str, JSON]) -> bytes:
     return json.dumps(data, indent=2, allow_nan=False).encode()
 
 
-def parse_shape(data: JSON, *, key: str | None, field: str) -> tuple[int, ...]:
-    """A tuple of non-negative ints."""
+@contextmanager
+def located(key: str | None) -> Iterator[None]:
+    """Name the document ``key`` in the errors raised inside (by the metadata constructors,
+    which do not know where their fields come from)."""
+    try:
+        yield
+    except MetadataError as e:
+        if key is None or e.key is not None:
+            raise
+        raise type(e)(e.detail, key=key, field=e.field) from e
+    except ResourceLimitError as e:
+        if key is None:
+            raise
+        raise ResourceLimitError(f"metadata document {key!r}: {e}") from e
+
+
+def parse_shape(
+    data: JSON, *, key: str | None = None, field: str, positive: bool = False
+) -> tuple[int, ...]:
+    """A tuple of non-negative (or positive) ints below 2**63, at most ``max_rank``."""
     if not isinstance(data, list | tuple):
         raise MetadataError(f"expected a list of integers, got {data!r}", key=key, field=field)
     where = f"{key!r} field {field!r}" if key else f"field {field!r}"
@@ -58,7 +87,7 @@ def parse_shape(data: JSON, *, key: str | None, field: str) -> tuple[int, ...]:
     return tuple(data)
 
 
-def parse_attributes(data: JSON, *, key: str | None) -> dict[str, JSON]:
+def parse_attributes(data: JSON, *, key: str | None = None) -> dict[str, JSON]:
     """User attributes: a JSON object."""
     if data is None:
         return {}
@@ -74,7 +103,9 @@ def require(data: dict[str, JSON], field: str, *, key: str | None) -> JSON:
     return data[field]
 
 
-def check_byte_count(shape: tuple[int, ...], itemsize: int, *, key: str | None, field: str) -> None:
+def check_byte_count(
+    shape: tuple[int, ...], itemsize: int, *, key: str | None = None, field: str
+) -> None:
     """Refuse shapes whose byte count overflows int64."""
     total = itemsize
     for n in shape:

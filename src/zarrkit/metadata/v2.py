@@ -10,12 +10,22 @@ import numpy as np
 from zarrkit.errors import MetadataError
 from zarrkit.metadata.chunk_grid import RegularChunkGrid
 from zarrkit.metadata.chunk_key import V2KeyEncoding
-from zarrkit.metadata.common import JSON, ArrayNames, check_byte_count, parse_shape, require
+from zarrkit.metadata.common import (
+    JSON,
+    ArrayNames,
+    check_byte_count,
+    located,
+    parse_attributes,
+    parse_shape,
+    require,
+)
 
 if TYPE_CHECKING:
     from zarrkit.metadata.consolidated import ConsolidatedMetadata
 from zarrkit.metadata.dtypes import (
     ZDType,
+    check_dtype_v2,
+    check_fill_value,
     dtype_to_v2,
     fill_value_to_json,
     parse_dtype_v2,
@@ -34,6 +44,7 @@ _ARRAY_FIELDS = {
     "filters",
     "dimension_separator",
 }
+_REQUIRED = ("shape", "chunks", "dtype", "fill_value", "compressor")
 
 
 def _check_format(data: dict[str, JSON], *, key: str | None) -> None:
@@ -43,19 +54,20 @@ def _check_format(data: dict[str, JSON], *, key: str | None) -> None:
         )
 
 
-def _parse_codec_config(data: JSON, *, key: str | None, field: str) -> dict[str, JSON]:
+def parse_codec_config(data: JSON, *, field: str) -> dict[str, JSON]:
+    """A numcodecs config: an object with an ``id``."""
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-        raise MetadataError(f"expected an object with an 'id', got {data!r}", key=key, field=field)
+        raise MetadataError(f"expected an object with an 'id', got {data!r}", field=field)
     return data
 
 
-def parse_filters(data: JSON, *, key: str | None) -> tuple[dict[str, JSON], ...] | None:
+def parse_filters(data: JSON) -> tuple[dict[str, JSON], ...] | None:
     """``None`` or a list of numcodecs configs."""
     if data is None:
         return None
-    if not isinstance(data, list):
-        raise MetadataError(f"expected a list or null, got {data!r}", key=key, field="filters")
-    return tuple(_parse_codec_config(item, key=key, field="filters") for item in data)
+    if not isinstance(data, list | tuple):
+        raise MetadataError(f"expected a list or null, got {data!r}", field="filters")
+    return tuple(parse_codec_config(item, field="filters") for item in data)
 
 
 class _V2Names:
@@ -82,7 +94,9 @@ class _V2Names:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArrayMetadataV2(ArrayNames, _V2Names):
-    """The content of ``.zarray`` plus the attributes from ``.zattrs``."""
+    """The content of ``.zarray`` plus the attributes from ``.zattrs``, valid however it
+    was built: the constructor checks every field (see :class:`~zarrkit.metadata.v3.
+    ArrayMetadataV3`)."""
 
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
@@ -97,6 +111,35 @@ class ArrayMetadataV2(ArrayNames, _V2Names):
     zarr_format: ClassVar[int] = 2
     dimension_names: ClassVar[None] = None
     shards: ClassVar[None] = None
+
+    def __post_init__(self) -> None:
+        shape = parse_shape(self.shape, field="shape")
+        chunks = parse_shape(self.chunks, field="chunks", positive=True)
+        RegularChunkGrid(chunk_shape=chunks).validate(shape)
+        filters = parse_filters(self.filters)
+        check_dtype_v2(self.dtype, filters)
+        check_byte_count(shape, self.dtype.itemsize, field="shape")
+        check_byte_count(chunks, self.dtype.itemsize, field="chunks")
+        if self.order not in ("C", "F"):
+            raise MetadataError(f"expected 'C' or 'F', got {self.order!r}", field="order")
+        if self.dimension_separator not in (".", "/"):
+            raise MetadataError(
+                f"expected '.' or '/', got {self.dimension_separator!r}",
+                field="dimension_separator",
+            )
+        check_fill_value(self.fill_value, self.dtype, zarr_format=2)
+        compressor = self.compressor
+        for name, value in (
+            ("shape", shape),
+            ("chunks", chunks),
+            ("filters", filters),
+            (
+                "compressor",
+                None if compressor is None else parse_codec_config(compressor, field="compressor"),
+            ),
+            ("attributes", parse_attributes(self.attributes)),
+        ):
+            object.__setattr__(self, name, value)
 
     @property
     def chunk_grid(self) -> RegularChunkGrid:
@@ -123,42 +166,27 @@ class ArrayMetadataV2(ArrayNames, _V2Names):
         *,
         key: str | None = None,
     ) -> ArrayMetadataV2:
-        """Validate a parsed ``.zarray``; every problem raises MetadataError naming it."""
+        """The metadata of a parsed ``.zarray``; every problem raises MetadataError naming
+        the document and the field."""
         _check_format(data, key=key)
         unknown = sorted(set(data) - _ARRAY_FIELDS)
         if unknown:
             raise MetadataError("unknown field in v2 array metadata", key=key, field=unknown[0])
-        shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
-        chunks = parse_shape(require(data, "chunks", key=key), key=key, field="chunks")
-        RegularChunkGrid(chunk_shape=chunks).validate(shape, key=key)
-        filters = parse_filters(data.get("filters"), key=key)
-        dtype = parse_dtype_v2(require(data, "dtype", key=key), key=key, filters=filters)
-        check_byte_count(shape, dtype.itemsize, key=key, field="shape")
-        check_byte_count(chunks, dtype.itemsize, key=key, field="chunks")
-        order = data.get("order", "C")
-        if order not in ("C", "F"):
-            raise MetadataError(f"expected 'C' or 'F', got {order!r}", key=key, field="order")
-        separator = data.get("dimension_separator", ".")
-        if separator not in (".", "/"):
-            raise MetadataError(
-                f"expected '.' or '/', got {separator!r}", key=key, field="dimension_separator"
+        fields = {name: require(data, name, key=key) for name in _REQUIRED}
+        with located(key):
+            filters = parse_filters(data.get("filters"))
+            dtype = parse_dtype_v2(fields["dtype"], filters=filters)
+            return cls(
+                shape=fields["shape"],
+                chunks=fields["chunks"],
+                dtype=dtype,
+                fill_value=parse_fill_value(fields["fill_value"], dtype, zarr_format=2),
+                order=data.get("order", "C"),
+                compressor=fields["compressor"],
+                filters=filters,
+                dimension_separator=data.get("dimension_separator", "."),
+                attributes=attributes or {},
             )
-        compressor = require(data, "compressor", key=key)
-        return cls(
-            shape=shape,
-            chunks=chunks,
-            dtype=dtype,
-            fill_value=parse_fill_value(
-                require(data, "fill_value", key=key), dtype, key=key, zarr_format=2
-            ),
-            order=order,
-            compressor=None
-            if compressor is None
-            else _parse_codec_config(compressor, key=key, field="compressor"),
-            filters=filters,
-            dimension_separator=separator,
-            attributes=attributes or {},
-        )
 
     def to_json(self) -> dict[str, JSON]:
         """The ``.zarray`` object, fields in zarr-python's order."""
@@ -185,6 +213,9 @@ class GroupMetadataV2(_V2Names):
 
     zarr_format: ClassVar[int] = 2
     node_type: ClassVar[str] = "group"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attributes", parse_attributes(self.attributes))
 
     @classmethod
     def from_json(

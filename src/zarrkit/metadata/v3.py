@@ -15,12 +15,15 @@ from zarrkit.metadata.common import (
     ArrayNames,
     DocumentNames,
     check_byte_count,
+    located,
     parse_attributes,
     parse_shape,
     require,
 )
 from zarrkit.metadata.dtypes import (
     ZDType,
+    check_dtype_v3,
+    check_fill_value,
     dtype_to_v3,
     fill_value_to_json,
     parse_dtype_v3,
@@ -45,6 +48,7 @@ _ARRAY_FIELDS = {
     "storage_transformers",
 }
 _GROUP_FIELDS = {"zarr_format", "node_type", "attributes", "consolidated_metadata"}
+_REQUIRED = ("shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs")
 
 
 def parse_extensions(data: dict[str, JSON], known: set[str], *, key: str | None) -> dict[str, JSON]:
@@ -94,13 +98,12 @@ def parse_chunk_grid(data: JSON, *, key: str | None) -> ChunkGrid:
                 field="chunk_grid.kind",
             )
         return RectilinearChunkGrid.from_sizes(config.get("chunk_shapes"), key=key)
-    shape = parse_shape(config.get("chunk_shape"), key=key, field="chunk_grid.chunk_shape")
-    return RegularChunkGrid(chunk_shape=shape)
+    return RegularChunkGrid(chunk_shape=require(config, "chunk_shape", key=key))
 
 
-def parse_codecs(data: JSON, *, key: str | None) -> tuple[dict[str, JSON], ...]:
+def parse_codecs(data: JSON, *, key: str | None = None) -> tuple[dict[str, JSON], ...]:
     """The ``codecs`` list: named objects (strings are short for ``{"name": ...}``)."""
-    if not isinstance(data, list) or not data:
+    if not isinstance(data, list | tuple) or not data:
         raise MetadataError(f"expected a non-empty list, got {data!r}", key=key, field="codecs")
     codecs = []
     for item in data:
@@ -113,7 +116,7 @@ def parse_codecs(data: JSON, *, key: str | None) -> tuple[dict[str, JSON], ...]:
 
 
 def parse_dimension_names(
-    data: JSON, ndim: int, *, key: str | None
+    data: JSON, ndim: int, *, key: str | None = None
 ) -> tuple[str | None, ...] | None:
     """``None`` or one name (or null) per dimension."""
     if data is None:
@@ -129,9 +132,44 @@ def parse_dimension_names(
     return tuple(data)
 
 
+def _sharding(codecs: tuple[dict[str, JSON], ...]) -> dict[str, JSON] | None:
+    """The configuration of a sharded array's codec, else ``None``."""
+    first = codecs[0]
+    if first.get("name") == "sharding_indexed" and len(codecs) == 1:
+        config = first.get("configuration")
+        return config if isinstance(config, dict) else None
+    return None
+
+
+def _inner_chunk_shape(codecs: tuple[dict[str, JSON], ...]) -> tuple[int, ...] | None:
+    """A sharded array's inner chunk shape, when its codecs give a well-formed one (the
+    sharding codec checks it in full)."""
+    shape = (_sharding(codecs) or {}).get("chunk_shape")
+    if isinstance(shape, list | tuple) and all(type(n) is int and n > 0 for n in shape):
+        return tuple(shape)
+    return None
+
+
+def _check_tiled(grid: RectilinearChunkGrid, inner: tuple[int, ...]) -> None:
+    """Refuse rectilinear shards that the inner chunks do not tile (the sharding spec:
+    inner chunks evenly divide each shard)."""
+    misfit = grid.misfit(inner)
+    if misfit is not None:
+        axis, length = misfit
+        raise MetadataError(
+            f"rectilinear shard length {length} along dimension {axis} is not a multiple "
+            f"of the inner chunk length {inner[axis]}",
+            field="chunk_grid",
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArrayMetadataV3(ArrayNames, DocumentNames):
-    """The content of an array's ``zarr.json``."""
+    """The content of an array's ``zarr.json``, valid however it was built: the constructor
+    checks every field (``from_json`` only turns JSON into the fields' types), so
+    ``create_array`` and ``open_array`` accept exactly the same arrays. Codecs are checked
+    against the data type where they are built (:class:`~zarrkit.codecs.CodecPipeline`).
+    """
 
     shape: tuple[int, ...]
     dtype: np.dtype[Any]
@@ -147,10 +185,29 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
     order: ClassVar[str] = "C"
 
     def __post_init__(self) -> None:
+        shape = parse_shape(self.shape, field="shape")
+        check_dtype_v3(self.dtype)
+        codecs = parse_codecs(self.codecs)
         # a rectilinear grid grows with its array (resize, append): one more chunk (one
         # more shard, a multiple of the inner chunks, when sharded)
-        inner = self.chunks if self._sharding() else None
-        object.__setattr__(self, "chunk_grid", self.chunk_grid.resized(self.shape, inner))
+        inner = _inner_chunk_shape(codecs)
+        grid = self.chunk_grid.resized(shape, inner)
+        grid.validate(shape, field="chunk_grid.chunk_shape")
+        if isinstance(grid, RectilinearChunkGrid) and inner and len(inner) == len(shape):
+            _check_tiled(grid, inner)
+        check_byte_count(shape, self.dtype.itemsize, field="shape")
+        check_byte_count(grid.chunk_shape, self.dtype.itemsize, field="chunk_grid")
+        check_fill_value(self.fill_value, self.dtype)
+        names = parse_dimension_names(self.dimension_names, len(shape))
+        attributes = parse_attributes(self.attributes)
+        for name, value in (
+            ("shape", shape),
+            ("chunk_grid", grid),
+            ("codecs", codecs),
+            ("dimension_names", names),
+            ("attributes", attributes),
+        ):
+            object.__setattr__(self, name, value)
 
     @property
     def data_type(self) -> ZDType:
@@ -180,11 +237,7 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
         return ()
 
     def _sharding(self) -> dict[str, JSON] | None:
-        first = self.codecs[0]
-        if first.get("name") == "sharding_indexed" and len(self.codecs) == 1:
-            config = first.get("configuration")
-            return config if isinstance(config, dict) else None
-        return None
+        return _sharding(self.codecs)
 
     def chunk_key(self, coords: tuple[int, ...]) -> str:
         """The store key of chunk ``coords``, relative to the array."""
@@ -192,16 +245,10 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
 
     @classmethod
     def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> ArrayMetadataV3:
-        """Validate a parsed ``zarr.json``; every problem raises MetadataError naming it."""
+        """The metadata of a parsed ``zarr.json``; every problem raises MetadataError naming
+        the document and the field."""
         _check_header(data, "array", key=key)
         extra = parse_extensions(data, _ARRAY_FIELDS, key=key)
-        shape = parse_shape(require(data, "shape", key=key), key=key, field="shape")
-        dtype = parse_dtype_v3(require(data, "data_type", key=key), key=key)
-        grid = parse_chunk_grid(require(data, "chunk_grid", key=key), key=key)
-        grid.validate(shape, key=key, field="chunk_grid.chunk_shape")
-        codecs = parse_codecs(require(data, "codecs", key=key), key=key)
-        check_byte_count(shape, dtype.itemsize, key=key, field="shape")
-        check_byte_count(grid.chunk_shape, dtype.itemsize, key=key, field="chunk_grid")
         transformers = data.get("storage_transformers", [])
         if transformers:
             raise UnsupportedExtensionError(
@@ -209,19 +256,20 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
                 key=key,
                 field="storage_transformers",
             )
-        return cls(
-            shape=shape,
-            dtype=dtype,
-            chunk_grid=grid,
-            chunk_key_encoding=parse_chunk_key_encoding(
-                require(data, "chunk_key_encoding", key=key), key=key
-            ),
-            fill_value=parse_fill_value(require(data, "fill_value", key=key), dtype, key=key),
-            codecs=codecs,
-            attributes=parse_attributes(data.get("attributes"), key=key),
-            dimension_names=parse_dimension_names(data.get("dimension_names"), len(shape), key=key),
-            extra_fields=extra,
-        )
+        fields = {name: require(data, name, key=key) for name in _REQUIRED}
+        with located(key):
+            dtype = parse_dtype_v3(fields["data_type"])
+            return cls(
+                shape=fields["shape"],
+                dtype=dtype,
+                chunk_grid=parse_chunk_grid(fields["chunk_grid"], key=key),
+                chunk_key_encoding=parse_chunk_key_encoding(fields["chunk_key_encoding"]),
+                fill_value=parse_fill_value(fields["fill_value"], dtype),
+                codecs=fields["codecs"],
+                attributes=data.get("attributes", {}),
+                dimension_names=data.get("dimension_names"),
+                extra_fields=extra,
+            )
 
     def to_json(self) -> dict[str, JSON]:
         """The ``zarr.json`` object, fields in zarr-python's order."""
@@ -257,19 +305,24 @@ class GroupMetadataV3(DocumentNames):
     zarr_format: ClassVar[int] = 3
     node_type: ClassVar[str] = "group"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attributes", parse_attributes(self.attributes))
+        consolidated = self.consolidation_json
+        if consolidated is not None and not isinstance(consolidated, dict):
+            raise MetadataError(
+                f"expected an object, got {consolidated!r}", field="consolidated_metadata"
+            )
+
     @classmethod
     def from_json(cls, data: dict[str, JSON], *, key: str | None = None) -> GroupMetadataV3:
         _check_header(data, "group", key=key)
-        consolidated = data.get("consolidated_metadata")
-        if consolidated is not None and not isinstance(consolidated, dict):
-            raise MetadataError(
-                f"expected an object, got {consolidated!r}", key=key, field="consolidated_metadata"
+        extra = parse_extensions(data, _GROUP_FIELDS, key=key)
+        with located(key):
+            return cls(
+                attributes=data.get("attributes", {}),
+                consolidation_json=data.get("consolidated_metadata"),
+                extra_fields=extra,
             )
-        return cls(
-            attributes=parse_attributes(data.get("attributes"), key=key),
-            consolidation_json=consolidated,
-            extra_fields=parse_extensions(data, _GROUP_FIELDS, key=key),
-        )
 
     def to_json(self) -> dict[str, JSON]:
         doc: dict[str, JSON] = {

@@ -160,7 +160,8 @@ class ZarrPythonStore(Store):
     def _getsize(self, key: str) -> int | None:
         async def size() -> int | None:
             try:
-                return await self.store.getsize(key)
+                nbytes: int = await self.store.getsize(key)
+                return nbytes
             except (FileNotFoundError, KeyError):
                 return None
 
@@ -168,7 +169,8 @@ class ZarrPythonStore(Store):
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a value (one ``exists`` call on the wrapped store)."""
-        return self._run("exists", key, self.store.exists(validate_key(key)))
+        found: bool = self._run("exists", key, self.store.exists(validate_key(key)))
+        return found
 
     # --- writes ----------------------------------------------------------------------------
     def _set(self, key: str, value: Blob) -> None:

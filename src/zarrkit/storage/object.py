@@ -260,7 +260,8 @@ class ObjectStore(Store):
             return []
         starts = [part.start for part in parts]
         ends = [part.stop for part in parts]
-        return obstore.get_ranges(self.obstore, key, starts=starts, ends=ends)
+        ranges: list[Any] = obstore.get_ranges(self.obstore, key, starts=starts, ends=ends)
+        return ranges
 
     # --- writes ----------------------------------------------------------------------------
     def _set(self, key: str, value: Blob) -> None:

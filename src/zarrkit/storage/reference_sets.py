@@ -231,9 +231,10 @@ class Templates:
             for name, source in self.nested.items()
         }
         try:
-            return environment.from_string(text).render(**nested, **context)
+            rendered: str = environment.from_string(text).render(**nested, **context)
         except jinja2.TemplateError as e:
             raise MetadataError(f"reference template {text!r}: {e}", field="templates") from e
+        return rendered
 
 
 def _object(value: Any, field: str) -> Mapping[str, Any]:

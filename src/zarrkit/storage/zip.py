@@ -197,13 +197,15 @@ class _Archive:
             self.closed = True
 
     def close_abandoned(self) -> None:
-        if self.dirty and not self.closed:
+        # Write first: under ``-W error`` the warning raises, and the values must not be lost.
+        pending = self.dirty and not self.closed
+        self.close()
+        if pending:
             warnings.warn(
-                f"ZipStore {str(self.path)!r} was not closed; writing pending changes now",
+                f"ZipStore {str(self.path)!r} was not closed; its pending changes were written",
                 ResourceWarning,
                 stacklevel=1,
             )
-        self.close()
 
 
 def _is_key(name: str) -> bool:
@@ -226,7 +228,8 @@ class ZipStore(Store):
         close); ``"a"`` read and update an existing archive or start one; ``"x"`` start a
         new one, failing if the file exists.
     read_only
-        Defaults to ``mode == "r"``.
+        Defaults to ``mode == "r"``. Mode ``"r"`` with ``read_only=False`` opens an existing
+        archive and writes changes as mode ``"a"`` does.
     compression
         For new members: ``zipfile.ZIP_STORED`` (default: chunks are compressed already,
         and stored members allow cheap byte-range reads), ``ZIP_DEFLATED``, ...
@@ -270,8 +273,6 @@ class ZipStore(Store):
         if mode not in ("r", "w", "a", "x"):
             raise ValueError(f"ZipStore mode must be 'r', 'w', 'a' or 'x', got {mode!r}")
         read_only = mode == "r" if read_only is None else read_only
-        if mode == "r" and not read_only:
-            raise ValueError("ZipStore mode 'r' cannot be writable; use mode 'a'")
         if mode in ("w", "x") and read_only:
             raise ValueError(f"ZipStore mode {mode!r} creates an archive; it cannot be read-only")
         super().__init__(read_only=read_only)

@@ -22,12 +22,11 @@ from zarrkit.types import Blob
 
 try:
     from isal import isal_zlib
-except ImportError:  # pragma: no cover
-    isal_zlib = None  # type: ignore[assignment]
 
-
-def _inflater() -> Any:
-    return isal_zlib if isal_zlib is not None else zlib
+    #: The module that inflates: isal's zlib when installed (the ``fast`` extra), else zlib.
+    inflater: Any = isal_zlib
+except ImportError:
+    inflater = zlib
 
 
 class Gzip(Stream):
@@ -47,14 +46,14 @@ class Gzip(Stream):
         parts, total = [], 0
         rest: Blob = data
         while True:  # concatenated members, then optional NUL padding (as GzipFile reads)
-            inflater = _inflater().decompressobj(31)
-            parts.append(inflater.decompress(rest, bound + 1 - total))
+            members = inflater.decompressobj(31)
+            parts.append(members.decompress(rest, bound + 1 - total))
             total += len(parts[-1])
             if total > bound:
                 break
-            if not inflater.eof:
+            if not members.eof:
                 raise CodecError("gzip: data is truncated")
-            rest = inflater.unused_data
+            rest = members.unused_data
             if not bytes(rest).strip(b"\x00"):
                 break
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -64,4 +63,4 @@ class Zlib(Stream):
     name = "zlib"
 
     def decompress(self, codec: Any, data: Blob, bound: int) -> Blob:
-        return one_stream(_inflater().decompressobj(15), data, "zlib", bound)
+        return one_stream(inflater.decompressobj(15), data, "zlib", bound)

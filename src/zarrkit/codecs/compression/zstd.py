@@ -1,11 +1,12 @@
-"""Zstandard: decoded with ``zstandard`` when installed, else by numcodecs.
+"""Zstandard: decoded with ``zstandard`` when installed (the ``fast`` extra), else by numcodecs.
 
 Spec: RFC 8878 (https://www.rfc-editor.org/rfc/rfc8878); numcodecs id ``zstd``.
 
 Why a decoder of our own: ``zstandard`` decodes straight into the output array, and its
-stream reader lets us check the frames first (a truncated frame, trailing bytes, or a size
-header no frame could hold raise) and bound what a frame without a size may produce. One
-decompressor per thread: sharing one across threads crashes.
+stream reader stops at a bound. Either way the frames are walked first (RFC 8878, section
+3.1: frame and block headers only), so a truncated frame, trailing bytes, or a size header
+no frame could hold raise before anything is allocated, and a frame without a size header
+is bounded by what its blocks can hold. One decompressor per thread: sharing one crashes.
 """
 
 from __future__ import annotations
@@ -17,32 +18,84 @@ from typing import Any
 import numpy as np
 
 from zarrkit import config
+from zarrkit.codecs.buffers import as_blob, copy_exact
 from zarrkit.codecs.compression.base import Compression, check_header, too_much
 from zarrkit.errors import CodecError
 from zarrkit.types import Blob
 
 try:
     import zstandard
-except ImportError:  # pragma: no cover - exercised by monkeypatching in tests
-    zstandard = None  # type: ignore[assignment]
 
-# A zstd block of 3 header bytes and 1 RLE byte expands to at most 128 KiB, so no frame
-# can hold more than 32768 bytes per input byte: a larger size header is corrupt.
-_MAX_RATIO = 32768
+    #: Whether ``zstandard`` decodes (else numcodecs decodes, frame by frame).
+    USE_ZSTANDARD = True
+except ImportError:
+    USE_ZSTANDARD = False
+
+_MAGIC = 0xFD2FB528
+_MAX_BLOCK = 128 * 1024  # RFC 8878 3.1.1.2.3: no block decodes to more
+_START, _U32 = struct.Struct("<IB"), struct.Struct("<I")
+_SIZES = {n: struct.Struct(f"<{code}") for n, code in ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))}
 _local = threading.local()
+
+
+#: A frame in the data: ``(start, end, size, most)``, where ``size`` is what its header
+#: gives (-1: nothing) and ``most`` the most its blocks can decode to.
+Frame = tuple[int, int, int, int]
 
 
 class Zstd(Compression):
     def decode(self, codec: Any, data: Blob) -> Blob:
-        if zstandard is None:
-            return super().decode(codec, data)
-        return _zstd(data, None)
+        source = _byte_view(data)
+        frames, size, most = _frames(source)
+        if size >= 0:
+            check_header("zstd", size, None)
+            out = np.empty(size, np.uint8).data
+            _decode_into(codec, source, frames, out)
+            return out
+        if USE_ZSTANDARD:
+            return _read_bounded(_reader(source))
+        # numcodecs cannot stop a stream early: refuse one that may decode past the bound
+        what = "the most these zstd frames without a size header may hold"
+        config.check_limit("max_chunk_bytes", most, what)
+        out = np.empty(most, np.uint8).data
+        return out[: _decode_frames(codec, source, frames, out)]
 
     def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
-        if zstandard is None:
-            return False
-        _zstd(data, out)
+        source = _byte_view(data)
+        frames, size, most = _frames(source)
+        if size >= 0 and size != out.nbytes:
+            raise CodecError(f"zstd: frame holds {size} bytes, expected {out.nbytes}")
+        if most < out.nbytes:
+            raise CodecError(f"zstd: frames hold at most {most} bytes, expected {out.nbytes}")
+        _decode_into(codec, source, frames, out)
         return True
+
+
+def _decode_into(codec: Any, source: memoryview, frames: list[Frame], out: memoryview) -> None:
+    """Decode into ``out``, which the frames must fill exactly."""
+    if USE_ZSTANDARD:
+        _read_exact(_reader(source), out)
+    elif _decode_frames(codec, source, frames, out) != out.nbytes:
+        raise CodecError(f"zstd: data holds fewer than the expected {out.nbytes} bytes")
+
+
+def _decode_frames(codec: Any, source: memoryview, frames: list[Frame], out: memoryview) -> int:
+    """Decode frame after frame with numcodecs into ``out``; the bytes written."""
+    done = 0
+    for start, end, size, most in frames:
+        if most == 0:  # skippable, or empty (which numcodecs cannot decode)
+            continue
+        data = source[start:end]
+        if size >= 0:
+            codec.decode(data, out=np.frombuffer(out[done : done + size], np.uint8))
+            done += size
+        else:
+            piece = as_blob(codec.decode(data))
+            if done + len(piece) > out.nbytes:
+                raise too_much("zstd", out.nbytes)
+            copy_exact(piece, out[done : done + len(piece)])
+            done += len(piece)
+    return done
 
 
 def _decompressor() -> Any:
@@ -53,24 +106,11 @@ def _decompressor() -> Any:
         return _local.zstd
 
 
-def _zstd(data: Blob, out: memoryview | None) -> Blob:
-    # the reader stops quietly at the end of its input, so truncation is checked first
-    source = _byte_view(data)
-    if not source.nbytes:
-        raise CodecError("zstd: no data")
-    end, size = _zstd_frames(source)
-    if end != source.nbytes:
-        raise CodecError(f"zstd: {source.nbytes} bytes do not end at a frame boundary")
-    reader = _decompressor().stream_reader(source, read_across_frames=True)
-    if out is None:
-        if size < 0:
-            return _read_bounded(reader)
-        if size > _MAX_RATIO * source.nbytes:
-            raise CodecError(f"zstd: frame header claims {size} bytes from {source.nbytes}")
-        check_header("zstd", size, None)
-        out = np.empty(size, np.uint8).data
-    elif size >= 0 and size != out.nbytes:
-        raise CodecError(f"zstd: frame holds {size} bytes, expected {out.nbytes}")
+def _reader(source: memoryview) -> Any:
+    return _decompressor().stream_reader(source, read_across_frames=True)
+
+
+def _read_exact(reader: Any, out: memoryview) -> None:
     done = 0
     while done < out.nbytes:
         count = reader.readinto(out[done:])
@@ -79,7 +119,6 @@ def _zstd(data: Blob, out: memoryview | None) -> Blob:
         done += count
     if reader.read(1):
         raise CodecError(f"zstd: data holds more than the expected {out.nbytes} bytes")
-    return out
 
 
 def _read_bounded(reader: Any) -> bytes:
@@ -95,28 +134,59 @@ def _read_bounded(reader: Any) -> bytes:
     return b"".join(parts)
 
 
-def _zstd_frames(source: memoryview) -> tuple[int, int]:
-    """Where the zstd frames in ``source`` end (walking frame and block headers), and the
-    total size they hold (-1 when a frame does not say)."""
-    pos, total = 0, 0
-    while pos < source.nbytes:
-        magic = struct.unpack_from("<I", source, pos)[0]
-        if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame
-            pos += 8 + struct.unpack_from("<I", source, pos + 4)[0]
-            continue
-        size = zstandard.frame_content_size(source[pos:])
-        total = -1 if size < 0 or total < 0 else total + size
-        has_checksum = zstandard.get_frame_parameters(source[pos:]).has_checksum
-        pos += zstandard.frame_header_size(source[pos:])
-        last = False
-        while not last:
-            if pos + 3 > source.nbytes:
-                return source.nbytes + 1, total  # truncated inside the frame
-            header = int.from_bytes(source[pos : pos + 3], "little")
-            last, kind, size = bool(header & 1), (header >> 1) & 3, header >> 3
-            pos += 3 + (1 if kind == 1 else size)  # an RLE block stores one byte
-        pos += 4 * has_checksum
-    return pos, total
+def _frames(source: memoryview) -> tuple[list[Frame], int, int]:
+    """The frames of ``source`` (which must end where the last one ends), the total size
+    their headers give (-1 if one gives none), and the most they can decode to."""
+    if not source.nbytes:
+        raise CodecError("zstd: no data")
+    frames: list[Frame] = []
+    pos = size = most = 0
+    try:
+        while pos < source.nbytes:
+            frame = _frame(source, pos)
+            frames.append(frame)
+            pos = frame[1]
+            size = -1 if size < 0 or frame[2] < 0 else size + frame[2]
+            most += frame[3]
+    except struct.error as e:
+        raise CodecError("zstd: data is truncated") from e
+    if pos != source.nbytes:
+        raise CodecError(f"zstd: {source.nbytes} bytes do not end at a frame boundary")
+    return frames, size, most
+
+
+def _frame(source: memoryview, pos: int) -> Frame:
+    """The frame starting at ``pos`` (RFC 8878 3.1.1: header, blocks, optional checksum)."""
+    magic, descriptor = _START.unpack_from(source, pos)
+    if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame
+        return pos, pos + 8 + _U32.unpack_from(source, pos + 4)[0], 0, 0
+    if magic != _MAGIC or descriptor & 0x08:
+        raise CodecError(f"zstd: no valid frame header at byte {pos}")
+    single_segment = descriptor & 0x20
+    size_bytes = (1 if single_segment else 0, 2, 4, 8)[descriptor >> 6]
+    at = pos + 5 + (not single_segment) + (0, 1, 2, 4)[descriptor & 3]  # window, dictionary
+    size = -1
+    if size_bytes:
+        size = _SIZES[size_bytes].unpack_from(source, at)[0] + (256 if size_bytes == 2 else 0)
+    end, most = _blocks(source, at + size_bytes)
+    if size > most:
+        raise CodecError(f"zstd: frame header claims {size} bytes, its blocks hold at most {most}")
+    return pos, end + 4 * bool(descriptor & 0x04), size, most  # + the content checksum
+
+
+def _blocks(source: memoryview, at: int) -> tuple[int, int]:
+    """Where the blocks starting at ``at`` end, and the most they decode to."""
+    most, last = 0, False
+    while not last:
+        if at + 3 > source.nbytes:
+            raise struct.error("truncated block header")
+        header = int.from_bytes(source[at : at + 3], "little")
+        last, kind, size = bool(header & 1), (header >> 1) & 3, header >> 3
+        if kind == 3 or size > _MAX_BLOCK:
+            raise CodecError(f"zstd: invalid block header at byte {at}")
+        most += _MAX_BLOCK if kind == 2 else size  # raw and RLE blocks say their size
+        at += 3 + (1 if kind == 1 else size)  # an RLE block stores one byte
+    return at, most
 
 
 def _byte_view(data: Blob) -> memoryview:

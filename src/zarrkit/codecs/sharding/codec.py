@@ -15,7 +15,6 @@ needs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -63,7 +62,18 @@ class ShardingCodec(ArrayBytesCodec):
     name: ClassVar[str] = "sharding_indexed"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "chunk_shape", tuple(self.chunk_shape))
+        shape = self.chunk_shape
+        if not isinstance(shape, list | tuple) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape
+        ):
+            raise MetadataError(
+                f"chunk_shape must be positive integers, got {shape!r}",
+                field="sharding_indexed.chunk_shape",
+            )
+        for name in ("codecs", "index_codecs"):
+            if not getattr(self, name):
+                raise MetadataError("expected a non-empty list", field=f"sharding_indexed.{name}")
+        object.__setattr__(self, "chunk_shape", tuple(shape))
         object.__setattr__(self, "codecs", _codecs(self.codecs))
         object.__setattr__(self, "index_codecs", _codecs(self.index_codecs))
         location = parse_choice(
@@ -76,32 +86,19 @@ class ShardingCodec(ArrayBytesCodec):
 
     @classmethod
     def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
-        shape = configuration.get("chunk_shape")
-        if not isinstance(shape, list | tuple) or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape
-        ):
-            raise MetadataError(
-                f"chunk_shape must be positive integers, got {shape!r}",
-                field="sharding_indexed.chunk_shape",
-            )
-        location = configuration.get("index_location", "end")
-        if location not in ("start", "end"):
-            raise MetadataError(
-                f"expected 'start' or 'end', got {location!r}",
-                field="sharding_indexed.index_location",
-            )
+        shape: Any = configuration.get("chunk_shape")  # the constructor checks the fields
         codecs = configuration.get("codecs", [{"name": "bytes"}])
         index_codecs = configuration.get("index_codecs", [{"name": "bytes"}, {"name": "crc32c"}])
         for name, value in (("codecs", codecs), ("index_codecs", index_codecs)):
-            if not isinstance(value, list) or not value:
+            if not isinstance(value, list):
                 raise MetadataError(
                     f"expected a list of codecs, got {value!r}", field=f"sharding_indexed.{name}"
                 )
         return cls(
-            chunk_shape=tuple(shape),
+            chunk_shape=shape,
             codecs=tuple(codecs),
             index_codecs=tuple(index_codecs),
-            index_location=location,
+            index_location=configuration.get("index_location", "end"),
         )
 
     def to_json(self) -> dict[str, JSON]:
@@ -130,6 +127,12 @@ class ShardingCodec(ArrayBytesCodec):
                 f"inner chunk shape {self.chunk_shape} and shard shape {spec.shape} differ in rank",
                 field="sharding_indexed.chunk_shape",
             )
+        if any(s % c for s, c in zip(spec.shape, self.chunk_shape, strict=True)):
+            raise MetadataError(  # the spec: inner chunks evenly divide the shard
+                f"inner chunk shape {self.chunk_shape} does not divide the shard shape "
+                f"{spec.shape}",
+                field="sharding_indexed.chunk_shape",
+            )
         self.inner_pipeline(spec)
 
     def inner_chunks(self, spec: ChunkSpec) -> Shards:
@@ -142,7 +145,7 @@ class ShardingCodec(ArrayBytesCodec):
         )
 
     def chunks_per_shard(self, shard_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(math.ceil(s / c) for s, c in zip(shard_shape, self.chunk_shape, strict=True))
+        return tuple(s // c for s, c in zip(shard_shape, self.chunk_shape, strict=True))
 
     def inner_pipeline(self, spec: ChunkSpec) -> CodecPipeline:
         key = ("inner", spec)
@@ -234,14 +237,7 @@ class ShardingCodec(ArrayBytesCodec):
         cps = self.chunks_per_shard(spec.shape)
         blobs: dict[Coords, Blob] = {}
         for coords in np.ndindex(*cps):
-            region = tuple(
-                slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
-            )
-            inner = chunk[region]
-            if inner.shape != self.chunk_shape:
-                padded = np.full(self.chunk_shape, spec.fill_value, dtype=spec.dtype)
-                padded[tuple(slice(0, n) for n in inner.shape)] = inner
-                inner = padded
+            inner = chunk[self._region(coords)]
             if not all_fill(inner, spec.fill_value):
                 blobs[coords] = pipeline.encode(inner)
         return self.build(blobs, cps)
@@ -249,15 +245,17 @@ class ShardingCodec(ArrayBytesCodec):
     def decode(self, blob: Blob, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         pipeline = self.inner_pipeline(spec)
         cps = self.chunks_per_shard(spec.shape)
-        grid = tuple(n * c for n, c in zip(cps, self.chunk_shape, strict=True))
-        out = np.full(grid, spec.fill_value, dtype=spec.dtype)
+        out = np.full(spec.shape, spec.fill_value, dtype=spec.dtype)
         for coords, inner in self.split(blob, cps).items():
             if len(inner):
-                region = tuple(
-                    slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
-                )
-                out[region] = pipeline.decode(inner)
-        return out[tuple(slice(0, n) for n in spec.shape)]
+                out[self._region(coords)] = pipeline.decode(inner)
+        return out
+
+    def _region(self, coords: Coords) -> tuple[slice, ...]:
+        """Where inner chunk ``coords`` lies in its shard."""
+        return tuple(
+            slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True)
+        )
 
 
 def _codecs(items: Iterable[Any]) -> tuple[Codec, ...]:

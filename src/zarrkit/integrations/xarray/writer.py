@@ -178,7 +178,7 @@ class _Writer:
         ]
         if not compute:
             return delayed(_written)(writes)
-        dask_compute(*writes, **store_kwargs)  # type: ignore[no-untyped-call]
+        dask_compute(*writes, **store_kwargs)
         return self.root
 
     # --- checking and encoding ------------------------------------------------------------

@@ -58,6 +58,22 @@ def parse_fill_value(
         ) from e
 
 
+def check_fill_value(value: Any, dtype: np.dtype[Any], *, zarr_format: int = 3) -> None:
+    """Refuse a fill value that the metadata document cannot hold for ``dtype``: its
+    JSON form must read back."""
+    if value is None:
+        return
+    try:
+        data = fill_value_to_json(value, dtype, zarr_format=zarr_format)
+    except (TypeError, ValueError, OverflowError) as e:
+        if isinstance(e, MetadataError):
+            raise
+        raise MetadataError(
+            f"fill value {value!r} is not valid for data type {dtype}: {e}", field="fill_value"
+        ) from e
+    parse_fill_value(data, dtype, zarr_format=zarr_format)
+
+
 def _parse(data: JSON, dtype: np.dtype[Any], zarr_format: int) -> Any:
     kind = family(dtype)
     if kind == "bool":

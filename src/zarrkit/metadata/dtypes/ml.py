@@ -73,7 +73,7 @@ def int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
     else:
         import ml_dtypes
 
-        info = ml_dtypes.iinfo(dtype)  # type: ignore[no-untyped-call]
+        info = ml_dtypes.iinfo(dtype)
     return int(info.min), int(info.max)
 
 
@@ -83,7 +83,7 @@ def float_info(dtype: np.dtype[Any]) -> Any:
         return np.finfo(dtype)
     import ml_dtypes
 
-    return ml_dtypes.finfo(dtype)  # type: ignore[no-untyped-call]
+    return ml_dtypes.finfo(dtype)
 
 
 def component(dtype: np.dtype[Any]) -> np.dtype[Any]:

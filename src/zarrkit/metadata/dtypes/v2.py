@@ -51,6 +51,20 @@ def parse_dtype_v2(
     return vlen_bytes_dtype() if codec_id == "vlen-bytes" else dtype
 
 
+def check_dtype_v2(dtype: np.dtype[Any], filters: tuple[dict[str, JSON], ...] | None) -> None:
+    """Refuse a dtype that v2 metadata cannot hold exactly: ``dtype`` (with ``filters``,
+    which decide what an object array holds) reads back as another dtype."""
+    if not isinstance(dtype, np.dtype):
+        raise UnknownDataTypeError(f"expected a NumPy dtype, got {dtype!r}", field="dtype")
+    if parse_dtype_v2(dtype_to_v2(dtype), filters=filters) != dtype:
+        raise UnknownDataTypeError(
+            f"data type {dtype} with filters {filters} reads back as another data type "
+            "(objects need their codec as the first filter: vlen-utf8 for strings, "
+            "vlen-bytes for bytes)",
+            field="dtype",
+        )
+
+
 def _descr(data: list[JSON]) -> list[tuple[Any, ...]]:
     """A JSON structured dtype description as NumPy takes it (lists of tuples)."""
     fields = []

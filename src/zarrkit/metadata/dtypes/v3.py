@@ -82,6 +82,19 @@ def parse_dtype_v3(data: JSON, *, key: str | None = None) -> np.dtype[Any]:
     return spelled(dtype, data)
 
 
+def check_dtype_v3(dtype: np.dtype[Any]) -> None:
+    """Refuse a dtype that v3 metadata cannot hold exactly (``data_type`` reads back as
+    another dtype: big-endian, padded records ...)."""
+    if not isinstance(dtype, np.dtype):
+        raise UnknownDataTypeError(f"expected a NumPy dtype, got {dtype!r}", field="data_type")
+    if parse_dtype_v3(dtype_to_v3(dtype)) != dtype:
+        raise UnknownDataTypeError(
+            f"data type {dtype} has no exact Zarr v3 form (v3 data types are native-order; "
+            "the bytes codec sets the byte order)",
+            field="data_type",
+        )
+
+
 def _parse(data: JSON, key: str | None) -> np.dtype[Any]:
     name, config = _name_and_config(data, key)
     if name in V3_NUMERIC or name in _ALIASES:

@@ -1,0 +1,58 @@
+"""The installed package is what pyproject.toml says: its version, and in the two test
+environments its extras: ``make test`` runs with every extra installed, and the no-extras
+job (``make test-core``, ZARRKIT_CORE=1) with none of them, so the skips of
+tests/optional.py happen there and only there."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from pathlib import Path
+
+from optional import CORE
+
+import zarrkit
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+#: The module each extra's distribution installs.
+MODULES = {
+    "zstandard": "zstandard",
+    "isal": "isal",
+    "obstore": "obstore",
+    "fsspec": "fsspec",
+    "lmdb": "lmdb",
+    "redis": "redis",
+    "psycopg": "psycopg",
+    "dask": "dask",
+    "distributed": "distributed",
+    "xarray": "xarray",
+    "typer": "typer",
+    "rich": "rich",
+    "ml_dtypes": "ml_dtypes",
+    "pyarrow": "pyarrow",
+    "jinja2": "jinja2",
+    "zfpy": "zfpy",
+}
+
+
+def extra_distributions() -> set[str]:
+    extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
+    requirements = [r for rs in extras.values() for r in rs if not r.startswith("zarrkit[")]
+    return {re.split(r"[\[<>=~!; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_version_is_pyprojects() -> None:
+    assert zarrkit.__version__ == tomllib.loads(PYPROJECT.read_text())["project"]["version"]
+
+
+def test_every_extra_is_known_here() -> None:
+    assert extra_distributions() == set(MODULES)
+
+
+def test_extras_are_all_installed_or_none() -> None:
+    installed = {m for m in MODULES.values() if importlib.util.find_spec(m) is not None}
+    if CORE:
+        assert installed == set(), "the no-extras job must not have an extra's library"
+    else:
+        assert installed == set(MODULES.values()), "the full job must have every extra"
