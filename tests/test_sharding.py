@@ -7,9 +7,11 @@ import pytest
 from optional import optional
 
 import zarrkit
+from zarrkit import config
 from zarrkit.codecs.sharding import morton_order
+from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.errors import CodecError, MetadataError
-from zarrkit.storage import LocalStore, MemoryStore
+from zarrkit.storage import LocalStore, MemoryStore, RangeRequest
 from zarrkit.storage.wrappers import LoggingStore
 
 ts = optional("tensorstore")
@@ -55,44 +57,70 @@ def test_missing_inner_chunks_read_fill_and_empty_shards_are_deleted():
     assert list(a.store.list_prefix("c/")) == []
 
 
-def test_reads_fetch_index_and_ranges_only():
-    data = np.arange(64 * 64, dtype="f4").reshape(64, 64)
+def _logged_array(**options):
     store = LoggingStore(MemoryStore())
     a = zarrkit.create_array(
         store, shape=(64, 64), chunks=(8, 8), shards=(32, 32), dtype="f4", compressors=None
     )
-    a[:] = data
-    shard_bytes = len(store.inner.get("c/0/0"))
+    a[:] = np.arange(64 * 64, dtype="f4").reshape(64, 64)
+    INDEXES.clear()
     store.stats.reset()
-    np.testing.assert_array_equal(a[9:15, 17:23], data[9:15, 17:23])  # one inner chunk
-    # the index is read before the ranges, and again after to prove they are of one version
-    assert store.stats.calls["get"] == 2 and store.stats.calls["get_ranges"] == 1
+    return store, a
+
+
+def test_cold_read_is_one_consistent_read_and_warm_read_is_one_request():
+    data = np.arange(64 * 64, dtype="f4").reshape(64, 64)
     index_bytes = 16 * 16 + 4
-    assert store.stats.bytes["get"] == 2 * index_bytes
-    assert store.stats.bytes["get_ranges"] == 8 * 8 * 4  # just the one inner chunk
-    assert store.stats.bytes["get"] + store.stats.bytes["get_ranges"] < shard_bytes / 4
-    store.stats.reset()
-    a[0:8, 0:32]  # a row of four inner chunks of one shard
-    assert store.stats.calls["get"] == 2 and store.stats.calls["get_ranges"] == 1
-    store.stats.reset()
-    a[:, 5]  # two shards: an index check around one ranged read each
-    assert store.stats.calls["get"] == 4 and store.stats.calls["get_ranges"] == 2
+    with config.set(shard_read_ahead=0, coalesce_gap=0):
+        store, a = _logged_array()
+        np.testing.assert_array_equal(a[9:15, 17:23], data[9:15, 17:23])  # one inner chunk
+        # the index, then the one inner chunk's bytes, from one version of the shard
+        assert dict(store.stats.calls) == {"get_then": 1}
+        assert store.stats.bytes["get_then"] == index_bytes + 8 * 8 * 4
+        store.stats.reset()
+        np.testing.assert_array_equal(a[0:8, 0:32], data[0:8, 0:32])  # same shard, warm
+        assert dict(store.stats.calls) == {"get_ranges_if": 1}
+        assert store.stats.bytes["get_ranges_if"] == 4 * 8 * 8 * 4  # four inner chunks only
+        store.stats.reset()
+        a[:, 5]  # two shards, one of them new
+        assert dict(store.stats.calls) == {"get_then": 1, "get_ranges_if": 1}
 
 
-def test_adjacent_ranges_are_coalesced():
+def test_read_ahead_brings_small_shards_whole_with_their_index():
+    store, a = _logged_array()
+    shard_bytes = len(store.inner.get("c/0/0"))
+    a[9:15, 17:23]
+    assert dict(store.stats.calls) == {"get_then": 1}
+    assert store.stats.bytes["get_then"] == shard_bytes  # no second request needed
+
+
+def test_a_rewritten_shard_is_never_read_through_its_cached_index():
+    store, a = _logged_array()
+    assert a[1, 1] == 65
+    store.inner.set("c/0/0", a._layout.chunks.codec.build({}, (4, 4)))  # now empty
+    assert a[1, 1] == 0  # the conditional read failed, and the new shard's index was read
+    assert store.stats.calls["get_then"] == 2 and "get_ranges_if" not in store.stats.calls
+
+
+def test_nearby_ranges_are_coalesced():
     store = LoggingStore(MemoryStore())
     a = zarrkit.create_array(
         store, shape=(8, 8), chunks=(2, 2), shards=(8, 8), dtype="u1", compressors=None
     )
     a[:] = 1
+    a[0, 0]  # caches the index
     calls = []
-    inner_get_ranges = store.inner.get_ranges
-    store.inner.get_ranges = lambda key, ranges: (
-        calls.append(list(ranges)) or inner_get_ranges(key, ranges)
+    inner_get_ranges_if = store.inner.get_ranges_if
+    store.inner.get_ranges_if = lambda key, ranges, version: (
+        calls.append(list(ranges)) or inner_get_ranges_if(key, ranges, version)
     )
     a[0:4, 0:4]  # inner chunks (0,0) (0,1) (1,0) (1,1): first four in Morton order
-    assert len(calls) == 1 and len(calls[0]) == 1
-    assert (calls[0][0].start, calls[0][0].end) == (0, 16)
+    assert calls[-1] == [RangeRequest(0, 16)]
+    with config.set(coalesce_gap=0):
+        a.vindex[(0, 0), (0, 6)]  # two inner chunks, others between them: two ranges
+        assert len(calls[-1]) == 2
+    a.vindex[(0, 0), (0, 6)]  # within the default gap: one range
+    assert len(calls[-1]) == 1
 
 
 def test_whole_shard_writes_do_not_read_and_partial_writes_rmw():
@@ -254,6 +282,28 @@ def test_bytes_identical_to_zarr_python(tmp_path):
     assert sorted(store_a.list()) == sorted(store_b.list())
     for key in store_a.list():
         assert store_a.get(key) == store_b.get(key), key
+
+
+class _NoVersions(LoggingStore):
+    """A store that has no versions (as a zarr-python store or a ZIP archive)."""
+
+    def __init__(self, inner) -> None:
+        super().__init__(inner)
+        self.supports_versions = self.supports_conditional_writes = False
+        self.versions_cacheable = False
+
+
+def test_stores_without_versions_read_and_write_shards_as_before():
+    store = _NoVersions(MemoryStore())
+    a = zarrkit.create_array(store, shape=(16,), chunks=(2,), shards=(8,), dtype="i4")
+    a[...] = np.arange(16)
+    a[3:11] = -1
+    expected = np.arange(16)
+    expected[3:11] = -1
+    store.stats.reset()
+    np.testing.assert_array_equal(zarrkit.open_array(store)[...], expected)
+    versioned = [op for op in store.stats.calls if "version" in op or op.endswith("_if")]
+    assert versioned == []
 
 
 def test_reports_inner_codecs_and_shards_as_zarr_python(tmp_path):

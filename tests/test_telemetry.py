@@ -13,8 +13,8 @@ from optional import optional
 import zarrkit
 from zarrkit import config, telemetry
 from zarrkit.cache import ChunkCache
-from zarrkit.errors import StoreError
-from zarrkit.storage import MemoryStore
+from zarrkit.errors import ConflictError, StoreError
+from zarrkit.storage import MemoryStore, RangeRequest, Store
 from zarrkit.storage.wrappers import FaultInjectionStore, LoggingStore, WrapperStore
 from zarrkit.telemetry import (
     ArrayEvent,
@@ -38,6 +38,11 @@ def events():
 
 def of(events, kind):
     return [e for e in events if isinstance(e, kind)]
+
+
+def store_calls(events):
+    """(op, key, count, nbytes, missing, outcome) of each store event."""
+    return [(e.op, e.key, e.count, e.nbytes, e.missing, e.outcome) for e in of(events, StoreEvent)]
 
 
 def test_reads_and_writes_emit_array_events(events):
@@ -85,8 +90,7 @@ def test_store_events_one_per_call_with_bytes_and_outcome(events):
     store.get_many(["a", "b", "nothing"])
     store.delete_many(["b", "c"])
     assert sorted(store.list()) == ["a"]
-    got = [(e.op, e.key, e.count, e.nbytes, e.missing, e.outcome) for e in of(events, StoreEvent)]
-    assert got == [
+    assert store_calls(events) == [
         ("set", "a", 1, 5, 0, "ok"),
         ("set_many", None, 2, 3, 0, "ok"),
         ("get", "a", 1, 5, 0, "ok"),
@@ -145,31 +149,81 @@ def test_store_errors_are_events_with_the_error(events):
     assert (event.op, event.key, event.outcome, event.error) == ("set", "a", "error", "StoreError")
 
 
-class RewriteDuringRead(WrapperStore):
-    """Runs ``rewrite`` (once) right after the first ``get_ranges``: a writer replacing the
-    shard while a reader is between its byte ranges and its second look at the index."""
+def test_the_version_methods_are_store_events_with_keys_and_bytes(events):
+    store = MemoryStore()
+    version = store.set_if("a", b"12345", if_match=None)
+    store.set_many_if([("b", b"xy", None), ("a", b"no", None)])  # "a" exists: not written
+    store.get_versioned("a", RangeRequest(1, 3))
+    store.get_versioned("nothing")
+    store.get_many_versioned(["a", "b", "nothing"])
+    store.get_ranges_if("a", [RangeRequest(0, 1), RangeRequest(4, 5)], version)
+    store.get_then("a", RangeRequest(0, 1), lambda head, start: [RangeRequest(1, 5)])
+    assert store_calls(events) == [
+        ("set_if", "a", 1, 5, 0, "ok"),
+        ("set_many_if", None, 2, 4, 0, "ok"),
+        ("get_versioned", "a", 1, 2, 0, "ok"),
+        ("get_versioned", "nothing", 1, 0, 1, "missing"),
+        ("get_many_versioned", None, 3, 7, 1, "ok"),
+        ("get_ranges_if", "a", 2, 2, 0, "ok"),
+        ("get_then", "a", 1, 5, 0, "ok"),
+    ]
+    assert all(e.duration > 0 for e in of(events, StoreEvent))
 
-    def __init__(self, inner, rewrite):
+
+def test_a_failed_condition_is_a_store_error_event(events):
+    store = MemoryStore()
+    with pytest.raises(ConflictError):
+        store.set_if("a", b"x", if_match="no such version")
+    (event,) = of(events, StoreEvent)
+    assert (event.op, event.outcome, event.error) == ("set_if", "error", "ConflictError")
+
+
+class RewriteBetweenReads(WrapperStore):
+    """Reads through the base :meth:`Store.get_then` (a first read, then the ranges checked
+    against it) and runs ``rewrite`` once right after the first read of ``key``: a writer
+    replacing the shard while a reader is between its index and its ranges. With
+    ``versions=False``, as a store without versions (the first read is checked by reading
+    it again)."""
+
+    _get_then = Store._get_then
+
+    def __init__(self, inner, key, rewrite, *, versions):
         super().__init__(inner)
-        self.rewrite = [rewrite]
+        self.key, self.rewrite = key, [rewrite]
+        self.supports_versions = self.versions_cacheable = versions
 
     def _call(self, operation, keys, sent, call):
         result = call()
-        if operation == "get_ranges" and self.rewrite:
+        if self.key in keys and self.rewrite:
             self.rewrite.pop()()
         return result
 
 
-def test_a_shard_replaced_during_a_read_is_a_conflict_then_read_again(events):
+@pytest.mark.parametrize("versions", [True, False], ids=["versions", "no-versions"])
+def test_a_shard_replaced_during_a_read_is_a_conflict_then_read_again(events, versions):
     inner = MemoryStore()
     a = zarrkit.create_array(inner, shape=(4, 4), chunks=(2, 2), shards=(4, 4), dtype="i4")
     a[:] = 1
     rewrite = lambda: a.__setitem__((slice(2, None), slice(2, None)), 0)  # noqa: E731
-    reader = zarrkit.open_array(RewriteDuringRead(inner, rewrite))
-    assert (reader[:2, :2] == 1).all()
+    store = RewriteBetweenReads(inner, "c/0/0", rewrite, versions=versions)
+    reader = zarrkit.open_array(store)
+    with config.set(shard_read_ahead=0):  # the inner chunk is read apart from the index
+        assert (reader[:2, :2] == 1).all()
     (conflict,) = of(events, ConflictEvent)
-    assert (conflict.op, conflict.key, conflict.attempt) == ("get_ranges", "c/0/0", 1)
+    assert (conflict.op, conflict.key, conflict.attempt) == ("get_then", "c/0/0", 1)
     assert conflict.resolution == "retry" and conflict.span == of(events, ArrayEvent)[-1].span
+
+
+def test_a_read_through_a_stale_cached_index_is_a_conflict_then_read_again(events):
+    store = MemoryStore()
+    a = zarrkit.create_array(store, shape=(8,), chunks=(2,), shards=(8,), dtype="i4")
+    a[:] = 1
+    assert a[:2].tolist() == [1, 1]  # caches the shard's index with its version
+    zarrkit.open_array(MemoryStore(store._data))[6:] = 5  # another writer: a new version
+    assert a[:2].tolist() == [1, 1]
+    (conflict,) = of(events, ConflictEvent)
+    assert (conflict.op, conflict.key, conflict.resolution) == ("get_ranges_if", "c/0", "retry")
+    assert conflict.span == of(events, ArrayEvent)[-1].span
 
 
 def test_codec_events_name_the_codecs_and_the_bytes(events):
@@ -193,7 +247,7 @@ def test_sharded_arrays_report_inner_chunks(events):
     (read,) = of(events, ArrayEvent)
     assert read.chunks == 1
     ops = [e.op for e in of(events, StoreEvent)]
-    assert "get_ranges" in ops and all(e.span == read.span for e in of(events, StoreEvent))
+    assert "get_then" in ops and all(e.span == read.span for e in of(events, StoreEvent))
     index_and_chunk = [e.codecs for e in of(events, CodecEvent) if e.op == "decode"]
     assert sorted(index_and_chunk) == [("bytes", "crc32c"), ("bytes", "zstd")]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Any, Literal, Self
 
@@ -546,16 +546,15 @@ class Array(Node[ArrayMetadata]):
             raise ShapeMismatchError(
                 f"new shape {new_shape} has {len(new_shape)} dimensions, the array has {self.ndim}"
             )
-        old_layout, old_shape = self._layout, self.shape
-        self._update_metadata(shape=new_shape)
+        old_meta, _ = self._change_metadata(lambda m: dataclasses.replace(m, shape=new_shape))
+        old_layout, old_shape = self._layout_of(old_meta), old_meta.shape
         new_dims = self._layout.dims
         stale = [
             coords
             for coords in np.ndindex(*(d.nchunks for d in old_layout.dims))
             if any(c >= d.nchunks for c, d in zip(coords, new_dims, strict=True))
         ]
-        if stale:
-            old_layout.chunks.put_chunks([(coords, None) for coords in stale])
+        engine.remove(old_layout, stale)
         self._clear_exposed(old_layout.dims, old_shape)
 
     def _clear_exposed(self, old_dims: tuple[Any, ...], old_shape: tuple[int, ...]) -> None:
@@ -595,14 +594,19 @@ class Array(Node[ArrayMetadata]):
         self[region] = data
         return new_shape
 
-    def _update_metadata(self, **changes: Any) -> None:
-        super()._update_metadata(**changes)
+    def _change_metadata(
+        self, change: Callable[[ArrayMetadata], ArrayMetadata]
+    ) -> tuple[ArrayMetadata, ArrayMetadata]:
+        old, new = super()._change_metadata(change)
         self.__dict__.pop("_layout", None)
+        return old, new
 
     # --- internals -------------------------------------------------------------------------
     @cached_property
     def _layout(self) -> engine.Layout:
-        meta = self._metadata
+        return self._layout_of(self._metadata)
+
+    def _layout_of(self, meta: ArrayMetadata) -> engine.Layout:
         return engine.layout_for(
             self._store,
             prefix_of(self._path),

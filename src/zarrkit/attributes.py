@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
+#: A change of attributes: the new ones from those stored.
+Change = Callable[[dict[str, Any]], dict[str, Any]]
+
 
 class Attributes(MutableMapping[str, Any]):
     """A dict-like view of a node's attributes; each change rewrites the metadata.
+
+    A change is applied to the attributes as stored (``write`` receives the change), so
+    changes made meanwhile by other writers are kept.
 
     Examples
     --------
@@ -18,9 +24,7 @@ class Attributes(MutableMapping[str, Any]):
     {'units': 'K'}
     """
 
-    def __init__(
-        self, read: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], None]
-    ) -> None:
+    def __init__(self, read: Callable[[], dict[str, Any]], write: Callable[[Change], None]) -> None:
         self._read = read
         self._write = write
 
@@ -31,9 +35,9 @@ class Attributes(MutableMapping[str, Any]):
         self.update({name: value})
 
     def __delitem__(self, name: str) -> None:
-        attrs = dict(self._read())
-        del attrs[name]
-        self._write(attrs)
+        if name not in self._read():
+            raise KeyError(name)
+        self._write(lambda attrs: {k: v for k, v in attrs.items() if k != name})
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._read())
@@ -43,11 +47,13 @@ class Attributes(MutableMapping[str, Any]):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Change several attributes with one metadata write."""
-        self._write({**self._read(), **dict(*args, **kwargs)})
+        new = dict(*args, **kwargs)
+        self._write(lambda attrs: {**attrs, **new})
 
     def put(self, attrs: dict[str, Any]) -> None:
         """Replace all attributes."""
-        self._write(dict(attrs))
+        new = dict(attrs)
+        self._write(lambda _: new)
 
     def asdict(self) -> dict[str, Any]:
         return dict(self._read())

@@ -38,7 +38,7 @@ from zarrkit.metadata.documents import (
 )
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
-from zarrkit.nodes import load_node, normalize_path
+from zarrkit.nodes import load_node, normalize_path, update_node
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store
 
@@ -136,8 +136,13 @@ def consolidate(store: Store, path: str = "", zarr_format: int | None = None) ->
     known = consolidated_cache.handle(store)
     with known.lock:
         if isinstance(meta, GroupMetadataV3):
-            meta = dataclasses.replace(meta, consolidation_json=view.to_json())
-            store.set(key_of(path, V3_DOC), dump_document(meta.to_json()))
+            # the group's own document as stored, so attributes changed meanwhile are kept
+
+            def with_view(group: GroupMetadataV3) -> GroupMetadataV3:
+                return dataclasses.replace(group, consolidation_json=view.to_json())
+
+            _, group = update_node(store, path, meta, with_view)
+            meta = group
         else:
             store.set(key_of(path, ZMETADATA), dump_document(view.to_json()))
         known.views[path] = view

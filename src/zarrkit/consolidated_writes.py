@@ -2,17 +2,20 @@
 holding the node.
 
 Beyond zarr-python, a consolidation never goes stale through zarrkit: every metadata write
-and delete (:func:`zarrkit.nodes.save_node`, :func:`~zarrkit.nodes.delete_node`) updates
-the changed node's entry in each consolidation above it (:func:`holders`).
+and delete (:func:`zarrkit.nodes.save_node`, :func:`~zarrkit.nodes.update_node`,
+:func:`~zarrkit.nodes.delete_node`) updates the changed node's entry in each consolidation
+above it (:func:`holders`), as a read-modify-write of the consolidation as stored, so
+concurrent writers keep each other's entries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from zarrkit import consolidated_cache
+from zarrkit import read_modify_write as rmw
 from zarrkit.consolidated_cache import Handle
 from zarrkit.metadata.common import JSON, dump_document, parse_document
 from zarrkit.metadata.consolidated import (
@@ -25,6 +28,7 @@ from zarrkit.metadata.consolidated import (
 from zarrkit.metadata.documents import V3_DOC, NodeMetadata, metadata_kind, prefix_of
 from zarrkit.metadata.v3 import GroupMetadataV3
 from zarrkit.storage.base import Store
+from zarrkit.types import Blob
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +85,35 @@ class Holders:
                 continue  # a v3 group is not an entry of its own consolidation
             # the view as now known: other nodes saved in the same batch may have changed it
             current = self._handle.views.get(holder.path, holder.view)
-            view = current.with_node(rel, docs)
-            if view != current:
-                self._write(holder, view)
+            if current.with_node(rel, docs) != current:
+                self._write(holder, rel, docs)
         if docs is None:
             below = prefix_of(self._path)
             for path in list(self._handle.views):
                 if path == self._path or path.startswith(below):
                     del self._handle.views[path]
 
-    def _write(self, holder: _Holder, view: Consolidated) -> None:
-        key = holder_key(holder.path, view.zarr_format)
-        doc = view.to_json() if view.zarr_format == 2 else with_consolidation(holder.document, view)
-        self._store.set(key, dump_document(doc))
-        self._handle.views[holder.path] = view
+    def _write(self, holder: _Holder, rel: str, docs: Mapping[str, JSON] | None) -> None:
+        """Record the node's documents in ``holder``: a read-modify-write of the holder's
+        document as stored (:mod:`zarrkit.read_modify_write`), so that entries other
+        writers recorded meanwhile are kept; a consolidation removed meanwhile stays so."""
+        fmt = holder.view.zarr_format
+        written = [holder.view]
+
+        def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
+            stored = None if olds[0] is None else _parse_holder(olds[0], holder.path, fmt)
+            if stored is None:
+                return [olds[0]]
+            written[0] = stored.view.with_node(rel, docs)
+            doc = (
+                written[0].to_json()
+                if fmt == 2
+                else with_consolidation(stored.document, written[0])
+            )
+            return [dump_document(doc)]
+
+        rmw.rewrite_locked(self._store, [holder_key(holder.path, fmt)], modify)
+        self._handle.views[holder.path] = written[0]
 
 
 def _parse_holder(raw: bytes, path: str, zarr_format: int) -> _Holder | None:

@@ -6,6 +6,10 @@ format fails before anything is written. Then it writes groups, attributes and a
 array data streams through blocks of whole destination chunks (or shards) of bounded size,
 each read from the source with ``source[block]`` and written with ``dest[block] = ...``:
 an array is never held in memory whole.
+
+Over 400 lines: the plan and the translation of an array's options between formats (grid,
+chunk key encoding, codecs) are one step, validated together before anything is written;
+apart, the plan would import every translation helper of the other module.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ the shared thread pool (codec libraries release the GIL) — straight into their
 output where the layout allows — and assembled. Writes encode in parallel and store with one
 ``set_many``. A missing chunk is the fill value (or, when the array's read_missing_chunks
 is False, an error naming it); a failed read raises, never reads as fill.
+
+Over 400 lines: the read path and the write path share their batch plans, fetch windows
+and thread pools; apart, each would import the other's internals.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from zarrkit import config, locking
+from zarrkit import read_modify_write as rmw
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline
@@ -31,6 +35,7 @@ from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.storage.base import Store
 from zarrkit.telemetry import active, note_chunks, observe_array, within
 from zarrkit.types import Blob, ChunkAccess, Coords
+from zarrkit.types import Merge as MergeProtocol
 
 NDArray = np.ndarray[Any, Any]
 
@@ -55,9 +60,24 @@ class KeyedChunks:
 
     store_key = key
 
-    def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
-        writes = [(self.key(c), blob) for c, blob in updates if blob is not None]
-        deletes = [self.key(c) for c, blob in updates if blob is None]
+    def update_chunks(
+        self, coords: Sequence[Coords], complete: Sequence[bool], merge: MergeProtocol
+    ) -> None:
+        """Whole chunks are written without reading; the others are read-modify-written."""
+        whole = [c for c, done in zip(coords, complete, strict=True) if done]
+        if whole:
+            self._write_whole(whole, merge)
+        by_key = {self.key(c): c for c, done in zip(coords, complete, strict=True) if not done}
+
+        def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
+            return merge([(by_key[key], old) for key, old in zip(keys, olds, strict=True)])
+
+        rmw.rewrite(self.store, list(by_key), modify, lambda key: merge.empty(by_key[key]))
+
+    def _write_whole(self, coords: Sequence[Coords], merge: MergeProtocol) -> None:
+        blobs = merge([(c, None) for c in coords])
+        writes = [(self.key(c), b) for c, b in zip(coords, blobs, strict=True) if b is not None]
+        deletes = [self.key(c) for c, b in zip(coords, blobs, strict=True) if b is None]
         if writes:
             self.store.set_many(writes)
         if deletes:
@@ -395,47 +415,94 @@ def _lock_groups(
 
 
 def _write_chunks(layout: Layout, plan: Sequence[ChunkRead], source: NDArray) -> None:
-    """Read the partially written chunks of ``plan``, merge ``source`` in, and store.
+    """Merge ``source`` into the chunks of ``plan`` (reading those partially written) and
+    store them.
 
     Stores that fan out natively (and shards, whose inner chunks must be stored together)
-    get one batch call; otherwise each worker reads, encodes and stores its own batch.
+    get one batch call, merged in parallel; otherwise each worker updates its own batch.
     """
-
-    def update(batch: Sequence[ChunkRead]) -> list[tuple[Coords, Blob | None]]:
-        partial = [r.coords for r in batch if not r.complete]
-        old = layout.chunks.get_chunks(partial) if partial else []
-        old_blobs = dict(zip(partial, old, strict=True))
-        return [_merge_one(layout, r, old_blobs.get(r.coords), source) for r in batch]
-
+    coords = [r.coords for r in plan]
+    complete = [r.complete for r in plan]
     if layout.chunks.native_concurrency:
-        encoded: list[tuple[Coords, Blob | None]] = [((), None)] * len(plan)
-
-        def encode(lo: int, hi: int) -> None:
-            encoded[lo:hi] = update(plan[lo:hi])
-
-        run_batched(encode, len(plan))
-        layout.chunks.put_chunks(encoded)
+        layout.chunks.update_chunks(coords, complete, Merge(layout, plan, source, parallel=True))
     else:
-        run_batched(lambda lo, hi: layout.chunks.put_chunks(update(plan[lo:hi])), len(plan))
+        merge = Merge(layout, plan, source, parallel=False)
+        run_batched(
+            lambda lo, hi: layout.chunks.update_chunks(coords[lo:hi], complete[lo:hi], merge),
+            len(plan),
+        )
     if layout.cache is not None:
         for chunk_read in plan:
             layout.cache.discard(layout.cache_key(chunk_read.coords))
 
 
-def _merge_one(
-    layout: Layout, chunk_read: ChunkRead, old: Blob | None, source: NDArray
-) -> tuple[Coords, Blob | None]:
-    """Chunk ``chunk_read.coords`` with its part of ``source`` written in, encoded (``None``
-    when it is all fill value and empty chunks are not written)."""
-    coords = chunk_read.coords
-    pipeline = layout.pipeline_at(coords)
-    if old is None:
-        chunk = layout.fill_chunk(coords)
-    else:
-        chunk = pipeline.decode(old, key=layout.chunks.key(coords))
-    chunk[chunk_read.chunk_sel] = source[chunk_read.out_sel]
-    empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
-    return coords, None if empty else pipeline.encode(chunk)
+class Merge:
+    """A write's change to its chunks (see :class:`zarrkit.types.Merge`): each chunk's part
+    of ``source`` written over the old chunk (or the fill value), encoded."""
+
+    def __init__(
+        self, layout: Layout, plan: Sequence[ChunkRead], source: NDArray, *, parallel: bool
+    ) -> None:
+        self.layout = layout
+        self.reads = {r.coords: r for r in plan}
+        self.source = source
+        self.parallel = parallel
+
+    def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
+        merged: list[Blob | None] = [None] * len(items)
+
+        def work(lo: int, hi: int) -> None:
+            for i in range(lo, hi):
+                merged[i] = self.one(*items[i])
+
+        if self.parallel:
+            run_batched(work, len(items))
+        else:
+            work(0, len(items))
+        return merged
+
+    def one(self, coords: Coords, old: Blob | None) -> Blob | None:
+        """Chunk ``coords`` with its part of the source written in, encoded (``None`` when
+        it is all fill value and empty chunks are not written)."""
+        layout, chunk_read = self.layout, self.reads[coords]
+        pipeline = layout.pipeline_at(coords)
+        if old is None:
+            chunk = layout.fill_chunk(coords)
+        else:
+            chunk = pipeline.decode(old, key=layout.chunks.key(coords))
+        chunk[chunk_read.chunk_sel] = self.source[chunk_read.out_sel]
+        empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
+        return None if empty else pipeline.encode(chunk)
+
+    def empty(self, coords: Coords) -> Blob:
+        return _fill_blob(self.layout, coords)
+
+
+def remove(layout: Layout, coords: Sequence[Coords]) -> None:
+    """Remove the chunks at ``coords`` (the rest of a shard holding some is kept)."""
+    plan = [ChunkRead(c, (), (), True) for c in coords]
+    for keys, reads in _lock_groups(layout, plan):
+        with locking.locked(layout.chunks.store, keys):
+            batch = [r.coords for r in reads]
+            layout.chunks.update_chunks(batch, [True] * len(batch), _Removal(layout))
+
+
+class _Removal:
+    """The change that removes chunks."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
+        return [None] * len(items)
+
+    def empty(self, coords: Coords) -> Blob:
+        return _fill_blob(self.layout, coords)
+
+
+def _fill_blob(layout: Layout, coords: Coords) -> Blob:
+    """Chunk ``coords`` all fill value, encoded."""
+    return layout.pipeline_at(coords).encode(layout.fill_chunk(coords))
 
 
 def _value_buffer(layout: Layout, selection: Selection, value: Any) -> NDArray:

@@ -224,6 +224,12 @@ class UnresolvedReferenceError(StoreError):
     not hold; ``key`` is the referencing key."""
 
 
+class ConflictError(StoreError):
+    """A conditional read or write found ``key`` at another version than it required (another
+    writer changed it), or a read-modify-write kept meeting such conflicts until its retries
+    ran out."""
+
+
 class InvalidKeyError(ZarrkitError, ValueError):
     """A store key could escape the store or is not a valid key."""
 
@@ -292,6 +298,7 @@ __all__ = [
     "ChunkAlignmentError",
     "ChunkNotFoundError",
     "CodecError",
+    "ConflictError",
     "DataTypeValidationError",
     "IndexingError",
     "InvalidKeyError",

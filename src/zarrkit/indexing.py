@@ -14,6 +14,10 @@ several arrays of which one is boolean select orthogonally (outer), as zarr-pyth
 
 Over 400 lines: the Selection, the normalization that builds it and the projection that
 consumes it are one concept, read together.
+
+Over 400 lines because the selection modes (basic, orthogonal, coordinate, mask, block,
+fields) share one :class:`Selection` and one projection; apart, each would reach into the
+others' internals.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ Examples
 >>> store = MemoryStore()
 >>> with key_lock(store, "c/0"):
 ...     store.set("c/0", b"merged")
->>> store.locks_across_processes
-False
+>>> store.locks_across_processes  # no other process writes its data: these locks are all
+True
 """
 
 from __future__ import annotations

@@ -1,20 +1,25 @@
 """Nodes on a store: finding, reading and writing their metadata (format auto-detected),
 making room for new ones, and :class:`Node`, what arrays and groups share.
 
-Every metadata document zarrkit writes or deletes goes through :func:`save_node` and
+Every metadata document zarrkit writes or deletes goes through :func:`save_node` (a new
+node), :func:`update_node` (a change of a node, applied to its documents as stored) and
 :func:`delete_node`, which also keep consolidated metadata above the node up to date
 (:mod:`zarrkit.consolidated_writes`).
+
+Over 400 lines: finding nodes, writing their documents (save, update, delete, copy) and
+the Node base class all keep the same consolidation bookkeeping.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from zarrkit import consolidated_cache, consolidated_writes
+from zarrkit import read_modify_write as rmw
 from zarrkit.attributes import Attributes
 from zarrkit.creation import group_metadata
 from zarrkit.errors import (
@@ -30,10 +35,11 @@ from zarrkit.errors import (
     ReadOnlyError,
     ZarrUserWarning,
 )
-from zarrkit.metadata.common import dump_document, parse_document
+from zarrkit.metadata.common import JSON, dump_document, parse_document
 from zarrkit.metadata.documents import (
     ALL_DOCS,
     V2_ARRAY,
+    V2_ATTRS,
     V2_DOCS,
     V2_GROUP,
     V3_DOC,
@@ -49,6 +55,9 @@ from zarrkit.metadata.documents import (
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store
 from zarrkit.storage.path import StorePath
+from zarrkit.types import Blob
+
+M = TypeVar("M", bound=NodeMetadata)
 
 
 @runtime_checkable
@@ -202,6 +211,59 @@ def save_nodes(
             holders.update(docs)
 
 
+def update_node(store: Store, path: str, meta: M, change: Callable[[M], M]) -> tuple[M, M]:
+    """Apply ``change`` to the metadata of the node at ``path`` as stored, and write it:
+    under the documents' locks, and conditionally on the version read where other
+    processes may write them, re-reading and re-applying ``change`` when another writer
+    got there first (:mod:`zarrkit.read_modify_write`), so no concurrent change is lost.
+    Only the documents ``change`` alters are rewritten (``meta`` is this handle's view of
+    the node: it says which, and supplies the other documents of a v2 node). Consolidated
+    metadata above the node is updated. Returns the metadata as stored before and after.
+    """
+    mine = document_objects(meta)
+    # the documents the change alters here; all of them when it alters none (it may still
+    # alter the stored ones, which other writers changed meanwhile)
+    changed = [n for n, doc in document_objects(change(meta)).items() if mine.get(n) != doc]
+    names = changed or list(mine)
+    before: dict[str, JSON] = {}
+    after: dict[str, JSON] = {}
+
+    def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
+        new: list[Blob | None] = []
+        for key, raw in zip(keys, olds, strict=True):
+            name = key.rsplit("/", 1)[-1]
+            stored = _stored_node(path, mine, name, key, raw)
+            before[name] = document_objects(stored)[name]
+            after[name] = document_objects(change(stored))[name]  # type: ignore[arg-type]
+            new.append(dump_document(after[name]))
+        return new
+
+    with consolidated_writes.holders(store, path, meta) as holders:
+        rmw.rewrite_locked(store, [key_of(path, name) for name in names], modify)
+        old_meta = _parsed(path, {**mine, **before}, meta)
+        new_meta = _parsed(path, {**mine, **after}, meta)
+        holders.update(document_objects(new_meta))
+    return old_meta, new_meta  # type: ignore[return-value]
+
+
+def _stored_node(
+    path: str, mine: dict[str, JSON], name: str, key: str, raw: bytes | None
+) -> NodeMetadata:
+    """The node with document ``name`` as stored (``raw``) and the others as ``mine``."""
+    if raw is None:
+        if name != V2_ATTRS:
+            raise NodeNotFoundError(f"the metadata document {key!r} is gone")
+        raw = b"{}"
+    node = parse_node({**mine, name: parse_document(raw, key=key)}, path)
+    if node is None:  # pragma: no cover - mine always names the node's kind
+        raise NodeNotFoundError(f"no Zarr node at {key!r}")
+    return node
+
+
+def _parsed(path: str, docs: dict[str, JSON], fallback: NodeMetadata) -> NodeMetadata:
+    return parse_node(docs, path) or fallback
+
+
 def node_exists(store: Store, path: str) -> bool:
     """Whether any metadata document exists at ``path``."""
     return any(blob is not None for blob in store.get_many([key_of(path, n) for n in ALL_DOCS]))
@@ -298,9 +360,6 @@ def copy_node(
     delete_node(store, source)
 
 
-M = TypeVar("M", bound=NodeMetadata)
-
-
 class Node(Generic[M]):
     """An array or a group: where it is, its metadata and its attributes."""
 
@@ -352,22 +411,23 @@ class Node(Generic[M]):
     @property
     def attrs(self) -> Attributes:
         """The user attributes; each change is written at once."""
-        return Attributes(lambda: self._metadata.attributes, self._set_attributes)
+        return Attributes(lambda: self._metadata.attributes, self._change_attributes)
 
     def update_attributes(self, new_attributes: dict[str, Any]) -> Self:
         """Merge ``new_attributes`` into the attributes; returns the node."""
         self.attrs.update(new_attributes)
         return self
 
-    def _set_attributes(self, attributes: dict[str, Any]) -> None:
-        self._update_metadata(attributes=attributes)
+    def _change_attributes(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self._change_metadata(lambda m: dataclasses.replace(m, attributes=change(m.attributes)))
 
-    def _update_metadata(self, **changes: Any) -> None:
-        """Write the metadata with ``changes``, and keep it."""
+    def _change_metadata(self, change: Callable[[M], M]) -> tuple[M, M]:
+        """Apply ``change`` to the stored metadata (see :func:`update_node`) and keep the
+        result; returns the metadata before and after."""
         self._check_writable()
-        meta = dataclasses.replace(self._metadata, **changes)
-        save_node(self._store, self._path, meta)
-        self._metadata = meta
+        old, new = update_node(self._store, self._path, self._metadata, change)
+        self._metadata = new
+        return old, new
 
     def _check_writable(self) -> None:
         if self.read_only:

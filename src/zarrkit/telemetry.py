@@ -16,6 +16,10 @@ wraps, a shard's codecs inside the sharding codec) emit nothing of their own: ev
 the calls made from above. Events of the work done for one array read or write carry its
 ``span``, also in the worker threads that do it.
 
+Over 400 lines: the events, the subscriber registry and the observers that build events at
+the boundaries share the context variables (span, nesting) and the ``active`` record that
+keep the no-subscriber path to one check; split, each part would reach into the others'.
+
 Examples
 --------
 >>> import zarrkit
@@ -93,8 +97,10 @@ class ArrayEvent(Timed):
 class StoreEvent(Timed):
     """A call of a store's public method: ``op`` is its name (``get``, ``get_many``,
     ``get_ranges``, ``getsize``, ``getsize_prefix``, ``set``, ``set_if_not_exists``,
-    ``set_many``, ``delete``, ``delete_many``, ``delete_prefix``, ``list``; zarr-python's
-    other names, such as ``get_sync``, report as the call they make). ``key`` is the key
+    ``set_many``, ``delete``, ``delete_many``, ``delete_prefix``, ``list``, and those of
+    versions: ``get_versioned``, ``get_many_versioned``, ``get_ranges_if``, ``get_then``,
+    ``set_if``, ``set_many_if``; zarr-python's other names, such as ``get_sync``, report as
+    the call they make). ``key`` is the key
     (or prefix) of single-key calls, ``count`` the keys (or ranges) asked for, ``nbytes``
     the bytes read or written, ``missing`` the keys that held nothing. ``outcome`` is
     "ok", "missing" (a single key that holds nothing) or "error" (then ``error`` is the
@@ -153,8 +159,9 @@ class RetryEvent(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConflictEvent(Event):
     """A conditional write (or read) that found another version of ``key`` than the one
-    it required; ``attempt`` counts from 1, ``resolution`` says what follows ("retry",
-    "gave up")."""
+    it required: a read-modify-write's ``set_if``, a ``get_then`` whose value changed between
+    its reads, a ``get_ranges_if`` through a cached shard index. ``attempt`` counts from 1,
+    ``resolution`` says what follows ("retry", "gave up")."""
 
     kind: ClassVar[str] = "conflict"
     op: str
@@ -409,20 +416,23 @@ def observe_store(
     key: str | None = None,
     count: int = 1,
     sent: int | None = None,
+    read: Callable[[T], object] | None = None,
 ) -> T:
     """Run ``call`` and emit its :class:`StoreEvent`: a write sends ``sent`` bytes; for a
-    read, a result of bytes or a list of them is bytes read (``None``: missing)."""
+    read, a result of bytes or a list of them is bytes read (``None``: missing), or what
+    ``read(result)`` gives of a result of another shape."""
     clock, nbytes, missing = Clock("store"), sent or 0, 0
-    result = None
+    received: object = None
     try:
         with clock:
             result = call()
         if sent is None:
-            nbytes, missing = _received(result)
+            received = result if read is None else read(result)
+            nbytes, missing = _received(received)
         return result
     finally:
         if active.store:
-            outcome: Outcome = "missing" if sent is None and result is None else "ok"
+            outcome: Outcome = "missing" if sent is None and received is None else "ok"
             deliver(
                 StoreEvent(
                     span=_span.get(),

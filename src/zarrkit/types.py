@@ -6,7 +6,7 @@ They live below codecs and storage so that neither imports the other for a type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +43,28 @@ class SuffixRequest:
 
 ByteRequest = RangeRequest | OffsetRequest | SuffixRequest
 
+#: An opaque token naming one version of a stored value (an ETag, a generation, a content
+#: hash ...): two reads that return the same version read the same bytes.
+Version = str
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """Bytes as read, with the version of the value they came from.
+
+    ``value`` is ``None`` when the key is missing (``version`` is then ``None`` too);
+    ``start`` is the offset of ``value`` in the whole stored value (non-zero for byte ranges).
+    """
+
+    value: bytes | None
+    version: Version | None
+    start: int = 0
+
+
+#: Given the bytes of a first read and their offset in the value (``None``: unknown), the
+#: byte ranges to read next from the same version (see ``Store.get_then``).
+Then = Callable[[bytes, int | None], Sequence[ByteRequest]]
+
 
 class ChunkStore(Lockable, Protocol):
     """What reading and writing chunks needs of a store (:class:`zarrkit.storage.Store`
@@ -64,6 +86,44 @@ class ChunkStore(Lockable, Protocol):
 
     def delete_many(self, keys: Sequence[str]) -> None: ...
 
+    # versions (see zarrkit.storage.base.Store)
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def supports_versions(self) -> bool: ...
+
+    @property
+    def supports_conditional_writes(self) -> bool: ...
+
+    @property
+    def versions_cacheable(self) -> bool: ...
+
+    def get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]: ...
+
+    def get_ranges_if(
+        self, key: str, ranges: Sequence[ByteRequest], if_match: Version
+    ) -> list[bytes]: ...
+
+    def get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None: ...
+
+    def set_many_if(
+        self, items: Sequence[tuple[str, Blob, Version | None]]
+    ) -> list[Version | None]: ...
+
+
+class Merge(Protocol):
+    """A write's change to chunks: their new blobs from their old ones."""
+
+    def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
+        """The new blob of each ``(coords, old blob or None)``; ``None`` removes the chunk."""
+
+    def empty(self, coords: Coords) -> Blob:
+        """The blob of a chunk of fill values, stored where a chunk cannot be removed
+        conditionally."""
+
 
 class ChunkAccess(Protocol):
     """Encoded chunks by grid coordinates, as the engine reads and writes them: one store
@@ -80,8 +140,13 @@ class ChunkAccess(Protocol):
 
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]: ...
 
-    def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
-        """Store each blob; ``None`` removes the chunk."""
+    def update_chunks(
+        self, coords: Sequence[Coords], complete: Sequence[bool], merge: Merge
+    ) -> None:
+        """Rewrite the chunks at ``coords`` with ``merge``: the old blob of a chunk is read only
+        where ``complete`` is false; each stored object is read, merged and written so that no
+        concurrent writer's update is lost (under locks, or with conditional writes retried
+        on conflict)."""
 
     def count_stored(self, stored: Mapping[str, Coords]) -> int:
         """How many chunks the stored chunks (or shards) hold, given as key -> coords."""

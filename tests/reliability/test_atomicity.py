@@ -17,6 +17,8 @@ import pytest
 import zarrkit
 from reliability.conftest import record, scaled
 from reliability.writers import rewrite_loop, version_pattern, versions_in
+from zarrkit import config
+from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.errors import NodeNotFoundError, StoreError
 from zarrkit.storage import FaultInjectionStore, LocalStore, MemoryStore, Store
 from zarrkit.storage.wrappers import WrapperStore
@@ -123,33 +125,69 @@ def test_metadata_is_read_whole_while_rewritten(tmp_path) -> None:
 
 class _RewriteBetween(WrapperStore):
     """Replaces a shard with ``replacement`` after its index was read, before its data is:
-    what a concurrent writer can do to a reader."""
+    what a concurrent writer can do to a reader. It reads as a store with versions (then
+    its byte ranges require the index's version) or without (then the index is read again
+    after them), through the generic :meth:`Store.get_then`, as an object store does."""
 
-    def __init__(self, inner: Store, key: str, replacement: bytes) -> None:
+    def __init__(self, inner: Store, key: str, replacement: bytes, versions: bool) -> None:
         super().__init__(inner)
         self.key, self.replacement = key, replacement
+        self.supports_versions = self.versions_cacheable = versions
+        self.replaced = 0
 
-    def _get_ranges(self, key: str, ranges: Any) -> Any:
+    def _get_then(self, key: str, first: Any, then: Any) -> Any:
+        return Store._get_then(self, key, first, then)
+
+    def _race(self, key: str) -> None:
         if key == self.key and self.replacement:
             self.inner.set(key, self.replacement)
             self.replacement = b""
+            self.replaced += 1
+
+    def _get_ranges(self, key: str, ranges: Any) -> Any:
+        self._race(key)
         return self.inner.get_ranges(key, ranges)
 
+    def _get_ranges_if(self, key: str, ranges: Any, if_match: Any) -> Any:
+        self._race(key)
+        return self.inner.get_ranges_if(key, ranges, if_match)
 
-def test_inner_chunk_read_is_whole_when_its_shard_is_replaced_meanwhile() -> None:
+
+def _two_shards() -> tuple[MemoryStore, bytes]:
+    """A store whose shard ``c/0`` holds 0..15, and the bytes of another version of it
+    (104..115 from element 4 on, inner chunks at other offsets)."""
     store = MemoryStore()
     array = zarrkit.create_array(
         store, shape=(16,), chunks=(4,), shards=(16,), dtype="i8", compressors=None
     )
     array[...] = np.arange(16)
-    old = np.arange(4, 8)
     array[0:4] = 0  # the fill value: inner chunk 0 is dropped, the others move
     array[4:16] = np.arange(104, 116)
     new_shard = store.get("c/0")
     array[...] = np.arange(16)
-    racing = zarrkit.open_array(_RewriteBetween(store, "c/0", new_shard))
-    got = racing[4:8]
-    assert np.array_equal(got, old) or np.array_equal(got, np.arange(104, 108))
+    return store, new_shard
+
+
+@pytest.mark.parametrize("versions", [True, False], ids=["if-match", "index-read-again"])
+def test_inner_chunk_read_is_whole_when_its_shard_is_replaced_meanwhile(versions: bool) -> None:
+    store, new_shard = _two_shards()
+    racing = _RewriteBetween(store, "c/0", new_shard, versions)
+    INDEXES.clear()
+    with config.set(shard_read_ahead=0):
+        got = zarrkit.open_array(racing)[4:8]
+    # the ranges of the first try came from another version: it was retried on the new one
+    assert racing.replaced == 1
+    np.testing.assert_array_equal(got, np.arange(104, 108))
+
+
+def test_cached_index_of_a_replaced_shard_is_read_again() -> None:
+    store, new_shard = _two_shards()
+    racing = _RewriteBetween(store, "c/0", new_shard, versions=True)
+    array = zarrkit.open_array(racing)
+    INDEXES.clear()
+    np.testing.assert_array_equal(array[8:12], np.arange(8, 12))  # caches the index
+    np.testing.assert_array_equal(array[4:8], np.arange(104, 108))  # replaced, read again
+    assert racing.replaced == 1
 
 
 # --- G2 -----------------------------------------------------------------------------------------

@@ -52,7 +52,9 @@ def test_failed_chunk_reads_are_errors_not_fill_values(shards: Any) -> None:
     array[...] = np.arange(16)
     chunk_keys = {key for key in store.list() if key.startswith("c/")}
     failing = FaultInjectionStore(
-        store, operations={"get", "get_many", "get_ranges"}, keys=chunk_keys
+        store,
+        operations={"get", "get_many", "get_ranges", "get_then", "get_ranges_if"},
+        keys=chunk_keys,
     )
     reopened = zarrkit.open_array(failing)  # metadata still reads
     with pytest.raises(StoreError, match="injected") as caught:

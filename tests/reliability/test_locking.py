@@ -20,6 +20,7 @@ from zarrkit.storage import (
     MemoryStore,
     PrefixStore,
     ReadOnlyStore,
+    SQLiteStore,
 )
 from zarrkit.storage.base import Store
 
@@ -47,7 +48,9 @@ def test_which_stores_lock_across_processes(tmp_path) -> None:
     assert LocalStore(tmp_path).locks_across_processes
     assert FaultInjectionStore(LocalStore(tmp_path)).locks_across_processes
     assert PrefixStore(LocalStore(tmp_path), "a").locks_across_processes
-    assert not MemoryStore().locks_across_processes
+    # no other process can write a MemoryStore's data: its locks reach every writer
+    assert MemoryStore().locks_across_processes
+    assert not SQLiteStore(tmp_path / "data.db").locks_across_processes
 
 
 def test_stores_name_their_lock_targets_and_lock_per_object_by_default() -> None:

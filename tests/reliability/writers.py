@@ -138,6 +138,16 @@ def process_own_elements(root: str, layout: str, writer: int, writers: int, writ
     return own_elements(array, writer, writers, writes, seed=writer)
 
 
+def process_own_elements_at(
+    start: Any, url: str, layout: str, writer: int, writers: int, writes: int
+) -> Any:
+    """:func:`own_elements` on the array ``layout`` of the store at ``url`` (any backend),
+    once every writer has opened it (``start``: a barrier)."""
+    array = zarrkit.open_array(url, path=layout)
+    start.wait()
+    return own_elements(array, writer, writers, writes, seed=writer)
+
+
 def process_overlapping(root: str, layout: str, writer: int, writes: int) -> list[Write]:
     array = zarrkit.open_array(LocalStore(root), path=layout)
     return overlapping(array, writer, writes, seed=100 + writer)

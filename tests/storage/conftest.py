@@ -83,6 +83,12 @@ def moto_single_server(server_dir):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_single_options(moto_single_server):
+    """``(bucket, storage_options)`` for a bucket on the single-threaded moto server."""
+    return s3_bucket(moto_single_server, "zarrkit-single")
+
+
 @pytest.fixture
 def s3_fault_proxy(moto_single_server):
     """``(proxy, bucket, storage_options)``: a fresh bucket on the single-threaded moto, reached

@@ -12,6 +12,7 @@ import numpy as np
 import obstore.store
 import pytest
 
+import zarrkit
 from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.storage import LocalStore, OffsetRequest, RangeRequest, SuffixRequest, make_store
 from zarrkit.storage.object import DEFAULT_RETRY, ObjectStore, build_obstore
@@ -22,8 +23,9 @@ class TestS3Store(StoreSuite):
     many_keys = 500
 
     @pytest.fixture
-    def store(self, s3_options):
-        bucket, options = s3_options
+    def store(self, s3_single_options):
+        # moto on one thread: conditional writes are atomic there, as on S3
+        bucket, options = s3_single_options
         yield ObjectStore(f"s3://{bucket}/{uuid.uuid4().hex}", **options)
 
 
@@ -282,3 +284,34 @@ def test_forbidden_is_an_error_not_missing(flaky_url):
     assert info.value.operation == "get"
     with pytest.raises(StoreError):
         store.get("forbidden", RangeRequest(0, 4))
+
+
+# --- versions ------------------------------------------------------------------------------
+@pytest.mark.parametrize("etags", [True, False])
+def test_sharded_reads_over_http_use_etags_when_the_server_sends_them(etags, tmp_path):
+    from zarrkit import config
+    from zarrkit.testing.object_server import ObjectServer
+
+    data = np.arange(256 * 256, dtype="f4").reshape(256, 256)
+    written = zarrkit.create_array(
+        str(tmp_path / "a"), shape=data.shape, chunks=(16, 16), shards=(128, 128), dtype="f4"
+    )
+    written[...] = data
+    with ObjectServer(tmp_path, etags=etags) as server, config.set(shard_read_ahead=0):
+        remote = zarrkit.open_array(f"{server.url}/a", mode="r")
+        np.testing.assert_array_equal(remote[0:16, 0:16], data[0:16, 0:16])
+        server.reset_stats()
+        np.testing.assert_array_equal(remote[16:32, 0:16], data[16:32, 0:16])
+        requests = server.stats().total
+    # with ETags: one conditional ranged GET through the cached index; without: the index,
+    # the ranges (after a HEAD for the size) and the index again, to prove one version
+    assert requests == (1 if etags else 4)
+
+
+def test_object_versions_carry_the_gcs_generation():
+    from zarrkit.storage.object import _etag, _update_version, _version_of
+
+    assert _version_of({"e_tag": '"abc"', "version": None}) == '"abc"'
+    gcs = _version_of({"e_tag": '"abc"', "version": "1712"})
+    assert _etag(gcs) == '"abc"' and _update_version(gcs) == {"e_tag": '"abc"', "version": "1712"}
+    assert _version_of({"e_tag": None, "version": None}) is None

@@ -199,3 +199,30 @@ def test_wrappers_pickle(tmp_path):
         clone = pickle.loads(pickle.dumps(store))
         assert clone.get("k") == b"v"
         assert clone.stats.calls["get"] == 1
+
+
+def test_wrappers_have_the_versions_of_the_store_they_wrap(tmp_path):
+    for inner in (MemoryStore(), LocalStore(tmp_path)):
+        for wrapper in (PrefixStore(inner, "p"), LoggingStore(inner), ReadOnlyStore(inner)):
+            assert wrapper.supports_versions == inner.supports_versions
+            assert wrapper.supports_conditional_writes == inner.supports_conditional_writes
+            assert wrapper.versions_cacheable == inner.versions_cacheable
+    prefixed = PrefixStore(MemoryStore(), "p")
+    version = prefixed.set_if("k", b"1", if_match=None)
+    assert prefixed.inner.get_versioned("p/k").version == version
+
+
+def test_injected_conflicts_on_conditional_reads_fall_back_to_the_index():
+    import numpy as np
+
+    import zarrkit
+    from zarrkit.errors import ConflictError
+
+    inner = MemoryStore()
+    a = zarrkit.create_array(inner, shape=(64,), chunks=(4,), shards=(32,), dtype="i4")
+    a[...] = np.arange(64)
+    store = FaultInjectionStore(inner, operations={"get_ranges_if"}, error=ConflictError)
+    reader = zarrkit.open_array(store)
+    for start in range(0, 32, 4):  # the cached index's reads always conflict here
+        assert reader[start : start + 4].tolist() == list(range(start, start + 4))
+    assert store.injected.calls["get_ranges_if"] == 7 and store.stats.calls["get_then"] == 8

@@ -84,7 +84,9 @@ def store_dask(
     - ``"rechunk"`` (default): rechunk ``source`` to whole multiples of the chunks.
     - ``"lock"``: keep the blocks, and hold a lock per shared chunk while writing (a
       ``distributed.Lock`` on a distributed cluster, else a process-local lock, which is
-      enough for the threaded scheduler but not the multiprocessing one).
+      enough for the threaded scheduler; for the multiprocessing one only on stores that
+      serialise writers themselves: lock files (local directories) or conditional writes
+      (object stores, databases), see docs/storage.md).
     - ``"error"``: raise :class:`~zarrkit.errors.ChunkAlignmentError`.
 
     With ``compute=False`` a ``Delayed`` is returned that performs the write.

@@ -11,20 +11,83 @@ The public methods also carry zarr-python 3's store names (``get_sync``, ``delet
 ``getsize_prefix``, ``set_if_not_exists``, ``get_partial_values``, the ``supports_*``
 flags ...), synchronous here: zarr-python's are coroutines. Values may be given as
 zarr-python ``Buffer`` objects, and a zarr-python ``prototype=`` makes reads return them.
+
+Over 400 lines: the one interface of every store, with its optional capabilities
+(ranges, listing, versions, conditional writes) and their defaults for backends without them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar, Self, overload
 
-from zarrkit.errors import ReadOnlyError
+from zarrkit.errors import ConflictError, ReadOnlyError, StoreError
 from zarrkit.keys import validate_key, validate_prefix
 from zarrkit.locking import LockTarget, key_lock
-from zarrkit.telemetry import active, observe_listing, observe_store, within
-from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
+from zarrkit.telemetry import ConflictEvent, active, emit, observe_listing, observe_store, within
+from zarrkit.types import (
+    Blob,
+    ByteRequest,
+    OffsetRequest,
+    RangeRequest,
+    SuffixRequest,
+    Then,
+    Version,
+    Versioned,
+)
+
+#: Reads of a value that keeps changing between its first read and the next, in
+#: :meth:`Store.get_then`, before giving up.
+CONSISTENT_READ_TRIES = 8
+
+
+def content_version(value: Blob) -> Version:
+    """A version that is the value's content: a 128-bit BLAKE2b hash (for backends that
+    keep no version of their own; equal values share it, which read-modify-writes allow)."""
+    return hashlib.blake2b(value, digest_size=16).hexdigest()
+
+
+def check_version(
+    key: str, current: Version | None, required: Version | None, operation: str
+) -> None:
+    """Raise :class:`~zarrkit.errors.ConflictError` unless ``key`` is at version ``required``
+    (``None``: absent); ``current`` is its version now (``None``: absent)."""
+    if current != required:
+        found = "absent" if current is None else f"at version {current}"
+        raise ConflictError(f"{found}, not {required or 'absent'}", key=key, operation=operation)
+
+
+def versioned_part(
+    key: str,
+    value: bytes | None,
+    version: Version | None,
+    byte_range: ByteRequest | None,
+    if_match: Version | None,
+) -> Versioned:
+    """The requested part of ``value`` (at ``version``; ``None``: missing), checked
+    against ``if_match`` first, for backends that read whole values."""
+    if if_match is not None:
+        check_version(key, version, if_match, "get")
+    if value is None:
+        return Versioned(None, None)
+    part = slice_for(byte_range, len(value))
+    return Versioned(value[part], version, part.start)
+
+
+def _value(found: Versioned) -> bytes | None:
+    return found.value
+
+
+def _values(found: list[Versioned]) -> list[bytes | None]:
+    return [v.value for v in found]
+
+
+def _found(found: tuple[Versioned, list[bytes]] | None) -> list[bytes | None] | None:
+    return None if found is None else [found[0].value, *found[1]]
 
 
 def slice_for(request: ByteRequest | None, size: int) -> slice:
@@ -160,14 +223,203 @@ class Store(ABC):
     # --- locking (see zarrkit.locking) ---------------------------------------------------------
     @property
     def locks_across_processes(self) -> bool:
-        """Whether the locks of :meth:`lock_target` serialise writers in other processes too
-        (lock files); otherwise only the threads of this process are serialised."""
+        """Whether the locks of :meth:`lock_target` serialise every writer of the data:
+        those of other processes too (lock files), or there are none (memory); otherwise
+        only the threads of this process are serialised."""
         return False
 
     def lock_target(self, key: str) -> LockTarget:
         """What a writer locks to rewrite ``key``: by default a lock of this process, one per
         store object; a backend whose handles share their data names the data instead."""
         return LockTarget(f"{type(self).__qualname__}@{id(self):x}:{key}")
+
+    # --- versions: optional capabilities (issue 13) ----------------------------------------
+    # A version names one value of a key (an ETag, a generation, a content hash). Stores
+    # that have them say so; wrappers pass them through. Read-modify-writes use them to
+    # detect concurrent writers (zarrkit.read_modify_write), sharded reads to read an
+    # index and its byte ranges from one version, and caches to key what they keep.
+
+    #: Whether reads can return the version they read (:meth:`get_versioned`) and can
+    #: require one (``if_match``, :meth:`get_ranges_if`).
+    supports_versions: bool = False
+    #: Whether :meth:`set_if` can replace a value only at a given version, or create it only
+    #: when absent, atomically against every other writer of the data.
+    supports_conditional_writes: bool = False
+    #: Whether caches may key data by version: checking one costs no read of the value,
+    #: and two different values of a key never share a version.
+    versions_cacheable: bool = False
+
+    @property
+    def identity(self) -> str:
+        """A name of this handle's data in process-wide caches (handles made by
+        :meth:`with_read_only` share it; every other store object has its own)."""
+        name: str | None = self.__dict__.get("_identity")
+        if name is None:
+            name = self.__dict__.setdefault("_identity", uuid.uuid4().hex)
+        return name
+
+    def get_versioned(
+        self, key: str, byte_range: ByteRequest | None = None, *, if_match: Version | None = None
+    ) -> Versioned:
+        """The value of ``key`` (or the requested bytes of it) and its version; with
+        ``if_match``, :class:`~zarrkit.errors.ConflictError` unless the key is at that version."""
+        if active.store and not within("store"):
+            call = partial(self.get_versioned, key, byte_range, if_match=if_match)
+            return observe_store(self, "get_versioned", call, key=key, read=_value)
+        check_request(byte_range)
+        self._require_versions("get_versioned")
+        return self._get_versioned(validate_key(key), byte_range, if_match)
+
+    def get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]:
+        """Values of ``keys`` with their versions, in order (concurrently where possible)."""
+        if active.store and not within("store"):
+            call = partial(self.get_many_versioned, keys)
+            return observe_store(self, "get_many_versioned", call, count=len(keys), read=_values)
+        for key in keys:
+            validate_key(key)
+        self._require_versions("get_many_versioned")
+        return self._get_many_versioned(keys)
+
+    def get_ranges_if(
+        self, key: str, ranges: Sequence[ByteRequest], if_match: Version
+    ) -> list[bytes]:
+        """Byte ranges of the value of ``key`` at version ``if_match``;
+        :class:`~zarrkit.errors.ConflictError` when the key holds another version (or none)."""
+        if active.store and not within("store"):
+            call = partial(self.get_ranges_if, key, ranges, if_match)
+            return observe_store(self, "get_ranges_if", call, key=key, count=len(ranges))
+        for request in ranges:
+            check_request(request)
+        self._require_versions("get_ranges_if")
+        return self._get_ranges_if(validate_key(key), ranges, if_match)
+
+    def get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        """Bytes ``first`` of ``key``, then the ranges ``then(those bytes, their offset)``
+        names, all from one version of the value (a shard's index, then its inner chunks);
+        ``None`` when the key is missing. Works on every store: through one open file or
+        transaction where the backend has one, else by conditional reads, else by reading
+        ``first`` again and retrying when it changed."""
+        if active.store and not within("store"):
+            call = partial(self.get_then, key, first, then)
+            return observe_store(self, "get_then", call, key=key, read=_found)
+        check_request(first)
+        return self._get_then(validate_key(key), first, then)
+
+    def set_if(self, key: str, value: Blob, *, if_match: Version | None) -> Version:
+        """Store ``value`` only if ``key`` is at version ``if_match`` (``None``: only if it is
+        absent); returns the new version, raises :class:`~zarrkit.errors.ConflictError`
+        otherwise."""
+        if active.store and not within("store"):
+            call = partial(self.set_if, key, value, if_match=if_match)
+            return observe_store(self, "set_if", call, key=key, sent=memoryview(value).nbytes)
+        self._check_writable()
+        self._require_conditional_writes("set_if")
+        return self._set_if(validate_key(key), value, if_match)
+
+    def set_many_if(
+        self, items: Sequence[tuple[str, Blob, Version | None]]
+    ) -> list[Version | None]:
+        """:meth:`set_if` for several ``(key, value, if_match)``: the new version of each,
+        ``None`` where the condition failed (concurrently where possible)."""
+        if active.store and not within("store"):
+            sent = sum(memoryview(value).nbytes for _, value, _ in items)
+            call = partial(self.set_many_if, items)
+            return observe_store(self, "set_many_if", call, count=len(items), sent=sent)
+        self._check_writable()
+        for key, _, _ in items:
+            validate_key(key)
+        self._require_conditional_writes("set_many_if")
+        return self._set_many_if(items)
+
+    # primitives: backends with versions override _get_versioned (and _get_ranges_if,
+    # _get_then where they can do better), those with conditional writes _set_if.
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        raise NotImplementedError
+
+    def _get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]:
+        return [self._get_versioned(key, None, None) for key in keys]
+
+    def _get_ranges_if(
+        self, key: str, ranges: Sequence[ByteRequest], if_match: Version
+    ) -> list[bytes]:
+        whole = self._get_versioned(key, None, if_match).value or b""
+        return [whole[slice_for(r, len(whole))] for r in ranges]
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        raise NotImplementedError
+
+    def _set_many_if(
+        self, items: Sequence[tuple[str, Blob, Version | None]]
+    ) -> list[Version | None]:
+        done: list[Version | None] = []
+        for key, value, if_match in items:
+            try:
+                done.append(self._set_if(key, value, if_match))
+            except ConflictError:
+                done.append(None)
+        return done
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        for attempt in range(1, CONSISTENT_READ_TRIES + 1):
+            head, start = self._head(key, first)
+            if head.value is None:
+                return None
+            requests = then(head.value, start)
+            try:
+                parts = self._read_after(key, head, first, requests)
+            except ConflictError:
+                parts = None
+            if parts is not None:
+                return head, parts
+            if active.conflict:  # a writer replaced the value between the reads
+                outcome = "retry" if attempt < CONSISTENT_READ_TRIES else "gave up"
+                store, op = repr(self), "get_then"
+                emit(
+                    ConflictEvent, op=op, store=store, key=key, attempt=attempt, resolution=outcome
+                )
+        raise ConflictError(
+            f"the value changed during each of {CONSISTENT_READ_TRIES} reads",
+            key=key,
+            operation="get_then",
+        )
+
+    def _head(self, key: str, first: ByteRequest) -> tuple[Versioned, int | None]:
+        """The first read of :meth:`get_then` and the offset of its bytes, when known."""
+        if self.supports_versions:
+            head = self._get_versioned(key, first, None)
+            return head, head.start
+        value = self._get(key, first)
+        if isinstance(first, SuffixRequest):
+            return Versioned(value, None), None
+        start = first.start if isinstance(first, RangeRequest) else first.offset
+        return Versioned(value, None, start), start
+
+    def _read_after(
+        self, key: str, head: Versioned, first: ByteRequest, requests: Sequence[ByteRequest]
+    ) -> list[bytes] | None:
+        """The ``requests`` of the version ``head`` came from; ``None`` when it changed.
+        Without a version, ``first`` is read again afterwards to tell (the index of a shard
+        changes with every rewrite)."""
+        if head.version is not None:
+            return self._get_ranges_if(key, requests, head.version) if requests else []
+        parts = self._get_ranges(key, requests) if requests else []
+        if parts is None or self._get(key, first) != head.value:
+            return None
+        return parts
+
+    def _require_versions(self, operation: str) -> None:
+        if not self.supports_versions:
+            raise StoreError(f"{self!r} has no versions", operation=operation)
+
+    def _require_conditional_writes(self, operation: str) -> None:
+        if not self.supports_conditional_writes:
+            raise StoreError(f"{self!r} cannot write conditionally", operation=operation)
 
     # --- public interface ------------------------------------------------------------------
     @overload
@@ -366,8 +618,13 @@ __all__ = [
     "RangeRequest",
     "Store",
     "SuffixRequest",
+    "Version",
+    "Versioned",
     "check_request",
+    "check_version",
+    "content_version",
     "slice_for",
     "validate_key",
     "validate_prefix",
+    "versioned_part",
 ]

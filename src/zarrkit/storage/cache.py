@@ -17,14 +17,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from zarrkit.storage.base import Store
 from zarrkit.storage.wrappers import WrapperStore
-from zarrkit.types import Blob, ByteRequest
+from zarrkit.types import Blob, ByteRequest, Version
 
 #: An entry: a key's whole value (request ``None``) or one byte range of it.
 Entry = tuple[str, ByteRequest | None]
+
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -242,6 +245,24 @@ class CacheStore(WrapperStore):
                 self._invalidate([key for key, _ in items])
                 for key, value in items:
                     self._track((key, None), bytes(value))
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        return self._conditional([key], lambda: self.inner.set_if(key, value, if_match=if_match))
+
+    def _set_many_if(
+        self, items: Sequence[tuple[str, Blob, Version | None]]
+    ) -> list[Version | None]:
+        keys = [key for key, _, _ in items]
+        return self._conditional(keys, lambda: self.inner.set_many_if(items))
+
+    def _conditional(self, keys: Sequence[str], write: Callable[[], T]) -> T:
+        """A conditional write: its keys' entries dropped around it (never cached: whether
+        it applies is known only after it)."""
+        self._invalidate(keys)
+        try:
+            return write()
+        finally:
+            self._invalidate(keys)
 
     def _delete(self, key: str) -> None:
         self._delete_many([key])

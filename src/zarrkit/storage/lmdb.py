@@ -8,6 +8,10 @@ and ``delete_prefix`` are one transaction each.
 Size: LMDB reserves ``map_size`` bytes of address space up front (the file grows only as
 needed); when a write does not fit, the map is doubled and the write retried.
 
+Versions: a value's version is a hash of its bytes; ``set_if`` compares and writes in one
+write transaction (LMDB serialises those across processes), and ``get_then`` reads from
+one read transaction (a snapshot).
+
 Concurrency: LMDB allows one environment per directory per process, so every store on
 the same directory in a process shares one (pickled copies included), with one lock
 serializing its transactions. Several processes may use the directory at once (LMDB's
@@ -26,8 +30,8 @@ from typing import Any, Self, TypeVar
 import lmdb
 
 from zarrkit.errors import StoreError
-from zarrkit.storage.base import Store, slice_for
-from zarrkit.types import Blob, ByteRequest
+from zarrkit.storage.base import Store, check_version, content_version, slice_for, versioned_part
+from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
 
 T = TypeVar("T")
 
@@ -206,6 +210,45 @@ class LMDBStore(Store):
                 found = cursor.delete()
 
         self._write("delete_prefix", prefix, write)
+
+    # --- versions ----------------------------------------------------------------------------
+    supports_versions = True
+    supports_conditional_writes = True
+
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        def read(txn: lmdb.Transaction) -> Versioned:
+            value = txn.get(key.encode())
+            version = None if value is None else content_version(value)
+            found = None if value is None else bytes(value)
+            return versioned_part(key, found, version, byte_range, if_match)
+
+        return self._read("get", key, read)
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        def read(txn: lmdb.Transaction) -> tuple[Versioned, list[bytes]] | None:
+            value = txn.get(key.encode())  # one snapshot: every part from this value
+            if value is None:
+                return None
+            part = slice_for(first, len(value))
+            head = Versioned(bytes(value[part]), None, part.start)
+            requests = then(head.value or b"", part.start)
+            return head, [bytes(value[slice_for(r, len(value))]) for r in requests]
+
+        return self._read("get_then", key, read)
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        def write(txn: lmdb.Transaction) -> None:
+            current = txn.get(key.encode())
+            version = None if current is None else content_version(current)
+            check_version(key, version, if_match, "set_if")
+            txn.put(key.encode(), value)
+
+        self._write("set_if", key, write)
+        return content_version(value)
 
     def _list_prefix(self, prefix: str) -> Iterator[str]:
         start = prefix.encode()

@@ -5,6 +5,14 @@ so a reader sees the old value or the new one, never a torn file, even if the wr
 killed. ``durable=True`` also fsyncs the file, then (after the rename) its directory, and
 the parents of directories it creates, so acknowledged writes survive power loss too.
 
+Versions: a file's version is its device, inode, modification time (ns) and size, taken on
+the open file a read goes through: since a write renames a new file over the key, a
+rewrite changes the inode. Two rewrites within one tick of the file system's clock that
+reuse an inode and keep the size cannot be told apart, so zarrkit itself serialises
+writers with its lock files here (:mod:`zarrkit.locking`), keys no cache by these
+versions, and reads a shard's index and its inner chunks through one open file.
+``set_if`` holds the key's lock while it compares and replaces.
+
 File names starting with ``.zarrkit-`` are the store's own (temporary files, and the
 ``.zarrkit-lock`` file :mod:`zarrkit.locking` keeps in a directory where writers lock keys):
 listing skips them and no key may name one.
@@ -19,11 +27,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Self, TypeVar
 
-from zarrkit.errors import InvalidKeyError, StoreError
+from zarrkit.errors import ConflictError, InvalidKeyError, StoreError
 from zarrkit.keys import validate_key
-from zarrkit.locking import FILE_LOCKS, LockTarget, file_target
-from zarrkit.storage.base import Store
-from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
+from zarrkit.locking import FILE_LOCKS, LockTarget, file_target, key_lock
+from zarrkit.storage.base import Store, check_version, slice_for
+from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
 
 T = TypeVar("T")
 _INTERNAL = ".zarrkit-"
@@ -122,7 +130,7 @@ class LocalStore(Store):
         return f"{self._root_str}{os.sep}{key}" if os.sep == "/" else str(self._path(key))
 
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
-        return self._read(key, "get", lambda fd: _read_fd(fd, byte_range))
+        return self._read(key, "get", lambda fd: _read_fd(fd, byte_range, os.fstat(fd))[0])
 
     def _getsize(self, key: str) -> int | None:
         try:
@@ -133,7 +141,71 @@ class LocalStore(Store):
             raise StoreError(str(e), key=key, operation="getsize") from e
 
     def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
-        return self._read(key, "get_ranges", lambda fd: [_read_fd(fd, r) for r in ranges])
+        def read(fd: int) -> list[bytes]:
+            st = os.fstat(fd)
+            return [_read_fd(fd, r, st)[0] for r in ranges]
+
+        return self._read(key, "get_ranges", read)
+
+    # --- versions ----------------------------------------------------------------------------
+    supports_versions = True
+    supports_conditional_writes = True
+
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        def read(fd: int) -> Versioned:
+            st = os.fstat(fd)
+            if if_match is not None:
+                check_version(key, _version(st), if_match, "get")
+            value, start = _read_fd(fd, byte_range, st)
+            return Versioned(value, _version(st), start)
+
+        found = self._read(key, "get", read)
+        if found is None and if_match is not None:
+            raise ConflictError("deleted", key=key, operation="get")
+        return found or Versioned(None, None)
+
+    def _get_ranges_if(
+        self, key: str, ranges: Sequence[ByteRequest], if_match: Version
+    ) -> list[bytes]:
+        def read(fd: int) -> list[bytes]:
+            st = os.fstat(fd)
+            check_version(key, _version(st), if_match, "get_ranges")
+            return [_read_fd(fd, r, st)[0] for r in ranges]
+
+        found = self._read(key, "get_ranges", read)
+        if found is None:
+            raise ConflictError("deleted", key=key, operation="get_ranges")
+        return found
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        """Both reads through one open file: one version, whatever renames happen meanwhile."""
+
+        def read(fd: int) -> tuple[Versioned, list[bytes]]:
+            st = os.fstat(fd)
+            value, start = _read_fd(fd, first, st)
+            head = Versioned(value, _version(st), start)
+            return head, [_read_fd(fd, r, st)[0] for r in then(value, start)]
+
+        return self._read(key, "get_then", read)
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        path = self._path(key)
+        with key_lock(self, key):
+            try:
+                current = _version(os.stat(path))
+            except (FileNotFoundError, NotADirectoryError):
+                current = None
+            except OSError as e:
+                raise StoreError(str(e), key=key, operation="set_if") from e
+            check_version(key, current, if_match, "set_if")
+            try:
+                return self._write_atomic(path, value)
+            except OSError as e:
+                raise StoreError(str(e), key=key, operation="set_if") from e
 
     def _read(self, key: str, operation: str, read: Callable[[int], T]) -> T | None:
         """``read(fd)`` on the open file of ``key``; ``None`` when there is no such file."""
@@ -147,6 +219,8 @@ class LocalStore(Store):
             return read(fd)
         except IsADirectoryError:
             return None
+        except StoreError:  # a ConflictError, already naming the key
+            raise
         except OSError as e:
             raise StoreError(str(e), key=key, operation=operation) from e
         finally:
@@ -159,13 +233,15 @@ class LocalStore(Store):
         except OSError as e:
             raise StoreError(str(e), key=key, operation="set") from e
 
-    def _write_atomic(self, path: Path, value: Blob) -> None:
+    def _write_atomic(self, path: Path, value: Blob) -> Version:
+        """Write ``value`` to a new file renamed over ``path``; returns its version."""
         fd, tmp = self._create_temp(path.parent)
         try:
             try:
                 _write_all(fd, value)
                 if self.durable:
                     os.fsync(fd)
+                version = _version(os.fstat(fd))
             finally:
                 os.close(fd)
             os.replace(tmp, path)
@@ -174,6 +250,7 @@ class LocalStore(Store):
             raise
         if self.durable:
             _fsync_dir(path.parent)
+        return version
 
     def _create_temp(self, directory: Path) -> tuple[int, Path]:
         """A new temporary file in ``directory`` (made if missing, again if a concurrent
@@ -235,20 +312,14 @@ class LocalStore(Store):
                 yield name if rel == "." else f"{rel}/{name}"
 
 
-def _read_fd(fd: int, request: ByteRequest | None) -> bytes:
-    """The bytes ``request`` names of the open file ``fd`` (positioned reads)."""
-    size = os.fstat(fd).st_size
-    if request is None:
-        start, end = 0, size
-    elif isinstance(request, RangeRequest):
-        start, end = min(request.start, size), min(request.end, size)
-    elif isinstance(request, OffsetRequest):
-        start, end = min(request.offset, size), size
-    else:
-        start, end = max(size - request.suffix, 0), size
+def _read_fd(fd: int, request: ByteRequest | None, st: os.stat_result) -> tuple[bytes, int]:
+    """The bytes ``request`` names of the open file ``fd`` (positioned reads) and the offset
+    they start at; ``st`` is the file's ``fstat``."""
+    part = slice_for(request, st.st_size)
+    start, end = part.start, part.stop
     data = os.pread(fd, end - start, start)
     if len(data) == end - start:
-        return data
+        return data, part.start
     parts = [data]  # a short read: the kernel caps one read, keep going
     start += len(data)
     while start < end:
@@ -257,7 +328,11 @@ def _read_fd(fd: int, request: ByteRequest | None) -> bytes:
             break
         parts.append(more)
         start += len(more)
-    return b"".join(parts)
+    return b"".join(parts), part.start
+
+
+def _version(st: os.stat_result) -> Version:
+    return f"{st.st_dev:x}-{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
 
 
 def _segments(key: str) -> list[str]:

@@ -8,10 +8,17 @@ or the machine. Every ``set`` is one transaction; ``set_many``, ``delete_many`` 
 Concurrency: each thread gets its own connection; any number of processes and hosts may
 share the table. Values are stored uncompressed out of line (``STORAGE EXTERNAL``, as
 chunks are compressed already), so byte-range reads fetch only the bytes asked for.
+
+Versions: a value's version is its ``md5`` (computed by the server), so no column is added:
+``set_if`` is one ``UPDATE ... WHERE md5(value) =`` the version read (or an ``INSERT`` that
+must not find the key), atomic across clients. Checking a version reads the whole value on
+the server, so caches do not key by it; ``get_then`` reads in one ``REPEATABLE READ``
+transaction (a snapshot).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,10 +26,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from zarrkit.errors import StoreError
-from zarrkit.storage.base import Store
+from zarrkit.errors import ConflictError, StoreError
+from zarrkit.storage.base import Store, slice_for, versioned_part
 from zarrkit.storage.sqlite import prefix_bounds
-from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, Then, Version, Versioned
 
 
 class PostgresStore(Store):
@@ -155,6 +162,50 @@ class PostgresStore(Store):
         except psycopg.Error as e:
             key = rows[0][0] if rows else None
             raise StoreError(f"{type(e).__name__}: {e}", key=key, operation=operation) from e
+
+    # --- versions ----------------------------------------------------------------------------
+    supports_versions = True
+    supports_conditional_writes = True
+
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        query = sql.SQL("SELECT value, md5(value) FROM {} WHERE key = %s").format(self._table)
+        row = self._execute("get", key, query, [key]).fetchone()
+        value, version = (bytes(row[0]), str(row[1])) if row else (None, None)
+        return versioned_part(key, value, version, byte_range, if_match)
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        """Both parts in one REPEATABLE READ transaction: one snapshot."""
+        conn = self._conn()
+        size_query = sql.SQL("SELECT length(value) FROM {} WHERE key = %s").format(self._table)
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                row = conn.execute(size_query, [key]).fetchone()
+                if row is None:
+                    return None
+                start = slice_for(first, int(row[0])).start
+                value = self._get(key, first) or b""
+                parts = [self._get(key, r) or b"" for r in then(value, start)]
+        except psycopg.Error as e:
+            raise StoreError(f"{type(e).__name__}: {e}", key=key, operation="get_then") from e
+        return Versioned(value, None, start), parts
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        data = bytes(value)
+        if if_match is None:
+            query = sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING")
+            args: list[Any] = [key, data]
+        else:
+            query = sql.SQL("UPDATE {} SET value = %s WHERE key = %s AND md5(value) = %s")
+            args = [data, key, if_match]
+        if self._execute("set_if", key, query.format(self._table), args).rowcount != 1:
+            found = "exists" if if_match is None else f"is not at version {if_match}"
+            raise ConflictError(found, key=key, operation="set_if")
+        return hashlib.md5(data).hexdigest()  # what the server's md5() computes
 
     def _list_prefix(self, prefix: str) -> Iterator[str]:
         query = sql.SQL("SELECT key FROM {} WHERE key >= %s AND key < %s ORDER BY key")

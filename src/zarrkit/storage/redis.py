@@ -10,23 +10,40 @@ Atomicity: ``set`` and ``delete`` are single commands; ``set_many`` is one ``MSE
 ``delete_many`` one ``DEL``, both atomic; byte-range reads check existence and read the
 range in one ``MULTI``/``EXEC``. Concurrency: the client's connection pool is thread-safe;
 any number of processes and hosts may share the server.
+
+Versions: a value's version is the SHA-1 of its bytes (Redis' own ``redis.sha1hex``), so
+nothing but the value is stored; ``set_if`` compares and writes in one Lua script, atomic
+on the server. Checking a version reads the whole value, so caches do not key by it;
+``get_then`` reads the value once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
 
-from zarrkit.errors import StoreError
-from zarrkit.storage.base import Store
-from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest
+from zarrkit.errors import ConflictError, StoreError
+from zarrkit.storage.base import Store, slice_for, versioned_part
+from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, Then, Version, Versioned
 
 # Keys per MGET, so one huge request does not block the server for long.
 _BATCH = 1000
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+# SET KEYS[1] to ARGV[1] if it is at version ARGV[2] ('': if it is absent); 1 when written.
+_SET_IF = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '' then
+    if current then return 0 end
+elseif not current or redis.sha1hex(current) ~= ARGV[2] then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
 
 
 class RedisStore(Store):
@@ -119,6 +136,36 @@ class RedisStore(Store):
         if names:
             self._call("delete_many", names[0].decode(), self.client.delete, *names)
 
+    # --- versions ----------------------------------------------------------------------------
+    supports_versions = True
+    supports_conditional_writes = True
+
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        value: bytes | None = self._call("get", key, self.client.get, self._name(key))
+        version = None if value is None else _version(value)
+        return versioned_part(key, value, version, byte_range, if_match)
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        whole = self._get_versioned(key, None, None)  # one GET: one version
+        if whole.value is None:
+            return None
+        value = whole.value
+        part = slice_for(first, len(value))
+        head = Versioned(value[part], whole.version, part.start)
+        return head, [value[slice_for(r, len(value))] for r in then(head.value or b"", part.start)]
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        data = bytes(value)
+        args = (_SET_IF, 1, self._name(key), data, if_match or "")
+        if not self._call("set_if", key, self.client.eval, *args):
+            found = "exists" if if_match is None else f"is not at version {if_match}"
+            raise ConflictError(found, key=key, operation="set_if")
+        return _version(data)
+
     def _list_prefix(self, prefix: str) -> Iterator[str]:
         pattern = _GLOB_SPECIAL.sub(r"\\\1", self.namespace + prefix) + "*"
         start = len(self.namespace.encode())
@@ -129,6 +176,10 @@ class RedisStore(Store):
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()
+
+
+def _version(value: bytes) -> Version:
+    return hashlib.sha1(value).hexdigest()  # what redis.sha1hex computes in scripts
 
 
 def _inclusive_span(request: ByteRequest) -> tuple[int, int] | None:

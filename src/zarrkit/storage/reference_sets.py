@@ -12,6 +12,9 @@ The Parquet format (written by kerchunk through fsspec's ``LazyReferenceMapper``
 the metadata documents in a ``.zmetadata`` JSON file and each array's chunk references in
 ``<array>/refs.<record>.parq`` files of ``record_size`` rows (columns ``path``, ``offset``,
 ``size``, ``raw``), row-major over the chunk grid. Reading it needs ``pyarrow``.
+
+Over 400 lines: kerchunk's three formats (JSON version 0, version 1 with templates and
+``gen``, Parquet) parsed into one result.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Each wrapper is itself a :class:`~zarrkit.storage.base.Store` and forwards to the public
 methods of the store it wraps, so the inner store's own checks still apply.
+
+Over 400 lines: six small wrappers (read-only, prefix, logging, latency, fault injection)
+and the base that forwards versions and conditional writes for all of them.
 """
 
 from __future__ import annotations
@@ -18,12 +21,27 @@ from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.keys import validate_key
 from zarrkit.locking import LockTarget
 from zarrkit.storage.base import Store
-from zarrkit.types import Blob, ByteRequest
+from zarrkit.types import Blob, ByteRequest, Then, Version, Versioned
 
 T = TypeVar("T")
 
 #: Operation names used by counters, logs and fault selection.
-OPERATIONS = ("get", "get_many", "get_ranges", "set", "set_many", "delete", "list")
+OPERATIONS = (
+    "get",
+    "get_many",
+    "get_ranges",
+    "set",
+    "set_many",
+    "delete",
+    "list",
+    # versions
+    "get_versioned",
+    "get_many_versioned",
+    "get_ranges_if",
+    "get_then",
+    "set_if",
+    "set_many_if",
+)
 
 
 class WrapperStore(Store):
@@ -36,6 +54,10 @@ class WrapperStore(Store):
     def __init__(self, inner: Store, *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
         self.inner = inner
+        # the versions of the wrapped store
+        self.supports_versions = inner.supports_versions
+        self.supports_conditional_writes = inner.supports_conditional_writes
+        self.versions_cacheable = inner.versions_cacheable
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r}, read_only={self.read_only})"
@@ -80,6 +102,42 @@ class WrapperStore(Store):
 
     def close(self) -> None:
         self.inner.close()
+
+    # --- versions: those of the wrapped store (see __init__) ----------------------------
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        def call() -> Versioned:
+            return self.inner.get_versioned(key, byte_range, if_match=if_match)
+
+        return self._call("get_versioned", (key,), 0, call)
+
+    def _get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]:
+        return self._call(
+            "get_many_versioned", keys, 0, lambda: self.inner.get_many_versioned(keys)
+        )
+
+    def _get_ranges_if(
+        self, key: str, ranges: Sequence[ByteRequest], if_match: Version
+    ) -> list[bytes]:
+        call = lambda: self.inner.get_ranges_if(key, ranges, if_match)  # noqa: E731
+        return self._call("get_ranges_if", (key,), 0, call)
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        return self._call("get_then", (key,), 0, lambda: self.inner.get_then(key, first, then))
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        call = lambda: self.inner.set_if(key, value, if_match=if_match)  # noqa: E731
+        return self._call("set_if", (key,), len(memoryview(value)), call)
+
+    def _set_many_if(
+        self, items: Sequence[tuple[str, Blob, Version | None]]
+    ) -> list[Version | None]:
+        sent = sum(len(memoryview(value)) for _, value, _ in items)
+        keys = [key for key, _, _ in items]
+        return self._call("set_many_if", keys, sent, lambda: self.inner.set_many_if(items))
 
 
 class ReadOnlyStore(WrapperStore):
@@ -148,6 +206,32 @@ class PrefixStore(WrapperStore):
         start = len(self.prefix)
         return (key[start:] for key in self.inner.list_prefix(self.prefix + prefix))
 
+    def _get_versioned(
+        self, key: str, byte_range: ByteRequest | None, if_match: Version | None
+    ) -> Versioned:
+        return self.inner.get_versioned(self.prefix + key, byte_range, if_match=if_match)
+
+    def _get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]:
+        return self.inner.get_many_versioned([self.prefix + key for key in keys])
+
+    def _get_ranges_if(
+        self, key: str, ranges: Sequence[ByteRequest], if_match: Version
+    ) -> list[bytes]:
+        return self.inner.get_ranges_if(self.prefix + key, ranges, if_match)
+
+    def _get_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        return self.inner.get_then(self.prefix + key, first, then)
+
+    def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        return self.inner.set_if(self.prefix + key, value, if_match=if_match)
+
+    def _set_many_if(
+        self, items: Sequence[tuple[str, Blob, Version | None]]
+    ) -> list[Version | None]:
+        return self.inner.set_many_if([(self.prefix + k, v, m) for k, v, m in items])
+
 
 class OperationStats:
     """Thread-safe counters of calls and bytes (sent plus received) per operation."""
@@ -182,8 +266,10 @@ def _size(result: object) -> int:
     """Bytes received in a result: a value, a list of values, or nothing."""
     if isinstance(result, bytes | bytearray | memoryview):
         return len(result)
-    if isinstance(result, list):
-        return sum(len(item) for item in result if isinstance(item, bytes | bytearray))
+    if isinstance(result, Versioned):
+        return _size(result.value)
+    if isinstance(result, list | tuple):
+        return sum(_size(item) for item in result)
     return 0
 
 

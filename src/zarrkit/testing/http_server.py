@@ -10,6 +10,9 @@ for the delayed ACK of its header segment.
 The counters and settings are read and changed over HTTP under ``/__control__/`` (never counted,
 delayed or faulted), so a test or benchmark drives a server in another process the same way as
 one in a thread: ``stats()``, ``reset_stats()``, ``configure(latency=0.02)``.
+
+Over 400 lines: the service, the handler, the control API and the process launcher of
+one test server, which are only used together.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ Examples
 ...     @pytest.fixture
 ...     def store(self):
 ...         yield MemoryStore()
+
+Over 400 lines: one test per store behaviour and capability, which every backend's test
+module inherits.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from typing import ClassVar
 
 import pytest
 
-from zarrkit.errors import InvalidKeyError, ReadOnlyError
+from zarrkit.errors import ConflictError, InvalidKeyError, ReadOnlyError, StoreError
 from zarrkit.storage.base import Store
-from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest
+from zarrkit.types import ByteRequest, OffsetRequest, RangeRequest, SuffixRequest, Versioned
 
 INVALID_KEYS = ["", "..", ".", "a/../b", "a//b", "a/", "/a", "a\\b", "C:", "C:/x", "a\x00b"]
 UNICODE_KEYS = ["données/été", "数据/块/0", "emoji/🧊", "space key/x y"]
@@ -55,6 +58,10 @@ class StoreSuite:
     - ``shares_data_when_pickled``: an unpickled handle sees writes made after pickling
       (true for stores that name shared, persistent data; false for snapshot-like ones).
     - ``large_value_size`` and ``many_keys``: sizes of the large-value and many-keys tests.
+
+    The version tests run on stores that claim versions (``supports_versions``) or
+    conditional writes (``supports_conditional_writes``) and are skipped on the others;
+    ``get_then`` works on every store.
     """
 
     shares_data_when_pickled: ClassVar[bool] = True
@@ -383,3 +390,129 @@ class StoreSuite:
         assert set(store.list()) == expected
         keys = sorted(expected)
         assert store.get_many(keys) == [f"{k[1:].replace('/', ':')}".encode() for k in keys]
+
+    # --- versions ----------------------------------------------------------------------------
+    def _needs(self, store: Store, capability: str) -> None:
+        if not getattr(store, capability):
+            pytest.skip(f"{type(store).__name__} does not claim {capability}")
+
+    def test_stores_without_versions_say_so(self, store: Store) -> None:
+        store.set("k", b"v")
+        if not store.supports_versions:
+            with pytest.raises(StoreError):
+                store.get_versioned("k")
+        if not store.supports_conditional_writes:
+            with pytest.raises(StoreError):
+                store.set_if("k", b"w", if_match=None)
+            assert store.get("k") == b"v"
+
+    def test_versions_name_values(self, store: Store) -> None:
+        self._needs(store, "supports_versions")
+        assert store.get_versioned("v/missing") == Versioned(None, None)
+        store.set("v/k", b"first value")
+        first = store.get_versioned("v/k")
+        assert first.value == b"first value" and first.version
+        assert store.get_versioned("v/k").version == first.version  # a read changes nothing
+        store.set("v/k", b"second")
+        second = store.get_versioned("v/k")
+        assert second.value == b"second" and second.version not in (None, first.version)
+        assert store.get_many_versioned(["v/k", "v/missing"]) == [second, Versioned(None, None)]
+
+    def test_versioned_byte_ranges_say_where_they_start(self, store: Store) -> None:
+        self._needs(store, "supports_versions")
+        store.set("v/r", b"0123456789")
+        whole = store.get_versioned("v/r")
+        for request, expected in BYTE_RANGES:
+            part = store.get_versioned("v/r", request)
+            assert part.value == expected and part.version == whole.version, request
+            if expected:
+                assert b"0123456789"[part.start :].startswith(expected), request
+
+    def test_reads_can_require_a_version(self, store: Store) -> None:
+        self._needs(store, "supports_versions")
+        store.set("v/r", b"0123456789")
+        version = store.get_versioned("v/r").version
+        assert version is not None
+        ranges: list[ByteRequest] = [RangeRequest(1, 3), SuffixRequest(2)]
+        assert store.get_ranges_if("v/r", ranges, version) == [b"12", b"89"]
+        assert store.get_versioned("v/r", RangeRequest(0, 2), if_match=version).value == b"01"
+        store.set("v/r", b"abcdefghij")
+        with pytest.raises(ConflictError):
+            store.get_ranges_if("v/r", ranges, version)
+        with pytest.raises(ConflictError):
+            store.get_versioned("v/r", if_match=version)
+        store.delete("v/r")
+        with pytest.raises(ConflictError):
+            store.get_ranges_if("v/r", ranges, version)
+
+    def test_get_then_reads_one_version(self, store: Store) -> None:
+        store.set("t/shard", b"payload-INDEX")
+        seen: list[tuple[bytes, int | None]] = []
+
+        def then(head: bytes, start: int | None) -> list[ByteRequest]:
+            seen.append((head, start))
+            return [RangeRequest(0, 7)]
+
+        found = store.get_then("t/shard", SuffixRequest(5), then)
+        assert found is not None
+        assert found[0].value == b"INDEX" and found[1] == [b"payload"]
+        assert seen[0][0] == b"INDEX" and seen[0][1] in (8, None)
+        assert store.get_then("t/missing", SuffixRequest(5), then) is None
+
+    def test_set_if_creates_and_replaces_only_as_asked(self, store: Store) -> None:
+        self._needs(store, "supports_conditional_writes")
+        created = store.set_if("w/k", b"one", if_match=None)
+        with pytest.raises(ConflictError):
+            store.set_if("w/k", b"again", if_match=None)  # exists already
+        assert store.get("w/k") == b"one"
+        if store.supports_versions:
+            assert store.get_versioned("w/k").version == created
+        replaced = store.set_if("w/k", b"two", if_match=created)
+        with pytest.raises(ConflictError):
+            store.set_if("w/k", b"stale", if_match=created)
+        assert store.get("w/k") == b"two"
+        store.delete("w/k")
+        with pytest.raises(ConflictError):
+            store.set_if("w/k", b"gone", if_match=replaced)  # no longer there
+        assert store.get("w/k") is None
+        results = store.set_many_if([("w/a", b"1", None), ("w/b", b"2", "no-such-version")])
+        assert results[0] is not None and results[1] is None
+        assert store.get_many(["w/a", "w/b"]) == [b"1", None]
+
+    def test_read_only_refuses_conditional_writes(self, store: Store) -> None:
+        self._needs(store, "supports_conditional_writes")
+        with pytest.raises(ReadOnlyError):
+            self.read_only_handle(store).set_if("w/k", b"x", if_match=None)
+        assert store.get("w/k") is None
+
+    def test_conditional_increments_from_threads_lose_none(self, store: Store) -> None:
+        # TensorStore's TestConcurrentWrites: each thread owns a slot of one value and
+        # increments it with read-version / set_if loops; a lost update shows as a short slot.
+        self._needs(store, "supports_conditional_writes")
+        self._needs(store, "supports_versions")
+        threads, increments = 4, 5
+        store.set("w/counter", bytes(threads))
+        errors: list[BaseException] = []
+
+        def work(slot: int) -> None:
+            try:
+                for _ in range(increments):
+                    while True:
+                        current = store.get_versioned("w/counter")
+                        value = bytearray(current.value or b"")
+                        value[slot] += 1
+                        try:
+                            store.set_if("w/counter", value, if_match=current.version)
+                            break
+                        except ConflictError:
+                            continue
+            except BaseException as e:
+                errors.append(e)
+
+        workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert errors == []
+        assert store.get("w/counter") == bytes([increments] * threads)

@@ -1,12 +1,19 @@
 """The chunk access the sharding codec provides: inner chunks read and written through
 the shards that hold them.
 
-Reading a set of inner chunks fetches, per shard, the index (one ranged request) and then
-only the byte ranges of the needed inner chunks in one ``get_ranges`` call, with adjacent
-ranges merged. Writing replaces whole shards: a shard whose every inner chunk is being
-written is built without reading; otherwise it is read, updated and rewritten, under the
-shard's :func:`~zarrkit.locking.key_lock`, so concurrent writers (threads, and processes
-where the store can lock) never lose each other's updates.
+Reading inner chunks of a shard takes one request on a warm object store: the shard's
+index is cached with the shard's version (:mod:`.index_cache`), and the byte ranges are
+read on condition that the shard still has that version; a rewritten shard fails that
+condition, and its index is read again. A cold read fetches the index (with the bytes just
+before it, which may hold the wanted inner chunks or the whole shard) and then the ranges
+still missing, both from one version of the shard (:meth:`~zarrkit.storage.Store.get_then`:
+one open file, one transaction, or conditional requests). Ranges of one shard that lie
+within ``coalesce_gap`` bytes of each other are read in one request.
+
+Writing replaces whole shards: a shard whose every inner chunk is written whole is built
+without reading; otherwise it is read, updated and rewritten under the shard's lock, and
+conditionally on its version where other processes may write it
+(:mod:`zarrkit.read_modify_write`), so concurrent writers never lose each other's updates.
 """
 
 from __future__ import annotations
@@ -16,13 +23,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from zarrkit import config, locking
+from zarrkit import config
+from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import ChunkSpec
+from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid
-from zarrkit.errors import CodecError, StoreError
+from zarrkit.errors import CodecError, ConflictError
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
 from zarrkit.telemetry import ConflictEvent, active, emit
-from zarrkit.types import Blob, ChunkStore, Coords, RangeRequest, SuffixRequest
+from zarrkit.types import (
+    Blob,
+    ByteRequest,
+    ChunkStore,
+    Coords,
+    Merge,
+    OffsetRequest,
+    RangeRequest,
+    SuffixRequest,
+)
 
 if TYPE_CHECKING:
     from zarrkit.codecs.pipeline import CodecPipeline
@@ -105,72 +123,54 @@ class ShardedChunks:
             list(config.pool("io_threads").map(read_shard, wanted))
         return result
 
-    def _read_raw_index(self, key: str, cps: tuple[int, ...]) -> bytes | None:
-        nbytes = self.codec.index_nbytes(cps)
-        request = (
-            RangeRequest(0, nbytes)
-            if self.codec.index_location == "start"
-            else SuffixRequest(nbytes)
-        )
-        raw = self.store.get(key, request)
-        if raw is not None and len(raw) != nbytes:
-            raise CodecError(
-                f"shard is {len(raw)} bytes, shorter than its {nbytes}-byte index", key=key
-            )
-        return raw
+    def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
+        """The inner chunks ``inner`` of ``shard``, all from one version of it."""
+        key = self.shard_key(shard)
+        cacheable = self.store.versions_cacheable
+        where = (self.store.identity, key)
+        cached = INDEXES.get(where) if cacheable else None
+        if cached is not None:
+            version, index = cached
+            plan = _ShardRead(self, key, self.grid.cps(shard), inner)
+            requests = plan.plan(index)
+            try:
+                return plan.blobs(self.store.get_ranges_if(key, requests, version))
+            except ConflictError:
+                INDEXES.discard(where)  # rewritten or deleted: read its index again
+                if active.conflict:
+                    emit(ConflictEvent, op="get_ranges_if", store=repr(self.store), key=key)
+        plan = _ShardRead(self, key, self.grid.cps(shard), inner)
+        found = self.store.get_then(key, self._first_request(shard, inner), plan.then)
+        if found is None:
+            return [None] * len(inner)
+        head, parts = found
+        if cacheable and head.version and plan.index is not None:
+            INDEXES.put(where, head.version, plan.index)
+        return plan.blobs(parts)
+
+    def _first_request(self, shard: Coords, inner: list[Coords]) -> ByteRequest:
+        """The whole shard when every inner chunk of it is wanted (one request), else its
+        index and, in the same request, the bytes beside it."""
+        if len(set(inner)) == self.grid.inside(shard, self.counts):
+            return OffsetRequest(0)
+        at_start = self.codec.index_location == "start"
+        # bytes beside an index at the end are of use only where their offset is known
+        ahead = config.get("shard_read_ahead") if at_start or self.store.supports_versions else 0
+        size = self.codec.index_nbytes(self.grid.cps(shard)) + ahead
+        return RangeRequest(0, size) if at_start else SuffixRequest(size)
 
     def _read_index(self, key: str, shard: Coords) -> Any:
         cps = self.grid.cps(shard)
-        raw = self._read_raw_index(key, cps)
-        return None if raw is None else self.codec.decode_index(raw, cps, None, key=key)
-
-    def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
-        """The inner chunks ``inner`` of one shard, all from the same version of it: the
-        index is read again after the byte ranges, and the read retried if a writer replaced
-        the shard in between (its index then differs)."""
-        key, cps = self.shard_key(shard), self.grid.cps(shard)
-        for attempt in range(1, _RETRIES + 1):
-            raw = self._read_raw_index(key, cps)
-            if raw is None:
-                return [None] * len(inner)
-            blobs = self._read_ranges(key, self.codec.decode_index(raw, cps, None, key=key), inner)
-            if blobs is not None and self._read_raw_index(key, cps) == raw:
-                return blobs
-            if active.conflict:  # the shard changed meanwhile: another version of it
-                outcome = "retry" if attempt < _RETRIES else "gave up"
-                store = repr(self.store)
-                emit(
-                    ConflictEvent,
-                    op="get_ranges",
-                    store=store,
-                    key=key,
-                    attempt=attempt,
-                    resolution=outcome,
-                )
-        raise StoreError(
-            f"the shard changed during each of {_RETRIES} reads", key=key, operation="get_ranges"
-        )
-
-    def _read_ranges(self, key: str, index: Any, inner: list[Coords]) -> list[Blob | None] | None:
-        entries = [(int(index[c][0]), int(index[c][1])) for c in inner]
-        present = sorted({e for e in entries if e[0] != int(EMPTY)})
-        spans = _coalesce(present)
-        fetched = (
-            self.store.get_ranges(key, [RangeRequest(a, b) for a, b in spans]) if spans else []
-        )
-        if fetched is None:  # deleted after its index was read
+        nbytes = self.codec.index_nbytes(cps)
+        at_start = self.codec.index_location == "start"
+        raw = self.store.get(key, RangeRequest(0, nbytes) if at_start else SuffixRequest(nbytes))
+        if raw is None:
             return None
-        pieces: dict[tuple[int, int], Blob] = {}
-        for (start, end), data in zip(spans, fetched, strict=True):
-            if len(data) != end - start:
-                raise CodecError(
-                    f"shard ended early: bytes [{start}, {end}) returned {len(data)} bytes", key=key
-                )
-            view = memoryview(data)
-            for offset, size in present:
-                if start <= offset <= end and offset + size <= end:
-                    pieces[(offset, size)] = view[offset - start : offset - start + size]
-        return [None if e[0] == int(EMPTY) else pieces[e] for e in entries]
+        if len(raw) != nbytes:
+            raise CodecError(
+                f"shard is {len(raw)} bytes, shorter than its {nbytes}-byte index", key=key
+            )
+        return self.codec.decode_index(raw, cps, None, key=key)
 
     def store_key(self, coords: Coords) -> str:
         """The key of the shard holding inner chunk ``coords``."""
@@ -183,52 +183,145 @@ class ShardedChunks:
         return sum(int((index[..., 0] != EMPTY).sum()) for index in indexes if index is not None)
 
     # --- writing ----------------------------------------------------------------------
-    def put_chunks(self, updates: Sequence[tuple[Coords, Blob | None]]) -> None:
-        """Store (or, for ``None``, remove) inner chunks, rewriting each shard once."""
-        by_shard: dict[Coords, dict[Coords, Blob | None]] = defaultdict(dict)
-        for c, blob in updates:
+    def update_chunks(
+        self, coords: Sequence[Coords], complete: Sequence[bool], merge: Merge
+    ) -> None:
+        """Rewrite inner chunks with ``merge``, each shard once: built without reading when
+        every inner chunk of it is written whole, else read-modify-written."""
+        by_shard: dict[Coords, list[tuple[Coords, Coords, bool]]] = defaultdict(list)
+        for c, done in zip(coords, complete, strict=True):
             shard, inner = self.grid.locate(c)
-            by_shard[shard][inner] = blob
-        keys = {shard: self.shard_key(shard) for shard in by_shard}
-        with locking.locked(self.store, keys.values()):
-            writes, deletes = [], []
-            for shard, changes in by_shard.items():
-                blobs = self._merge(shard, keys[shard], changes)
-                if blobs:
-                    writes.append((keys[shard], self.codec.build(blobs, self.grid.cps(shard))))
-                else:
-                    deletes.append(keys[shard])
-            if writes:
-                self.store.set_many(writes)
-            if deletes:
-                self.store.delete_many(deletes)
+            by_shard[shard].append((inner, c, done))
+        whole = [s for s, items in by_shard.items() if self._covers(s, items)]
+        self._write_whole({s: by_shard[s] for s in whole}, merge)
+        partial = {self.shard_key(s): items for s, items in by_shard.items() if s not in whole}
+        cps = {self.shard_key(s): self.grid.cps(s) for s in by_shard if s not in whole}
 
-    def _merge(
-        self, shard: Coords, key: str, changes: dict[Coords, Blob | None]
-    ) -> dict[Coords, Blob]:
-        blobs: dict[Coords, Blob] = {}
-        if len(changes) < self.grid.inside(shard, self.counts):
-            old = self.store.get(key)
-            if old is not None:
-                blobs.update(self.codec.split(old, self.grid.cps(shard), key=key))
-        for inner, blob in changes.items():
-            if blob is None:
-                blobs.pop(inner, None)
+        def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
+            stored: list[dict[Coords, Blob]] = [
+                {} if old is None else dict(self.codec.split(old, cps[key], key=key))
+                for key, old in zip(keys, olds, strict=True)
+            ]
+            changes = [
+                [(c, None if done else blobs.get(inner)) for inner, c, done in partial[key]]
+                for key, blobs in zip(keys, stored, strict=True)
+            ]
+            merged = iter(merge([item for change in changes for item in change]))
+            shards: list[Blob | None] = []
+            for key, blobs in zip(keys, stored, strict=True):
+                for inner, _, _ in partial[key]:
+                    _put(blobs, inner, next(merged))
+                shards.append(self.codec.build(blobs, cps[key]) if blobs else None)
+            return shards
+
+        rmw.rewrite(self.store, list(partial), modify, lambda key: self.codec.build({}, cps[key]))
+
+    def _covers(self, shard: Coords, items: list[tuple[Coords, Coords, bool]]) -> bool:
+        """Whether ``items`` write every inner chunk of ``shard`` (inside the array) whole."""
+        inside = self.grid.inside(shard, self.counts)
+        return all(done for _, _, done in items) and len({i for i, _, _ in items}) == inside
+
+    def _write_whole(
+        self, shards: dict[Coords, list[tuple[Coords, Coords, bool]]], merge: Merge
+    ) -> None:
+        items = [(c, None) for changes in shards.values() for _, c, _ in changes]
+        merged = iter(merge(items) if items else [])
+        writes, deletes = [], []
+        for shard, changes in shards.items():
+            key = self.shard_key(shard)
+            blobs: dict[Coords, Blob] = {}
+            for inner, _, _ in changes:
+                _put(blobs, inner, next(merged))
+            if blobs:
+                writes.append((key, self.codec.build(blobs, self.grid.cps(shard))))
             else:
-                blobs[inner] = blob
-        return blobs
+                deletes.append(key)
+        if writes:
+            self.store.set_many(writes)
+        if deletes:
+            self.store.delete_many(deletes)
 
 
-#: Reads of a shard that keeps being replaced before giving up.
-_RETRIES = 8
+def _put(blobs: dict[Coords, Blob], inner: Coords, blob: Blob | None) -> None:
+    if blob is None:
+        blobs.pop(inner, None)
+    else:
+        blobs[inner] = blob
 
 
-def _coalesce(entries: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Byte spans ``[start, end)`` covering sorted ``(offset, size)`` entries, adjacent or
-    overlapping ones merged into one request."""
+class _ShardRead:
+    """One read of inner chunks ``inner`` of shard ``key`` (``cps`` inner chunks per
+    dimension): which byte ranges it needs (from the index), which of them came with the
+    index, and the inner chunks at the end."""
+
+    def __init__(
+        self, access: ShardedChunks, key: str, cps: tuple[int, ...], inner: list[Coords]
+    ) -> None:
+        self.access, self.key, self.cps, self.inner = access, key, cps, inner
+        self.index: Any = None
+        self.entries: list[tuple[int, int]] = []
+        self.spans: list[tuple[int, int]] = []  # the ranges requested after the index
+        self.pieces: dict[tuple[int, int], Blob] = {}
+
+    def then(self, head: bytes, start: int | None) -> list[ByteRequest]:
+        """The ranges still needed once the index (and the bytes beside it) are read."""
+        access = self.access
+        n = access.codec.index_nbytes(self.cps)
+        if len(head) < n:
+            raise CodecError(
+                f"shard is {len(head)} bytes, shorter than its {n}-byte index", key=self.key
+            )
+        at_end = access.codec.index_location == "end"
+        raw = head[-n:] if at_end else head[:n]
+        size = None if start is None or not at_end else start + len(head)
+        index = access.codec.decode_index(raw, self.cps, size, key=self.key)
+        requests = self.plan(index)
+        if start is None:
+            return requests
+        data = memoryview(head)[: len(head) - n] if at_end else memoryview(head)[n:]
+        first = start if at_end else start + n
+        wanted = []
+        for span in self.spans:
+            if first <= span[0] and span[1] <= first + len(data):
+                self._take(span, data[span[0] - first : span[1] - first])
+            else:
+                wanted.append(span)
+        self.spans = wanted
+        return [RangeRequest(a, b) for a, b in wanted]
+
+    def plan(self, index: Any) -> list[ByteRequest]:
+        """The coalesced ranges holding the inner chunks, by ``index``."""
+        self.index = index
+        self.entries = [(int(index[c][0]), int(index[c][1])) for c in self.inner]
+        present = sorted({e for e in self.entries if e[0] != int(EMPTY)})
+        self.spans = _coalesce(present, config.get("coalesce_gap"))
+        return [RangeRequest(a, b) for a, b in self.spans]
+
+    def blobs(self, parts: Sequence[bytes]) -> list[Blob | None]:
+        """The inner chunks, from the bytes of :attr:`spans` (``parts``) and those taken
+        beside the index."""
+        for span, data in zip(self.spans, parts, strict=True):
+            self._take(span, memoryview(data))
+        return [None if e[0] == int(EMPTY) else self.pieces[e] for e in self.entries]
+
+    def _take(self, span: tuple[int, int], data: memoryview) -> None:
+        start, end = span
+        if len(data) != end - start:
+            raise CodecError(
+                f"shard ended early: bytes [{start}, {end}) returned {len(data)} bytes",
+                key=self.key,
+            )
+        for offset, size in self.entries:
+            if offset != int(EMPTY) and start <= offset and offset + size <= end:
+                self.pieces[(offset, size)] = data[offset - start : offset - start + size]
+
+
+def _coalesce(entries: Sequence[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
+    """Byte spans ``[start, end)`` covering sorted ``(offset, size)`` entries, those less
+    than ``gap`` bytes apart merged into one request."""
     spans: list[list[int]] = []
     for offset, size in entries:
-        if spans and offset <= spans[-1][1]:
+        if spans and offset <= spans[-1][1] + gap:
             spans[-1][1] = max(spans[-1][1], offset + size)
         else:
             spans.append([offset, offset + size])
