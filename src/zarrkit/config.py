@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from zarrkit.errors import ResourceLimitError
+from zarrkit.telemetry import ObservedPool
 
 DEFAULTS: dict[str, Any] = {
     # Defaults for new arrays, zarr-python's keys: the memory order of the arrays reads
@@ -38,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     # everywhere are stored (like zarr-python 3: not).
     "array.order": "C",
     "array.write_empty_chunks": False,
+    # zarr-python's key: False makes reading a chunk that is not stored raise
+    # ChunkNotFoundError instead of giving the fill value.
+    "array.read_missing_chunks": True,
     # The format of new nodes when a function's zarr_format is left to None.
     "default_zarr_format": 3,
     # Workers for chunk I/O and codecs. Codec libraries and file I/O release the GIL, and a
@@ -222,13 +226,13 @@ def pool(kind: str = "threads") -> ThreadPoolExecutor:
     """The shared pool of ``kind``: "threads" (chunk I/O and codecs), "io_threads" (the
     per-object tasks a layer fans out, such as the shards of a read) or "requests" (the
     single requests a store fans out). Separate pools, so a task on one may wait on the
-    next."""
+    next. Tasks carry the submitter's telemetry span while anyone subscribes."""
     size = get(_POOL_SIZES[kind])
     with _lock:
         current = _pools.get(kind)
         if current is None or current[0] != size:
             if current is not None:
                 current[1].shutdown(wait=False)  # running tasks finish; no new ones start
-            current = (size, ThreadPoolExecutor(size, thread_name_prefix=f"zarrkit-{kind}"))
+            current = (size, ObservedPool(size, thread_name_prefix=f"zarrkit-{kind}"))
             _pools[kind] = current
         return current[1]

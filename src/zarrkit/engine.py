@@ -4,7 +4,8 @@ Data flows down once: a :class:`~zarrkit.indexing.Selection` is projected on the
 grid, every chunk it touches is fetched with one ``get_many`` call, chunks are decoded on
 the shared thread pool (codec libraries release the GIL) — straight into their slice of the
 output where the layout allows — and assembled. Writes encode in parallel and store with one
-``set_many``. A missing chunk is the fill value; a failed read raises, never reads as fill.
+``set_many``. A missing chunk is the fill value (or, when the array's read_missing_chunks
+is False, an error naming it); a failed read raises, never reads as fill.
 
 Over 400 lines: the read path and the write path share their batch plans, fetch windows
 and thread pools; apart, each would import the other's internals.
@@ -13,10 +14,12 @@ and thread pools; apart, each would import the other's internals.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -26,7 +29,7 @@ from zarrkit import read_modify_write as rmw
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
 from zarrkit.codecs.pipeline import CodecPipeline, raise_keyed
-from zarrkit.errors import ShapeMismatchError, ZarrkitError
+from zarrkit.errors import ChunkNotFoundError, ShapeMismatchError, ZarrkitError
 from zarrkit.indexing import (
     ChunkRead,
     GridProjection,
@@ -39,6 +42,7 @@ from zarrkit.indexing import (
 )
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.storage.base import Store
+from zarrkit.telemetry import active, note_chunks, observe_array, within
 from zarrkit.types import Blob, ChunkAccess, Coords
 from zarrkit.types import Merge as MergeProtocol
 
@@ -74,8 +78,8 @@ class KeyedChunks:
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         return list(self.store.get_many(self.keys(coords)))
 
-    def count_stored(self, keys: Sequence[str]) -> int:
-        return len(keys)
+    def count_stored(self, stored: Mapping[str, Coords]) -> int:
+        return len(stored)
 
     store_key = key
 
@@ -118,6 +122,10 @@ class Layout:
     cache: ChunkCache | None = None
     #: Every chunk is stored with the nominal shape (no rectilinear dimension).
     uniform: bool = True
+    #: The array's path in its store (what telemetry reports).
+    path: str = ""
+    #: False: reading a chunk that is not stored raises instead of giving the fill value.
+    read_missing_chunks: bool = True
     #: The memory order of the arrays reads return ("C" or "F").
     order: str = "C"
 
@@ -162,6 +170,7 @@ def layout_for(
     fill_value: Any,
     write_empty_chunks: bool,
     cache: ChunkCache | None = None,
+    read_missing_chunks: bool = True,
     order: str = "C",
 ) -> Layout:
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
@@ -173,8 +182,8 @@ def layout_for(
     )
     inner = pipeline.inner_chunks
     if inner is not None:
-        dims = inner.dims(meta.shape)
-        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), meta.shape)
+        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), dims)
+        dims = inner.dims(dims)
         pipeline = inner.pipeline
     return Layout(
         chunks=chunks,
@@ -184,6 +193,8 @@ def layout_for(
         write_empty_chunks=write_empty_chunks,
         cache=cache,
         uniform=all(d.padded for d in dims),
+        path=prefix.rstrip("/"),
+        read_missing_chunks=read_missing_chunks,
         order=order,
     )
 
@@ -214,7 +225,12 @@ Fetched = NDArray | Blob | None
 
 def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> NDArray:
     """The values of ``selection``, shaped as NumPy would give them."""
+    if active.array and not within("array"):
+        call = partial(read, layout, selection, out)
+        return observe_array("read", layout.path, layout.chunks.store, call, _measure)
     plan = projection(selection, layout.dims)
+    if active.array:
+        note_chunks(len(plan))
     buffer = _output_buffer(layout, selection, out)
     # Whole chunks of a step-1 selection decode straight into the output (no cache: the
     # cache keeps whole decoded chunks).
@@ -306,23 +322,57 @@ def _decoded(layout: Layout, coords: Coords, item: Fetched) -> NDArray:
         return item
     if item is None:
         return layout.fill_chunk(coords)
-    chunk = layout.pipeline_at(coords).decode(item, writable=False)
+    key = layout.chunks.key(coords) if active.codec else None  # for the subscribers only
+    chunk = layout.pipeline_at(coords).decode(item, key=key, writable=False)
     if layout.cache is not None:
         layout.cache.put(layout.cache_key(coords), chunk)
     return chunk
 
 
+def _measure(result: NDArray) -> tuple[tuple[int, ...], int]:
+    return result.shape, int(result.nbytes)
+
+
+def _measure_piece(item: tuple[Coords, NDArray]) -> tuple[tuple[int, ...], int]:
+    return _measure(item[1])
+
+
 def fetch(layout: Layout, coords: Sequence[Coords]) -> list[Fetched]:
     """The chunks at ``coords``: cached ones from the cache, the rest in one batch request."""
     if layout.cache is None:
-        return list(layout.chunks.get_chunks(coords))
-    found: list[Fetched] = [layout.cache.get(layout.cache_key(c)) for c in coords]
-    missing = [i for i, item in enumerate(found) if item is None]
-    if missing:
-        blobs = layout.chunks.get_chunks([coords[i] for i in missing])
-        for i, blob in zip(missing, blobs, strict=True):
-            found[i] = blob
+        found: list[Fetched] = list(layout.chunks.get_chunks(coords))
+    else:
+        found = [layout.cache.get(layout.cache_key(c)) for c in coords]
+        missing = [i for i, item in enumerate(found) if item is None]
+        if missing:
+            blobs = layout.chunks.get_chunks([coords[i] for i in missing])
+            for i, blob in zip(missing, blobs, strict=True):
+                found[i] = blob
+    if not layout.read_missing_chunks:  # cached chunks are never None: None is absent
+        _require_stored(layout, [c for c, item in zip(coords, found, strict=True) if item is None])
     return found
+    blobs = layout.chunks.get_chunks([coords[i] for i in missing])
+    for i, blob in zip(missing, blobs, strict=True):
+        found[i] = blob
+    if not layout.read_missing_chunks:
+        _require_stored(
+            layout, [coords[i] for i, blob in zip(missing, blobs, strict=True) if blob is None]
+        )
+    return found
+
+
+def _require_stored(layout: Layout, absent: Sequence[Coords]) -> None:
+    """Raise :class:`ChunkNotFoundError` naming the chunks ``absent`` (not stored)."""
+    keys = tuple(layout.chunks.key(c) for c in absent)
+    if keys:
+        more = f" and {len(keys) - 1} more" if len(keys) > 1 else ""
+        raise ChunkNotFoundError(
+            f"chunk {keys[0]!r}{more} of array {layout.path!r} in {layout.chunks.store!r} "
+            "is not stored, and this array's read_missing_chunks is False (set it, or "
+            "zarrkit.config's 'array.read_missing_chunks', to True to read missing chunks "
+            "as the fill value)",
+            keys=keys,
+        )
 
 
 def iter_chunks(
@@ -336,6 +386,10 @@ def iter_chunks(
     dropped = [isinstance(d, Int) for d in selection.dims]
 
     def load(chunk_read: ChunkRead) -> tuple[Coords, NDArray]:
+        if active.array and not within("array"):
+            call = partial(load, chunk_read)
+            store = layout.chunks.store
+            return observe_array("read", layout.path, store, call, _measure_piece, chunks=1)
         coords = chunk_read.coords
         try:
             piece = _decoded(layout, coords, fetch(layout, [coords])[0])[chunk_read.chunk_sel]
@@ -387,7 +441,13 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
     concurrent writers (threads, and processes where the store can lock) never lose each
     other's updates.
     """
+    if active.array and not within("array"):
+        size = (selection.out_shape, math.prod(selection.out_shape) * layout.dtype.itemsize)
+        call = partial(write, layout, selection, value)
+        return observe_array("write", layout.path, layout.chunks.store, call, lambda _: size)
     plan = project(selection, layout.dims)
+    if active.array:
+        note_chunks(len(plan))
     if not plan:
         return
     source = _value_buffer(layout, selection, value)

@@ -122,9 +122,9 @@ def load_nodes(
     open a v3 node, as tensorstore needs (without zarr-python's warning about a path that
     holds both formats, which it would take three more requests to give)."""
     if zarr_format is None and store.native_concurrency:
-        found = load_nodes(store, paths, 3)
-        missing = [path for path, node in found.items() if node is None]
-        return {**found, **(load_nodes(store, missing, 2) if missing else {})}
+        v3 = load_nodes(store, paths, 3)
+        missing = [path for path, node in v3.items() if node is None]
+        return {**v3, **(load_nodes(store, missing, 2) if missing else {})}
     if zarr_format == 3:
         names: tuple[str, ...] = (V3_DOC,)
     else:

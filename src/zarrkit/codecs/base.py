@@ -123,13 +123,13 @@ class InnerChunks(Protocol):
     def pipeline(self) -> CodecPipeline:
         """The codecs of one inner chunk."""
 
-    def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
-        """The grid of inner chunks over an array of ``shape``."""
+    def dims(self, chunks: tuple[DimGrid, ...]) -> tuple[DimGrid, ...]:
+        """The grid of inner chunks of an array whose chunks are laid out by ``chunks``."""
 
     def access(
-        self, store: ChunkStore, key: Callable[[Coords], str], shape: tuple[int, ...]
+        self, store: ChunkStore, key: Callable[[Coords], str], chunks: tuple[DimGrid, ...]
     ) -> ChunkAccess:
-        """The inner chunks of an array of ``shape`` whose chunks are stored at
+        """The inner chunks of an array whose chunks, laid out by ``chunks``, are stored at
         ``key(coords)``."""
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import math
 import sys
 from collections.abc import Sequence
+from functools import cached_property, partial
 from typing import Any, NoReturn
 
 import numcodecs
@@ -35,6 +36,7 @@ from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
+from zarrkit.telemetry import active, observe_codec, within
 from zarrkit.types import Blob
 
 CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec
@@ -123,6 +125,11 @@ class CodecPipeline:
     def codecs(self) -> tuple[Codec, ...]:
         return (*self.array_array, self.array_bytes, *self.bytes_bytes)
 
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The names of the codecs, in order (as telemetry reports them)."""
+        return tuple(codec.name for codec in self.codecs)
+
     def with_shape(self, shape: tuple[int, ...]) -> CodecPipeline:
         """This pipeline for chunks of another shape (grids whose chunks differ in size)."""
         cached = self._reshaped.get(shape)
@@ -134,6 +141,9 @@ class CodecPipeline:
 
     def encode(self, chunk: np.ndarray[Any, Any]) -> Blob:
         """The stored bytes of ``chunk`` (shape ``spec.shape``, any memory layout)."""
+        if active.codec and not within("codec"):
+            call = partial(self.encode, chunk)
+            return observe_codec("encode", self.names, chunk.nbytes, call, _blob_nbytes)
         if chunk.shape != self.spec.shape:
             raise CodecError(
                 f"cannot encode a chunk of shape {chunk.shape}, expected {self.spec.shape}"
@@ -156,6 +166,11 @@ class CodecPipeline:
     ) -> np.ndarray[Any, Any]:
         """The chunk stored as ``blob`` (an array of ``spec``'s shape and dtype); with
         ``writable=False`` it may be a read-only view of the decoded bytes (no copy)."""
+        if active.codec and not within("codec"):
+            call = partial(self.decode, blob, key=key, writable=writable)
+            return observe_codec(
+                "decode", self.names, _blob_nbytes(blob), call, _array_nbytes, key=key
+            )
         try:
             if self._plain is None:
                 return self._decode(blob)
@@ -174,6 +189,11 @@ class CodecPipeline:
         """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``): straight into its
         memory when it is contiguous in stored order, else with one copy of the decoded
         bytes into it."""
+        if active.codec and not within("codec"):
+            call = partial(self.decode_into, blob, out, key=key)
+            return observe_codec(
+                "decode", self.names, _blob_nbytes(blob), call, out.nbytes, key=key
+            )
         if self._plain is None or out.dtype != self._plain or out.shape != self.spec.shape:
             out[...] = self.decode(blob, key=key, writable=False)
             return
@@ -292,6 +312,14 @@ class CodecPipeline:
         elif blob_size(data) != self._nbytes:
             raise CodecError(f"chunk holds {blob_size(data)} bytes, expected {self._nbytes}")
         return np.frombuffer(data, self._plain).reshape(self._inner.shape)
+
+
+def _blob_nbytes(blob: Blob) -> int:
+    return memoryview(blob).nbytes
+
+
+def _array_nbytes(chunk: np.ndarray[Any, Any]) -> int:
+    return int(chunk.nbytes)
 
 
 def raise_keyed(error: Exception, key: str | None) -> NoReturn:
