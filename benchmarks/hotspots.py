@@ -15,7 +15,8 @@ Ops: ``read`` (the whole array), ``write`` (the whole array, overwriting in plac
 seconds per loop and per chunk (inner chunk for sharded arrays; per read for ``inner`` and
 ``batches``). ``--setup`` and ``--check`` compare the array's values with the data.
 ``--threads 1`` runs every worker pool with one thread, for a per-chunk CPU split without
-thread interleaving.
+thread interleaving. ``--subscriber every`` (or ``array``) subscribes a telemetry subscriber
+that does nothing to every event (or to ``ArrayEvent`` only), for the cost of telemetry.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import zarrkit
 from benchmarks import workloads
 from benchmarks.peers.zarrkit_peer import ZarrkitPeer
 from benchmarks.workloads import Workload
+from zarrkit import telemetry
 
 
 def units(wl: Workload, op: str) -> int:
@@ -78,6 +80,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="size of every worker pool")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
+        "--subscriber", choices=tuple(_SUBSCRIBED), help="a no-op telemetry subscriber"
+    )
+    parser.add_argument(
         "--check", action="store_true", help="compare the array with the data after the loops"
     )
     args = parser.parse_args()
@@ -87,6 +92,8 @@ def main() -> None:
         peer.write(peer.create(args.dir, wl), workloads.make_data(wl))
         check(wl, args.dir)
     pools = {} if args.threads is None else dict.fromkeys(_POOLS, args.threads)
+    if args.subscriber:
+        telemetry.subscribe(_ignore, *_SUBSCRIBED[args.subscriber])
     with zarrkit.config.set(**pools):
         wall, cpu = run(wl, args.op, args.dir, args.loops)
     if args.check:
@@ -99,6 +106,15 @@ def main() -> None:
 
 
 _POOLS = ("threads", "read_threads", "io_threads")
+_SUBSCRIBED: dict[str, tuple[type[telemetry.Event], ...]] = {
+    "every": (),
+    "array": (telemetry.ArrayEvent,),
+}
+
+
+def _ignore(event: telemetry.Event) -> None:
+    """A subscriber that does nothing: what remains is the cost of emitting."""
+
 
 if __name__ == "__main__":
     main()

@@ -95,6 +95,31 @@ def test_open_autodetects_array_and_group(tmp_path, fmt):
     assert isinstance(zarrkit.open(tmp_path / "new2", mode="a", shape=(2,)), zarrkit.Array)
 
 
+class _PerRequestStore(MemoryStore):
+    """A store whose every key costs a request (as object stores), recording the keys read."""
+
+    native_concurrency = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+
+    def _get_many(self, keys):
+        self.read += keys
+        return super()._get_many(keys)
+
+
+def test_opening_where_each_document_is_a_request_reads_v3_first(fmt):
+    store = _PerRequestStore()
+    zarrkit.create_array(store, name="a", shape=(3,), dtype="i1", zarr_format=fmt)
+    store.read.clear()
+    assert zarrkit.open_array(store, path="a", mode="r").zarr_format == fmt
+    expected = (
+        ["a/zarr.json"] if fmt == 3 else ["a/zarr.json", "a/.zarray", "a/.zgroup", "a/.zattrs"]
+    )
+    assert store.read == expected
+
+
 def test_zarr_format_filter(tmp_path):
     zarrkit.create_array(tmp_path / "v2", shape=(3,), dtype="i1", zarr_format=2)
     with pytest.raises(NodeNotFoundError):

@@ -26,6 +26,7 @@ PACKAGE = "zarrkit"
 LAYERS: list[tuple[str, ...]] = [
     # errors/types/registry/config/telemetry
     ("zarrkit.errors", "zarrkit.version"),
+    ("zarrkit.telemetry",),
     ("zarrkit.config", "zarrkit.keys", "zarrkit.progress"),
     ("zarrkit.locking", "zarrkit.registry", "zarrkit.retry"),
     ("zarrkit.types",),

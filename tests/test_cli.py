@@ -160,6 +160,35 @@ def test_cp_progress_only_when_asked(v2_array: Path, tmp_path: Path) -> None:
     assert "copying" in shown.output and "100%" in shown.output
 
 
+def test_cp_stats_summarise_requests_bytes_and_codec_time(v2_array: Path, tmp_path: Path) -> None:
+    stored = sum(f.stat().st_size for f in v2_array.iterdir() if not f.name.startswith("."))
+    result = invoke("cp", v2_array, tmp_path / "c.zarr", "--zarr-format", "2", "--stats")
+    assert result.exit_code == 0, result.output
+    rows = dict(re.findall(r"│ ([\w ]+?)\s+│ (.+?)\s+│", result.stdout))
+    assert re.fullmatch(r"\d+ \(.*get_many \d+.*set_many \d+.*\)", rows["Store requests"])
+    # the same chunks read and written (plus the metadata documents)
+    for row in ("Bytes read", "Bytes written"):
+        assert stored <= int(rows[row].replace(",", "")) < stored + 1000
+    assert "decode" in rows["Codec time"] and "encode" in rows["Codec time"]
+    assert rows["Failed requests"] == "0"
+    assert "Store requests" not in invoke("cp", v2_array, tmp_path / "d.zarr").stdout
+
+
+@pytest.mark.parametrize("sharded", [False, True])
+def test_cp_keeps_rectilinear_grids(tmp_path: Path, sharded: bool) -> None:
+    lengths = [[16, 48], [[12, 2], 24]]  # rows 16 and 48, columns 12, 12, 24
+    grid = {"chunks": (8, 4), "shards": lengths} if sharded else {"chunks": lengths}
+    source = zarrkit.create_array(tmp_path / "r.zarr", shape=DATA.shape, dtype="f4", **grid)
+    source[...] = DATA
+    result = invoke("cp", tmp_path / "r.zarr", tmp_path / "c.zarr", "--compressor", "gzip:1")
+    assert result.exit_code == 0, result.output
+    copied = zarrkit.open_array(tmp_path / "c.zarr", mode="r")
+    assert copied.metadata.chunk_grid == source.metadata.chunk_grid
+    assert (copied.chunks, copied.shards) == (source.chunks, source.shards)
+    assert [type(c).__name__ for c in copied.compressors] == ["GzipCodec"]  # in the shards
+    assert np.array_equal(copied[...], DATA)
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [

@@ -20,7 +20,11 @@ def fresh_settings():
 def test_dotted_keys_and_defaults():
     assert config.get("array.order") == "C"
     assert config.get("array.write_empty_chunks") is False
-    assert config.get("array") == {"order": "C", "write_empty_chunks": False}
+    assert config.get("array") == {
+        "order": "C",
+        "read_missing_chunks": True,
+        "write_empty_chunks": False,
+    }
     assert config.get("no.such.key", 7) == 7
     with pytest.raises(KeyError, match=r"unknown setting 'no.such.key'"):
         config.get("no.such.key")
@@ -72,9 +76,10 @@ def test_default_zarr_format_is_used_where_the_format_is_left_out():
 
 def test_pprint_nests_dotted_keys():
     out = io.StringIO()
-    config.pprint(stream=out, width=60)
+    config.pprint(stream=out, width=100)
     text = out.getvalue()
-    assert "'array': {'order': 'C', 'write_empty_chunks': False}" in text
+    array = "'array': {'order': 'C', 'read_missing_chunks': True, 'write_empty_chunks': False}"
+    assert array in text
     assert "'threads':" in text
 
 

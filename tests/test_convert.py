@@ -168,6 +168,26 @@ def test_sharding_passes_through(tmp_path):
     np.testing.assert_array_equal(v2[:], expected())
 
 
+@pytest.mark.parametrize("sharded", [False, True])
+def test_rectilinear_grids_are_kept(sharded):
+    lengths = [[2, 4], [[3, 2], 2]]  # shards of rows 2 and 4, columns 3, 3, 2
+    grid = {"chunks": (1, 1), "shards": lengths} if sharded else {"chunks": lengths}
+    source = zarrkit.create_array(MemoryStore(), shape=DATA.shape, dtype="i4", **grid)
+    source[:] = DATA
+    copied = zarrkit.copy(source, MemoryStore())
+    assert copied.metadata.chunk_grid == source.metadata.chunk_grid
+    assert (copied.chunks, copied.shards) == (source.chunks, source.shards)
+    np.testing.assert_array_equal(copied[:], DATA)
+    # new chunks: regular ones (inside regular shards of the longest source shard)
+    rechunked = zarrkit.copy(source, MemoryStore(), chunks=(2, 1) if sharded else (3, 4))
+    assert type(rechunked.metadata.chunk_grid).__name__ == "RegularChunkGrid"
+    np.testing.assert_array_equal(rechunked[:], DATA)
+    if sharded:
+        unsharded = zarrkit.copy(source, MemoryStore(), shards=False)
+        assert (unsharded.chunks, unsharded.shards) == ((1, 1), None)
+    np.testing.assert_array_equal(zarrkit.copy(source, MemoryStore(), zarr_format=2)[:], DATA)
+
+
 class GetLog(WrapperStore):
     """Counts the keys of each ``get_many``."""
 

@@ -8,15 +8,17 @@ them), and ``meddle`` is such another writer, changing a key between our read an
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
 
 import zarrkit
-from zarrkit import config
+from zarrkit import config, telemetry
 from zarrkit import read_modify_write as rmw
 from zarrkit.errors import ConflictError
 from zarrkit.storage import MemoryStore
+from zarrkit.telemetry import ArrayEvent, ConflictEvent
 from zarrkit.types import Blob, Version
 
 
@@ -66,6 +68,29 @@ def test_conflicts_that_never_end_raise_conflict_error_naming_the_key() -> None:
     with config.set(conflict_retries=2), pytest.raises(ConflictError, match="'c/0'") as raised:
         a[0] = 10
     assert raised.value.key == "c/0" and store.conditional_writes == 3
+
+
+@pytest.mark.parametrize(
+    ("conflicts", "resolutions"),
+    [(1, ["retry"]), (100, ["retry", "retry", "gave up"])],
+    ids=["resolved", "gave-up"],
+)
+def test_each_conflict_is_a_conflict_event(conflicts: int, resolutions: list[str]) -> None:
+    store = Shared()
+    a = zarrkit.create_array(store, shape=(8,), chunks=(4,), dtype="i4")
+    a[...] = 1
+    store.meddle = lambda key: other_writer(store).__setitem__(3, 30)
+    store.conflicts = conflicts
+    events: list[telemetry.Event] = []
+    gives_up = pytest.raises(ConflictError) if resolutions[-1] == "gave up" else nullcontext()
+    with telemetry.subscribed(events.append), config.set(conflict_retries=2), gives_up:
+        a[0] = 10
+    found = [e for e in events if isinstance(e, ConflictEvent)]
+    assert [(e.op, e.key, e.attempt, e.resolution) for e in found] == [
+        ("set_if", "c/0", n, resolution) for n, resolution in enumerate(resolutions, 1)
+    ]
+    (write,) = [e for e in events if isinstance(e, ArrayEvent)]
+    assert all(e.span == write.span for e in found)
 
 
 def test_whole_chunk_writes_need_no_read_and_no_condition() -> None:

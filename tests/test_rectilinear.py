@@ -69,11 +69,10 @@ def test_runs_are_expanded_only_as_far_as_the_array():
         huge.dims((10**12,))
 
 
-def test_v3_document_refuses_sharding_a_rectilinear_grid():
-    a = zarrkit.create_array(MemoryStore(), shape=(4,), chunks=[[2, 2]], dtype="u1")
-    doc = a.metadata.to_json() | {"codecs": [{"name": "sharding_indexed", "configuration": {}}]}
-    with pytest.raises(UnsupportedExtensionError, match="rectilinear"):
-        type(a.metadata).from_json(doc)
+def test_v3_document_of_sharded_rectilinear_grid_is_read():
+    """Rectilinear shards: tests/test_rectilinear_sharding.py."""
+    a = zarrkit.create_array(MemoryStore(), shape=(4,), chunks=(2,), shards=[[2, 2]], dtype="u1")
+    assert type(a.metadata).from_json(a.metadata.to_json()) == a.metadata
 
 
 # --- arrays ---------------------------------------------------------------------------------
@@ -241,10 +240,10 @@ def test_regular_dimensions_of_a_rectilinear_grid_repeat(array):
     assert a.cdata_shape == (8, 2)
 
 
-def test_v2_and_sharding_refuse_rectilinear_chunks():
+def test_v2_and_inner_chunks_of_shards_refuse_rectilinear_chunks():
     with pytest.raises(MetadataError, match="regular chunks only"):
         zarrkit.create_array(MemoryStore(), shape=(4,), chunks=[[2, 2]], dtype="u1", zarr_format=2)
-    with pytest.raises(MetadataError, match="cannot be sharded"):
+    with pytest.raises(MetadataError, match="inner chunks must be regular"):
         zarrkit.create_array(MemoryStore(), shape=(4,), chunks=[[2, 2]], shards=(4,), dtype="u1")
     with pytest.raises(MetadataError, match="less than its length"):
         zarrkit.create_array(MemoryStore(), shape=(9,), chunks=[[4, 4]], dtype="u1")

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from zarrkit import config, retry
+from zarrkit import config, retry, telemetry
 from zarrkit.errors import PartialWriteError, RetriesExhaustedError, StoreError
 from zarrkit.read_modify_write import write_in_steps
 from zarrkit.retry import RetryPolicy
@@ -109,13 +109,20 @@ def test_no_retry_starts_after_the_deadline() -> None:
     assert 2 <= raised.value.attempts == len(calls) < 10  # 10: retry_attempts
 
 
-def test_retries_are_announced(caplog: pytest.LogCaptureFixture) -> None:
+def test_retries_are_telemetry_events_counted_by_reason() -> None:
     request, _ = failing(2)
-    with caplog.at_level("DEBUG", logger="zarrkit.retry"):
+    events: list[telemetry.RetryEvent] = []
+    with (
+        telemetry.subscribed(events.append, telemetry.RetryEvent),
+        telemetry.subscribed(telemetry.Summary()) as summary,
+    ):
         retry.call(request, transient, FAST, key="k", operation="get", store="S")
-    messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2 and messages[0].startswith("retry 1 of get 'k' on 'S'")
-    assert messages[1].endswith(": flaky")
+    assert [(e.op, e.key, e.store, e.attempt, e.reason) for e in events] == [
+        ("get", "k", "'S'", 1, "flaky"),
+        ("get", "k", "'S'", 2, "flaky"),
+    ]
+    assert all(0 <= e.delay < 0.002 for e in events)
+    assert dict(summary.rows())["Retries"] == "2 (flaky 2)"
 
 
 # --- batches --------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """An array's runtime settings (``config=`` of zarr-python's creation and open functions):
-the memory order reads return and whether chunks equal to the fill value are stored.
+the memory order reads return, whether chunks equal to the fill value are stored, and
+whether reading a chunk that is not stored gives the fill value or raises.
 
-Neither is stored in a v3 array's metadata: they belong to one opened array object, with
-the global settings ``array.order`` and ``array.write_empty_chunks`` as defaults. The
+None is stored in a v3 array's metadata: they belong to one opened array object, with
+the global settings ``array.order``, ``array.write_empty_chunks`` and
+``array.read_missing_chunks`` as defaults. The
 older keyword arguments ``write_empty_chunks=`` and (v3) ``order=`` warn as they do in
 zarr-python; ``write_empty_chunks=`` still takes effect, ``order=`` does not on v3.
 """
@@ -28,35 +30,35 @@ class ArrayConfig:
     Examples
     --------
     >>> ArrayConfig.from_like({"order": "F"})
-    ArrayConfig(order='F', write_empty_chunks=False)
+    ArrayConfig(order='F', write_empty_chunks=False, read_missing_chunks=True)
     """
 
     order: MemoryOrder
     write_empty_chunks: bool
+    read_missing_chunks: bool = True
 
     def __post_init__(self) -> None:
         if self.order not in ("C", "F"):
             raise MetadataError(f"order must be 'C' or 'F', got {self.order!r}", field="order")
-        if not isinstance(self.write_empty_chunks, bool):
-            raise MetadataError(
-                f"write_empty_chunks must be True or False, got {self.write_empty_chunks!r}",
-                field="write_empty_chunks",
-            )
+        for name in _SWITCHES:
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise MetadataError(f"{name} must be True or False, got {value!r}", field=name)
 
     @classmethod
     def from_like(cls, data: ArrayConfig | Mapping[str, Any] | None) -> ArrayConfig:
         """An ArrayConfig from another, or a dict of some of its fields (the others from
-        the global settings ``array.order`` and ``array.write_empty_chunks``)."""
+        global settings ``array.<field>``)."""
         if isinstance(data, ArrayConfig):
             return data
         given = dict(data or {})
-        unknown = sorted(set(given) - {"order", "write_empty_chunks"})
+        unknown = sorted(set(given) - set(_FIELDS))
         if unknown:
+            expected = ", ".join(map(repr, _FIELDS))
             raise MetadataError(
-                f"unknown array config keys {unknown}; expected 'order', 'write_empty_chunks'",
-                field="config",
+                f"unknown array config keys {unknown}; expected {expected}", field="config"
             )
-        defaults = {name: config.get(f"array.{name}") for name in ("order", "write_empty_chunks")}
+        defaults = {name: config.get(f"array.{name}") for name in _FIELDS}
         return cls(**(defaults | given))
 
     def merged(self, data: ArrayConfig | Mapping[str, Any]) -> ArrayConfig:
@@ -64,6 +66,10 @@ class ArrayConfig:
         if isinstance(data, ArrayConfig):
             return data
         return dataclasses.replace(self, **dict(data))
+
+
+_SWITCHES = ("write_empty_chunks", "read_missing_chunks")
+_FIELDS = ("order", *_SWITCHES)
 
 
 def array_config(

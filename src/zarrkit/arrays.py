@@ -267,7 +267,7 @@ class Array(Node[ArrayMetadata]):
     def nchunks_initialized(self) -> int:
         """Number of (inner) chunks that hold stored data (keys that decode to a chunk of
         the grid; stray objects under the array's prefix are not counted)."""
-        return self._layout.chunks.count_stored(self._stored_keys())
+        return self._layout.chunks.count_stored(self.stored_chunk_keys()[0])
 
     def stored_chunk_keys(self) -> tuple[dict[str, tuple[int, ...]], list[str]]:
         """The stored chunks (shards, when sharded) as ``{key: coords}``, and the keys under
@@ -529,7 +529,9 @@ class Array(Node[ArrayMetadata]):
         self._check_writable()
         if fields is not None:  # write some fields of the records, keeping the others
             indexing.normalize_fields(fields, self.dtype)
-            records = engine.read(self._layout, selection)
+            # chunks not yet written are the fill value here, whatever the read policy
+            lenient = dataclasses.replace(self._layout, read_missing_chunks=True)
+            records = engine.read(lenient, selection)
             records[fields] = value
             value = records
         engine.write(self._layout, selection, value)
@@ -613,7 +615,8 @@ class Array(Node[ArrayMetadata]):
             fill_or_default(meta),
             self._config.write_empty_chunks,
             self._cache,
-            self._config.order,
+            read_missing_chunks=self._config.read_missing_chunks,
+            order=self._config.order,
         )
 
 
@@ -683,10 +686,11 @@ def create_array(
     Parameters mirror ``zarr.create_array``: ``filters`` are array->array codecs (v2:
     numcodecs filters), ``serializer`` the array->bytes codec (v3 only), ``compressors``
     bytes->bytes codecs (v2: one compressor). Codecs may be zarrkit codec objects,
-    numcodecs codecs, or their JSON. ``config`` holds the array's memory ``order`` and
-    ``write_empty_chunks``; ``order=`` is a v2 array's stored order (on v3 it warns and
-    has no effect, as in zarr-python). ``data`` is written unless ``write_data`` is False.
-    Nothing is written unless every argument is valid.
+    numcodecs codecs, or their JSON. ``config`` holds the array's memory ``order``,
+    ``write_empty_chunks`` and ``read_missing_chunks`` (False: reading a chunk never stored
+    raises :class:`~zarrkit.errors.ChunkNotFoundError`); ``order=`` is a v2 array's stored
+    order (on v3 it warns and has no effect, as in zarr-python). ``data`` is written
+    unless ``write_data`` is False. Nothing is written unless every argument is valid.
 
     Examples
     --------

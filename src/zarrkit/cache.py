@@ -2,7 +2,8 @@
 
 One cache may be shared by many arrays (keys include the store). It is invalidated by
 writes made through zarrkit handles that use it; writes by other processes or handles are
-not seen, so use it for data that this process owns or that does not change.
+not seen, so use it for data that this process owns or that does not change. Hits,
+misses and evictions are :class:`~zarrkit.telemetry.CacheEvent` s for telemetry.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
+
+from zarrkit.telemetry import CacheEvent, active, emit
 
 
 class ChunkCache:
@@ -45,16 +48,20 @@ class ChunkCache:
             chunk = self._items.get(key)
             if chunk is None:
                 self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return chunk
+            else:
+                self._items.move_to_end(key)
+                self.hits += 1
+        if active.cache:
+            nbytes = 0 if chunk is None else chunk.nbytes
+            emit(CacheEvent, op="miss" if chunk is None else "hit", key=key, nbytes=nbytes)
+        return chunk
 
     def put(self, key: Hashable, chunk: np.ndarray[Any, Any]) -> None:
         """Remember ``chunk`` (it is made read-only, so callers cannot corrupt the cache)."""
         if chunk.nbytes > self.max_bytes:
             return
         chunk.flags.writeable = False
+        evicted = []
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
@@ -62,8 +69,11 @@ class ChunkCache:
             self._items[key] = chunk
             self.nbytes += chunk.nbytes
             while self.nbytes > self.max_bytes:
-                _, evicted = self._items.popitem(last=False)
-                self.nbytes -= evicted.nbytes
+                evicted.append(self._items.popitem(last=False))
+                self.nbytes -= evicted[-1][1].nbytes
+        if active.cache:
+            for old_key, old_chunk in evicted:
+                emit(CacheEvent, op="evict", key=old_key, nbytes=old_chunk.nbytes)
 
     def discard(self, key: Hashable) -> None:
         """Forget ``key`` (after a write)."""

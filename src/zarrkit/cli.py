@@ -34,7 +34,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from zarrkit import api, config
+from zarrkit import api, config, telemetry
 from zarrkit.arrays import Array
 from zarrkit.check import check_hierarchy
 from zarrkit.codecs.registry import get_codec
@@ -279,11 +279,15 @@ def cp(
     overwrite: Annotated[bool, typer.Option(help="replace what is at DST")] = False,
     concurrency: ConcurrencyOpt = None,
     progress: ProgressOpt = None,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="print store requests, bytes and codec time")
+    ] = False,
 ) -> None:
     """Copy an array or a hierarchy between stores, converting format, chunks and codecs.
 
     Data streams through memory a few chunks at a time. With ``--path`` only that node
-    (and what is below it) is copied, to the same path in DST.
+    (and what is below it) is copied, to the same path in DST. ``--stats`` prints what the
+    copy did, as telemetry saw it (requests to both stores, bytes, codec time).
     """
     options: dict[str, Any] = {}
     if chunks:
@@ -291,7 +295,9 @@ def cp(
     if shards:
         options["shards"] = False if shards == "none" else parse_shape(shards, "--shards")
     started = time.perf_counter()
-    with _reporting_errors(), _threads(concurrency):
+    summary = telemetry.Summary()
+    watching = telemetry.subscribed(summary) if stats else contextlib.nullcontext()
+    with _reporting_errors(), _threads(concurrency), watching:
         source = _open(src, node)
         if compressor:
             options["compressors"] = parse_compressor(compressor, zarr_format or source.zarr_format)
@@ -305,6 +311,8 @@ def cp(
             **options,
         )
     err.print(f"copied {source.name} of {src} to {dst} in {time.perf_counter() - started:.2f} s")
+    if stats:
+        _print_rows(summary.rows(), "cp --stats")
 
 
 @app.command()

@@ -6,6 +6,10 @@ format fails before anything is written. Then it writes groups, attributes and a
 array data streams through blocks of whole destination chunks (or shards) of bounded size,
 each read from the source with ``source[block]`` and written with ``dest[block] = ...``:
 an array is never held in memory whole.
+
+Over 400 lines: the plan and the translation of an array's options between formats (grid,
+chunk key encoding, codecs) are one step, validated together before anything is written;
+apart, the plan would import every translation helper of the other module.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from zarrkit.consolidated import ConsolidatedGroup, consolidate, open_node
 from zarrkit.creation import DEFAULT_FILL, build_pipeline
 from zarrkit.errors import MetadataError
 from zarrkit.groups import Group, create_group
+from zarrkit.metadata.chunk_grid import RectilinearChunkGrid
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
 from zarrkit.nodes import locate, normalize_path
@@ -272,12 +277,16 @@ def _array_options(src: Array, zarr_format: int, options: dict[str, Any]) -> dic
     # data variables), not to 1-d coordinates next to them.
     chunks = _for_rank(options["chunks"], src.ndim)
     shards = _for_rank(options["shards"], src.ndim)
-    if shards is None:
-        shards = src.shards if zarr_format == 3 else None
+    # a rectilinear grid (of chunks, or of shards) is kept unless new chunks are asked for
+    kept = _rectilinear_lengths(src) if zarr_format == 3 and chunks is None else None
+    if shards is None and zarr_format == 3:
+        shards = kept if kept is not None and src.shards else src.shards
+    if chunks is None:
+        chunks = kept if kept is not None and not src.shards and not shards else src.chunks
     kwargs: dict[str, Any] = {
         "shape": src.shape,
         "dtype": src.dtype,
-        "chunks": src.chunks if chunks is None else chunks,
+        "chunks": chunks,
         "shards": shards or None,
         "fill_value": src.fill_value,
         "order": src.order if zarr_format == 2 else None,
@@ -287,6 +296,16 @@ def _array_options(src: Array, zarr_format: int, options: dict[str, Any]) -> dic
         "chunk_key_encoding": _key_encoding(src) if same else None,
     }
     return kwargs | _codec_options(src, zarr_format, options)
+
+
+def _rectilinear_lengths(src: Array) -> list[Any] | None:
+    """The chunk (or shard) lengths of a source with a rectilinear grid, kept by a copy to
+    Zarr v3 unless new chunks are asked for."""
+    grid = src.metadata.chunk_grid
+    if not isinstance(grid, RectilinearChunkGrid):
+        return None
+    lengths: list[Any] = grid.to_json()["configuration"]["chunk_shapes"]
+    return lengths
 
 
 def _is_names(value: Any, ndim: int) -> bool:

@@ -13,7 +13,7 @@ from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
 from zarrkit.codecs.pipeline import CodecPipeline, classify_codecs
 from zarrkit.errors import MetadataError, MetadataValidationError
-from zarrkit.metadata.chunk_grid import RegularChunkGrid, rectilinear_grid
+from zarrkit.metadata.chunk_grid import ChunkGrid, RegularChunkGrid, rectilinear_grid
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.documents import ArrayMetadata, GroupMetadata
 from zarrkit.metadata.dtypes import default_fill_value, normalize_dtype, normalize_fill_value
@@ -134,16 +134,14 @@ def array_metadata(
         codecs = normalize_v3_codecs(
             filters, serializer, compressors, native, chunk_shape=chunk_shape
         )
-        grid_shape = chunk_shape
-        if shards is not None and rectilinear:
-            raise MetadataError("rectilinear chunk grids cannot be sharded", field="shards")
+        grid: ChunkGrid = rectilinear or RegularChunkGrid(chunk_shape=chunk_shape)
         if shards is not None:
-            grid_shape = _shard_shape(shards, chunk_shape)
+            grid = _shard_grid(shards, chunk_shape, shape, rectilinear is not None)
             codecs = [_sharding_json(chunk_shape, codecs)]
         meta = ArrayMetadataV3(
             shape=shape,
             dtype=native,
-            chunk_grid=rectilinear or RegularChunkGrid(chunk_shape=grid_shape),
+            chunk_grid=grid,
             chunk_key_encoding=_v3_key_encoding(chunk_key_encoding),
             fill_value=normalize_fill_value(given, native),
             codecs=tuple(codecs),
@@ -152,6 +150,21 @@ def array_metadata(
         )
     build_pipeline(meta)
     return meta
+
+
+def _shard_grid(
+    shards: Any, chunks: tuple[int, ...], shape: tuple[int, ...], rectilinear_chunks: bool
+) -> ChunkGrid:
+    """The grid of the shards: regular (a shard shape), or rectilinear (lists of shard
+    lengths, as zarr-python 3.2 takes them) whose every length the inner chunks tile."""
+    if rectilinear_chunks:
+        raise MetadataError(
+            "inner chunks must be regular: give rectilinear shards (lists of shard lengths) "
+            "with a regular chunk shape",
+            field="chunks",
+        )
+    grid = rectilinear_grid(shards, shape)  # its metadata checks that inner chunks tile it
+    return grid or RegularChunkGrid(chunk_shape=_shard_shape(shards, chunks))
 
 
 def _shard_shape(shards: Any, chunks: tuple[int, ...]) -> tuple[int, ...]:

@@ -4,7 +4,8 @@ Data flows down once: a :class:`~zarrkit.indexing.Selection` is projected on the
 grid, every chunk it touches is fetched with one ``get_many`` call, chunks are decoded on
 the shared thread pool (codec libraries release the GIL) — straight into their slice of the
 output where the layout allows — and assembled. Writes encode in parallel and store with one
-``set_many``. A missing chunk is the fill value; a failed read raises, never reads as fill.
+``set_many``. A missing chunk is the fill value (or, when the array's read_missing_chunks
+is False, an error naming it); a failed read raises, never reads as fill.
 
 Over 400 lines: the read path and the write path share their batch plans, fetch windows
 and thread pools; apart, each would import the other's internals.
@@ -13,11 +14,13 @@ and thread pools; apart, each would import the other's internals.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -25,12 +28,22 @@ from zarrkit import config, locking
 from zarrkit import read_modify_write as rmw
 from zarrkit.cache import ChunkCache
 from zarrkit.codecs.base import all_fill
-from zarrkit.codecs.pipeline import CodecPipeline
-from zarrkit.errors import CodecError, ShapeMismatchError
-from zarrkit.indexing import ChunkRead, Int, Selection, Slice, project
+from zarrkit.codecs.pipeline import CodecPipeline, raise_keyed
+from zarrkit.errors import ChunkNotFoundError, ShapeMismatchError, ZarrkitError
+from zarrkit.indexing import (
+    ChunkRead,
+    GridProjection,
+    Int,
+    Part,
+    Selection,
+    Slice,
+    project,
+    projection,
+)
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.retry import fan_out, write_all
 from zarrkit.storage.base import Store
+from zarrkit.telemetry import active, note_chunks, observe_array, within
 from zarrkit.types import Blob, ChunkAccess, Coords
 from zarrkit.types import Merge as MergeProtocol
 
@@ -38,22 +51,36 @@ NDArray = np.ndarray[Any, Any]
 
 
 class KeyedChunks:
-    """One store key per chunk (``prefix`` + the chunk key encoding)."""
+    """One store key per chunk (``prefix`` + the chunk key encoding). ``template``, the
+    encoding's ``%``-format of a key, builds a batch of keys in one comprehension."""
 
-    def __init__(self, store: Store, prefix: str, chunk_key: Callable[[Coords], str]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        prefix: str,
+        chunk_key: Callable[[Coords], str],
+        template: str | None = None,
+    ) -> None:
         self.store = store
         self.prefix = prefix
         self.chunk_key = chunk_key
         self.native_concurrency = store.native_concurrency
+        self._template = None if template is None else prefix.replace("%", "%%") + template
 
     def key(self, coords: Coords) -> str:
         return self.prefix + self.chunk_key(coords)
 
-    def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
-        return list(self.store.get_many([self.key(c) for c in coords]))
+    def keys(self, coords: Sequence[Coords]) -> list[str]:
+        template = self._template
+        if template is None:
+            return [self.key(c) for c in coords]
+        return [template % c for c in coords]
 
-    def count_stored(self, keys: Sequence[str]) -> int:
-        return len(keys)
+    def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
+        return list(self.store.get_many(self.keys(coords)))
+
+    def count_stored(self, stored: Mapping[str, Coords]) -> int:
+        return len(stored)
 
     store_key = key
 
@@ -63,9 +90,11 @@ class KeyedChunks:
         """Whole chunks are written without reading; the others are read-modify-written."""
         whole = [c for c, done in zip(coords, complete, strict=True) if done]
         blobs = merge([(c, None) for c in whole]) if whole else []
-        writes = [(self.key(c), b) for c, b in zip(whole, blobs, strict=True) if b is not None]
-        deletes = [self.key(c) for c, b in zip(whole, blobs, strict=True) if b is None]
-        by_key = {self.key(c): c for c, done in zip(coords, complete, strict=True) if not done}
+        keys = self.keys(whole)
+        writes = [(k, b) for k, b in zip(keys, blobs, strict=True) if b is not None]
+        deletes = [k for k, b in zip(keys, blobs, strict=True) if b is None]
+        partial = [c for c, done in zip(coords, complete, strict=True) if not done]
+        by_key = dict(zip(self.keys(partial), partial, strict=True))
 
         def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
             return merge([(by_key[key], old) for key, old in zip(keys, olds, strict=True)])
@@ -89,6 +118,10 @@ class Layout:
     cache: ChunkCache | None = None
     #: Every chunk is stored with the nominal shape (no rectilinear dimension).
     uniform: bool = True
+    #: The array's path in its store (what telemetry reports).
+    path: str = ""
+    #: False: reading a chunk that is not stored raises instead of giving the fill value.
+    read_missing_chunks: bool = True
     #: The memory order of the arrays reads return ("C" or "F").
     order: str = "C"
 
@@ -133,16 +166,20 @@ def layout_for(
     fill_value: Any,
     write_empty_chunks: bool,
     cache: ChunkCache | None = None,
+    read_missing_chunks: bool = True,
     order: str = "C",
 ) -> Layout:
     """The layout of an array: chunk by chunk, or inner chunk by inner chunk when its
     codecs store chunks inside chunks (sharding: reads fetch byte ranges, not whole shards)."""
     dims = meta.chunk_grid.dims(meta.shape)
-    chunks: ChunkAccess = KeyedChunks(store, prefix, meta.chunk_key)
+    template = getattr(meta.chunk_key_encoding, "template", None)
+    chunks: ChunkAccess = KeyedChunks(
+        store, prefix, meta.chunk_key, None if template is None else template(len(meta.shape))
+    )
     inner = pipeline.inner_chunks
     if inner is not None:
-        dims = inner.dims(meta.shape)
-        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), meta.shape)
+        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), dims)
+        dims = inner.dims(dims)
         pipeline = inner.pipeline
     return Layout(
         chunks=chunks,
@@ -152,6 +189,8 @@ def layout_for(
         write_empty_chunks=write_empty_chunks,
         cache=cache,
         uniform=all(d.padded for d in dims),
+        path=prefix.rstrip("/"),
+        read_missing_chunks=read_missing_chunks,
         order=order,
     )
 
@@ -177,35 +216,51 @@ def _spans(count: int, workers: int | None = None) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def _whole_chunk(read: ChunkRead, layout: Layout) -> bool:
-    """Whether ``read`` (of a selection of step-1 slices) takes every stored element of its
-    chunk into a block of the output, so the chunk can be decoded straight into it."""
-    if not read.complete:
-        return False
-    extent = tuple(out.stop - out.start for out in read.out_sel)
-    return extent == layout.stored_shape(read.coords)
+#: Encoded chunks a read worker holds at a time, counted at their decoded size (which
+#: compressed chunks stay below), so a read needs its output and about this per worker.
+IN_FLIGHT = 4 << 20
+
+#: A chunk as fetched: decoded (from the cache), encoded, or absent (the fill value).
+Fetched = NDArray | Blob | None
 
 
 def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> NDArray:
     """The values of ``selection``, shaped as NumPy would give them."""
-    plan = project(selection, layout.dims)
+    if active.array and not within("array"):
+        call = partial(read, layout, selection, out)
+        return observe_array("read", layout.path, layout.chunks.store, call, _measure)
+    plan = projection(selection, layout.dims)
+    if active.array:
+        note_chunks(len(plan))
     buffer = _output_buffer(layout, selection, out)
-    # Stores that fan out natively (object stores, shards) get every chunk in one call;
-    # for the others each worker fetches its own batch, so file reads overlap decoding.
-    early = fetch(layout, [r.coords for r in plan]) if layout.chunks.native_concurrency else None
-
     # Whole chunks of a step-1 selection decode straight into the output (no cache: the
     # cache keeps whole decoded chunks).
     direct = layout.cache is None and all(
         isinstance(d, Slice) and d.step == 1 for d in selection.dims
     )
+    whole = _whole_chunks(layout, plan) if direct and isinstance(plan, GridProjection) else None
+    count = len(plan)
 
-    def assemble(lo: int, hi: int) -> None:
-        batch = early[lo:hi] if early else fetch(layout, [r.coords for r in plan[lo:hi]])
-        for chunk_read, item in zip(plan[lo:hi], batch, strict=True):
-            item.place(chunk_read, buffer, layout, direct and _whole_chunk(chunk_read, layout))
+    def place(lo: int, hi: int, items: Sequence[Fetched], coords: list[Coords]) -> None:
+        wholes = itertools.repeat(False) if whole is None else whole[lo:hi]
+        _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
 
-    run_batched(assemble, len(plan), config.get("read_threads"))
+    if layout.chunks.native_concurrency:
+        # stores that fan out natively (object stores, shards) get every chunk in one call
+        coords = plan.coords(0, count)
+        items = fetch(layout, coords)
+        work = lambda lo, hi: place(lo, hi, items[lo:hi], coords[lo:hi])  # noqa: E731
+    else:
+        # each worker fetches a bounded window at a time, so file reads overlap decoding
+        window = max(1, IN_FLIGHT // max(layout.pipeline.spec.nbytes, 1))
+
+        def work(lo: int, hi: int) -> None:
+            for start in range(lo, hi, window):
+                stop = min(start + window, hi)
+                coords = plan.coords(start, stop)
+                place(start, stop, fetch(layout, coords), coords)
+
+    run_batched(work, count, config.get("read_threads"))
     if out is None:
         return buffer.reshape(selection.out_shape)
     if buffer is not out and buffer.base is not out:
@@ -213,67 +268,112 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     return out
 
 
-@dataclass(slots=True)
-class Fetched:
-    """One chunk as fetched: a cached decoded array, an encoded blob, or nothing (fill)."""
-
-    coords: Coords
-    blob: Blob | None = None
-    decoded: NDArray | None = None
-
-    def place(
-        self, chunk_read: ChunkRead, buffer: NDArray, layout: Layout, whole: bool = False
-    ) -> None:
-        """Decode (if needed) and copy this chunk's part of the selection into ``buffer``;
-        ``whole`` chunks decode straight into their block of ``buffer``."""
-        out_sel = chunk_read.out_sel
-        if self.decoded is None and self.blob is None:
-            buffer[out_sel] = layout.fill_value
-            return
-        if whole and self.decoded is None:
-            # the trailing Ellipsis keeps a 0-d selection a view, not a scalar copy
-            view = buffer[(*out_sel, Ellipsis)]
-            try:
-                layout.pipeline_at(self.coords).decode_into(self.blob, view)  # type: ignore[arg-type]
-            except CodecError as e:
-                raise with_key(e, layout.chunks.key(self.coords)) from e
-            return
-        buffer[out_sel] = self.decode(layout)[chunk_read.chunk_sel]
-
-    def decode(self, layout: Layout) -> NDArray:
-        """The whole decoded chunk (the fill value when absent), cached when ``layout`` is."""
-        if self.decoded is not None:
-            return self.decoded
-        if self.blob is None:
-            return layout.fill_chunk(self.coords)
-        pipeline = layout.pipeline_at(self.coords)
-        chunk = pipeline.decode(self.blob, key=layout.chunks.key(self.coords))
-        if layout.cache is not None:
-            layout.cache.put(layout.cache_key(self.coords), chunk)
-        return chunk
+def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:
+    """For each chunk of ``plan`` (a selection of step-1 slices), whether it takes every
+    stored element of its chunk into a block of the output (so it decodes straight into
+    it): decided per dimension, then combined."""
+    flags = np.ones((), dtype=bool)
+    shape = layout.pipeline.spec.shape
+    for dim_plan, dim, nominal in zip(plan.plans, layout.dims, shape, strict=True):
+        whole = [
+            complete and out.stop - out.start == (nominal if dim.padded else dim.chunk_len(ix))
+            for ix, out, complete in zip(
+                dim_plan.ixs, cast(list[slice], dim_plan.out_sel), dim_plan.complete, strict=True
+            )
+        ]
+        flags = np.logical_and.outer(flags, np.array(whole, dtype=bool))
+    return cast(list[bool], flags.ravel().tolist())
 
 
-def with_key(error: CodecError, key: str) -> CodecError:
-    """``error`` again, naming the chunk ``key`` (keys are built only when decoding fails)."""
-    if error.key is not None:
-        return error
-    return type(error)(str(error), key=key)
+def _place(
+    layout: Layout,
+    buffer: NDArray,
+    items: Sequence[Fetched],
+    coords: Sequence[Coords],
+    parts: Iterable[Part],
+    wholes: Iterable[bool],
+) -> None:
+    """Decode fetched chunks and put their parts of the selection into ``buffer``: the hot
+    loop of a read, with no object per chunk beyond the bytes; whole chunks decode straight
+    into their block of ``buffer``."""
+    fill = layout.fill_value
+    pipelines = (
+        itertools.repeat(layout.pipeline) if layout.uniform else map(layout.pipeline_at, coords)
+    )
+    # wholes and pipelines may be endless repeats: zip stops at the end of items
+    for item, c, (chunk_sel, out_sel), whole, pipeline in zip(
+        items, coords, parts, wholes, pipelines, strict=False
+    ):
+        try:
+            if item is None:
+                buffer[out_sel] = fill
+            elif whole:  # never a cached (decoded) chunk: reads through a cache are not direct
+                # a 0-d block: buffer[()] would be a copy, buffer[...] is a view
+                block = buffer[out_sel] if out_sel else buffer[...]
+                pipeline.decode_into(item, block)  # type: ignore[arg-type]
+            else:
+                buffer[out_sel] = _decoded(layout, c, item)[chunk_sel]
+        except ZarrkitError as e:
+            raise_keyed(e, layout.chunks.key(c))
+
+
+def _decoded(layout: Layout, coords: Coords, item: Fetched) -> NDArray:
+    """The whole decoded chunk (read-only, cached when ``layout`` caches), of a fetched one."""
+    if isinstance(item, np.ndarray):
+        return item
+    if item is None:
+        return layout.fill_chunk(coords)
+    key = layout.chunks.key(coords) if active.codec else None  # for the subscribers only
+    chunk = layout.pipeline_at(coords).decode(item, key=key, writable=False)
+    if layout.cache is not None:
+        layout.cache.put(layout.cache_key(coords), chunk)
+    return chunk
+
+
+def _measure(result: NDArray) -> tuple[tuple[int, ...], int]:
+    return result.shape, int(result.nbytes)
+
+
+def _measure_piece(item: tuple[Coords, NDArray]) -> tuple[tuple[int, ...], int]:
+    return _measure(item[1])
 
 
 def fetch(layout: Layout, coords: Sequence[Coords]) -> list[Fetched]:
     """The chunks at ``coords``: cached ones from the cache, the rest in one batch request."""
-    found = [Fetched(c) for c in coords]
-    if layout.cache is not None:
-        for item in found:
-            item.decoded = layout.cache.get(layout.cache_key(item.coords))
-    missing = [item for item in found if item.decoded is None]
-    if not missing:
-        return found
-    for item, blob in zip(
-        missing, layout.chunks.get_chunks([item.coords for item in missing]), strict=True
-    ):
-        item.blob = blob
+    if layout.cache is None:
+        found: list[Fetched] = list(layout.chunks.get_chunks(coords))
+    else:
+        found = [layout.cache.get(layout.cache_key(c)) for c in coords]
+        missing = [i for i, item in enumerate(found) if item is None]
+        if missing:
+            blobs = layout.chunks.get_chunks([coords[i] for i in missing])
+            for i, blob in zip(missing, blobs, strict=True):
+                found[i] = blob
+    if not layout.read_missing_chunks:  # cached chunks are never None: None is absent
+        _require_stored(layout, [c for c, item in zip(coords, found, strict=True) if item is None])
     return found
+    blobs = layout.chunks.get_chunks([coords[i] for i in missing])
+    for i, blob in zip(missing, blobs, strict=True):
+        found[i] = blob
+    if not layout.read_missing_chunks:
+        _require_stored(
+            layout, [coords[i] for i, blob in zip(missing, blobs, strict=True) if blob is None]
+        )
+    return found
+
+
+def _require_stored(layout: Layout, absent: Sequence[Coords]) -> None:
+    """Raise :class:`ChunkNotFoundError` naming the chunks ``absent`` (not stored)."""
+    keys = tuple(layout.chunks.key(c) for c in absent)
+    if keys:
+        more = f" and {len(keys) - 1} more" if len(keys) > 1 else ""
+        raise ChunkNotFoundError(
+            f"chunk {keys[0]!r}{more} of array {layout.path!r} in {layout.chunks.store!r} "
+            "is not stored, and this array's read_missing_chunks is False (set it, or "
+            "zarrkit.config's 'array.read_missing_chunks', to True to read missing chunks "
+            "as the fill value)",
+            keys=keys,
+        )
 
 
 def iter_chunks(
@@ -287,7 +387,15 @@ def iter_chunks(
     dropped = [isinstance(d, Int) for d in selection.dims]
 
     def load(chunk_read: ChunkRead) -> tuple[Coords, NDArray]:
-        piece = fetch(layout, [chunk_read.coords])[0].decode(layout)[chunk_read.chunk_sel]
+        if active.array and not within("array"):
+            call = partial(load, chunk_read)
+            store = layout.chunks.store
+            return observe_array("read", layout.path, store, call, _measure_piece, chunks=1)
+        coords = chunk_read.coords
+        try:
+            piece = _decoded(layout, coords, fetch(layout, [coords])[0])[chunk_read.chunk_sel]
+        except ZarrkitError as e:
+            raise_keyed(e, layout.chunks.key(coords))
         if piece.ndim == len(dropped):  # outer indexing keeps integer axes: drop them
             piece = piece.reshape([n for n, d in zip(piece.shape, dropped, strict=True) if not d])
         return chunk_read.coords, np.array(piece)
@@ -334,7 +442,13 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
     concurrent writers (threads, and processes where the store can lock) never lose each
     other's updates.
     """
+    if active.array and not within("array"):
+        size = (selection.out_shape, math.prod(selection.out_shape) * layout.dtype.itemsize)
+        call = partial(write, layout, selection, value)
+        return observe_array("write", layout.path, layout.chunks.store, call, lambda _: size)
     plan = project(selection, layout.dims)
+    if active.array:
+        note_chunks(len(plan))
     if not plan:
         return
     source = _value_buffer(layout, selection, value)

@@ -196,6 +196,18 @@ class ChecksumError(CodecError):
     """A stored checksum does not match the data."""
 
 
+class ChunkNotFoundError(ZarrkitError, ValueError):
+    """Chunks read are not stored while missing chunks are errors (zarr-python's
+    ``array.read_missing_chunks`` set to False). ``keys`` names those missing among the
+    chunks fetched together, ``key`` the first; an inner chunk of a shard is named
+    ``shard_key[i,j]`` (its position in the shard)."""
+
+    def __init__(self, message: str, *, keys: tuple[str, ...]):
+        self.keys = keys
+        self.key = keys[0] if keys else None
+        super().__init__(message)
+
+
 # --- storage -----------------------------------------------------------------------------
 
 
@@ -323,6 +335,7 @@ __all__ = [
     "ZarrkitWarning",
     "ChecksumError",
     "ChunkAlignmentError",
+    "ChunkNotFoundError",
     "CodecError",
     "ConflictError",
     "DataTypeValidationError",

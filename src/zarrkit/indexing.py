@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from itertools import product
+from itertools import islice, product
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -40,9 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChunkRead",
+    "DimPlan",
     "DimSelection",
+    "GridProjection",
     "Int",
     "Ints",
+    "PointProjection",
+    "Projection",
     "Selection",
     "Slice",
     "normalize",
@@ -50,6 +55,7 @@ __all__ = [
     "normalize_fields",
     "pop_fields",
     "project",
+    "projection",
 ]
 
 IntArray: TypeAlias = npt.NDArray[np.int64]
@@ -472,7 +478,7 @@ def _describe(items: tuple[_Item, ...]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _DimPlan:
+class DimPlan:
     """The chunks one dimension's selection touches, and its part in each."""
 
     ixs: list[int]
@@ -481,7 +487,67 @@ class _DimPlan:
     complete: list[bool]
 
 
-_EMPTY_PLAN = _DimPlan([], [], [], [])
+_EMPTY_PLAN = DimPlan([], [], [], [])
+Part: TypeAlias = tuple[tuple[Any, ...], Any]  # (chunk_sel, out_sel)
+
+
+@dataclass(frozen=True, slots=True)
+class GridProjection:
+    """A selection of :class:`Int`, :class:`Slice` and :class:`Ints` dimensions on a chunk
+    grid: one :class:`DimPlan` per dimension, and chunk ``n`` is the ``n``-th of their
+    product in C order. Ranges of it are read without an object per chunk."""
+
+    plans: tuple[DimPlan, ...]
+
+    def __len__(self) -> int:
+        return math.prod(len(p.ixs) for p in self.plans)
+
+    def coords(self, lo: int, hi: int) -> list[tuple[int, ...]]:
+        """The coordinates of chunks ``lo:hi``."""
+        return list(islice(product(*(p.ixs for p in self.plans)), lo, hi))
+
+    def parts(self, lo: int, hi: int) -> Iterator[Part]:
+        """``(chunk_sel, out_sel)`` of chunks ``lo:hi``."""
+        return zip(
+            islice(product(*(p.chunk_sel for p in self.plans)), lo, hi),
+            islice(product(*(p.out_sel for p in self.plans)), lo, hi),
+            strict=True,
+        )
+
+    def reads(self) -> list[ChunkRead]:
+        """One :class:`ChunkRead` per chunk."""
+        return [
+            ChunkRead(coords, chunk_sel, out_sel, all(complete))
+            for coords, chunk_sel, out_sel, complete in zip(
+                product(*(p.ixs for p in self.plans)),
+                product(*(p.chunk_sel for p in self.plans)),
+                product(*(p.out_sel for p in self.plans)),
+                product(*(p.complete for p in self.plans)),
+                strict=True,
+            )
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class PointProjection:
+    """A coordinate selection on a chunk grid: the points grouped by chunk."""
+
+    points: list[ChunkRead]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def coords(self, lo: int, hi: int) -> list[tuple[int, ...]]:
+        return [r.coords for r in self.points[lo:hi]]
+
+    def parts(self, lo: int, hi: int) -> Iterator[Part]:
+        return ((r.chunk_sel, r.out_sel) for r in self.points[lo:hi])
+
+    def reads(self) -> list[ChunkRead]:
+        return self.points
+
+
+Projection: TypeAlias = GridProjection | PointProjection
 
 
 def project(selection: Selection, dims: tuple[DimGrid, ...]) -> list[ChunkRead]:
@@ -496,8 +562,13 @@ def project(selection: Selection, dims: tuple[DimGrid, ...]) -> list[ChunkRead]:
     >>> [r.coords for r in project(normalize(slice(2, 7), (10,)), (DimGrid(10, 4),))]
     [(0,), (1,)]
     """
+    return projection(selection, dims).reads()
+
+
+def projection(selection: Selection, dims: tuple[DimGrid, ...]) -> Projection:
+    """:func:`project`'s plan before it is expanded chunk by chunk."""
     if selection.mode == "coordinate":
-        return _point_reads(selection, dims)
+        return PointProjection(_point_reads(selection, dims))
     plans = [_dim_plan(sel, dim) for sel, dim in zip(selection.dims, dims, strict=True)]
     arrays = [axis for axis, sel in enumerate(selection.dims) if isinstance(sel, Ints)]
     if len(arrays) > 1:
@@ -507,19 +578,10 @@ def project(selection: Selection, dims: tuple[DimGrid, ...]) -> list[ChunkRead]:
         first, span = arrays[0], arrays[-1] - arrays[0] + 1
         for axis in range(first, first + span):
             plans[axis] = _as_ix(plans[axis], axis - first, span)
-    return [
-        ChunkRead(coords, chunk_sel, out_sel, all(complete))
-        for coords, chunk_sel, out_sel, complete in zip(
-            product(*(p.ixs for p in plans)),
-            product(*(p.chunk_sel for p in plans)),
-            product(*(p.out_sel for p in plans)),
-            product(*(p.complete for p in plans)),
-            strict=True,
-        )
-    ]
+    return GridProjection(tuple(plans))
 
 
-def _dim_plan(sel: DimSelection, dim: DimGrid) -> _DimPlan:
+def _dim_plan(sel: DimSelection, dim: DimGrid) -> DimPlan:
     if isinstance(sel, Ints):
         return _ints_plan(sel.indices, dim)
     if isinstance(sel, Int):
@@ -535,7 +597,7 @@ def _chunk_bounds(dim: DimGrid, ixs: IntArray) -> tuple[IntArray, IntArray]:
     return starts, np.minimum(starts + dim.size, dim.length)
 
 
-def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> _DimPlan:
+def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> DimPlan:
     n = len(range(start, stop, step))
     if n == 0:
         return _EMPTY_PLAN
@@ -550,7 +612,7 @@ def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> _DimPlan:
         ixs, lo, hi, k0, k1 = ixs[keep], lo[keep], hi[keep], k0[keep], k1[keep]
     count = k1 - k0 + 1
     first = start + k0 * step - lo
-    return _DimPlan(
+    return DimPlan(
         ixs.tolist(),
         [
             slice(f, f + (c - 1) * step + 1, step)
@@ -561,7 +623,7 @@ def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> _DimPlan:
     )
 
 
-def _ints_plan(indices: IntArray, dim: DimGrid) -> _DimPlan:
+def _ints_plan(indices: IntArray, dim: DimGrid) -> DimPlan:
     n = len(indices)
     if n == 0:
         return _EMPTY_PLAN
@@ -584,7 +646,7 @@ def _ints_plan(indices: IntArray, dim: DimGrid) -> _DimPlan:
         complete &= distinct == hi - lo
     first = off[starts].tolist()
     pieces = zip(starts.tolist(), ends.tolist(), first, runs, strict=True)
-    return _DimPlan(
+    return DimPlan(
         ixs.tolist(),
         [slice(f, f + b - a) if run else off[a:b] for a, b, f, run in pieces],
         [
@@ -595,7 +657,7 @@ def _ints_plan(indices: IntArray, dim: DimGrid) -> _DimPlan:
     )
 
 
-def _as_ix(plan: _DimPlan, pos: int, ndim: int) -> _DimPlan:
+def _as_ix(plan: DimPlan, pos: int, ndim: int) -> DimPlan:
     """``plan`` with every part an index array shaped for axis ``pos`` of ``ndim`` (np.ix_)."""
     shape = [1] * ndim
     shape[pos] = -1

@@ -7,6 +7,7 @@ paths it names with it too.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from zarrkit.errors import InvalidKeyError
 
@@ -31,6 +32,24 @@ def validate_key(key: str) -> str:
         if segment in ("", ".", ".."):
             raise InvalidKeyError(f"store key {key!r} has an empty, '.' or '..' segment")
     return key
+
+
+# What a bad key leaves in the keys of a batch joined by "/" (and framed by it): a
+# backslash or NUL, a drive letter's colon, and empty, "." or ".." segments.
+_BAD_JOINED = ("\\", "\x00", ":", "//", "/./", "/../")
+
+
+def validate_keys(keys: Sequence[str]) -> None:
+    """:func:`validate_key` for every key of ``keys``: a few scans of the batch joined by
+    "/" (reads of small chunks check thousands of keys), and each key alone when a scan
+    finds a suspect, so errors name the key and only bad keys raise."""
+    try:
+        joined = "/" + "/".join(keys) + "/"
+    except TypeError:
+        joined = "//"
+    if any(bad in joined for bad in _BAD_JOINED):
+        for key in keys:
+            validate_key(key)
 
 
 def validate_prefix(prefix: str) -> str:

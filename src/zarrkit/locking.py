@@ -159,12 +159,15 @@ class _LockFile:
     closing any descriptor of the file drops all of them, so every lock of this process
     on the file goes through this one descriptor, closed when none is held or wanted."""
 
-    __slots__ = ("fd", "path", "users")
+    __slots__ = ("fd", "path", "users", "verified")
 
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self.fd = fd
         self.users = 0
+        # bytes held since a check that the path names this file: while one is held, no
+        # process can remove the file (that takes a whole-file lock), so no new check is due
+        self.verified = 0
 
     def try_lock(self, offset: int, length: int = 1) -> bool:
         try:
@@ -185,6 +188,8 @@ class _LockFile:
         return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
 
     def unlock(self, offset: int) -> None:
+        with _guard:
+            self.verified -= 1
         try:
             fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, offset)
         finally:
@@ -222,7 +227,9 @@ def _lock_byte(path: str, offset: int, deadline: float | None) -> _LockFile:
     try:
         while True:
             if held.try_lock(offset):
-                if held.names_path():
+                if held.verified or held.names_path():
+                    with _guard:
+                        held.verified += 1
                     return held
                 fcntl.lockf(held.fd, fcntl.LOCK_UN, 1, offset)
                 held.retire()

@@ -116,7 +116,15 @@ def load_nodes(
     store: Store, paths: Sequence[str], zarr_format: int | None = None
 ) -> dict[str, NodeMetadata | None]:
     """The metadata of the node at each of ``paths`` (``None`` where there is none, of
-    ``zarr_format`` if given), read with one ``get_many``."""
+    ``zarr_format`` if given), read with one ``get_many``. Where each document costs a
+    request (stores with :attr:`~zarrkit.storage.Store.native_concurrency`: object stores),
+    the v3 document is read first and the v2 ones only where it is missing: one request to
+    open a v3 node, as tensorstore needs (without zarr-python's warning about a path that
+    holds both formats, which it would take three more requests to give)."""
+    if zarr_format is None and store.native_concurrency:
+        v3 = load_nodes(store, paths, 3)
+        missing = [path for path, node in v3.items() if node is None]
+        return {**v3, **(load_nodes(store, missing, 2) if missing else {})}
     if zarr_format == 3:
         names: tuple[str, ...] = (V3_DOC,)
     else:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from zarrkit import config, locking
 from zarrkit.errors import ConflictError, PartialWriteError, StoreError
 from zarrkit.retry import not_written, partial_write
+from zarrkit.telemetry import ConflictEvent, active, emit
 from zarrkit.types import Blob, ChunkStore, Version, Versioned
 
 #: New values of ``keys`` from their old ones (``None``: missing); ``None`` removes a key.
@@ -61,19 +62,22 @@ def rewrite(
         return {}
     written: dict[str, Version] = {}
     pending = list(keys)
+    tries = config.get("conflict_retries") + 1
     try:
-        for attempt in range(config.get("conflict_retries") + 1):
+        for attempt in range(tries):
             if attempt:
                 time.sleep(random.uniform(0, min(_LONGEST_BACKOFF, _FIRST_BACKOFF * 2**attempt)))
             pending = _rewrite_once(store, pending, modify, empty, written)
             if not pending:
                 return written
+            if active.conflict:
+                _report(store, pending, attempt + 1, "retry" if attempt + 1 < tries else "gave up")
     except StoreError as e:
         if not written:
             raise
         raise partial_write(e, not_written(e, pending)) from e
     error = ConflictError(
-        f"other writers changed it during each of {config.get('conflict_retries') + 1} "
+        f"other writers changed it during each of {tries} "
         "read-modify-writes; raise the conflict_retries setting or write whole chunks",
         key=pending[0],
         operation="set_if",
@@ -144,6 +148,19 @@ def rewrite_locked(store: ChunkStore, keys: Sequence[str], modify: Modify) -> di
 
 def _never_removed(key: str) -> Blob:
     raise AssertionError(f"a document rewrite removed {key!r}")  # pragma: no cover
+
+
+def _report(store: ChunkStore, keys: Sequence[str], attempt: int, resolution: str) -> None:
+    """A :class:`~zarrkit.telemetry.ConflictEvent` for each key whose write met a conflict."""
+    for key in keys:
+        emit(
+            ConflictEvent,
+            op="set_if",
+            store=repr(store),
+            key=key,
+            attempt=attempt,
+            resolution=resolution,
+        )
 
 
 def _conditional_writes(

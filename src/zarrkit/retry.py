@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import contextvars
-import logging
 import random
 import threading
 import time
@@ -38,10 +37,10 @@ from typing import Any, TypeVar, cast
 
 from zarrkit import config
 from zarrkit.errors import PartialWriteError, RetriesExhaustedError, StoreError
+from zarrkit.telemetry import RetryEvent, active, emit
 
 T = TypeVar("T")
 T0 = TypeVar("T0")
-log = logging.getLogger("zarrkit.retry")
 
 #: The reason an error is transient ("503", "timeout", "truncated body" ...), or ``None``
 #: when it is not (then it is raised at once).
@@ -153,12 +152,11 @@ def _exhausted(
 def _report_retry(
     store: object, operation: str, key: str | None, attempt: int, delay: float, reason: str
 ) -> None:
-    """The one place a retry is announced (a log record on ``zarrkit.retry``): where
-    ``zarrkit.telemetry``'s ``RetryEvent`` is to be emitted (issue 18, item 4) once that
-    module is on main; its fields are these arguments."""
-    log.debug(
-        "retry %d of %s %r on %r in %.3f s: %s", attempt, operation, key, store, delay, reason
-    )
+    """Announce a retry to telemetry (:class:`~zarrkit.telemetry.RetryEvent`), where
+    subscribers count retries and their causes."""
+    if active.retry:
+        fields = {"op": operation, "store": repr(store), "key": key, "attempt": attempt}
+        emit(RetryEvent, **fields, delay=delay, reason=reason)
 
 
 # --- batches and their cancellation ---------------------------------------------------------

@@ -6,7 +6,7 @@ They live below codecs and storage so that neither imports the other for a type.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -148,8 +148,8 @@ class ChunkAccess(Protocol):
         concurrent writer's update is lost (under locks, or with conditional writes retried
         on conflict)."""
 
-    def count_stored(self, keys: Sequence[str]) -> int:
-        """How many chunks the stored chunk (or shard) ``keys`` hold."""
+    def count_stored(self, stored: Mapping[str, Coords]) -> int:
+        """How many chunks the stored chunks (or shards) hold, given as key -> coords."""
 
     def store_key(self, coords: Coords) -> str:
         """The key of the stored object (the chunk itself, or its shard) holding ``coords``;

@@ -7,6 +7,7 @@ import gzip
 import struct
 import threading
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numcodecs
@@ -14,12 +15,15 @@ import numcodecs.blosc
 import numpy as np
 import pytest
 import zstd_frames
-from optional import needs
+from optional import needs, optional
 
 from zarrkit import config
 from zarrkit.codecs import ChunkSpec, CodecPipeline
 from zarrkit.codecs.compression import FORMATS, deflate, zstd
 from zarrkit.errors import CodecError, ResourceLimitError
+
+zstandard = optional("zstandard")
+isal_zlib = optional("isal.isal_zlib")
 
 DATA = (np.arange(50_000) % 251).astype("<i4")
 SPEC = ChunkSpec(shape=DATA.shape, dtype=DATA.dtype, fill_value=0)
@@ -33,10 +37,13 @@ def pipeline(compressor: object) -> CodecPipeline:
 def test_fallback_to_numcodecs(compressor: object, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = pipeline(compressor)
     blob = bytes(fast.encode(DATA))
+    with config.set(encoders="numcodecs"):
+        numcodecs_blob = bytes(fast.encode(DATA))
     monkeypatch.setattr(zstd, "USE_ZSTANDARD", False)
-    monkeypatch.setattr(deflate, "inflater", zlib)
+    monkeypatch.setattr(deflate, "backend", zlib)
     slow = pipeline(compressor)
-    assert bytes(slow.encode(DATA)) == blob
+    # without the fast libraries, the default encoders write numcodecs' bytes
+    assert bytes(slow.encode(DATA)) == numcodecs_blob
     np.testing.assert_array_equal(slow.decode(blob), DATA)
     out = np.empty_like(DATA)
     slow.decode_into(blob, out)
@@ -49,11 +56,108 @@ def test_fallback_to_numcodecs(compressor: object, monkeypatch: pytest.MonkeyPat
 
 def test_gzip_is_numcodecs_bytes_without_timestamp() -> None:
     for level in (0, 1, 5, 9):
-        ours = bytes(pipeline({"name": "gzip", "configuration": {"level": level}}).encode(DATA))
+        encoder = pipeline({"name": "gzip", "configuration": {"level": level}})
+        with config.set(encoders="numcodecs"):
+            ours = bytes(encoder.encode(DATA))
         theirs = numcodecs.GZip(level=level).encode(DATA)
         assert ours[4:8] == bytes(4)
         assert ours == theirs[:4] + bytes(4) + theirs[8:]
         assert numcodecs.GZip().decode(ours) == DATA.tobytes()
+
+
+@pytest.mark.parametrize(("level", "isal_level"), [(1, 1), (4, 1), (5, 2), (7, 2), (8, 3), (9, 3)])
+def test_gzip_encodes_with_isal_at_mapped_levels(level: int, isal_level: int) -> None:
+    encoder = pipeline({"name": "gzip", "configuration": {"level": level}})
+    ours = bytes(encoder.encode(DATA))
+    deflater = isal_zlib.compressobj(isal_level, isal_zlib.DEFLATED, 31)
+    assert ours == deflater.compress(DATA.tobytes()) + deflater.flush()
+    assert ours[4:8] == bytes(4)  # no timestamp: reproducible
+    for decode in (numcodecs.GZip().decode, gzip.decompress, lambda b: zlib.decompress(b, 31)):
+        assert bytes(decode(ours)) == DATA.tobytes()
+    np.testing.assert_array_equal(encoder.decode(ours), DATA)
+
+
+def test_gzip_small_chunks_encode_the_same_in_every_thread() -> None:
+    # isal's one-shot compress() gave other streams for these in threads after other
+    # compressions had used the heap: chunks must be reproducible
+    rng = np.random.default_rng(0)
+    encoder = CodecPipeline.from_v3(
+        ["bytes", {"name": "gzip", "configuration": {"level": 5}}],
+        ChunkSpec(shape=(24,), dtype=np.dtype("u1"), fill_value=0),
+    )
+    chunks = [rng.integers(0, 3, 24).astype("u1") for _ in range(24)]
+    expected = [bytes(encoder.encode(c)) for c in chunks]
+
+    def use_the_heap() -> None:
+        for n in (10, 100, 1000, 10_000, 100_000):
+            isal_zlib.compress(rng.integers(0, 255, n).astype("u1").tobytes(), 2, wbits=31)
+
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(20):
+            use_the_heap()
+            assert list(pool.map(lambda c: bytes(encoder.encode(c)), chunks)) == expected
+
+
+def test_gzip_level_0_stays_stored_blocks() -> None:
+    encoder = pipeline({"name": "gzip", "configuration": {"level": 0}})
+    with config.set(encoders="numcodecs"):
+        stored = bytes(encoder.encode(DATA))
+    assert bytes(encoder.encode(DATA)) == stored
+    assert len(stored) > DATA.nbytes
+
+
+@pytest.mark.parametrize("level", [-7, 0, 1, 3, 9])
+@pytest.mark.parametrize("checksum", [False, True])
+def test_zstd_encoder_reuses_a_context_and_writes_numcodecs_frames(
+    level: int, checksum: bool
+) -> None:
+    needs("zstandard")
+    encoder = pipeline({"name": "zstd", "configuration": {"level": level, "checksum": checksum}})
+    chunks = [DATA[:1024], DATA[:1024] * 3, DATA[7:1031]]
+    theirs = [numcodecs.Zstd(level=level, checksum=checksum).encode(c) for c in chunks]
+    small = CodecPipeline.from_v3(
+        ["bytes", {"name": "zstd", "configuration": {"level": level, "checksum": checksum}}],
+        ChunkSpec(shape=(1024,), dtype=DATA.dtype, fill_value=0),
+    )
+    # chunks of 4 KiB: the same frames as numcodecs (same libzstd matches at this size)
+    assert [bytes(small.encode(c)) for c in chunks] == theirs
+    ours = bytes(encoder.encode(DATA))
+    assert zstandard.get_frame_parameters(ours).has_checksum == checksum
+    assert zstandard.frame_content_size(ours) == DATA.nbytes
+    assert numcodecs.Zstd().decode(ours) == DATA.tobytes()
+    with config.set(encoders="numcodecs"):
+        assert bytes(encoder.encode(DATA)) == numcodecs.Zstd(level=level, checksum=checksum).encode(
+            DATA
+        )
+
+
+def _in_threads(grab: Callable[[], object], count: int = 3) -> list[object]:
+    """What ``grab()`` returns in each of ``count`` threads."""
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(grab())) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen
+
+
+def test_zstd_compressors_per_thread_and_setting() -> None:
+    needs("zstandard")
+
+    def grab() -> object:
+        first = zstd._compressor(3, False)
+        assert zstd._compressor(3, False) is first
+        assert zstd._compressor(3, True) is not first
+        return first
+
+    assert len({id(c) for c in _in_threads(grab)}) == 3
+
+
+def test_encoders_setting_is_checked() -> None:
+    with pytest.raises(ValueError, match="encoders"), config.set(encoders="zlib"):
+        pass
+    assert config.get("encoders") == "fast"
 
 
 def test_gzip_members_and_padding() -> None:
@@ -111,6 +215,78 @@ def test_zstd_rejects_corrupt_frames(zstd_decoder: str) -> None:
             decoder.decode_into(bad, np.empty_like(DATA))
 
 
+def _with_content_size(frame: bytes, size: int) -> bytes:
+    """``frame`` (single segment, 2-byte content size field) claiming ``size`` bytes."""
+    assert frame[4] & 0xE0 == 0x60, "expected a single-segment header with a 2-byte size"
+    return frame[:5] + struct.pack("<H", size - 256) + frame[7:]
+
+
+def test_zstd_exact_decode_is_strict(zstd_decoder: str) -> None:
+    # the one-call path (ZstdDecompressor.decompress, allow_extra_data=False) must reject
+    # what the frame walk rejects: these are the claims the fast path relies on; numcodecs
+    # (the no-extras decoder) must reject them too
+    raw = DATA[:1000].tobytes()
+    frame = zstandard.ZstdCompressor(level=3).compress(raw)
+    assert zstandard.frame_content_size(frame) == len(raw)
+    checked = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(raw)
+    bad = {
+        "truncated": frame[:-3],
+        "header only": frame[:6],
+        "trailing byte": frame + b"x",
+        "trailing zeros": frame + bytes(4),
+        "second frame": frame + zstandard.ZstdCompressor().compress(b"more"),
+        "content size too small": _with_content_size(frame, len(raw) - 1),
+        "content size too large": _with_content_size(frame, len(raw) + 1),
+        "bad checksum": checked[:-1] + bytes([checked[-1] ^ 1]),
+    }
+    codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
+    for name, blob in bad.items():
+        with pytest.raises(CodecError):
+            fmt.decode_exact(codec, blob, len(raw))
+            pytest.fail(f"{name}: decoded")
+        with pytest.raises(CodecError):
+            fmt.decode_into(codec, blob, memoryview(bytearray(len(raw))))
+            pytest.fail(f"{name}: decoded into")
+    assert bytes(fmt.decode_exact(codec, frame, len(raw))) == raw
+    with pytest.raises(CodecError, match="expected"):
+        fmt.decode_exact(codec, frame, len(raw) + 4)
+
+
+def test_zstd_exact_decode_reads_valid_multi_frame_data(zstd_decoder: str) -> None:
+    raw = DATA[:1000].tobytes()
+    frame = zstandard.ZstdCompressor(level=3).compress(raw)
+    skippable = struct.pack("<II", 0x184D2A50, 3) + b"abc"
+    empty = zstandard.ZstdCompressor().compress(b"")
+    codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
+    for blob in (frame + empty, frame + skippable, skippable + frame):
+        assert bytes(fmt.decode_exact(codec, blob, len(raw))) == raw
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_decode_into_blocks_and_read_only_chunks(order: str) -> None:
+    spec = ChunkSpec(shape=(4, 6), dtype=np.dtype("<f4"), fill_value=0, order=order)
+    codecs = (
+        ["bytes", "zstd"]
+        if order == "C"
+        else [{"name": "transpose", "configuration": {"order": [1, 0]}}, "bytes", "zstd"]
+    )
+    decoder = CodecPipeline.from_v3(codecs, spec)
+    chunk = np.arange(24, dtype="<f4").reshape(4, 6)
+    blob = bytes(decoder.encode(chunk))
+    out = np.zeros((8, 12), "<f4")
+    decoder.decode_into(blob, out[4:, 6:])  # a block: not contiguous
+    np.testing.assert_array_equal(out[4:, 6:], chunk)
+    assert not out[:4].any() and not out[:, :6].any()
+    view = decoder.decode(blob, writable=False)
+    np.testing.assert_array_equal(view, chunk)
+    writable = decoder.decode(blob)
+    writable[0, 0] = -1  # the default result is the caller's to change
+    with pytest.raises(CodecError, match="k/1"):
+        decoder.decode(blob[:-2], key="k/1", writable=False)
+    with pytest.raises(CodecError, match="k/2"):
+        decoder.decode_into(blob[:-2], out[4:, 6:], key="k/2")
+
+
 def test_zstd_size_header_is_checked_against_the_blocks(zstd_decoder: str) -> None:
     codec = numcodecs.Zstd()
     no_blocks = zstd_frames.raw(b"", size=2**40)
@@ -140,18 +316,13 @@ def test_zstd_stream_without_size_is_bounded(zstd_decoder: str) -> None:
 
 def test_zstd_decompressor_per_thread() -> None:
     needs("zstandard")
-    seen = []
 
-    def grab() -> None:
-        seen.append(zstd._decompressor())
-        assert zstd._decompressor() is seen[-1]
+    def grab() -> object:
+        first = zstd._decompressor()
+        assert zstd._decompressor() is first
+        return first
 
-    threads = [threading.Thread(target=grab) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len({id(d) for d in seen}) == 3
+    assert len({id(d) for d in _in_threads(grab)}) == 3
 
 
 def test_blosc_header_checked_and_no_blosc_threads() -> None:

@@ -70,10 +70,10 @@ def v2(**fields: Any) -> ArrayMetadataV2:
         (
             lambda: v3(
                 chunk_grid=RectilinearChunkGrid(chunk_sizes=((3, 3), 2)),
-                codecs=({"name": "sharding_indexed", "configuration": {"chunk_shape": [3, 2]}},),
+                codecs=({"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2]}},),
             ),
             MetadataError,
-            "rectilinear",
+            "rectilinear shard length 3 along dimension 0 is not a multiple",
         ),
         (lambda: RegularChunkGrid(chunk_shape=(0, 2)).validate((4, 4)), MetadataError, "positive"),
         (lambda: RectilinearChunkGrid(chunk_sizes=((0, 1),)), MetadataError, "positive"),

@@ -85,6 +85,22 @@ def test_lock_files_are_one_per_directory_hidden_and_removed_after_use(tmp_path)
         store.set("c/0/.zarrkit-lock", b"x")
 
 
+def test_a_lock_file_is_checked_once_while_a_byte_of_it_is_held(tmp_path, monkeypatch) -> None:
+    # the check that the path still names the open file costs two system calls; a byte
+    # held since a check keeps other processes from removing the file, so later keys skip it
+    checks = []
+    real = locking._LockFile.names_path
+    monkeypatch.setattr(
+        locking._LockFile, "names_path", lambda held: checks.append(held.path) or real(held)
+    )
+    store = LocalStore(tmp_path)
+    with locking.locked(store, [f"c/0/{i}" for i in range(20)] + ["c/1/0", "c/1/1"]):
+        assert len(checks) == 2  # one per directory's lock file
+    checks.clear()  # (the last holder checks again before removing a file)
+    with locking.locked(store, ["c/0/0"]):  # every byte was let go: checked again
+        assert checks == [str(tmp_path / "c" / "0" / ".zarrkit-lock")]
+
+
 def test_a_lock_file_held_elsewhere_is_not_removed(tmp_path) -> None:
     child = _holder(tmp_path, "1.0")  # holds c/0 in another process
     with locking.locked(LocalStore(tmp_path), ["c/1"]):  # the same directory's file

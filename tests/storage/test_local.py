@@ -79,6 +79,52 @@ def test_durable_fsyncs_file_and_directory(tmp_path, monkeypatch, durable, expec
     assert len(calls) == expected
 
 
+def test_get_many_reads_every_size_whole(tmp_path, monkeypatch):
+    # one read per small file (no fstat); a file as large as the first read or larger is
+    # read whole, and later files in the batch then ask their size first
+    store = LocalStore(tmp_path)
+    first = local._FIRST_READ
+    values = {
+        "small": b"s" * 100,
+        "empty": b"",
+        "exact": bytes(range(256)) * (first // 256),
+        "large": b"L" * (3 * first + 7),
+        "after": b"a" * 10,
+    }
+    store.set_many(values)
+    (tmp_path / "dir").mkdir()
+    fstats = []
+    real_fstat = os.fstat
+    monkeypatch.setattr(os, "fstat", lambda fd: fstats.append(fd) or real_fstat(fd))
+    keys = ["small", "empty", "missing", "dir", "exact", "large", "after"]
+    got = store.get_many(keys)
+    assert got == [values.get(k) for k in keys]
+    assert len(fstats) == 3  # "exact" (it filled the first read), "large", "after"
+    fstats.clear()
+    assert store.get_many(["small", "empty", "after"]) == [b"s" * 100, b"", b"a" * 10]
+    assert fstats == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_temp_names_are_new_in_a_forked_child(tmp_path):
+    assert local._temp_names.prefix == f"{os.getpid()}-"
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its prefix, write a key, leave at once
+        try:
+            os.write(write, local._temp_names.prefix.encode())
+            LocalStore(tmp_path).set("k", b"child")
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        prefix = pipe.read().decode()
+    os.waitpid(pid, 0)
+    assert prefix == f"{pid}-"
+    assert LocalStore(tmp_path).get("k") == b"child"
+    assert _all_files(tmp_path) == ["k"]
+
+
 def test_open_like_zarr_python(tmp_path):
     made = LocalStore.open(tmp_path / "new" / "root")
     assert made.root.is_dir() and not made.read_only

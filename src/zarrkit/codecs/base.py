@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 
-from zarrkit.errors import MetadataError
+from zarrkit.errors import CodecError, MetadataError
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.types import Blob, ChunkAccess, ChunkStore, Coords
 
@@ -123,13 +123,13 @@ class InnerChunks(Protocol):
     def pipeline(self) -> CodecPipeline:
         """The codecs of one inner chunk."""
 
-    def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
-        """The grid of inner chunks over an array of ``shape``."""
+    def dims(self, chunks: tuple[DimGrid, ...]) -> tuple[DimGrid, ...]:
+        """The grid of inner chunks of an array whose chunks are laid out by ``chunks``."""
 
     def access(
-        self, store: ChunkStore, key: Callable[[Coords], str], shape: tuple[int, ...]
+        self, store: ChunkStore, key: Callable[[Coords], str], chunks: tuple[DimGrid, ...]
     ) -> ChunkAccess:
-        """The inner chunks of an array of ``shape`` whose chunks are stored at
+        """The inner chunks of an array whose chunks, laid out by ``chunks``, are stored at
         ``key(coords)``."""
 
 
@@ -162,6 +162,15 @@ class BytesBytesCodec(Codec):
 
     @abstractmethod
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob: ...
+
+    def decode_exact(self, blob: Blob, spec: ChunkSpec, nbytes: int) -> Blob:
+        """:meth:`decode`, checked to give ``nbytes`` bytes (the result may be read-only);
+        codecs that can bound their output by ``nbytes`` override it."""
+        data = self.decode(blob, spec)
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        if size != nbytes:
+            raise CodecError(f"{self.name}: decoded {size} bytes, expected {nbytes}")
+        return data
 
     def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
         """Decode straight into ``out`` (sized for the result) and return True, or return

@@ -43,11 +43,19 @@ class NumcodecBytesBytes(BytesBytesCodec):
     def encode(self, blob: Blob, spec: ChunkSpec) -> Blob:
         return self.compression.encode(self._codec(), blob)
 
-    # the error handling is written out in both decoders: a helper taking a callable costs a
+    # the error handling is written out in each decoder: a helper taking a callable costs a
     # closure and a call per chunk
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob:
         try:
             return self.compression.decode(self._codec(), blob)
+        except (CodecError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise self._cannot_decode(e) from e
+
+    def decode_exact(self, blob: Blob, spec: ChunkSpec, nbytes: int) -> Blob:
+        try:
+            return self.compression.decode_exact(self._codec(), blob, nbytes)
         except (CodecError, ResourceLimitError):
             raise
         except Exception as e:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-import threading
 from collections.abc import Sequence
+from functools import cached_property, partial
 from typing import Any, NoReturn
 
 import numcodecs
@@ -30,12 +30,13 @@ from zarrkit.codecs.base import (
     InnerChunks,
     evolve_all,
 )
-from zarrkit.codecs.buffers import byte_view, copy_exact
+from zarrkit.codecs.buffers import blob_size, byte_view, copy_exact
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
+from zarrkit.telemetry import active, observe_codec, within
 from zarrkit.types import Blob
 
 CodecLike = Any  # v3 JSON, v2 JSON, a Codec or a numcodecs codec
@@ -85,6 +86,9 @@ class CodecPipeline:
             self._perm = tuple(self._perm[i] for i in codec.order)
         plain = self.array_bytes.plain_dtype(spec)
         self._plain = plain if self._perm is not None and plain == spec.dtype else None
+        self._nbytes = spec.nbytes
+        #: The axes order of the stored chunk, None when it is the array's (no view needed).
+        self._transpose = None if self._perm == tuple(range(len(spec.shape))) else self._perm
         # fixed-size serialized bytes: decoders then check size headers against it
         self._serial = plain if plain is not None and plain.kind not in "OT" else None
         #: The inner chunks the engine reads and writes instead of whole chunks, when the
@@ -121,6 +125,11 @@ class CodecPipeline:
     def codecs(self) -> tuple[Codec, ...]:
         return (*self.array_array, self.array_bytes, *self.bytes_bytes)
 
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The names of the codecs, in order (as telemetry reports them)."""
+        return tuple(codec.name for codec in self.codecs)
+
     def with_shape(self, shape: tuple[int, ...]) -> CodecPipeline:
         """This pipeline for chunks of another shape (grids whose chunks differ in size)."""
         cached = self._reshaped.get(shape)
@@ -132,6 +141,9 @@ class CodecPipeline:
 
     def encode(self, chunk: np.ndarray[Any, Any]) -> Blob:
         """The stored bytes of ``chunk`` (shape ``spec.shape``, any memory layout)."""
+        if active.codec and not within("codec"):
+            call = partial(self.encode, chunk)
+            return observe_codec("encode", self.names, chunk.nbytes, call, _blob_nbytes)
         if chunk.shape != self.spec.shape:
             raise CodecError(
                 f"cannot encode a chunk of shape {chunk.shape}, expected {self.spec.shape}"
@@ -149,43 +161,50 @@ class CodecPipeline:
         except Exception as e:
             raise CodecError(f"cannot encode: {type(e).__name__}: {e}") from e
 
-    def decode(self, blob: Blob, *, key: str | None = None) -> np.ndarray[Any, Any]:
-        """The chunk stored as ``blob`` (a writable array of ``spec``'s shape and dtype)."""
+    def decode(
+        self, blob: Blob, *, key: str | None = None, writable: bool = True
+    ) -> np.ndarray[Any, Any]:
+        """The chunk stored as ``blob`` (an array of ``spec``'s shape and dtype); with
+        ``writable=False`` it may be a read-only view of the decoded bytes (no copy)."""
+        if active.codec and not within("codec"):
+            call = partial(self.decode, blob, key=key, writable=writable)
+            return observe_codec(
+                "decode", self.names, _blob_nbytes(blob), call, _array_nbytes, key=key
+            )
         try:
             if self._plain is None:
                 return self._decode(blob)
-            stored = np.empty(self._inner.shape, self._plain)
-            self._decode_plain(blob, stored)
-            chunk = stored
+            if writable:
+                chunk = np.empty(self._inner.shape, self._plain)
+                self._decode_plain(blob, chunk)
+            else:
+                chunk = self._plain_chunk(blob)
             for codec, spec in self._undo:
                 chunk = codec.decode(chunk, spec)
             return chunk
         except Exception as e:
-            _raise_keyed(e, key)
+            raise_keyed(e, key)
 
     def decode_into(self, blob: Blob, out: np.ndarray[Any, Any], *, key: str | None = None) -> None:
-        """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``), without an
-        intermediate copy when ``out`` is contiguous in stored order."""
-        plain = self._plain
-        if (
-            plain is not None
-            and out.dtype == plain
-            and out.shape == self.spec.shape
-            and (self._perm is not None)
-        ):
-            target = out.transpose(self._perm)
-            try:
-                if target.flags.c_contiguous:
-                    return self._decode_plain(blob, target)
-                # A block of a larger output: decode into this thread's scratch buffer,
-                # reused chunk after chunk (a fresh one would page-fault on every chunk).
-                scratch = _scratch(self._inner.shape, plain)
-                self._decode_plain(blob, scratch)
-                target[...] = scratch
-                return None
-            except Exception as e:
-                _raise_keyed(e, key)
-        out[...] = self.decode(blob, key=key)
+        """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``): straight into its
+        memory when it is contiguous in stored order, else with one copy of the decoded
+        bytes into it."""
+        if active.codec and not within("codec"):
+            call = partial(self.decode_into, blob, out, key=key)
+            return observe_codec(
+                "decode", self.names, _blob_nbytes(blob), call, out.nbytes, key=key
+            )
+        if self._plain is None or out.dtype != self._plain or out.shape != self.spec.shape:
+            out[...] = self.decode(blob, key=key, writable=False)
+            return
+        target = out if self._transpose is None else out.transpose(self._transpose)
+        try:
+            if target.flags.c_contiguous:
+                self._decode_plain(blob, target)
+            else:  # a block of a larger output
+                target[...] = self._plain_chunk(blob)
+        except Exception as e:
+            raise_keyed(e, key)
 
     def to_v3_json(self) -> list[dict[str, JSON]]:
         """The v3 ``codecs`` field (a v2 pipeline is converted where it can be)."""
@@ -283,20 +302,29 @@ class CodecPipeline:
             data = innermost.decode(data, self._inner)
         copy_exact(data, out)
 
+    def _plain_chunk(self, blob: Blob) -> np.ndarray[Any, Any]:
+        """The chunk in stored layout, as a read-only view of its decoded bytes."""
+        data = blob
+        for bytes_codec in self.bytes_bytes[:0:-1]:
+            data = bytes_codec.decode(data, self._inner)
+        if self.bytes_bytes:
+            data = self.bytes_bytes[0].decode_exact(data, self._inner, self._nbytes)
+        elif blob_size(data) != self._nbytes:
+            raise CodecError(f"chunk holds {blob_size(data)} bytes, expected {self._nbytes}")
+        return np.frombuffer(data, self._plain).reshape(self._inner.shape)
 
-_local = threading.local()
+
+def _blob_nbytes(blob: Blob) -> int:
+    return memoryview(blob).nbytes
 
 
-def _scratch(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
-    """This thread's reusable buffer of ``shape`` and ``dtype``."""
-    buffer = getattr(_local, "buffer", None)
-    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-        buffer = _local.buffer = np.empty(shape, dtype)
-    return buffer
+def _array_nbytes(chunk: np.ndarray[Any, Any]) -> int:
+    return int(chunk.nbytes)
 
 
-def _raise_keyed(error: Exception, key: str | None) -> NoReturn:
-    """Re-raise ``error`` as a CodecError naming ``key``."""
+def raise_keyed(error: Exception, key: str | None) -> NoReturn:
+    """Raise ``error`` (raised while decoding chunk ``key``) as a CodecError naming ``key``;
+    other zarrkit errors as they are (a resource limit with the key in its message)."""
     if isinstance(error, CodecError):
         if error.key is not None or key is None:
             raise error

@@ -10,6 +10,7 @@ https://github.com/zarr-developers/zarr-extensions/tree/main/chunk-grids/rectili
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,9 @@ class RegularChunkGrid:
                 field=field,
             )
 
-    def resized(self, shape: tuple[int, ...]) -> RegularChunkGrid:
+    def resized(
+        self, shape: tuple[int, ...], multiples: tuple[int, ...] | None = None
+    ) -> RegularChunkGrid:
         """This grid for an array resized to ``shape`` (itself: regular grids repeat)."""
         return self
 
@@ -184,16 +187,29 @@ class RectilinearChunkGrid:
                     field=field,
                 )
 
-    def resized(self, shape: tuple[int, ...]) -> RectilinearChunkGrid:
+    def resized(
+        self, shape: tuple[int, ...], multiples: tuple[int, ...] | None = None
+    ) -> RectilinearChunkGrid:
         """This grid for an array resized to ``shape``: a dimension grown past its chunks
-        gets one more chunk, covering the new part (as zarr-python does); shrinking keeps
-        every chunk length."""
+        gets one more chunk, covering the new part (as zarr-python does) rounded up to a
+        multiple of ``multiples`` (a sharded array's inner chunk shape, which every shard
+        length must be a multiple of); shrinking keeps every chunk length."""
         sizes = []
-        for n, s in zip(shape, self.chunk_sizes, strict=True):
+        for axis, (n, s) in enumerate(zip(shape, self.chunk_sizes, strict=True)):
             if not isinstance(s, int) and _total(s) < n:
-                s = _merge((*s, (n - _total(s), 1)))
+                step = multiples[axis] if multiples else 1
+                s = _merge((*s, (-(-(n - _total(s)) // step) * step, 1)))
             sizes.append(s)
         return RectilinearChunkGrid(chunk_sizes=tuple(sizes))
+
+    def misfit(self, inner: tuple[int, ...]) -> tuple[int, int] | None:
+        """The first ``(dimension, chunk length)`` that is not a multiple of ``inner``'s
+        length there (a shard that inner chunks of ``inner`` do not tile), or ``None``."""
+        for axis, (s, c) in enumerate(zip(self.chunk_sizes, inner, strict=True)):
+            for length in (s,) if isinstance(s, int) else (v for v, _ in s):
+                if length % c:
+                    return axis, length
+        return None
 
     def to_json(self) -> dict[str, Any]:
         shapes = [
@@ -273,3 +289,10 @@ def rectilinear_grid(chunks: Any, shape: tuple[int, ...]) -> RectilinearChunkGri
     grid = RectilinearChunkGrid.from_sizes(chunks)
     grid.validate(shape)
     return grid
+
+
+def inner_dims(shards: Sequence[DimGrid], inner_shape: Sequence[int]) -> tuple[DimGrid, ...]:
+    """The grid of inner chunks of an array stored in the shards laid out by ``shards``
+    (regular or rectilinear): regular, as the inner chunks tile every shard (the sharding
+    spec; the metadata constructors check it)."""
+    return tuple(DimGrid(d.length, c) for d, c in zip(shards, inner_shape, strict=True))

@@ -4,7 +4,8 @@ An encoding has ``encode(coords) -> key``, ``to_json()`` and ``decode(key, ndim)
 | None``: None for a key that is not a chunk key of that encoding for ``ndim`` dimensions
 (another separator, a negative or non-decimal part, another rank). Registered encodings
 without ``decode`` still work: :func:`key_decoder` then matches keys against the keys of
-every chunk of the grid.
+every chunk of the grid. An encoding may also give ``template(ndim)``: a ``%``-format
+string that ``template % coords`` turns into the key (reads build thousands at a time).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class DefaultKeyEncoding:
     def encode(self, coords: tuple[int, ...]) -> str:
         return self.separator.join(("c", *map(str, coords)))
 
+    def template(self, ndim: int) -> str:
+        return "c" + (self.separator + "%d") * ndim
+
     def decode(self, key: str, ndim: int) -> tuple[int, ...] | None:
         if not ndim:
             return () if key == "c" else None
@@ -58,6 +62,9 @@ class V2KeyEncoding:
 
     def encode(self, coords: tuple[int, ...]) -> str:
         return self.separator.join(map(str, coords)) if coords else "0"
+
+    def template(self, ndim: int) -> str:
+        return self.separator.join(["%d"] * ndim) if ndim else "0"
 
     def decode(self, key: str, ndim: int) -> tuple[int, ...] | None:
         if not ndim:

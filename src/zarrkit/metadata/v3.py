@@ -132,6 +132,37 @@ def parse_dimension_names(
     return tuple(data)
 
 
+def _sharding(codecs: tuple[dict[str, JSON], ...]) -> dict[str, JSON] | None:
+    """The configuration of a sharded array's codec, else ``None``."""
+    first = codecs[0]
+    if first.get("name") == "sharding_indexed" and len(codecs) == 1:
+        config = first.get("configuration")
+        return config if isinstance(config, dict) else None
+    return None
+
+
+def _inner_chunk_shape(codecs: tuple[dict[str, JSON], ...]) -> tuple[int, ...] | None:
+    """A sharded array's inner chunk shape, when its codecs give a well-formed one (the
+    sharding codec checks it in full)."""
+    shape = (_sharding(codecs) or {}).get("chunk_shape")
+    if isinstance(shape, list | tuple) and all(type(n) is int and n > 0 for n in shape):
+        return tuple(shape)
+    return None
+
+
+def _check_tiled(grid: RectilinearChunkGrid, inner: tuple[int, ...]) -> None:
+    """Refuse rectilinear shards that the inner chunks do not tile (the sharding spec:
+    inner chunks evenly divide each shard)."""
+    misfit = grid.misfit(inner)
+    if misfit is not None:
+        axis, length = misfit
+        raise MetadataError(
+            f"rectilinear shard length {length} along dimension {axis} is not a multiple "
+            f"of the inner chunk length {inner[axis]}",
+            field="chunk_grid",
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArrayMetadataV3(ArrayNames, DocumentNames):
     """The content of an array's ``zarr.json``, valid however it was built: the constructor
@@ -156,16 +187,16 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
     def __post_init__(self) -> None:
         shape = parse_shape(self.shape, field="shape")
         check_dtype_v3(self.dtype)
-        # a rectilinear grid grows with its array (resize, append): one more chunk
-        grid = self.chunk_grid.resized(shape)
+        codecs = parse_codecs(self.codecs)
+        # a rectilinear grid grows with its array (resize, append): one more chunk (one
+        # more shard, a multiple of the inner chunks, when sharded)
+        inner = _inner_chunk_shape(codecs)
+        grid = self.chunk_grid.resized(shape, inner)
         grid.validate(shape, field="chunk_grid.chunk_shape")
+        if isinstance(grid, RectilinearChunkGrid) and inner and len(inner) == len(shape):
+            _check_tiled(grid, inner)
         check_byte_count(shape, self.dtype.itemsize, field="shape")
         check_byte_count(grid.chunk_shape, self.dtype.itemsize, field="chunk_grid")
-        codecs = parse_codecs(self.codecs)
-        if isinstance(grid, RectilinearChunkGrid) and codecs[0].get("name") == "sharding_indexed":
-            raise UnsupportedExtensionError(
-                "sharding a rectilinear chunk grid is not supported", field="codecs"
-            )
         check_fill_value(self.fill_value, self.dtype)
         names = parse_dimension_names(self.dimension_names, len(shape))
         attributes = parse_attributes(self.attributes)
@@ -206,11 +237,7 @@ class ArrayMetadataV3(ArrayNames, DocumentNames):
         return ()
 
     def _sharding(self) -> dict[str, JSON] | None:
-        first = self.codecs[0]
-        if first.get("name") == "sharding_indexed" and len(self.codecs) == 1:
-            config = first.get("configuration")
-            return config if isinstance(config, dict) else None
-        return None
+        return _sharding(self.codecs)
 
     def chunk_key(self, coords: tuple[int, ...]) -> str:
         """The store key of chunk ``coords``, relative to the array."""

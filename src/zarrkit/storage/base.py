@@ -3,7 +3,9 @@
 A backend subclasses :class:`Store` and implements the ``_get``/``_set``/``_delete``/
 ``_list_prefix`` primitives; the public methods validate keys and refuse writes on
 read-only stores once, here, so no backend can forget to. A missing key reads as ``None``;
-any exception means failure, never absence.
+any exception means failure, never absence. The public methods emit a
+:class:`~zarrkit.telemetry.StoreEvent` each (one per call, batch calls included) while
+anyone subscribes.
 
 The public methods also carry zarr-python 3's store names (``get_sync``, ``delete_dir``,
 ``getsize_prefix``, ``set_if_not_exists``, ``get_partial_values``, the ``supports_*``
@@ -21,12 +23,14 @@ import hashlib
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar, Self, overload
 
 from zarrkit.errors import ConflictError, ReadOnlyError, StoreError
-from zarrkit.keys import validate_key, validate_prefix
+from zarrkit.keys import validate_key, validate_keys, validate_prefix
 from zarrkit.locking import LockTarget, key_lock
 from zarrkit.retry import Classify, partial_write
+from zarrkit.telemetry import ConflictEvent, active, emit, observe_listing, observe_store, within
 from zarrkit.types import (
     Blob,
     ByteRequest,
@@ -74,6 +78,18 @@ def versioned_part(
         return Versioned(None, None)
     part = slice_for(byte_range, len(value))
     return Versioned(value[part], version, part.start)
+
+
+def _value(found: Versioned) -> bytes | None:
+    return found.value
+
+
+def _values(found: list[Versioned]) -> list[bytes | None]:
+    return [v.value for v in found]
+
+
+def _found(found: tuple[Versioned, list[bytes]] | None) -> list[bytes | None] | None:
+    return None if found is None else [found[0].value, *found[1]]
 
 
 def slice_for(request: ByteRequest | None, size: int) -> slice:
@@ -259,14 +275,19 @@ class Store(ABC):
     ) -> Versioned:
         """The value of ``key`` (or the requested bytes of it) and its version; with
         ``if_match``, :class:`~zarrkit.errors.ConflictError` unless the key is at that version."""
+        if active.store and not within("store"):
+            call = partial(self.get_versioned, key, byte_range, if_match=if_match)
+            return observe_store(self, "get_versioned", call, key=key, read=_value)
         check_request(byte_range)
         self._require_versions("get_versioned")
         return self._get_versioned(validate_key(key), byte_range, if_match)
 
     def get_many_versioned(self, keys: Sequence[str]) -> list[Versioned]:
         """Values of ``keys`` with their versions, in order (concurrently where possible)."""
-        for key in keys:
-            validate_key(key)
+        if active.store and not within("store"):
+            call = partial(self.get_many_versioned, keys)
+            return observe_store(self, "get_many_versioned", call, count=len(keys), read=_values)
+        validate_keys(keys)
         self._require_versions("get_many_versioned")
         return self._get_many_versioned(keys)
 
@@ -275,6 +296,9 @@ class Store(ABC):
     ) -> list[bytes]:
         """Byte ranges of the value of ``key`` at version ``if_match``;
         :class:`~zarrkit.errors.ConflictError` when the key holds another version (or none)."""
+        if active.store and not within("store"):
+            call = partial(self.get_ranges_if, key, ranges, if_match)
+            return observe_store(self, "get_ranges_if", call, key=key, count=len(ranges))
         for request in ranges:
             check_request(request)
         self._require_versions("get_ranges_if")
@@ -288,6 +312,9 @@ class Store(ABC):
         ``None`` when the key is missing. Works on every store: through one open file or
         transaction where the backend has one, else by conditional reads, else by reading
         ``first`` again and retrying when it changed."""
+        if active.store and not within("store"):
+            call = partial(self.get_then, key, first, then)
+            return observe_store(self, "get_then", call, key=key, read=_found)
         check_request(first)
         return self._get_then(validate_key(key), first, then)
 
@@ -295,6 +322,9 @@ class Store(ABC):
         """Store ``value`` only if ``key`` is at version ``if_match`` (``None``: only if it is
         absent); returns the new version, raises :class:`~zarrkit.errors.ConflictError`
         otherwise."""
+        if active.store and not within("store"):
+            call = partial(self.set_if, key, value, if_match=if_match)
+            return observe_store(self, "set_if", call, key=key, sent=memoryview(value).nbytes)
         self._check_writable()
         self._require_conditional_writes("set_if")
         return self._set_if(validate_key(key), value, if_match)
@@ -304,9 +334,12 @@ class Store(ABC):
     ) -> list[Version | None]:
         """:meth:`set_if` for several ``(key, value, if_match)``: the new version of each,
         ``None`` where the condition failed (concurrently where possible)."""
+        if active.store and not within("store"):
+            sent = sum(memoryview(value).nbytes for _, value, _ in items)
+            call = partial(self.set_many_if, items)
+            return observe_store(self, "set_many_if", call, count=len(items), sent=sent)
         self._check_writable()
-        for key, _, _ in items:
-            validate_key(key)
+        validate_keys([key for key, _, _ in items])
         self._require_conditional_writes("set_many_if")
         return self._set_many_if(items)
 
@@ -347,7 +380,7 @@ class Store(ABC):
     def _get_then(
         self, key: str, first: ByteRequest, then: Then
     ) -> tuple[Versioned, list[bytes]] | None:
-        for _ in range(CONSISTENT_READ_TRIES):
+        for attempt in range(1, CONSISTENT_READ_TRIES + 1):
             head, start = self._head(key, first)
             if head.value is None:
                 return None
@@ -355,9 +388,15 @@ class Store(ABC):
             try:
                 parts = self._read_after(key, head, first, requests)
             except ConflictError:
-                continue
+                parts = None
             if parts is not None:
                 return head, parts
+            if active.conflict:  # a writer replaced the value between the reads
+                outcome = "retry" if attempt < CONSISTENT_READ_TRIES else "gave up"
+                store, op = repr(self), "get_then"
+                emit(
+                    ConflictEvent, op=op, store=store, key=key, attempt=attempt, resolution=outcome
+                )
         raise ConflictError(
             f"the value changed during each of {CONSISTENT_READ_TRIES} reads",
             key=key,
@@ -439,6 +478,9 @@ class Store(ABC):
     def get(self, key: str, byte_range: ByteRequest | None = None, *, prototype: Any = None) -> Any:
         """The value of ``key`` (or the requested bytes of it), ``None`` when missing; a
         zarr-python buffer ``prototype`` returns a buffer of that kind instead of bytes."""
+        if active.store and not within("store"):
+            value = observe_store(self, "get", partial(self.get, key, byte_range), key=key)
+            return as_prototype(value, prototype)
         check_request(byte_range)
         return as_prototype(self._get(validate_key(key), byte_range), prototype)
 
@@ -457,18 +499,26 @@ class Store(ABC):
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Values of ``keys`` in order; backends fetch them concurrently where they can."""
-        for key in keys:
-            validate_key(key)
+        if active.store and not within("store"):
+            return observe_store(self, "get_many", partial(self.get_many, keys), count=len(keys))
+        validate_keys(keys)
         return self._get_many(keys)
 
     def get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
         """Several byte ranges of one value (coalesced by backends that can), or ``None``."""
+        if active.store and not within("store"):
+            call = partial(self.get_ranges, key, ranges)
+            return observe_store(self, "get_ranges", call, key=key, count=len(ranges))
         for request in ranges:
             check_request(request)
         return self._get_ranges(validate_key(key), ranges)
 
     def set(self, key: str, value: Blob) -> None:
         """Store ``value`` under ``key``, replacing any old value whole."""
+        if active.store and not within("store"):
+            blob = as_blob(value)
+            call = partial(self.set, key, blob)
+            return observe_store(self, "set", call, key=key, sent=memoryview(blob).nbytes)
         self._check_writable()
         self._set(validate_key(key), as_blob(value))
 
@@ -478,20 +528,34 @@ class Store(ABC):
 
     def set_if_not_exists(self, key: str, value: Blob) -> None:
         """Store ``value`` under ``key`` unless the key already holds a value."""
+        if active.store and not within("store"):
+            blob = as_blob(value)
+            call = partial(self.set_if_not_exists, key, blob)
+            sent = memoryview(blob).nbytes
+            return observe_store(self, "set_if_not_exists", call, key=key, sent=sent)
         self._check_writable()
         self._set_if_not_exists(validate_key(key), as_blob(value))
 
     def set_many(self, items: Mapping[str, Blob] | Iterable[tuple[str, Blob]]) -> None:
         """Store several values; backends write them concurrently where they can."""
+        if active.store and not within("store"):
+            pairs = items.items() if isinstance(items, Mapping) else items
+            items = [(key, as_blob(value)) for key, value in pairs]
+            sent = sum(memoryview(value).nbytes for _, value in items)
+            call = partial(self.set_many, items)
+            return observe_store(self, "set_many", call, count=len(items), sent=sent)
         self._check_writable()
         pairs = [
-            (validate_key(key), as_blob(value))
+            (key, as_blob(value))
             for key, value in (items.items() if isinstance(items, Mapping) else items)
         ]
+        validate_keys([key for key, _ in pairs])
         self._set_many(pairs)
 
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
+        if active.store and not within("store"):
+            return observe_store(self, "delete", partial(self.delete, key), key=key, sent=0)
         self._check_writable()
         self._delete(validate_key(key))
 
@@ -501,11 +565,20 @@ class Store(ABC):
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Remove several keys (in one transaction or request where the backend can)."""
+        if active.store and not within("store"):
+            keys = list(keys)
+            call = partial(self.delete_many, keys)
+            return observe_store(self, "delete_many", call, count=len(keys), sent=0)
         self._check_writable()
-        self._delete_many([validate_key(key) for key in keys])
+        keys = list(keys)
+        validate_keys(keys)
+        self._delete_many(keys)
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every key under ``prefix`` ('' removes everything)."""
+        if active.store and not within("store"):
+            call = partial(self.delete_prefix, prefix)
+            return observe_store(self, "delete_prefix", call, key=prefix, sent=0)
         self._check_writable()
         self._delete_prefix(validate_prefix(prefix))
 
@@ -520,10 +593,15 @@ class Store(ABC):
 
     def getsize(self, key: str) -> int:
         """Size in bytes of the value of ``key``; 0 when missing."""
+        if active.store and not within("store"):
+            return observe_store(self, "getsize", partial(self.getsize, key), key=key)
         return self._getsize(validate_key(key)) or 0
 
     def getsize_prefix(self, prefix: str) -> int:
         """Total size in bytes of the values below the node path ``prefix``."""
+        if active.store and not within("store"):
+            call = partial(self.getsize_prefix, prefix)
+            return observe_store(self, "getsize_prefix", call, key=prefix)
         return sum(self._getsize(key) or 0 for key in self._list_prefix(dir_prefix(prefix)))
 
     def exists(self, key: str) -> bool:
@@ -532,17 +610,21 @@ class Store(ABC):
 
     def list(self) -> Iterator[str]:
         """Every key in the store."""
+        if active.store and not within("store"):
+            return observe_listing(self, "", self.list)
         return self._list_prefix("")
 
     def list_prefix(self, prefix: str) -> Iterator[str]:
         """Every key starting with ``prefix`` ('' or ending in '/')."""
+        if active.store and not within("store"):
+            return observe_listing(self, prefix, partial(self.list_prefix, prefix))
         return self._list_prefix(validate_prefix(prefix))
 
     def list_dir(self, prefix: str) -> Iterator[str]:
         """Names directly under ``prefix``: keys, and sub-prefixes without their '/'."""
         prefix = validate_prefix(prefix)
         seen: set[str] = set()
-        for key in self._list_prefix(prefix):
+        for key in self.list_prefix(prefix):
             name = key[len(prefix) :].split("/", 1)[0]
             if name not in seen:
                 seen.add(name)
@@ -550,7 +632,7 @@ class Store(ABC):
 
     def is_empty(self, prefix: str = "") -> bool:
         """Whether no key lies below the node path ``prefix`` (``"a"`` or ``"a/"``)."""
-        return next(iter(self._list_prefix(dir_prefix(prefix))), None) is None
+        return next(iter(self.list_prefix(dir_prefix(prefix))), None) is None
 
     def with_read_only(self, read_only: bool = False) -> Self:
         """A handle on the same data with another ``read_only`` flag (zarr-python's

@@ -316,6 +316,10 @@ class StoreSuite:
                 store.get_many(["ok", key])
             with pytest.raises(InvalidKeyError):
                 store.set_many({"ok": b"1", key: b"2"})
+            with pytest.raises(InvalidKeyError):
+                store.get_many_versioned(["ok", key])
+            with pytest.raises(InvalidKeyError):
+                store.set_many_if([("ok", b"1", None), (key, b"2", None)])
         assert store.get("ok") is None
         assert list(store.list()) == []
 

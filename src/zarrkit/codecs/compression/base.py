@@ -4,7 +4,7 @@ A :class:`Compression` encodes with the numcodecs codec (the bytes zarr-python w
 decodes with the fastest installed library. Decoders are strict: truncated data, trailing
 garbage and size mismatches raise :class:`~zarrkit.errors.CodecError`. They never allocate
 from a size header they have not checked: against the expected size when the caller knows
-it (``decode_into``), otherwise against the ``max_chunk_bytes`` setting
+it (``decode_exact``, ``decode_into``), otherwise against the ``max_chunk_bytes`` setting
 (:class:`~zarrkit.errors.ResourceLimitError`), and streams stop one byte past that bound.
 """
 
@@ -33,6 +33,10 @@ class Compression:
         """``data`` decoded (at most ``max_chunk_bytes`` bytes where the format is known)."""
         return as_blob(codec.decode(data))
 
+    def decode_exact(self, codec: Any, data: Blob, nbytes: int) -> Blob:
+        """``data`` decoded, exactly ``nbytes`` bytes of it (possibly read-only)."""
+        return exact(self.decode(codec, data), nbytes)
+
     def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
         """Decode straight into ``out`` (exactly its size) and return True, or return False
         when this format cannot."""
@@ -51,6 +55,9 @@ class Stream(Compression, ABC):
 
     def decode(self, codec: Any, data: Blob) -> Blob:
         return self._bounded(codec, data, None)
+
+    def decode_exact(self, codec: Any, data: Blob, nbytes: int) -> Blob:
+        return exact(self._bounded(codec, data, nbytes), nbytes)
 
     def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
         copy_exact(self._bounded(codec, data, out.nbytes), out)
@@ -80,10 +87,21 @@ class SizeHeader(Compression, ABC):
         check_header(self.name, self.decoded_size(data), None)
         return super().decode(codec, data)
 
+    def decode_exact(self, codec: Any, data: Blob, nbytes: int) -> Blob:
+        check_header(self.name, self.decoded_size(data), nbytes)
+        return exact(super().decode(codec, data), nbytes)
+
     def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
         check_header(self.name, self.decoded_size(data), out.nbytes)
         codec.decode(data, out=np.frombuffer(out, np.uint8))
         return True
+
+
+def exact(data: Blob, nbytes: int) -> Blob:
+    """``data``, checked to hold ``nbytes`` bytes."""
+    if blob_size(data) != nbytes:
+        raise CodecError(f"decoded {blob_size(data)} bytes, expected {nbytes}")
+    return data
 
 
 def one_stream(decompressor: Any, data: Blob, name: str, bound: int) -> Blob:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from zarrkit.codecs.sharding.access import ShardedChunks, Shards
 from zarrkit.codecs.sharding.codec import ShardingCodec, ShardingCodecIndexLocation
-from zarrkit.codecs.sharding.layout import EMPTY, morton_order, shard_coords
+from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid, morton_order
 
 __all__ = [
     "EMPTY",
+    "ShardGrid",
     "ShardedChunks",
     "ShardingCodec",
     "ShardingCodecIndexLocation",
     "Shards",
     "morton_order",
-    "shard_coords",
 ]

@@ -19,7 +19,7 @@ conditionally on its version where other processes may write it
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +27,11 @@ from zarrkit import config
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.sharding.index_cache import INDEXES
-from zarrkit.codecs.sharding.layout import EMPTY, shard_coords
+from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid
 from zarrkit.errors import CodecError, ConflictError
-from zarrkit.metadata.chunk_grid import DimGrid, RegularChunkGrid
+from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
 from zarrkit.retry import fan_out
+from zarrkit.telemetry import ConflictEvent, active, emit
 from zarrkit.types import (
     Blob,
     ByteRequest,
@@ -60,26 +61,26 @@ class Shards:
         """The codecs of one inner chunk."""
         return self.codec.inner_pipeline(self.spec)
 
-    def dims(self, shape: tuple[int, ...]) -> tuple[DimGrid, ...]:
-        """The grid of inner chunks over an array of ``shape`` (they divide the shards)."""
-        return RegularChunkGrid(chunk_shape=self.codec.chunk_shape).dims(shape)
+    def dims(self, shards: tuple[DimGrid, ...]) -> tuple[DimGrid, ...]:
+        """The grid of inner chunks of an array whose shards are laid out by ``shards``."""
+        return inner_dims(shards, self.codec.chunk_shape)
 
     def access(
-        self, store: ChunkStore, shard_key: Callable[[Coords], str], shape: tuple[int, ...]
+        self, store: ChunkStore, shard_key: Callable[[Coords], str], shards: tuple[DimGrid, ...]
     ) -> ShardedChunks:
-        """The inner chunks of an array of ``shape`` whose shards are stored at
-        ``shard_key(shard coords)``."""
-        cps = self.codec.chunks_per_shard(self.spec.shape)
-        counts = tuple(d.nchunks for d in self.dims(shape))
-        return ShardedChunks(store, shard_key, self.codec, cps, counts)
+        """The inner chunks of an array whose shards, laid out by ``shards`` (a regular or
+        rectilinear grid), are stored at ``shard_key(shard coords)``."""
+        grid = ShardGrid.of(shards, self.codec.chunk_shape)
+        counts = tuple(d.nchunks for d in self.dims(shards))
+        return ShardedChunks(store, shard_key, self.codec, grid, counts)
 
 
 class ShardedChunks:
     """Inner-chunk access for an array whose chunks are shards.
 
-    ``shard_key`` maps shard coords to the store key (with the array's prefix),
-    ``cps`` is the number of inner chunks per shard along each dimension and ``counts``
-    the number of inner chunks along each dimension of the whole array.
+    ``shard_key`` maps shard coords to the store key (with the array's prefix), ``grid``
+    places inner chunks in shards (whose shapes may differ: rectilinear grids) and
+    ``counts`` is the number of inner chunks along each dimension of the whole array.
     """
 
     def __init__(
@@ -87,20 +88,19 @@ class ShardedChunks:
         store: ChunkStore,
         shard_key: Callable[[Coords], str],
         codec: ShardingCodec,
-        cps: tuple[int, ...],
+        grid: ShardGrid,
         counts: tuple[int, ...],
     ) -> None:
         self.store = store
         self.shard_key = shard_key
         self.codec = codec
-        self.cps = cps
+        self.grid = grid
         self.counts = counts
-        self.index_nbytes = codec.index_nbytes(cps)
         # Shards are fetched in parallel here, and whole shards must be written together.
         self.native_concurrency = True
 
     def key(self, coords: Coords) -> str:
-        shard, inner = shard_coords(coords, self.cps)
+        shard, inner = self.grid.locate(coords)
         return f"{self.shard_key(shard)}[{','.join(map(str, inner))}]"
 
     # --- reading ----------------------------------------------------------------------
@@ -108,7 +108,7 @@ class ShardedChunks:
         """The encoded inner chunks at ``coords`` (``None`` where absent)."""
         wanted: dict[Coords, list[tuple[int, Coords]]] = defaultdict(list)
         for i, c in enumerate(coords):
-            shard, inner = shard_coords(c, self.cps)
+            shard, inner = self.grid.locate(c)
             wanted[shard].append((i, inner))
         result: list[Blob | None] = [None] * len(coords)
 
@@ -132,13 +132,15 @@ class ShardedChunks:
         cached = INDEXES.get(where) if cacheable else None
         if cached is not None:
             version, index = cached
-            plan = _ShardRead(self, key, inner)
+            plan = _ShardRead(self, key, self.grid.cps(shard), inner)
             requests = plan.plan(index)
             try:
                 return plan.blobs(self.store.get_ranges_if(key, requests, version))
             except ConflictError:
                 INDEXES.discard(where)  # rewritten or deleted: read its index again
-        plan = _ShardRead(self, key, inner)
+                if active.conflict:
+                    emit(ConflictEvent, op="get_ranges_if", store=repr(self.store), key=key)
+        plan = _ShardRead(self, key, self.grid.cps(shard), inner)
         found = self.store.get_then(key, self._first_request(shard, inner), plan.then)
         if found is None:
             return [None] * len(inner)
@@ -150,39 +152,37 @@ class ShardedChunks:
     def _first_request(self, shard: Coords, inner: list[Coords]) -> ByteRequest:
         """The whole shard when every inner chunk of it is wanted (one request), else its
         index and, in the same request, the bytes beside it."""
-        if len(set(inner)) == self._inside(shard):
+        if len(set(inner)) == self.grid.inside(shard, self.counts):
             return OffsetRequest(0)
         at_start = self.codec.index_location == "start"
         # bytes beside an index at the end are of use only where their offset is known
         ahead = config.get("shard_read_ahead") if at_start or self.store.supports_versions else 0
-        size = self.index_nbytes + ahead
+        size = self.codec.index_nbytes(self.grid.cps(shard)) + ahead
         return RangeRequest(0, size) if at_start else SuffixRequest(size)
 
-    def _read_raw_index(self, key: str) -> bytes | None:
-        request = (
-            RangeRequest(0, self.index_nbytes)
-            if self.codec.index_location == "start"
-            else SuffixRequest(self.index_nbytes)
-        )
-        raw = self.store.get(key, request)
-        if raw is not None and len(raw) != self.index_nbytes:
+    def _read_index(self, key: str, shard: Coords) -> Any:
+        cps = self.grid.cps(shard)
+        nbytes = self.codec.index_nbytes(cps)
+        at_start = self.codec.index_location == "start"
+        raw = self.store.get(key, RangeRequest(0, nbytes) if at_start else SuffixRequest(nbytes))
+        if raw is None:
+            return None
+        if len(raw) != nbytes:
             raise CodecError(
-                f"shard is {len(raw)} bytes, shorter than its {self.index_nbytes}-byte index",
-                key=key,
+                f"shard is {len(raw)} bytes, shorter than its {nbytes}-byte index", key=key
             )
-        return raw
-
-    def _read_index(self, key: str) -> Any:
-        raw = self._read_raw_index(key)
-        return None if raw is None else self.codec.decode_index(raw, self.cps, None, key=key)
+        return self.codec.decode_index(raw, cps, None, key=key)
 
     def store_key(self, coords: Coords) -> str:
         """The key of the shard holding inner chunk ``coords``."""
-        return self.shard_key(shard_coords(coords, self.cps)[0])
+        return self.shard_key(self.grid.locate(coords)[0])
 
-    def count_stored(self, keys: Sequence[str]) -> int:
-        """Inner chunks held by the shards ``keys`` (one index read each)."""
-        indexes = fan_out(self._read_index, keys, config.pool("io_threads"))
+    def count_stored(self, stored: Mapping[str, Coords]) -> int:
+        """Inner chunks held by the shards ``stored`` (key -> shard coords; one index read
+        each)."""
+        indexes = fan_out(
+            lambda item: self._read_index(*item), list(stored.items()), config.pool("io_threads")
+        )
         return sum(int((index[..., 0] != EMPTY).sum()) for index in indexes if index is not None)
 
     # --- writing ----------------------------------------------------------------------
@@ -193,15 +193,16 @@ class ShardedChunks:
         every inner chunk of it is written whole, else read-modify-written."""
         by_shard: dict[Coords, list[tuple[Coords, Coords, bool]]] = defaultdict(list)
         for c, done in zip(coords, complete, strict=True):
-            shard, inner = shard_coords(c, self.cps)
+            shard, inner = self.grid.locate(c)
             by_shard[shard].append((inner, c, done))
         whole = [s for s, items in by_shard.items() if self._covers(s, items)]
-        writes, deletes = self._whole_shards({self.shard_key(s): by_shard[s] for s in whole}, merge)
+        writes, deletes = self._whole_shards({s: by_shard[s] for s in whole}, merge)
         partial = {self.shard_key(s): items for s, items in by_shard.items() if s not in whole}
+        cps = {self.shard_key(s): self.grid.cps(s) for s in by_shard if s not in whole}
 
         def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
             stored: list[dict[Coords, Blob]] = [
-                {} if old is None else dict(self.codec.split(old, self.cps, key=key))
+                {} if old is None else dict(self.codec.split(old, cps[key], key=key))
                 for key, old in zip(keys, olds, strict=True)
             ]
             changes = [
@@ -213,28 +214,21 @@ class ShardedChunks:
             for key, blobs in zip(keys, stored, strict=True):
                 for inner, _, _ in partial[key]:
                     _put(blobs, inner, next(merged))
-                shards.append(self.codec.build(blobs, self.cps) if blobs else None)
+                shards.append(self.codec.build(blobs, cps[key]) if blobs else None)
             return shards
 
-        def empty(_: str) -> Blob:
-            return self.codec.build({}, self.cps)
+        def empty(key: str) -> Blob:
+            return self.codec.build({}, cps[key])
 
         rmw.store_changes(self.store, writes, deletes, list(partial), modify, empty)
 
     def _covers(self, shard: Coords, items: list[tuple[Coords, Coords, bool]]) -> bool:
         """Whether ``items`` write every inner chunk of ``shard`` (inside the array) whole."""
-        inside = self._inside(shard)
+        inside = self.grid.inside(shard, self.counts)
         return all(done for _, _, done in items) and len({i for i, _, _ in items}) == inside
 
-    def _inside(self, shard: Coords) -> int:
-        """How many inner chunks of ``shard`` lie inside the array."""
-        inside = 1
-        for s, n, total in zip(shard, self.cps, self.counts, strict=True):
-            inside *= min(n, total - s * n)
-        return inside
-
     def _whole_shards(
-        self, shards: dict[str, list[tuple[Coords, Coords, bool]]], merge: Merge
+        self, shards: dict[Coords, list[tuple[Coords, Coords, bool]]], merge: Merge
     ) -> tuple[list[tuple[str, Blob]], list[str]]:
         """The shards written whole, built without reading: those holding some inner chunk,
         and the keys of those left empty (to remove)."""
@@ -242,12 +236,13 @@ class ShardedChunks:
         merged = iter(merge(items) if items else [])
         writes: list[tuple[str, Blob]] = []
         deletes: list[str] = []
-        for key, changes in shards.items():
+        for shard, changes in shards.items():
+            key = self.shard_key(shard)
             blobs: dict[Coords, Blob] = {}
             for inner, _, _ in changes:
                 _put(blobs, inner, next(merged))
             if blobs:
-                writes.append((key, self.codec.build(blobs, self.cps)))
+                writes.append((key, self.codec.build(blobs, self.grid.cps(shard))))
             else:
                 deletes.append(key)
         return writes, deletes
@@ -261,11 +256,14 @@ def _put(blobs: dict[Coords, Blob], inner: Coords, blob: Blob | None) -> None:
 
 
 class _ShardRead:
-    """One read of inner chunks ``inner`` of shard ``key``: which byte ranges it needs (from
-    the index), which of them came with the index, and the inner chunks at the end."""
+    """One read of inner chunks ``inner`` of shard ``key`` (``cps`` inner chunks per
+    dimension): which byte ranges it needs (from the index), which of them came with the
+    index, and the inner chunks at the end."""
 
-    def __init__(self, access: ShardedChunks, key: str, inner: list[Coords]) -> None:
-        self.access, self.key, self.inner = access, key, inner
+    def __init__(
+        self, access: ShardedChunks, key: str, cps: tuple[int, ...], inner: list[Coords]
+    ) -> None:
+        self.access, self.key, self.cps, self.inner = access, key, cps, inner
         self.index: Any = None
         self.entries: list[tuple[int, int]] = []
         self.spans: list[tuple[int, int]] = []  # the ranges requested after the index
@@ -273,7 +271,8 @@ class _ShardRead:
 
     def then(self, head: bytes, start: int | None) -> list[ByteRequest]:
         """The ranges still needed once the index (and the bytes beside it) are read."""
-        access, n = self.access, self.access.index_nbytes
+        access = self.access
+        n = access.codec.index_nbytes(self.cps)
         if len(head) < n:
             raise CodecError(
                 f"shard is {len(head)} bytes, shorter than its {n}-byte index", key=self.key
@@ -281,7 +280,7 @@ class _ShardRead:
         at_end = access.codec.index_location == "end"
         raw = head[-n:] if at_end else head[:n]
         size = None if start is None or not at_end else start + len(head)
-        index = access.codec.decode_index(raw, access.cps, size, key=self.key)
+        index = access.codec.decode_index(raw, self.cps, size, key=self.key)
         requests = self.plan(index)
         if start is None:
             return requests

@@ -15,6 +15,7 @@ needs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -195,23 +196,36 @@ class ShardingCodec(ArrayBytesCodec):
     def build(self, blobs: Mapping[Coords, Blob], cps: tuple[int, ...]) -> bytes:
         """A shard holding ``blobs`` (inner coords -> encoded inner chunk), inner chunks in
         Morton order, as zarr-python writes them."""
-        index = np.full((*cps, 2), EMPTY, dtype=np.uint64)
-        offset = self.index_nbytes(cps) if self.index_location == "start" else 0
         parts: list[Blob] = []
-        for coords in map(tuple, morton_order(cps).tolist()):
+        where: list[int] = []
+        for coords, position in zip(*self._morton(cps), strict=True):
             blob = blobs.get(coords)
-            if blob is None:
-                continue
-            size = len(memoryview(blob).cast("B"))
-            index[coords] = (offset, size)
-            parts.append(blob)
-            offset += size
-        encoded_index = self.index_pipeline(cps).encode(index)
+            if blob is not None:
+                parts.append(blob)
+                where.append(position)
+        # the index in a few NumPy calls: per-entry assignments cost more than the encode
+        sizes = np.fromiter((memoryview(p).nbytes for p in parts), np.uint64, len(parts))
+        first = self.index_nbytes(cps) if self.index_location == "start" else 0
+        index = np.full((math.prod(cps), 2), EMPTY, dtype=np.uint64)
+        index[where, 0] = np.cumsum(sizes) - sizes + np.uint64(first)
+        index[where, 1] = sizes
+        encoded_index = self.index_pipeline(cps).encode(index.reshape(*cps, 2))
         if self.index_location == "start":
             parts.insert(0, encoded_index)
         else:
             parts.append(encoded_index)
         return b"".join(parts)
+
+    def _morton(self, cps: tuple[int, ...]) -> tuple[list[Coords], list[int]]:
+        """The inner chunks of a shard in Morton order: their coords, and their positions
+        in the C-ordered index."""
+        key = ("morton", cps)
+        if key not in self._cache:
+            order = morton_order(cps)
+            flat = np.ravel_multi_index(tuple(order.T), cps) if cps else np.zeros(1, np.intp)
+            self._cache[key] = (list(map(tuple, order.tolist())), flat.tolist())
+        found: tuple[list[Coords], list[int]] = self._cache[key]
+        return found
 
     def split(
         self, shard: Blob, cps: tuple[int, ...], *, key: str | None = None

@@ -1,13 +1,16 @@
 """Where inner chunks sit in a shard: the empty index entry, the Morton order zarr-python
-writes them in, and inner chunk coords split into (shard, position in the shard)."""
+writes them in, and inner chunk coords split into (shard, position in the shard), for
+shards of one shape (a regular grid) or of several (a rectilinear grid)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.types import Coords
 
 #: An index entry (offset and size) of an inner chunk that is not stored.
@@ -32,7 +35,74 @@ def morton_order(shape: tuple[int, ...]) -> np.ndarray[Any, np.dtype[np.intp]]:
     return coords[np.argsort(code, kind="stable")]
 
 
-def shard_coords(coords: Sequence[int], cps: tuple[int, ...]) -> tuple[Coords, Coords]:
-    """(shard coords, inner coords within the shard) of inner chunk ``coords``."""
-    pairs = [divmod(c, n) for c, n in zip(coords, cps, strict=True)]
-    return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+@dataclass(frozen=True, slots=True)
+class ShardAxis:
+    """Where the inner chunks of one dimension sit in its shards: ``per`` inner chunks in
+    every shard (a regular grid), or, when shards differ in length (a rectilinear grid),
+    ``firsts``: the inner chunk each shard starts with, then the total."""
+
+    per: int = 0
+    firsts: np.ndarray[Any, np.dtype[np.int64]] | None = None
+
+    @classmethod
+    def of(cls, shards: DimGrid, inner: int) -> ShardAxis:
+        """The axis of shards laid out by ``shards`` holding inner chunks of ``inner``
+        elements (a shard holds ``ceil(its length / inner)``, the last one padded)."""
+        if shards.edges is None:
+            return cls(per=-(-shards.size // inner))
+        counts = -(-np.diff(shards.edges) // inner)
+        return cls(firsts=np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)]))
+
+    def locate(self, ix: int) -> tuple[int, int]:
+        """(shard, position in the shard) of inner chunk ``ix``."""
+        if self.firsts is None:
+            return divmod(ix, self.per)
+        shard = int(np.searchsorted(self.firsts, ix, side="right")) - 1
+        return shard, ix - int(self.firsts[shard])
+
+    def first(self, shard: int) -> int:
+        return shard * self.per if self.firsts is None else int(self.firsts[shard])
+
+    def count(self, shard: int) -> int:
+        """Inner chunks along this axis in ``shard`` (its index's extent)."""
+        if self.firsts is None:
+            return self.per
+        return int(self.firsts[shard + 1] - self.firsts[shard])
+
+
+@dataclass(frozen=True, slots=True)
+class ShardGrid:
+    """Inner chunk coords mapped to (shard, position in the shard), one axis per dimension,
+    for shards of one shape or (rectilinear grids) of many.
+
+    Examples
+    --------
+    >>> from zarrkit.metadata.chunk_grid import RectilinearChunkGrid
+    >>> shards = RectilinearChunkGrid.from_sizes([[60, 40, 20]]).dims((120,))
+    >>> grid = ShardGrid.of(shards, (10,))
+    >>> grid.locate((7,)), grid.cps((1,))
+    (((1,), (1,)), (4,))
+    """
+
+    axes: tuple[ShardAxis, ...]
+
+    @classmethod
+    def of(cls, shards: Sequence[DimGrid], inner: Sequence[int]) -> ShardGrid:
+        return cls(tuple(ShardAxis.of(d, c) for d, c in zip(shards, inner, strict=True)))
+
+    def locate(self, coords: Sequence[int]) -> tuple[Coords, Coords]:
+        """(shard coords, inner coords within the shard) of inner chunk ``coords``."""
+        pairs = [axis.locate(c) for axis, c in zip(self.axes, coords, strict=True)]
+        return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+    def cps(self, shard: Coords) -> tuple[int, ...]:
+        """Inner chunks per dimension of ``shard``: the shape of its index."""
+        return tuple(axis.count(s) for axis, s in zip(self.axes, shard, strict=True))
+
+    def inside(self, shard: Coords, counts: Sequence[int]) -> int:
+        """How many inner chunks of ``shard`` lie inside an array of ``counts`` inner chunks
+        per dimension (the others, past its end, are never stored)."""
+        total = 1
+        for axis, s, n in zip(self.axes, shard, counts, strict=True):
+            total *= min(axis.count(s), n - axis.first(s))
+        return total

@@ -1,0 +1,80 @@
+"""The engine's read loop: keys built in bulk, bounded fetch windows, errors naming keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import zarrkit
+from zarrkit import engine
+from zarrkit.errors import CodecError
+from zarrkit.metadata.chunk_key import DefaultKeyEncoding, V2KeyEncoding
+from zarrkit.storage import LocalStore, MemoryStore
+
+ENCODINGS = [
+    DefaultKeyEncoding(separator="/"),
+    DefaultKeyEncoding(separator="."),
+    V2KeyEncoding(separator="."),
+    V2KeyEncoding(separator="/"),
+]
+
+
+@given(
+    st.sampled_from(ENCODINGS),
+    st.lists(st.integers(0, 10**12), max_size=4).map(tuple),
+)
+def test_key_template_agrees_with_encode(encoding: object, coords: tuple[int, ...]) -> None:
+    template = encoding.template(len(coords))  # type: ignore[attr-defined]
+    assert template % coords == encoding.encode(coords)  # type: ignore[attr-defined]
+
+
+class CountingStore(MemoryStore):
+    """Records the number of keys of every ``get_many`` call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        self.batches.append(len(keys))
+        return super().get_many(keys)
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_reads_fetch_bounded_windows(fmt: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = CountingStore()
+    a = zarrkit.create_array(store, shape=(40, 30), chunks=(4, 3), dtype="f8", zarr_format=fmt)
+    data = np.arange(1200.0).reshape(40, 30)
+    a[:] = data
+    chunk_nbytes = 4 * 3 * 8
+    monkeypatch.setattr(engine, "IN_FLIGHT", 7 * chunk_nbytes)
+    store.batches.clear()
+    with zarrkit.config.set(read_threads=2):
+        np.testing.assert_array_equal(a[:], data)
+        np.testing.assert_array_equal(a[1:39, 2:29], data[1:39, 2:29])
+    assert max(store.batches) == 7
+    assert sum(store.batches) == 100 + 100  # every chunk fetched once per read
+
+
+@pytest.mark.parametrize("name", ["a%d", "100%", "b%%s"])
+def test_percent_in_the_array_path(name: str) -> None:
+    store = MemoryStore()
+    a = zarrkit.create_array(store, name=name, shape=(6,), chunks=(4,), dtype="i2")
+    a[:] = np.arange(6)
+    assert sorted(k for k in store.list() if "/c/" in k) == [f"{name}/c/0", f"{name}/c/1"]
+    np.testing.assert_array_equal(zarrkit.open_array(store, path=name)[:], np.arange(6))
+
+
+@pytest.mark.parametrize("key", [slice(None), slice(1, 3), [0, 2]])
+def test_corrupt_chunk_names_its_key_on_every_path(tmp_path: object, key: object) -> None:
+    a = zarrkit.create_array(tmp_path, shape=(4,), chunks=(2,), dtype="i4")
+    a[:] = 7
+    LocalStore(tmp_path).set("c/0", b"garbage")  # type: ignore[arg-type]
+    with pytest.raises(CodecError, match="'c/0'"):
+        a.oindex[key] if isinstance(key, list) else a[key]
+    with pytest.raises(CodecError, match="'c/0'"):
+        list(a.iter_chunks())
