@@ -17,10 +17,10 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 
@@ -47,6 +47,7 @@ from zarrkit.types import Blob, ChunkAccess, Coords
 from zarrkit.types import Merge as MergeProtocol
 
 NDArray = np.ndarray[Any, Any]
+T = TypeVar("T")
 
 
 class KeyedChunks:
@@ -74,6 +75,9 @@ class KeyedChunks:
         if template is None:
             return [self.key(c) for c in coords]
         return [template % c for c in coords]
+
+    def fetch_units(self, coords: Sequence[Coords]) -> list[list[int]]:
+        return [list(range(len(coords)))]  # one batch: the store fans it out
 
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         return list(self.store.get_many(self.keys(coords)))
@@ -209,8 +213,14 @@ def run_batched(work: Callable[[int, int], None], count: int, workers: int | Non
             work(0, count)
         return
     bounds = np.linspace(0, count, batches + 1).astype(int)
-    futures = [config.pool().submit(work, lo, hi) for lo, hi in itertools.pairwise(bounds)]
-    wait(futures)  # every batch ends before an error is raised: none outlives the call
+    run_each(lambda b: work(*b), list(itertools.pairwise(bounds)), config.pool())
+
+
+def run_each(work: Callable[[T], None], items: Sequence[T], pool: Executor) -> None:
+    """``work(item)`` for every item on ``pool``; every call ends before the first error is
+    raised, so none outlives the read or write that started it."""
+    futures = [pool.submit(work, item) for item in items]
+    wait(futures)
     for future in futures:
         future.result()
 
@@ -245,8 +255,12 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
         _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
 
     if layout.chunks.native_concurrency:
-        # stores that fan out natively (object stores, shards) get every chunk in one call
+        # stores that fan out natively (object stores, shards) get every chunk at once
         coords = plan.coords(0, count)
+        units = layout.chunks.fetch_units(coords)
+        if len(units) > 1:  # shards: each decoded as soon as it arrives
+            _read_units(layout, buffer, coords, list(plan.parts(0, count)), whole, units)
+            return _result(buffer, selection, out)
         items = fetch(layout, coords)
         work = lambda lo, hi: place(lo, hi, items[lo:hi], coords[lo:hi])  # noqa: E731
     else:
@@ -260,11 +274,35 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
                 place(start, stop, fetch(layout, coords), coords)
 
     run_batched(work, count, config.get("read_threads"))
+    return _result(buffer, selection, out)
+
+
+def _result(buffer: NDArray, selection: Selection, out: NDArray | None) -> NDArray:
     if out is None:
         return buffer.reshape(selection.out_shape)
     if buffer is not out and buffer.base is not out:
         out[...] = buffer.reshape(selection.out_shape)
     return out
+
+
+def _read_units(
+    layout: Layout,
+    buffer: NDArray,
+    coords: list[Coords],
+    parts: list[Part],
+    whole: list[bool] | None,
+    units: list[list[int]],
+) -> None:
+    """Fetch every unit (shard) at once on the I/O pool, each decoded and placed as soon as
+    its bytes arrive, so decoding overlaps the requests still in flight."""
+    wholes = whole or [False] * len(coords)
+
+    def read_unit(unit: list[int]) -> None:
+        picked = [coords[i] for i in unit]
+        items = fetch(layout, picked)
+        _place(layout, buffer, items, picked, [parts[i] for i in unit], [wholes[i] for i in unit])
+
+    run_each(read_unit, units, config.pool("io_threads"))
 
 
 def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:

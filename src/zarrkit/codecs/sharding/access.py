@@ -103,6 +103,13 @@ class ShardedChunks:
         return f"{self.shard_key(shard)}[{','.join(map(str, inner))}]"
 
     # --- reading ----------------------------------------------------------------------
+    def fetch_units(self, coords: Sequence[Coords]) -> list[list[int]]:
+        """The positions of ``coords`` grouped by shard (each shard is one read)."""
+        units: dict[Coords, list[int]] = defaultdict(list)
+        for i, c in enumerate(coords):
+            units[self.grid.locate(c)[0]].append(i)
+        return list(units.values())
+
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         """The encoded inner chunks at ``coords`` (``None`` where absent)."""
         wanted: dict[Coords, list[tuple[int, Coords]]] = defaultdict(list)
