@@ -1,18 +1,19 @@
 """Sharded arrays: layout, partial reads by byte range, writes, and interop."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
 from optional import optional
 
 import zarrkit
-from zarrkit import config
+from zarrkit import config, engine
 from zarrkit.codecs.sharding import morton_order
 from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.storage import LocalStore, MemoryStore, RangeRequest
-from zarrkit.storage.wrappers import LoggingStore
+from zarrkit.storage.wrappers import LoggingStore, WrapperStore
 
 ts = optional("tensorstore")
 zarr = optional("zarr")
@@ -329,3 +330,31 @@ def test_reports_inner_codecs_and_shards_as_zarr_python(tmp_path):
     assert rows["Shards Initialized"] == "4/4" and "Chunks Initialized" not in rows
     assert "Shards Initialized : 4" in repr(theirs.info_complete())
     assert ours.nchunks_initialized == 36  # inner chunks, counted through the shard indexes
+
+
+def test_each_shard_is_decoded_as_soon_as_it_arrives(monkeypatch):
+    """Shard 1's bytes arrive only once shard 0's inner chunks are in the output: a read
+    that fetched every shard before decoding any would wait forever (here: fail)."""
+    first_placed = threading.Event()
+    place = engine._place
+
+    def placing(layout, buffer, items, coords, *rest):
+        place(layout, buffer, items, coords, *rest)
+        if any(c[0] < 2 for c in coords):  # inner chunks 0 and 1 make shard 0
+            first_placed.set()
+
+    class Slow(WrapperStore):
+        native_concurrency = True  # each read a round trip, as on object stores
+
+        def _get_then(self, key, first, then):
+            assert key != "c/1" or first_placed.wait(5), "shard 1 was awaited before shard 0 placed"
+            return super()._get_then(key, first, then)
+
+        def _get_ranges_if(self, key, ranges, if_match):
+            assert key != "c/1" or first_placed.wait(5), "shard 1 was awaited before shard 0 placed"
+            return super()._get_ranges_if(key, ranges, if_match)
+
+    inner = MemoryStore()
+    zarrkit.create_array(inner, shape=(8,), chunks=(2,), shards=(4,), dtype="i4")[:] = np.arange(8)
+    monkeypatch.setattr(engine, "_place", placing)
+    assert zarrkit.open_array(Slow(inner), mode="r")[:].tolist() == list(range(8))

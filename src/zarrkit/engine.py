@@ -76,6 +76,9 @@ class KeyedChunks:
             return [self.key(c) for c in coords]
         return [template % c for c in coords]
 
+    def fetch_units(self, coords: Sequence[Coords]) -> list[list[int]]:
+        return [list(range(len(coords)))]  # one batch: the store fans it out
+
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         return list(self.store.get_many(self.keys(coords)))
 
@@ -246,8 +249,12 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
         _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
 
     if layout.chunks.native_concurrency:
-        # stores that fan out natively (object stores, shards) get every chunk in one call
+        # stores that fan out natively (object stores, shards) get every chunk at once
         coords = plan.coords(0, count)
+        units = layout.chunks.fetch_units(coords)
+        if len(units) > 1:  # shards: each decoded as soon as it arrives
+            _read_units(layout, buffer, coords, list(plan.parts(0, count)), whole, units)
+            return _result(buffer, selection, out)
         items = fetch(layout, coords)
         work = lambda lo, hi: place(lo, hi, items[lo:hi], coords[lo:hi])  # noqa: E731
     else:
@@ -261,11 +268,35 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
                 place(start, stop, fetch(layout, coords), coords)
 
     run_batched(work, count, config.get("read_threads"))
+    return _result(buffer, selection, out)
+
+
+def _result(buffer: NDArray, selection: Selection, out: NDArray | None) -> NDArray:
     if out is None:
         return buffer.reshape(selection.out_shape)
     if buffer is not out and buffer.base is not out:
         out[...] = buffer.reshape(selection.out_shape)
     return out
+
+
+def _read_units(
+    layout: Layout,
+    buffer: NDArray,
+    coords: list[Coords],
+    parts: list[Part],
+    whole: list[bool] | None,
+    units: list[list[int]],
+) -> None:
+    """Fetch every unit (shard) at once on the I/O pool, each decoded and placed as soon as
+    its bytes arrive, so decoding overlaps the requests still in flight."""
+    wholes = whole or [False] * len(coords)
+
+    def read_unit(unit: list[int]) -> None:
+        picked = [coords[i] for i in unit]
+        items = fetch(layout, picked)
+        _place(layout, buffer, items, picked, [parts[i] for i in unit], [wholes[i] for i in unit])
+
+    fan_out(read_unit, units, config.pool("io_threads"))
 
 
 def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:

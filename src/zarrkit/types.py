@@ -140,6 +140,10 @@ class ChunkAccess(Protocol):
 
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]: ...
 
+    def fetch_units(self, coords: Sequence[Coords]) -> list[list[int]]:
+        """The positions of ``coords`` grouped by what one fetch reads (one shard), so a
+        read can decode each group as soon as it arrives."""
+
     def update_chunks(
         self, coords: Sequence[Coords], complete: Sequence[bool], merge: Merge
     ) -> None:
