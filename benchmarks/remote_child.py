@@ -22,7 +22,6 @@ import numpy as np
 
 from benchmarks.child import WrongData, verify
 from benchmarks.remote_workloads import (
-    FAULT_READS,
     OPS,
     WRITERS,
     Layout,
@@ -176,16 +175,25 @@ class Bench:
         return self.meter.result()
 
     def faults(self) -> dict[str, Any]:
-        """Window reads against a faulty server: how many gave right values, errors, wrong ones."""
+        """Window reads against a faulty server: how many gave right values, errors, wrong ones;
+        each after the same read without faults (``clean``: their times), so that both sides
+        of the comparison share the machine's load of the moment."""
         sel = window(self.layout)
         expected = make_data(self.layout)[sel]
-        outcomes, messages = [], []
-        for _ in range(FAULT_READS):
+        planned = self.meter.server.settings()
+        outcomes, messages, clean = [], [], []
+        for run in range(self.args.repeat):
+            self.meter.server.configure(faults=[])
+            arr = self.peer.open_http(self.url)
+            start = time.perf_counter()
+            verify(self.peer.read(arr, sel), expected, "window without faults")
+            clean.append(time.perf_counter() - start)
+            self.meter.server.configure(faults=planned.faults, seed=planned.seed + run)
             arr = self.peer.open_http(self.url)
             outcome, message = judge(self.meter.run(lambda a=arr: self._try_read(a, sel)), expected)
             outcomes.append(outcome)
             messages += [message] if message else []
-        return self.meter.result(outcomes=outcomes, messages=messages[:3])
+        return self.meter.result(outcomes=outcomes, messages=messages[:3], clean=clean)
 
     def _try_read(self, arr: Any, sel: Selection) -> np.ndarray | Exception:
         try:

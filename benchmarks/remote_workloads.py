@@ -24,7 +24,6 @@ WARM_READS = 32  # timed single inner-chunk reads per run of "warm" (8 with --qu
 WARM_SHARDS = 4  # shards read before "warm" is timed
 WRITERS = 4  # processes of "concurrent"
 TILE = 40  # edge of a "concurrent" tile: not a divisor of the chunk edge, so tiles share chunks
-FAULT_READS = 5  # window reads of the fault table
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

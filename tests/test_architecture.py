@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.errors", "zarrkit.version"),
     ("zarrkit.telemetry",),
     ("zarrkit.config", "zarrkit.keys", "zarrkit.progress"),
-    ("zarrkit.locking", "zarrkit.registry"),
+    ("zarrkit.locking", "zarrkit.registry", "zarrkit.retry"),
     ("zarrkit.types",),
     ("zarrkit.read_modify_write",),
     # metadata

@@ -17,10 +17,10 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -41,13 +41,13 @@ from zarrkit.indexing import (
     projection,
 )
 from zarrkit.metadata.chunk_grid import DimGrid
+from zarrkit.retry import fan_out, write_all
 from zarrkit.storage.base import Store
 from zarrkit.telemetry import active, note_chunks, observe_array, within
 from zarrkit.types import Blob, ChunkAccess, Coords
 from zarrkit.types import Merge as MergeProtocol
 
 NDArray = np.ndarray[Any, Any]
-T = TypeVar("T")
 
 
 class KeyedChunks:
@@ -92,25 +92,20 @@ class KeyedChunks:
     ) -> None:
         """Whole chunks are written without reading; the others are read-modify-written."""
         whole = [c for c, done in zip(coords, complete, strict=True) if done]
-        if whole:
-            self._write_whole(whole, merge)
+        blobs = merge([(c, None) for c in whole]) if whole else []
+        keys = self.keys(whole)
+        writes = [(k, b) for k, b in zip(keys, blobs, strict=True) if b is not None]
+        deletes = [k for k, b in zip(keys, blobs, strict=True) if b is None]
         partial = [c for c, done in zip(coords, complete, strict=True) if not done]
         by_key = dict(zip(self.keys(partial), partial, strict=True))
 
         def modify(keys: Sequence[str], olds: Sequence[bytes | None]) -> list[Blob | None]:
             return merge([(by_key[key], old) for key, old in zip(keys, olds, strict=True)])
 
-        rmw.rewrite(self.store, list(by_key), modify, lambda key: merge.empty(by_key[key]))
+        def empty(key: str) -> Blob:
+            return merge.empty(by_key[key])
 
-    def _write_whole(self, coords: Sequence[Coords], merge: MergeProtocol) -> None:
-        blobs = merge([(c, None) for c in coords])
-        keys = self.keys(coords)
-        writes = [(k, b) for k, b in zip(keys, blobs, strict=True) if b is not None]
-        deletes = [k for k, b in zip(keys, blobs, strict=True) if b is None]
-        if writes:
-            self.store.set_many(writes)
-        if deletes:
-            self.store.delete_many(deletes)
+        rmw.store_changes(self.store, writes, deletes, list(by_key), modify, empty)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,23 +201,22 @@ def layout_for(
 def run_batched(work: Callable[[int, int], None], count: int, workers: int | None = None) -> None:
     """Call ``work(lo, hi)`` over contiguous ranges covering ``range(count)`` on the shared
     pool, in at most ``workers`` batches (default: the ``threads`` setting): one task per
-    batch, not per chunk, since per-chunk overhead is what small chunks pay for."""
+    batch, not per chunk, since per-chunk overhead is what small chunks pay for. Every
+    batch has ended when an error is raised, and the first error stops those not started."""
+    spans = _spans(count, workers)
+    if len(spans) == 1:
+        work(*spans[0])
+    elif spans:
+        fan_out(lambda span: work(*span), spans, config.pool())
+
+
+def _spans(count: int, workers: int | None = None) -> list[tuple[int, int]]:
+    """At most ``workers`` (default: ``threads``) contiguous ``(lo, hi)`` covering ``count``."""
     batches = min(workers or config.get("threads"), count)
     if batches <= 1:
-        if count:
-            work(0, count)
-        return
-    bounds = np.linspace(0, count, batches + 1).astype(int)
-    run_each(lambda b: work(*b), list(itertools.pairwise(bounds)), config.pool())
-
-
-def run_each(work: Callable[[T], None], items: Sequence[T], pool: Executor) -> None:
-    """``work(item)`` for every item on ``pool``; every call ends before the first error is
-    raised, so none outlives the read or write that started it."""
-    futures = [pool.submit(work, item) for item in items]
-    wait(futures)
-    for future in futures:
-        future.result()
+        return [(0, count)] if count else []
+    bounds = np.linspace(0, count, batches + 1).astype(int).tolist()
+    return list(itertools.pairwise(bounds))
 
 
 #: Encoded chunks a read worker holds at a time, counted at their decoded size (which
@@ -302,7 +296,7 @@ def _read_units(
         items = fetch(layout, picked)
         _place(layout, buffer, items, picked, [parts[i] for i in unit], [wholes[i] for i in unit])
 
-    run_each(read_unit, units, config.pool("io_threads"))
+    fan_out(read_unit, units, config.pool("io_threads"))
 
 
 def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:
@@ -490,9 +484,15 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
         return
     source = _value_buffer(layout, selection, value)
     store = layout.chunks.store
-    for keys, reads in _lock_groups(layout, plan):
-        with locking.locked(store, keys):
-            _write_chunks(layout, reads, source)
+
+    def step(keys: list[str], reads: list[ChunkRead]) -> tuple[list[str], Callable[[], None]]:
+        def run() -> None:
+            with locking.locked(store, keys):
+                _write_chunks(layout, reads, source)
+
+        return keys, run
+
+    rmw.write_in_steps([step(keys, reads) for keys, reads in _lock_groups(layout, plan)])
 
 
 #: Keys locked at a time when each lock holds a file open.
@@ -525,17 +525,24 @@ def _write_chunks(layout: Layout, plan: Sequence[ChunkRead], source: NDArray) ->
     """
     coords = [r.coords for r in plan]
     complete = [r.complete for r in plan]
-    if layout.chunks.native_concurrency:
-        layout.chunks.update_chunks(coords, complete, Merge(layout, plan, source, parallel=True))
-    else:
-        merge = Merge(layout, plan, source, parallel=False)
-        run_batched(
-            lambda lo, hi: layout.chunks.update_chunks(coords[lo:hi], complete[lo:hi], merge),
-            len(plan),
-        )
-    if layout.cache is not None:
-        for chunk_read in plan:
-            layout.cache.discard(layout.cache_key(chunk_read.coords))
+    try:
+        if layout.chunks.native_concurrency:
+            merge = Merge(layout, plan, source, parallel=True)
+            layout.chunks.update_chunks(coords, complete, merge)
+        else:
+            merge = Merge(layout, plan, source, parallel=False)
+            spans = _spans(len(plan))
+            keys = [[layout.chunks.store_key(c) for c in coords[lo:hi]] for lo, hi in spans]
+
+            def update(span: tuple[int, int]) -> None:
+                lo, hi = span
+                layout.chunks.update_chunks(coords[lo:hi], complete[lo:hi], merge)
+
+            write_all(update, spans, keys, config.pool())
+    finally:  # also after a failure: some chunks may have been written
+        if layout.cache is not None:
+            for chunk_read in plan:
+                layout.cache.discard(layout.cache_key(chunk_read.coords))
 
 
 class Merge:

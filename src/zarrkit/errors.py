@@ -10,6 +10,8 @@ was wrong, the value, and where (key, field).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class ZarrkitError(Exception):
     """Base class of every zarrkit error."""
@@ -230,6 +232,43 @@ class ConflictError(StoreError):
     ran out."""
 
 
+class RetriesExhaustedError(StoreError):
+    """A remote store kept failing transiently (5xx or 429 answers, resets, timeouts, bodies
+    cut short) until the retry policy gave up: ``attempts`` tries in ``elapsed`` seconds,
+    the last one failing for ``reason`` (e.g. "503", "timeout", "truncated body")."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None,
+        operation: str,
+        attempts: int,
+        reason: str,
+        elapsed: float,
+    ):
+        self.attempts = attempts
+        self.reason = reason
+        self.elapsed = elapsed
+        super().__init__(message, key=key, operation=operation)
+
+
+class PartialWriteError(StoreError):
+    """A write of several keys failed part way: the keys in ``unwritten`` keep their old
+    values (or stay absent), every other key holds its new value, whole. ``error`` is the
+    failure that stopped the write (also the ``__cause__``); ``key`` and ``operation`` are
+    its own."""
+
+    def __init__(self, unwritten: Sequence[str], *, error: StoreError):
+        self.unwritten = tuple(unwritten)
+        self.error = error
+        shown = ", ".join(map(repr, self.unwritten[:5]))
+        more = f" and {len(self.unwritten) - 5} more" if len(self.unwritten) > 5 else ""
+        message = f"{len(self.unwritten)} keys not written ({shown}{more}); {error}"
+        super().__init__(message)
+        self.key, self.operation = error.key, error.operation
+
+
 class InvalidKeyError(ZarrkitError, ValueError):
     """A store key could escape the store or is not a valid key."""
 
@@ -307,8 +346,10 @@ __all__ = [
     "NodeExistsError",
     "NodeNotFoundError",
     "NodeTypeError",
+    "PartialWriteError",
     "ReadOnlyError",
     "ResourceLimitError",
+    "RetriesExhaustedError",
     "SelectionTypeError",
     "ShapeMismatchError",
     "StoreError",

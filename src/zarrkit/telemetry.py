@@ -556,8 +556,8 @@ class ObservedPool(ThreadPoolExecutor):
 @dataclass
 class Summary:
     """Totals of what a job did, collected as a subscriber (``zarrkit cp --stats`` prints
-    one): store requests by operation, bytes read and written, codec time, and the time
-    from subscribing to the last event.
+    one): store requests by operation, bytes read and written, codec time, requests tried
+    again by reason, and the time from subscribing to the last event.
 
     Examples
     --------
@@ -574,6 +574,7 @@ class Summary:
     bytes_written: int = 0
     codec_seconds: dict[str, float] = field(default_factory=dict)
     errors: int = 0
+    retries: Counter[str] = field(default_factory=Counter)  # by reason
     started: float = field(default_factory=time.perf_counter)
     finished: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -593,6 +594,11 @@ class Summary:
             self.codec_seconds[event.op] = self.codec_seconds.get(event.op, 0.0) + event.duration
             self.finished = time.perf_counter()
 
+    def on_retry(self, event: RetryEvent) -> None:
+        with self._lock:
+            self.retries[event.reason] += 1
+            self.finished = time.perf_counter()
+
     @property
     def duration(self) -> float:
         """Seconds from the start of the summary to its last event."""
@@ -600,10 +606,8 @@ class Summary:
 
     def rows(self) -> list[tuple[str, str]]:
         """The summary as ``(name, value)`` rows for printing."""
-        calls = ", ".join(f"{op} {n}" for op, n in sorted(self.requests.items()))
-        total = sum(self.requests.values())
         return [
-            ("Store requests", f"{total} ({calls})" if total else "0"),
+            ("Store requests", _counted(self.requests)),
             ("Bytes read", f"{self.bytes_read:,}"),
             ("Bytes written", f"{self.bytes_written:,}"),
             (
@@ -612,5 +616,13 @@ class Summary:
                 or "0 s",
             ),
             ("Failed requests", str(self.errors)),
+            ("Retries", _counted(self.retries)),
             ("Duration", f"{self.duration:.3f} s"),
         ]
+
+
+def _counted(counts: Counter[str]) -> str:
+    """``"3 (a 2, b 1)"``: the total and each name's count, or ``"0"``."""
+    total = sum(counts.values())
+    names = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    return f"{total} ({names})" if total else "0"

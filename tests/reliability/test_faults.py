@@ -15,7 +15,7 @@ import pytest
 import zarrkit
 from reliability.conftest import record, scaled
 from reliability.writers import version_pattern, versions_in
-from zarrkit.errors import StoreError
+from zarrkit.errors import PartialWriteError, StoreError
 from zarrkit.storage import FaultInjectionStore, LocalStore, MemoryStore
 
 SHAPE, CHUNKS = (12, 12), (4, 4)
@@ -82,7 +82,7 @@ def _failing(call: str, code: int, after: int = 0) -> Any:
 CALLS = [("open", 0), ("write", 0), ("write", 1), ("fsync", 0), ("replace", 0), ("close", 0)]
 
 
-@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO, errno.EACCES])
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO, errno.EACCES, errno.EROFS])
 @pytest.mark.parametrize(("call", "after"), CALLS)
 def test_os_failures_keep_the_old_value(
     call: str, after: int, code: int, tmp_path, monkeypatch
@@ -152,3 +152,48 @@ def test_lock_file_failure_is_a_store_error_and_writes_nothing(tmp_path, monkeyp
     assert caught.value.operation == "lock"
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["zarr.json"]
+
+
+# --- disk faults through FaultInjectionStore (issue 18) -----------------------------------------
+DISK_FAULTS = [errno.ENOSPC, errno.EIO, errno.EROFS]
+
+
+def _snapshot(root: Any) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("code", DISK_FAULTS, ids=errno.errorcode.get)
+@pytest.mark.parametrize("shards", [None, (8, 8)])
+def test_disk_faults_are_typed_errors_that_keep_the_previous_data(
+    code: int, shards: Any, tmp_path
+) -> None:
+    """A full disk, an I/O error or a read-only file system under the store: the write fails
+    once (a local disk is not retried), names key, operation and errno, changes nothing."""
+    inner = LocalStore(tmp_path)
+    zarrkit.create_array(inner, shape=SHAPE, chunks=CHUNKS, shards=shards, dtype="i8")[...] = 1
+    before = _snapshot(tmp_path)
+    faulty = FaultInjectionStore(inner, operations={"set", "set_many"}, errno=code)
+    array = zarrkit.open_array(faulty)
+    for region in [(slice(None), slice(None)), (slice(1, 3), slice(2, 6))]:  # whole, partial
+        with pytest.raises(StoreError) as caught:
+            array[region] = 2
+        error = caught.value
+        assert error.errno == code and os.strerror(code) in str(error)
+        assert error.key.startswith("c/") and error.operation == "set_many"
+        assert _snapshot(tmp_path) == before
+    assert faulty.faults == faulty.injected.calls["set_many"] <= 2 * len(BLOCKS)  # no retries
+    np.testing.assert_array_equal(zarrkit.open_array(inner)[...], 1)
+
+
+def test_a_write_whose_batches_fail_in_part_names_the_chunks_not_written(tmp_path) -> None:
+    inner = LocalStore(tmp_path)
+    zarrkit.create_array(inner, shape=SHAPE, chunks=CHUNKS, dtype="i8")[...] = 1
+    faulty = FaultInjectionStore(inner, operations={"set_many"}, keys={"c/1/1"}, errno=28)
+    with zarrkit.config.set(threads=3), pytest.raises(PartialWriteError) as caught:
+        zarrkit.open_array(faulty)[...] = 2  # 9 chunks in 3 batches; one batch fails
+    unwritten = set(caught.value.unwritten)
+    assert "c/1/1" in unwritten and 0 < len(unwritten) < len(BLOCKS)
+    stored = zarrkit.open_array(inner)
+    for i, block in enumerate(BLOCKS):
+        key = f"c/{i // 3}/{i % 3}"
+        assert (stored[block] == (1 if key in unwritten else 2)).all(), key

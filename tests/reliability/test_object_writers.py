@@ -1,7 +1,8 @@
 """G4 on object stores: writer processes sharing chunks, shards, attributes and consolidated
 metadata lose nothing on S3 (moto served on one thread, where conditional writes are atomic
 as on S3) and Azure (Azurite), because every read-modify-write there is conditional on the
-version it read and retried on conflict. A control run without conditional writes loses
+version it read and retried on conflict; also through 30% of transient faults (issue 18),
+PUTs applied but unanswered included. A control run without conditional writes loses
 updates, so the oracle can fail.
 
 Oracles are :mod:`reliability.writers`' (element ownership); attributes and consolidated
@@ -37,6 +38,8 @@ from reliability.conftest import record, scaled
 from reliability.writers import check_ownership, create, own_elements
 from zarrkit.integrations.dask import store_dask
 from zarrkit.storage.object import ObjectStore
+from zarrkit.testing.fault_proxy import FaultProxy
+from zarrkit.testing.faults import Fault
 
 SPAWN = multiprocessing.get_context("spawn")
 BACKENDS = ["s3", "azure"]
@@ -108,6 +111,16 @@ def write_attributes(
 def test_processes_sharing_chunks_and_shards_lose_no_update(target, layout: str, workers) -> None:
     url, options = target
     writes, trials = scaled(6, 20), scaled(2, 5)
+    lost = lost_in_trials(workers, url, options, layout, writes, trials)
+    name = f"object store processes {url.split(':')[0]} {layout}"
+    record(name, {"trials": trials, "writes": trials * WRITERS * writes, "lost": lost})
+    assert lost == [0] * trials
+
+
+def lost_in_trials(
+    workers: Any, url: str, options: dict[str, Any], layout: str, writes: int, trials: int
+) -> list[int]:
+    """Elements lost in each trial of the writers writing their own elements together."""
     lost = []
     for trial in range(trials):
         path = f"{layout}{trial}"
@@ -116,9 +129,7 @@ def test_processes_sharing_chunks_and_shards_lose_no_update(target, layout: str,
         models = dict(enumerate(run_together(workers, write_own_elements, jobs)))
         array = zarrkit.open_array(open_store(url, options), path=path)
         lost.append(check_ownership(array, models, WRITERS))
-    name = f"object store processes {url.split(':')[0]} {layout}"
-    record(name, {"trials": trials, "writes": trials * WRITERS * writes, "lost": lost})
-    assert lost == [0] * trials
+    return lost
 
 
 @pytest.mark.parametrize("target", ["s3"], indirect=True)
@@ -132,6 +143,42 @@ def test_without_conditional_writes_processes_do_lose_updates(target, workers) -
     lost = check_ownership(array, models, WRITERS)
     record("object store processes without conditional writes", {"lost": lost})
     assert lost > 0
+
+
+@pytest.fixture(scope="module")
+def faulty_s3(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, Any], FaultProxy]]:
+    """``(url, storage_options, proxy)``: S3 reached through the fault proxy, 30% of the
+    requests failing (503, 429, resets, bodies cut short, PUTs applied but unanswered)."""
+    with FaultProxy(request.getfixturevalue("moto_single_server")) as proxy:
+        bucket, options = s3_bucket(proxy.url, f"f-{uuid.uuid4().hex[:8]}")
+        proxy.configure(faults=FAULTS, seed=18)
+        options = {**options, "retry_backoff": 0.005, "retry_max_backoff": 0.05}
+        yield f"s3://{bucket}/{uuid.uuid4().hex}", options, proxy
+
+
+FAULTS = [
+    Fault(kind="503", rate=0.08),
+    Fault(kind="429", rate=0.04),
+    Fault(kind="reset", rate=0.06),
+    Fault(kind="truncate", rate=0.04),
+    Fault(kind="lose-put", rate=0.08),
+]
+
+
+@pytest.mark.parametrize("layout", ["chunk", "shard"])
+def test_processes_writing_through_30_percent_faults_lose_no_update(
+    faulty_s3, layout: str, workers
+) -> None:
+    url, options, proxy = faulty_s3
+    writes, trials = scaled(5, 20), scaled(1, 4)
+    proxy.reset_stats()
+    lost = lost_in_trials(workers, url, options, layout, writes, trials)
+    faults = sum(proxy.stats().faults.values())
+    name = f"object store processes through 30% faults {layout}"
+    writes_made = trials * WRITERS * writes
+    record(name, {"trials": trials, "writes": writes_made, "faults": faults, "lost": lost})
+    assert lost == [0] * trials
+    assert faults >= 10
 
 
 # --- attributes and consolidated metadata -------------------------------------------------------

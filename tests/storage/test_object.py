@@ -15,7 +15,7 @@ import pytest
 import zarrkit
 from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.storage import LocalStore, OffsetRequest, RangeRequest, SuffixRequest, make_store
-from zarrkit.storage.object import DEFAULT_RETRY, ObjectStore, build_obstore
+from zarrkit.storage.object import ObjectStore, build_obstore
 from zarrkit.testing import StoreSuite
 
 
@@ -55,7 +55,7 @@ def test_s3_options_reach_obstore():
     assert inner.config["region"] == "eu-west-1"
     assert inner.config["endpoint"] == "http://127.0.0.1:1"
     assert inner.client_options == {"allow_http": "true", "timeout": "5s"}
-    assert inner.retry_config["max_retries"] == DEFAULT_RETRY["max_retries"]
+    assert inner.retry_config["max_retries"] == 0  # zarrkit.retry retries, not obstore
 
 
 def test_gcs_url_builds_gcs_store():
@@ -86,11 +86,23 @@ def test_azure_url_variants():
         assert inner.config["container_name"] == "ctr"
 
 
-def test_retry_config_override():
-    retry = {"max_retries": 1, "retry_timeout": datetime.timedelta(seconds=3)}
+def test_obstore_retry_config_is_read_into_zarrkits_policy():
+    retry = {
+        "max_retries": 1,
+        "retry_timeout": datetime.timedelta(seconds=3),
+        "backoff": {"init_backoff": datetime.timedelta(milliseconds=20), "base": 3},
+    }
+    store = ObjectStore("s3://b", retry_config=retry, retry_backoff=0.01, skip_signature=True)
+    assert store.retry_options == {
+        "retry_attempts": 2,
+        "retry_deadline": 3.0,
+        "retry_backoff": 0.01,  # zarrkit's name wins
+        "retry_multiplier": 3,
+    }
+    assert store.obstore.retry_config["max_retries"] == 0
+    # a store built elsewhere keeps obstore's settings
     inner = build_obstore("s3://b", {"retry_config": retry, "skip_signature": True})
     assert inner.retry_config["max_retries"] == 1
-    assert inner.retry_config["retry_timeout"] == datetime.timedelta(seconds=3)
 
 
 @pytest.mark.parametrize(

@@ -304,6 +304,14 @@ def test_throttling_faults_answer_with_retry_after(server: ObjectServer, kind: s
     assert server.stats().faults == {kind: 2}
 
 
+def test_checksum_fault_answers_bad_digest_and_writes_nothing(server: ObjectServer) -> None:
+    server.configure(faults=[Fault(kind="checksum", rate=1.0)])
+    status, _, body = call(server, "PUT", "a/b", b"not written")
+    assert status == 400 and b"<Code>BadDigest</Code>" in body
+    assert server.get("a/b") == VALUE
+    assert server.stats().faults == {"checksum": 1}
+
+
 def test_reset_fault_drops_the_connection_before_answering(server: ObjectServer) -> None:
     server.configure(faults=[Fault(kind="reset", rate=1.0)])
     with pytest.raises(ConnectionResetError):

@@ -13,7 +13,8 @@ flags ...), synchronous here: zarr-python's are coroutines. Values may be given 
 zarr-python ``Buffer`` objects, and a zarr-python ``prototype=`` makes reads return them.
 
 Over 400 lines: the one interface of every store, with its optional capabilities
-(ranges, listing, versions, conditional writes) and their defaults for backends without them.
+(ranges, listing, versions, conditional writes) and their defaults for backends without
+them (writes whose answer was lost included).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar, Self, overload
 
 from zarrkit.errors import ConflictError, ReadOnlyError, StoreError
 from zarrkit.keys import validate_key, validate_keys, validate_prefix
 from zarrkit.locking import LockTarget, key_lock
+from zarrkit.retry import Classify, partial_write
 from zarrkit.telemetry import ConflictEvent, active, emit, observe_listing, observe_store, within
 from zarrkit.types import (
     Blob,
@@ -183,12 +185,22 @@ class Store(ABC):
         return [self._get(key, None) for key in keys]
 
     def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
-        for key, value in items:
-            self._set(key, value)
+        for i, (key, value) in enumerate(items):
+            try:
+                self._set(key, value)
+            except StoreError as e:
+                if i == 0:
+                    raise
+                raise partial_write(e, [k for k, _ in items[i:]]) from e
 
     def _delete_many(self, keys: Sequence[str]) -> None:
-        for key in keys:
-            self._delete(key)
+        for i, key in enumerate(keys):
+            try:
+                self._delete(key)
+            except StoreError as e:
+                if i == 0:
+                    raise
+                raise partial_write(e, keys[i:]) from e
 
     def _delete_prefix(self, prefix: str) -> None:
         self._delete_many(list(self._list_prefix(prefix)))
@@ -354,11 +366,15 @@ class Store(ABC):
         self, items: Sequence[tuple[str, Blob, Version | None]]
     ) -> list[Version | None]:
         done: list[Version | None] = []
-        for key, value, if_match in items:
+        for i, (key, value, if_match) in enumerate(items):
             try:
                 done.append(self._set_if(key, value, if_match))
             except ConflictError:
                 done.append(None)
+            except StoreError as e:
+                if all(version is None for version in done):
+                    raise
+                raise partial_write(e, [item[0] for item in items[i:]]) from e
         return done
 
     def _get_then(
@@ -410,6 +426,37 @@ class Store(ABC):
         if parts is None or self._get(key, first) != head.value:
             return None
         return parts
+
+    def _write_once(
+        self,
+        write: Callable[[], Version],
+        transient: Classify,
+        key: str,
+        value: Blob,
+        if_match: Version | None,
+    ) -> Version:
+        """One try of a conditional write (``write()``, raising ConflictError when its
+        condition fails). One that failed transiently may have been applied, only its
+        answer lost: the key is read again before it is tried again (as Icechunk does),
+        so that it never reports a false conflict or writes twice. Written: the key's
+        version. Still at ``if_match`` (absent, for a create): the failure, to retry.
+        Another value: :class:`~zarrkit.errors.ConflictError`."""
+        try:
+            return write()
+        except Exception as e:
+            if transient(e) is None:
+                raise
+            current = self._get_versioned(key, None, None)
+            if current.value is not None and current.value == memoryview(value):
+                return current.version or ""
+            if current.version == if_match:
+                raise
+            raise ConflictError(
+                f"the answer to its write was lost, and another value is there "
+                f"(version {current.version})",
+                key=key,
+                operation="set_if",
+            ) from e
 
     def _require_versions(self, operation: str) -> None:
         if not self.supports_versions:

@@ -5,19 +5,26 @@ URLs: ``s3://bucket/prefix``, ``gs://bucket/prefix`` (or ``gcs://``),
 (read-only). ``storage_options`` go to obstore's store constructor: its configuration keys
 (``endpoint``, ``region``, ``access_key_id``, ``account_name``, ``skip_signature`` ...),
 client options (``allow_http``, ``timeout``, ``connect_timeout`` ... or a whole
-``client_options`` dict), ``retry_config`` and ``credential_provider``. ``allow_http``
+``client_options`` dict) and ``credential_provider``, and zarrkit's retry options
+(``retry_attempts``, ``retry_deadline`` ...; see :mod:`zarrkit.retry`). ``allow_http``
 defaults to true for ``http://`` URLs and ``http://`` endpoints.
 
 Errors: only a missing object reads as ``None``; any other failure, a missing bucket or
 container included, raises :class:`~zarrkit.errors.StoreError` naming the key and the
-operation. Transient failures
-(5xx, connection errors, timeouts of safe requests) are retried by obstore with bounded
-exponential backoff and jitter (:data:`DEFAULT_RETRY`, overridable with ``retry_config``).
+operation. Transient failures (5xx and 429 answers, connection errors, timeouts, bodies cut
+short, checksum mismatches in transfer) are retried by :func:`zarrkit.retry.call`, and
+obstore's own retries are off (``max_retries=0``), so every retry is counted, cancellable
+and bounded by one policy; obstore's ``retry_config`` given as a storage option is read
+into that policy. A store built beforehand with obstore's retries on keeps them, and what
+obstore retried already is not retried again.
 
 Consistency: each ``set`` is one PUT, atomic per object on S3, GCS and Azure. There are no
-multi-object transactions: ``set_many`` writes objects concurrently and a failure may leave
-some written. Concurrent writers of the same key: the last PUT wins, unless they write
-conditionally.
+multi-object transactions: ``set_many`` writes objects concurrently; when some fail for
+good, :class:`~zarrkit.errors.PartialWriteError` names exactly the keys not written (each
+other key holds its new value, whole). Concurrent writers of the same key: the last PUT
+wins, unless they write conditionally. A conditional write whose answer was lost is
+resolved by reading the object again: written (its value is there), not written (the
+version it required still is: it is sent again) or overtaken (a ``ConflictError``).
 
 Versions: an object's version is its ETag (with its generation on GCS). Reads return it
 and can require it (``If-Match``: a 412 raises :class:`~zarrkit.errors.ConflictError`);
@@ -27,16 +34,19 @@ stores are read-only). S3-compatible servers that refuse conditional writes need
 there. A server that sends no ETag gives no versions: reads fall back to re-reading.
 
 Over 400 lines: one obstore client for four services (S3, GCS, Azure, HTTP), with the
-URL and option mapping, versions and conditional writes of each.
+URL and option mapping, versions and conditional writes of each, and what obstore's
+errors mean (absent, transient, a conflict).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -44,7 +54,7 @@ import obstore
 import obstore.exceptions
 import obstore.store
 
-from zarrkit import config
+from zarrkit import config, retry
 from zarrkit.errors import ConflictError, StoreError
 from zarrkit.keys import validate_prefix
 from zarrkit.storage.base import Store, slice_for
@@ -61,17 +71,8 @@ from zarrkit.types import (
 T = TypeVar("T")
 T0 = TypeVar("T0")
 
-#: obstore retry settings used unless ``retry_config`` is given: at most 5 retries with
-#: exponential backoff from 100 ms (x2, capped at 5 s), all within 60 s.
-DEFAULT_RETRY: dict[str, Any] = {
-    "max_retries": 5,
-    "backoff": {
-        "init_backoff": datetime.timedelta(milliseconds=100),
-        "max_backoff": datetime.timedelta(seconds=5),
-        "base": 2,
-    },
-    "retry_timeout": datetime.timedelta(seconds=60),
-}
+#: obstore's retry settings for the stores zarrkit builds: none (zarrkit.retry retries).
+NO_RETRIES: dict[str, Any] = {"max_retries": 0}
 
 _CLIENT_KEYS = frozenset(
     {
@@ -128,7 +129,7 @@ def build_obstore(url: str, storage_options: dict[str, Any]) -> Any:
         client.setdefault("allow_http", True)  # a plain-HTTP URL or endpoint asks for it
     common: dict[str, Any] = {
         "client_options": client or None,
-        "retry_config": options.pop("retry_config", DEFAULT_RETRY),
+        "retry_config": options.pop("retry_config", NO_RETRIES),
     }
     if kind == "http":
         if options:
@@ -193,7 +194,8 @@ class ObjectStore(Store):
         Use the server's conditional writes (``set_if``); ``False`` for S3-compatible
         servers that refuse them.
     **storage_options
-        Passed to obstore (credentials, ``endpoint``, ``region``, ``allow_http`` ...).
+        Passed to obstore (credentials, ``endpoint``, ``region``, ``allow_http`` ...),
+        except the retry options (``retry_attempts``, ``retry_deadline`` ...).
 
     Examples
     --------
@@ -215,9 +217,11 @@ class ObjectStore(Store):
         conditional_writes: bool = True,
         **storage_options: Any,
     ) -> None:
+        options = dict(storage_options)
+        self.retry_options = retry_options(options)
         if isinstance(url, str):
             self.url: str | None = url
-            self.obstore = _shared_obstore(url, storage_options)
+            self.obstore = _shared_obstore(url, options)
         else:
             self.url, self.obstore = None, url
         http = isinstance(self.obstore, obstore.store.HTTPStore)
@@ -241,10 +245,18 @@ class ObjectStore(Store):
         options = {**self.storage_options, "conditional_writes": self.conditional_writes}
         return (_rebuild, (source, self.read_only, self.concurrency, options))
 
+    def _request(self, operation: str, key: str, request: Callable[[], T]) -> T:
+        """``request()`` (obstore calls), tried again while it fails transiently."""
+        return retry.call(
+            request, transient, self.retry_options, key=key, operation=operation, store=self
+        )
+
     # --- reads -----------------------------------------------------------------------------
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         try:
-            return self._fetch(key, byte_range)
+            return self._request("get", key, lambda: self._fetch(key, byte_range))
+        except StoreError:
+            raise
         except Exception as e:
             if _is_missing_key(e):
                 return None
@@ -260,7 +272,9 @@ class ObjectStore(Store):
                 return bytes(self._fetch_range(key, request))
             except FileNotFoundError:
                 raise
-            except Exception:
+            except Exception as e:
+                if transient(e) is not None:
+                    raise
                 part = slice_for(request, self._size(key))
                 if part.start < part.stop:
                     raise
@@ -294,24 +308,34 @@ class ObjectStore(Store):
         return self._fan_out(lambda key: self._get(key, None), keys)
 
     def _fan_out(self, call: Callable[[T0], T], items: Sequence[T0]) -> list[T]:
-        """``call`` on every item, concurrently (a lone item in this thread)."""
-        if len(items) < 2:
-            return [call(item) for item in items]
-        if self.concurrency is None:
-            return list(config.pool("requests").map(call, items))
-        with ThreadPoolExecutor(min(self.concurrency, len(items))) as pool:
-            return list(pool.map(call, items))
+        """``call`` on every item, concurrently; the first failure stops the rest."""
+        with self._pool(len(items)) as pool:
+            return retry.fan_out(call, items, pool)
+
+    @contextlib.contextmanager
+    def _pool(self, size: int) -> Iterator[Executor]:
+        """The pool of a batch of ``size`` requests: the shared one, or one of at most
+        ``concurrency`` threads."""
+        if self.concurrency is None or size < 2:
+            yield config.pool("requests")
+            return
+        with ThreadPoolExecutor(min(self.concurrency, size)) as pool:
+            yield pool
 
     def _get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None:
         """One HEAD for the size, then obstore's coalescing, parallel ranged GETs."""
         try:
-            size = self._size(key)
+            size = self._request("get_ranges", key, lambda: self._size(key))
             parts = [slice_for(request, size) for request in ranges]
-            fetched = iter(self._fetch_ranges(key, [p for p in parts if p.start < p.stop]))
+            wanted = [p for p in parts if p.start < p.stop]
+            found = self._request("get_ranges", key, lambda: self._fetch_ranges(key, wanted))
+        except StoreError:
+            raise
         except Exception as e:
             if _is_missing_key(e):
                 return None
             raise _error(e, key, "get_ranges") from e
+        fetched = iter(found)
         return [bytes(next(fetched)) if part.start < part.stop else b"" for part in parts]
 
     def _fetch_ranges(self, key: str, parts: list[slice]) -> list[Any]:
@@ -324,13 +348,17 @@ class ObjectStore(Store):
 
     # --- writes ----------------------------------------------------------------------------
     def _set(self, key: str, value: Blob) -> None:
+        # An unconditional PUT is idempotent: one whose answer was lost is simply sent again.
         try:
-            obstore.put(self.obstore, key, memoryview(value))
+            self._request("set", key, lambda: obstore.put(self.obstore, key, memoryview(value)))
+        except StoreError:
+            raise
         except Exception as e:
             raise _error(e, key, "set") from e
 
     def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
-        self._fan_out(lambda item: self._set(*item), items)
+        with self._pool(len(items)) as pool:
+            retry.write_all(lambda item: self._set(*item), items, [[k] for k, _ in items], pool)
 
     # --- versions ----------------------------------------------------------------------------
     supports_versions = True
@@ -339,9 +367,12 @@ class ObjectStore(Store):
     def _get_versioned(
         self, key: str, byte_range: ByteRequest | None, if_match: Version | None
     ) -> Versioned:
-        try:
+        def fetch() -> Versioned:
             return self._fetch_versioned(key, byte_range, if_match)
-        except ConflictError:
+
+        try:
+            return self._request("get", key, fetch)
+        except StoreError:
             raise
         except Exception as e:
             if _is_missing_key(e):
@@ -364,14 +395,15 @@ class ObjectStore(Store):
             options["range"] = _range_option(request)
         try:
             result = obstore.get(self.obstore, key, options=cast(Any, options))
+            value = bytes(result.bytes())
         except (FileNotFoundError, obstore.exceptions.PreconditionError):
             raise
         except Exception as e:
-            if request is None:
+            if request is None or transient(e) is not None:
                 raise
             return self._empty_part(key, request, options, e)  # a range past the end: 416
         start, _ = result.range
-        return Versioned(bytes(result.bytes()), _version_of(result.meta), start)
+        return Versioned(value, _version_of(result.meta), start)
 
     def _azure_range(self, key: str, request: ByteRequest, options: dict[str, Any]) -> ByteRequest:
         """Azure has no suffix ranges: the size (and version, which the ranged read then
@@ -411,15 +443,24 @@ class ObjectStore(Store):
         return [part.value or b"" for part in parts]
 
     def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
-        mode: Any = "create" if if_match is None else _update_version(if_match)
         try:
-            result = obstore.put(self.obstore, key, memoryview(value), mode=mode)
+            return self._request("set_if", key, lambda: self._put_if(key, value, if_match))
+        except StoreError:
+            raise
         except (obstore.exceptions.PreconditionError, obstore.exceptions.AlreadyExistsError) as e:
             found = "exists" if if_match is None else f"is not at version {if_match}"
             raise ConflictError(found, key=key, operation="set_if") from e
         except Exception as e:
             raise _error(e, key, "set_if") from e
-        return _version_of(result) or ""  # "": written, at a version the server did not say
+
+    def _put_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
+        mode: Any = "create" if if_match is None else _update_version(if_match)
+
+        def put() -> Version:
+            result = obstore.put(self.obstore, key, memoryview(value), mode=mode)
+            return _version_of(result) or ""  # "": written, at a version the server did not say
+
+        return self._write_once(put, transient, key, value, if_match)
 
     def _set_many_if(
         self, items: Sequence[tuple[str, Blob, Version | None]]
@@ -430,11 +471,14 @@ class ObjectStore(Store):
             except ConflictError:
                 return None
 
-        return self._fan_out(write, items)
+        with self._pool(len(items)) as pool:
+            return retry.write_all(write, items, [[item[0]] for item in items], pool)
 
     def _delete(self, key: str) -> None:
         try:
-            obstore.delete(self.obstore, key)
+            self._request("delete", key, lambda: obstore.delete(self.obstore, key))
+        except StoreError:
+            raise
         except Exception as e:
             if not _is_missing_key(e):  # Azure reports deleting a missing blob
                 raise _error(e, key, "delete") from e
@@ -447,7 +491,9 @@ class ObjectStore(Store):
         if not keys:
             return
         try:
-            obstore.delete(self.obstore, keys)
+            self._request("delete_many", keys[0], lambda: obstore.delete(self.obstore, keys))
+        except StoreError:
+            raise
         except Exception as e:
             if not _is_missing_key(e):
                 raise _error(e, keys[0], "delete_many") from e
@@ -456,22 +502,33 @@ class ObjectStore(Store):
 
     # --- listing ---------------------------------------------------------------------------
     def _list_prefix(self, prefix: str) -> Iterator[str]:
-        try:
+        def listing() -> list[str]:
             stream = obstore.list(self.obstore, prefix=prefix.rstrip("/") or None)
-            return iter([meta["path"] for chunk in stream for meta in chunk])
+            return [meta["path"] for chunk in stream for meta in chunk]
+
+        try:
+            return iter(self._request("list", prefix, listing))
+        except StoreError:
+            raise
         except Exception as e:
             raise _error(e, prefix, "list") from e
 
     def list_dir(self, prefix: str) -> Iterator[str]:
         """Names directly under ``prefix``, from one delimited listing."""
         prefix = validate_prefix(prefix)
+
+        def listing() -> Any:
+            return obstore.list_with_delimiter(self.obstore, prefix=prefix.rstrip("/") or None)
+
         try:
-            listing = obstore.list_with_delimiter(self.obstore, prefix=prefix.rstrip("/") or None)
+            found = self._request("list", prefix, listing)
+        except StoreError:
+            raise
         except Exception as e:
             raise _error(e, prefix, "list") from e
         start = len(prefix)
-        names = [meta["path"][start:] for meta in listing["objects"]]
-        names += [sub[start:].rstrip("/") for sub in listing["common_prefixes"]]
+        names = [meta["path"][start:] for meta in found["objects"]]
+        names += [sub[start:].rstrip("/") for sub in found["common_prefixes"]]
         return iter(names)
 
 
@@ -504,6 +561,85 @@ def _is_empty(request: ByteRequest) -> bool:
     if isinstance(request, RangeRequest):
         return request.start == request.end
     return isinstance(request, SuffixRequest) and request.suffix == 0
+
+
+# What obstore's errors say (its exceptions carry no status or kind of their own): the
+# HTTP status of an answer, and the kinds of a transport error in its debug text.
+_STATUS = re.compile(r"status code: (\d{3})")
+_KIND = re.compile(r"kind: (\w+)")
+_RETRIED = re.compile(r"after \d+ retries")
+# 400 answers that say a request was damaged or cut short in transfer (S3, Azure).
+_TRANSFER_FAULTS = {
+    "BadDigest": "checksum mismatch",
+    "InvalidDigest": "checksum mismatch",
+    "XAmzContentSHA256Mismatch": "checksum mismatch",
+    "Md5Mismatch": "checksum mismatch",
+    "IncompleteBody": "truncated body",
+    "RequestTimeout": "timeout",
+}
+
+
+_ERROR_ANSWER = "Server returned error response"
+_ERRORS_IN_200 = {"InternalError": "500", "SlowDown": "503"}
+
+
+def transient(error: BaseException) -> str | None:
+    """Why ``error`` (raised by obstore) is worth another try: "503", "429", "timeout",
+    "truncated body", "connection reset" ...; ``None`` when it is not: a missing key (404),
+    a refusal (403, 400), a conflict (412), or a failure obstore itself already retried
+    (a store built with obstore's retries on)."""
+    if not isinstance(error, obstore.exceptions.GenericError):
+        return None  # not found, precondition, permission, not supported ...
+    message = str(error)
+    if _RETRIED.search(message):
+        return None
+    status = _STATUS.search(message)
+    if status is not None:
+        return _transient_status(int(status[1]), message)
+    if _ERROR_ANSWER in message:  # S3 may answer 200 and an error (completing multipart uploads)
+        return next((why for code, why in _ERRORS_IN_200.items() if code in message), None)
+    kinds = set(_KIND.findall(message))
+    if "Timeout" in kinds:
+        return "timeout"
+    if kinds & {"Body", "Decode"}:
+        return "truncated body"
+    if "ConnectionRefused" in kinds:
+        return "connection refused"
+    if kinds & {"Connect", "Request", "Interrupted"}:
+        return "connection reset"
+    return None
+
+
+def _transient_status(status: int, message: str) -> str | None:
+    if status >= 500 or status in (408, 429):
+        return str(status)
+    if status == 400:
+        return next((why for code, why in _TRANSFER_FAULTS.items() if code in message), None)
+    return None
+
+
+def retry_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Remove the retry options from a store's ``options`` and return them as zarrkit's
+    ``retry_*`` settings, with obstore's ``retry_config`` (a ``RetryConfig``) read into
+    them (zarrkit's names win)."""
+    found = retry.split_options(options)
+    obstore_retry = options.pop("retry_config", None) or {}
+    backoff = obstore_retry.get("backoff", {})
+    retries = obstore_retry.get("max_retries")
+    translated = {
+        "retry_attempts": None if retries is None else retries + 1,
+        "retry_deadline": _seconds(obstore_retry.get("retry_timeout")),
+        "retry_backoff": _seconds(backoff.get("init_backoff")),
+        "retry_max_backoff": _seconds(backoff.get("max_backoff")),
+        "retry_multiplier": backoff.get("base"),
+    }
+    return {**{k: v for k, v in translated.items() if v is not None}, **found}
+
+
+def _seconds(value: datetime.timedelta | float | None) -> float | None:
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    return value
 
 
 _MISSING_CONTAINER = ("NoSuchBucket", "ContainerNotFound", "bucket does not exist")

@@ -14,22 +14,31 @@ Versions: a value's version is its ``md5`` (computed by the server), so no colum
 must not find the key), atomic across clients. Checking a version reads the whole value on
 the server, so caches do not key by it; ``get_then`` reads in one ``REPEATABLE READ``
 transaction (a snapshot).
+
+Faults: a statement or transaction that fails on a lost connection, a server restart, a
+serialization failure or deadlock, or too many connections is tried again under zarrkit's
+retry policy (``retry_*`` options, :mod:`zarrkit.retry`) on a fresh connection. A
+``set_if`` whose answer was lost is resolved by reading the key again (see
+:meth:`~zarrkit.storage.base.Store._write_once`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 
+from zarrkit import retry
 from zarrkit.errors import ConflictError, StoreError
 from zarrkit.storage.base import Store, slice_for, versioned_part
 from zarrkit.storage.sqlite import prefix_bounds
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, Then, Version, Versioned
+
+T = TypeVar("T")
 
 
 class PostgresStore(Store):
@@ -43,7 +52,8 @@ class PostgresStore(Store):
         The table, created if missing unless read-only (schema-qualified names allowed:
         ``"myschema.chunks"``).
     **connect_options
-        Passed to ``psycopg.connect`` (``connect_timeout``, ``sslmode`` ...).
+        Passed to ``psycopg.connect`` (``connect_timeout``, ``sslmode`` ...), except the
+        retry options (``retry_attempts``, ``retry_deadline`` ...).
 
     Examples
     --------
@@ -63,11 +73,16 @@ class PostgresStore(Store):
         self.url = url
         self.table = table
         self.connect_options = connect_options
+        self._connect_options = dict(connect_options)
+        self.retry_options = retry.split_options(self._connect_options)
         self._table = sql.Identifier(*table.split("."))
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
-        self._conn()  # fail early on a wrong URL or a missing table
+        try:  # fail early on a wrong URL or a missing table
+            self._retrying("open", None, self._conn)
+        except (psycopg.Error, StoreError) as e:
+            raise StoreError(f"cannot open PostgreSQL table {self.table!r}: {e}") from e
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False, **options: Any) -> PostgresStore:
@@ -81,8 +96,9 @@ class PostgresStore(Store):
         return (_reopen, (self.url, self.read_only, self.table, self.connect_options))
 
     def _conn(self) -> psycopg.Connection[Any]:
+        """This thread's connection (a new one after the last was lost)."""
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is None or conn.closed or conn.broken:
             conn = self._connect()
             self._local.conn = conn
             with self._lock:
@@ -90,14 +106,11 @@ class PostgresStore(Store):
         return conn
 
     def _connect(self) -> psycopg.Connection[Any]:
-        try:
-            conn = psycopg.connect(self.url, autocommit=True, **self.connect_options)
-            if self.read_only:
-                conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 0").format(self._table))
-            else:
-                self._create_table(conn)
-        except psycopg.Error as e:
-            raise StoreError(f"cannot open PostgreSQL table {self.table!r}: {e}") from e
+        conn = psycopg.connect(self.url, autocommit=True, **self._connect_options)
+        if self.read_only:
+            conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 0").format(self._table))
+        else:
+            self._create_table(conn)
         return conn
 
     def _create_table(self, conn: psycopg.Connection[Any]) -> None:
@@ -111,9 +124,15 @@ class PostgresStore(Store):
         except psycopg.errors.UniqueViolation:
             pass  # another client created the table at the same moment
 
+    def _retrying(self, operation: str, key: str | None, request: Callable[[], T]) -> T:
+        """``request()``, tried again while it fails transiently."""
+        return retry.call(
+            request, transient, self.retry_options, key=key, operation=operation, store=self
+        )
+
     def _execute(self, operation: str, key: str, query: sql.Composed, args: Sequence[Any]) -> Any:
         try:
-            return self._conn().execute(query, args)
+            return self._retrying(operation, key, lambda: self._conn().execute(query, args))
         except psycopg.Error as e:
             raise StoreError(f"{type(e).__name__}: {e}", key=key, operation=operation) from e
 
@@ -155,10 +174,13 @@ class PostgresStore(Store):
         self._execute("delete_prefix", prefix, query, prefix_bounds(prefix))
 
     def _transaction(self, operation: str, query: sql.Composed, rows: list[Any]) -> None:
-        conn = self._conn()
-        try:
+        def run() -> None:  # all rows or none: one whose commit's answer was lost runs again
+            conn = self._conn()
             with conn.transaction(), conn.cursor() as cursor:
                 cursor.executemany(query, rows)
+
+        try:
+            self._retrying(operation, rows[0][0] if rows else None, run)
         except psycopg.Error as e:
             key = rows[0][0] if rows else None
             raise StoreError(f"{type(e).__name__}: {e}", key=key, operation=operation) from e
@@ -179,20 +201,31 @@ class PostgresStore(Store):
         self, key: str, first: ByteRequest, then: Then
     ) -> tuple[Versioned, list[bytes]] | None:
         """Both parts in one REPEATABLE READ transaction: one snapshot."""
-        conn = self._conn()
-        size_query = sql.SQL("SELECT length(value) FROM {} WHERE key = %s").format(self._table)
         try:
-            with conn.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                row = conn.execute(size_query, [key]).fetchone()
-                if row is None:
-                    return None
-                start = slice_for(first, int(row[0])).start
-                value = self._get(key, first) or b""
-                parts = [self._get(key, r) or b"" for r in then(value, start)]
+            return self._retrying("get_then", key, lambda: self._read_then(key, first, then))
         except psycopg.Error as e:
             raise StoreError(f"{type(e).__name__}: {e}", key=key, operation="get_then") from e
+
+    def _read_then(
+        self, key: str, first: ByteRequest, then: Then
+    ) -> tuple[Versioned, list[bytes]] | None:
+        conn = self._conn()
+        size_query = sql.SQL("SELECT length(value) FROM {} WHERE key = %s").format(self._table)
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            row = conn.execute(size_query, [key]).fetchone()
+            if row is None:
+                return None
+            start = slice_for(first, int(row[0])).start
+            value = self._read_part(conn, key, first)
+            parts = [self._read_part(conn, key, r) for r in then(value, start)]
         return Versioned(value, None, start), parts
+
+    def _read_part(self, conn: psycopg.Connection[Any], key: str, request: ByteRequest) -> bytes:
+        select, args = _select_value(request)
+        query = sql.SQL(select + " FROM {} WHERE key = %s").format(self._table)
+        row = conn.execute(query, [*args, key]).fetchone()
+        return b"" if row is None else bytes(row[0])
 
     def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
         data = bytes(value)
@@ -202,10 +235,20 @@ class PostgresStore(Store):
         else:
             query = sql.SQL("UPDATE {} SET value = %s WHERE key = %s AND md5(value) = %s")
             args = [data, key, if_match]
-        if self._execute("set_if", key, query.format(self._table), args).rowcount != 1:
-            found = "exists" if if_match is None else f"is not at version {if_match}"
-            raise ConflictError(found, key=key, operation="set_if")
-        return hashlib.md5(data).hexdigest()  # what the server's md5() computes
+
+        def write() -> Version:
+            if self._conn().execute(query.format(self._table), args).rowcount != 1:
+                found = "exists" if if_match is None else f"is not at version {if_match}"
+                raise ConflictError(found, key=key, operation="set_if")
+            return hashlib.md5(data).hexdigest()  # what the server's md5() computes
+
+        def attempt() -> Version:
+            return self._write_once(write, transient, key, data, if_match)
+
+        try:
+            return self._retrying("set_if", key, attempt)
+        except psycopg.Error as e:
+            raise StoreError(f"{type(e).__name__}: {e}", key=key, operation="set_if") from e
 
     def _list_prefix(self, prefix: str) -> Iterator[str]:
         query = sql.SQL("SELECT key FROM {} WHERE key >= %s AND key < %s ORDER BY key")
@@ -219,6 +262,31 @@ class PostgresStore(Store):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+# SQLSTATEs worth another try: connections ended by the server (shutdown, restart, an
+# administrator) or refused while it starts, serialization failures and deadlocks (the
+# transaction was rolled back), too many connections, a statement cancelled by a timeout.
+_TRANSIENT_STATES = {
+    "57P01": "connection terminated",
+    "57P02": "connection terminated",
+    "57P03": "server starting",
+    "40001": "serialization failure",
+    "40P01": "deadlock",
+    "53300": "too many connections",
+    "57014": "timeout",
+}
+
+
+def transient(error: BaseException) -> str | None:
+    """Why a psycopg error is worth another try, or ``None``: a connection lost or refused
+    (no SQLSTATE, or class 08) and the states above."""
+    if not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return None
+    state = error.sqlstate
+    if state is None or state.startswith("08"):
+        return "connection reset"
+    return _TRANSIENT_STATES.get(state)
 
 
 def _select_value(byte_range: ByteRequest | None) -> tuple[str, list[int]]:

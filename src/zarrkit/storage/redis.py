@@ -11,6 +11,12 @@ Atomicity: ``set`` and ``delete`` are single commands; ``set_many`` is one ``MSE
 range in one ``MULTI``/``EXEC``. Concurrency: the client's connection pool is thread-safe;
 any number of processes and hosts may share the server.
 
+Faults: commands that fail on a dropped connection or a timeout (and ``LOADING``,
+``TRYAGAIN`` answers) are tried again under zarrkit's retry policy (``retry_*`` options,
+:mod:`zarrkit.retry`) on a fresh connection; redis-py's own retries are off. A ``set_if``
+whose answer was lost is resolved by reading the key again (see
+:meth:`~zarrkit.storage.base.Store._write_once`).
+
 Versions: a value's version is the SHA-1 of its bytes (Redis' own ``redis.sha1hex``), so
 nothing but the value is stored; ``set_if`` compares and writes in one Lua script, atomic
 on the server. Checking a version reads the whole value, so caches do not key by it;
@@ -25,7 +31,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from zarrkit import retry
 from zarrkit.errors import ConflictError, StoreError
 from zarrkit.storage.base import Store, slice_for, versioned_part
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, RangeRequest, Then, Version, Versioned
@@ -56,7 +65,8 @@ class RedisStore(Store):
     namespace
         A string put before every key, so several stores can share one database.
     **client_options
-        Passed to ``redis.Redis.from_url`` (``socket_timeout``, ``retry`` ...).
+        Passed to ``redis.Redis.from_url`` (``socket_timeout``, ``socket_connect_timeout``
+        ...), except the retry options (``retry_attempts``, ``retry_deadline`` ...).
 
     Examples
     --------
@@ -76,7 +86,14 @@ class RedisStore(Store):
         self.url = url
         self.namespace = namespace
         self.client_options = client_options
-        self.client = redis.Redis.from_url(url, **client_options)
+        options = dict(client_options)
+        self.retry_options = retry.split_options(options)
+        if "retry" in options or "retry_on_error" in options:
+            raise ValueError(
+                "RedisStore retries through zarrkit's retry_* options; redis-py's own "
+                "`retry`/`retry_on_error` would retry on top of them"
+            )
+        self.client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False, **options: Any) -> RedisStore:
@@ -93,8 +110,18 @@ class RedisStore(Store):
         return (self.namespace + key).encode()
 
     def _call(self, operation: str, key: str, command: Any, *args: Any) -> Any:
+        """``command(*args)``, tried again while it fails transiently."""
         try:
-            return command(*args)
+            return retry.call(
+                lambda: command(*args),
+                transient,
+                self.retry_options,
+                key=key,
+                operation=operation,
+                store=self,
+            )
+        except StoreError:
+            raise
         except redis.RedisError as e:
             raise StoreError(f"{type(e).__name__}: {e}", key=key, operation=operation) from e
 
@@ -103,15 +130,21 @@ class RedisStore(Store):
         if byte_range is None:
             value: bytes | None = self._call("get", key, self.client.get, name)
             return value
+        exists, *part = self._call("get", key, self._get_range, name, byte_range)
+        if not exists:
+            return None
+        return bytes(part[0]) if part else b""
+
+    def _get_range(self, name: bytes, byte_range: ByteRequest) -> list[Any]:
+        """Whether ``name`` exists and the requested bytes, in one transaction (a pipeline
+        is emptied by its execution, so each try builds its own)."""
         pipe = self.client.pipeline(transaction=True)
         pipe.exists(name)
         span = _inclusive_span(byte_range)
         if span is not None:
             pipe.getrange(name, *span)
-        exists, *part = self._call("get", key, pipe.execute)
-        if not exists:
-            return None
-        return bytes(part[0]) if part else b""
+        result: list[Any] = pipe.execute()
+        return result
 
     def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         values: list[bytes | None] = []
@@ -160,22 +193,45 @@ class RedisStore(Store):
 
     def _set_if(self, key: str, value: Blob, if_match: Version | None) -> Version:
         data = bytes(value)
-        args = (_SET_IF, 1, self._name(key), data, if_match or "")
-        if not self._call("set_if", key, self.client.eval, *args):
-            found = "exists" if if_match is None else f"is not at version {if_match}"
-            raise ConflictError(found, key=key, operation="set_if")
-        return _version(data)
+
+        def write() -> Version:
+            if not self.client.eval(_SET_IF, 1, self._name(key), data, if_match or ""):
+                found = "exists" if if_match is None else f"is not at version {if_match}"
+                raise ConflictError(found, key=key, operation="set_if")
+            return _version(data)
+
+        version: Version = self._call(
+            "set_if", key, self._write_once, write, transient, key, data, if_match
+        )
+        return version
 
     def _list_prefix(self, prefix: str) -> Iterator[str]:
         pattern = _GLOB_SPECIAL.sub(r"\\\1", self.namespace + prefix) + "*"
         start = len(self.namespace.encode())
-        scan = self.client.scan_iter(match=pattern.encode(), count=_BATCH)
-        names = self._call("list", prefix, list, scan)
+
+        def scan() -> list[bytes]:  # a scan that failed part way starts again
+            return list(self.client.scan_iter(match=pattern.encode(), count=_BATCH))
+
+        names = self._call("list", prefix, scan)
         return (name[start:].decode() for name in names)
 
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()
+
+
+def transient(error: BaseException) -> str | None:
+    """Why a redis-py error is worth another try ("timeout", "connection reset",
+    "loading", "try again"), or ``None``."""
+    if isinstance(error, redis.exceptions.TimeoutError):
+        return "timeout"
+    if isinstance(error, redis.exceptions.BusyLoadingError):
+        return "loading"
+    if isinstance(error, redis.exceptions.ConnectionError):
+        return "connection reset"
+    if isinstance(error, redis.exceptions.TryAgainError):
+        return "try again"
+    return None
 
 
 def _version(value: bytes) -> Version:

@@ -10,6 +10,7 @@ and the base that forwards versions and conditional writes for all of them.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -346,7 +347,10 @@ class FaultInjectionStore(WrapperStore):
     (``None`` means all); an eligible call fails with probability ``probability`` (1.0:
     every time), drawn from a generator seeded with ``seed``. The error raised is
     ``error(message)`` (a :class:`~zarrkit.errors.StoreError` naming key and operation by
-    default). ``latency`` seconds are added to every call. ``stats`` counts calls and bytes
+    default); ``errno`` makes it the error a disk fault gives (``errno.ENOSPC``, ``EIO``,
+    ``EROFS`` ...) as :class:`~zarrkit.storage.LocalStore` reports it: a ``StoreError``
+    naming key and operation, with that ``errno``. ``latency`` seconds are added to every
+    call. ``stats`` counts calls and bytes
     per operation that went through, ``injected.calls`` the failures injected per operation
     and ``faults`` their total. Read-only handles made by :meth:`with_read_only` (as
     ``open_array(store, mode="r")`` does) share these counters.
@@ -370,6 +374,7 @@ class FaultInjectionStore(WrapperStore):
         operations: Collection[str] | None = None,
         keys: Collection[str] | None = None,
         error: Callable[..., Exception] | None = None,
+        errno: int | None = None,
         latency: float = 0.0,
         read_only: bool = False,
     ) -> None:
@@ -383,6 +388,7 @@ class FaultInjectionStore(WrapperStore):
         self.operations = None if operations is None else frozenset(operations)
         self.keys = None if keys is None else frozenset(keys)
         self.error = error
+        self.errno = errno
         self.latency = latency
         self.stats = OperationStats()
         self.injected = OperationStats()
@@ -426,6 +432,11 @@ class FaultInjectionStore(WrapperStore):
         return target if fail else None
 
     def _make_error(self, operation: str, key: str) -> Exception:
-        if self.error is None:
+        if self.error is not None:
+            return self.error(f"{operation} {key!r}: injected fault")
+        if self.errno is None:
             return StoreError("injected fault", key=key or None, operation=operation)
-        return self.error(f"{operation} {key!r}: injected fault")
+        message = f"[Errno {self.errno}] {os.strerror(self.errno)} (injected fault)"
+        error = StoreError(message, key=key or None, operation=operation)
+        error.errno = self.errno
+        return error

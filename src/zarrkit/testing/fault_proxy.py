@@ -2,10 +2,11 @@
 
 Each request is forwarded to the upstream server as it came (method, target, headers, body;
 the ``Host`` header is kept, so signed S3 requests stay valid) and its answer relayed, after the
-latency and the faults of :mod:`zarrkit.testing.http_server`: 503 and 429 are answered by the
-proxy without forwarding, ``reset`` drops the connection before forwarding, ``lose-put`` after a
-successful upstream PUT, ``truncate`` cuts the relayed body, ``slow`` delays the answer. Requests
-and bytes are counted as by :class:`~zarrkit.testing.object_server.ObjectServer`.
+latency and the faults of :mod:`zarrkit.testing.http_server`: 503, 429 and ``checksum`` (400
+BadDigest) are answered by the proxy without forwarding, ``reset`` drops the connection before
+forwarding, ``lose-put`` after a successful upstream PUT, ``truncate`` cuts the relayed body,
+``slow`` delays the answer. Requests and bytes are counted as by
+:class:`~zarrkit.testing.object_server.ObjectServer`.
 
 Examples
 --------

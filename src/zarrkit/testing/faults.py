@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["503", "429", "reset", "truncate", "slow", "lose-put"]
+FaultKind = Literal["503", "429", "reset", "truncate", "slow", "lose-put", "checksum"]
 #: What each kind does to a request it hits.
 FAULT_KINDS: dict[FaultKind, str] = {
     "503": "answer 503 SlowDown with Retry-After (nothing is written)",
@@ -25,6 +25,7 @@ FAULT_KINDS: dict[FaultKind, str] = {
     "truncate": "send the full Content-Length but half the body, then close (GET only)",
     "slow": "wait the slow delay before answering (past a client's timeout)",
     "lose-put": "apply a successful PUT, then reset the connection instead of answering",
+    "checksum": "answer 400 BadDigest, as S3 does for a body damaged in transfer (nothing written)",
 }
 _METHODS: dict[FaultKind, frozenset[str]] = {
     "truncate": frozenset({"GET"}),

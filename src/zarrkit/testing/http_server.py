@@ -265,6 +265,11 @@ class _Handler(BaseHTTPRequestHandler):
             counters.add("faults", kind)
             self._send(_throttled(int(kind), settings.retry_after, request.key))
             return
+        if kind == "checksum":
+            counters.add("faults", kind)
+            message = "The Content-MD5 you specified did not match what we received (injected)"
+            self._send(error_response(400, "BadDigest", message, request.key))
+            return
         response = service.respond(request)
         if kind == "lose-put" and response.status < 300:
             counters.add("faults", kind)
@@ -466,7 +471,7 @@ def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
         default=[],
         type=Fault.parse,
         metavar="KIND:RATE[:GLOB]",
-        help="inject a fault (repeatable); kinds: 503 429 reset truncate slow lose-put",
+        help="inject a fault (repeatable); kinds: 503 429 reset truncate slow lose-put checksum",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
     parser.add_argument("--retry-after", type=int, default=1, help="seconds, on 503 and 429")

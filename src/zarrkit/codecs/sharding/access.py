@@ -30,6 +30,7 @@ from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid
 from zarrkit.errors import CodecError, ConflictError
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
+from zarrkit.retry import fan_out
 from zarrkit.telemetry import ConflictEvent, active, emit
 from zarrkit.types import (
     Blob,
@@ -132,7 +133,7 @@ class ShardedChunks:
         if len(wanted) == 1:
             read_shard(next(iter(wanted)))
         else:
-            list(config.pool("io_threads").map(read_shard, wanted))
+            fan_out(read_shard, list(wanted), config.pool("io_threads"))
         return result
 
     def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
@@ -191,7 +192,9 @@ class ShardedChunks:
     def count_stored(self, stored: Mapping[str, Coords]) -> int:
         """Inner chunks held by the shards ``stored`` (key -> shard coords; one index read
         each)."""
-        indexes = config.pool("io_threads").map(self._read_index, stored, stored.values())
+        indexes = fan_out(
+            lambda item: self._read_index(*item), list(stored.items()), config.pool("io_threads")
+        )
         return sum(int((index[..., 0] != EMPTY).sum()) for index in indexes if index is not None)
 
     # --- writing ----------------------------------------------------------------------
@@ -205,7 +208,7 @@ class ShardedChunks:
             shard, inner = self.grid.locate(c)
             by_shard[shard].append((inner, c, done))
         whole = [s for s, items in by_shard.items() if self._covers(s, items)]
-        self._write_whole({s: by_shard[s] for s in whole}, merge)
+        writes, deletes = self._whole_shards({s: by_shard[s] for s in whole}, merge)
         partial = {self.shard_key(s): items for s, items in by_shard.items() if s not in whole}
         cps = {self.shard_key(s): self.grid.cps(s) for s in by_shard if s not in whole}
 
@@ -226,19 +229,25 @@ class ShardedChunks:
                 shards.append(self.codec.build(blobs, cps[key]) if blobs else None)
             return shards
 
-        rmw.rewrite(self.store, list(partial), modify, lambda key: self.codec.build({}, cps[key]))
+        def empty(key: str) -> Blob:
+            return self.codec.build({}, cps[key])
+
+        rmw.store_changes(self.store, writes, deletes, list(partial), modify, empty)
 
     def _covers(self, shard: Coords, items: list[tuple[Coords, Coords, bool]]) -> bool:
         """Whether ``items`` write every inner chunk of ``shard`` (inside the array) whole."""
         inside = self.grid.inside(shard, self.counts)
         return all(done for _, _, done in items) and len({i for i, _, _ in items}) == inside
 
-    def _write_whole(
+    def _whole_shards(
         self, shards: dict[Coords, list[tuple[Coords, Coords, bool]]], merge: Merge
-    ) -> None:
+    ) -> tuple[list[tuple[str, Blob]], list[str]]:
+        """The shards written whole, built without reading: those holding some inner chunk,
+        and the keys of those left empty (to remove)."""
         items = [(c, None) for changes in shards.values() for _, c, _ in changes]
         merged = iter(merge(items) if items else [])
-        writes, deletes = [], []
+        writes: list[tuple[str, Blob]] = []
+        deletes: list[str] = []
         for shard, changes in shards.items():
             key = self.shard_key(shard)
             blobs: dict[Coords, Blob] = {}
@@ -248,10 +257,7 @@ class ShardedChunks:
                 writes.append((key, self.codec.build(blobs, self.grid.cps(shard))))
             else:
                 deletes.append(key)
-        if writes:
-            self.store.set_many(writes)
-        if deletes:
-            self.store.delete_many(deletes)
+        return writes, deletes
 
 
 def _put(blobs: dict[Coords, Blob], inner: Coords, blob: Blob | None) -> None:

@@ -1,0 +1,231 @@
+"""The retry policy and loop, and batches that stop at their first failure (zarrkit.retry)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from zarrkit import config, retry, telemetry
+from zarrkit.errors import PartialWriteError, RetriesExhaustedError, StoreError
+from zarrkit.read_modify_write import write_in_steps
+from zarrkit.retry import RetryPolicy
+
+FAST = {"retry_backoff": 0.001, "retry_max_backoff": 0.002}
+
+
+class Flaky(Exception):
+    """A transient failure in these tests."""
+
+
+def transient(error: BaseException) -> str | None:
+    return "flaky" if isinstance(error, Flaky) else None
+
+
+def failing(times: int, result: str = "ok"):
+    """A request failing transiently ``times`` times, then answering ``result``."""
+    calls = []
+
+    def request() -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise Flaky(f"failure {len(calls)}")
+        return result
+
+    return request, calls
+
+
+# --- the policy -----------------------------------------------------------------------------
+def test_policy_comes_from_the_settings_and_store_options_win() -> None:
+    with config.set(retry_attempts=4, retry_deadline=9.0):
+        policy = RetryPolicy.from_options({"retry_deadline": 2})
+    assert (policy.attempts, policy.deadline, policy.backoff) == (4, 2, 0.01)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"retry_attempts": 0}, "retry_attempts must be an integer >= 1"),
+        ({"retry_attempts": 2.5}, "retry_attempts must be an integer"),
+        ({"retry_deadline": -1}, "retry_deadline must be >= 0"),
+        ({"retry_backoff": float("nan")}, "retry_backoff must be >= 0"),
+        ({"retry_multiplier": 0.5}, "retry_multiplier must be >= 1"),
+    ],
+)
+def test_policy_refuses_bad_settings(options: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        RetryPolicy.from_options(options)
+
+
+def test_backoff_is_full_jitter_under_an_exponential_ceiling() -> None:
+    policy = RetryPolicy(backoff=0.1, max_backoff=0.5, multiplier=2)
+    for retry_number, ceiling in [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.5), (9, 0.5)]:
+        delays = [policy.delay(retry_number) for _ in range(300)]
+        assert all(0 <= d < ceiling for d in delays)
+        assert max(delays) > ceiling * 0.8 and min(delays) < ceiling * 0.2  # spread out
+
+
+def test_split_options_takes_only_the_retry_options() -> None:
+    options = {"retry_attempts": 3, "endpoint": "http://x", "retry_multiplier": 3}
+    assert retry.split_options(options) == {"retry_attempts": 3, "retry_multiplier": 3}
+    assert options == {"endpoint": "http://x"}
+
+
+# --- the loop -------------------------------------------------------------------------------
+def test_transient_failures_are_tried_again() -> None:
+    request, calls = failing(3)
+    assert retry.call(request, transient, FAST, key="k", operation="get") == "ok"
+    assert len(calls) == 4
+
+
+def test_other_failures_are_raised_at_once() -> None:
+    def request() -> str:
+        raise KeyError("no")
+
+    with pytest.raises(KeyError):
+        retry.call(request, transient, FAST, key="k", operation="get")
+
+
+def test_exhausted_attempts_raise_one_typed_error_naming_everything() -> None:
+    request, calls = failing(100)
+    with pytest.raises(RetriesExhaustedError) as raised:
+        retry.call(request, transient, {**FAST, "retry_attempts": 3}, key="c/1", operation="get")
+    error = raised.value
+    assert len(calls) == 3
+    assert (error.key, error.operation, error.attempts, error.reason) == ("c/1", "get", 3, "flaky")
+    assert isinstance(error, StoreError) and isinstance(error.__cause__, Flaky)
+    assert "get 'c/1': failed 3 times" in str(error) and "retry_attempts=3" in str(error)
+    assert "flaky: failure 3" in str(error)
+
+
+def test_no_retry_starts_after_the_deadline() -> None:
+    request, calls = failing(100)
+    options = {"retry_deadline": 0.3, "retry_backoff": 0.1, "retry_max_backoff": 0.2}
+    start = time.monotonic()
+    with pytest.raises(RetriesExhaustedError, match=r"retry_deadline=0\.3 s") as raised:
+        retry.call(request, transient, options, key="k", operation="get")
+    assert 0.3 <= time.monotonic() - start < 0.5  # the last try at the deadline; sleeps overshoot
+    assert 2 <= raised.value.attempts == len(calls) < 10  # 10: retry_attempts
+
+
+def test_retries_are_telemetry_events_counted_by_reason() -> None:
+    request, _ = failing(2)
+    events: list[telemetry.RetryEvent] = []
+    with (
+        telemetry.subscribed(events.append, telemetry.RetryEvent),
+        telemetry.subscribed(telemetry.Summary()) as summary,
+    ):
+        retry.call(request, transient, FAST, key="k", operation="get", store="S")
+    assert [(e.op, e.key, e.store, e.attempt, e.reason) for e in events] == [
+        ("get", "k", "'S'", 1, "flaky"),
+        ("get", "k", "'S'", 2, "flaky"),
+    ]
+    assert all(0 <= e.delay < 0.002 for e in events)
+    assert dict(summary.rows())["Retries"] == "2 (flaky 2)"
+
+
+# --- batches --------------------------------------------------------------------------------
+@pytest.fixture
+def pool():
+    with ThreadPoolExecutor(4) as executor:
+        yield executor
+
+
+def test_fan_out_returns_results_in_order(pool: ThreadPoolExecutor) -> None:
+    assert retry.fan_out(lambda x: x * 2, [1, 2, 3], pool) == [2, 4, 6]
+    assert retry.fan_out(lambda x: x * 2, [5], pool) == [10]
+    assert retry.fan_out(lambda x: x * 2, [], pool) == []
+
+
+def test_first_failure_stops_the_batch_and_is_raised_once(pool: ThreadPoolExecutor) -> None:
+    """The requests backing off give up at once, the ones not started never start."""
+    started = []
+
+    def request(i: int) -> str:
+        started.append(i)
+        if i == 0:
+            time.sleep(0.05)  # the others are backing off by now
+            raise StoreError("down for good", key="k0", operation="get")
+        flaky, _ = failing(100)
+        return retry.call(flaky, transient, {"retry_backoff": 10}, key=f"k{i}", operation="get")
+
+    start = time.monotonic()
+    with pytest.raises(StoreError, match="down for good"):
+        retry.fan_out(request, list(range(40)), pool)
+    assert time.monotonic() - start < 2  # not 10 s of backoff
+    assert len(started) < 10  # about the pool's 4 threads: the queued requests never ran
+
+
+def test_nested_batches_share_the_cancellation(pool: ThreadPoolExecutor) -> None:
+    """A failure in one inner batch (one shard's ranges) stops the other inner batches."""
+    inner_pool = ThreadPoolExecutor(8)
+
+    def inner(i: int) -> str:
+        if i == 5:
+            time.sleep(0.05)
+            raise StoreError("gone", key="s1", operation="get")
+        flaky, _ = failing(100)
+        return retry.call(flaky, transient, {"retry_backoff": 10}, key="k", operation="get")
+
+    def outer(shard: int) -> list[str]:
+        return retry.fan_out(inner, [shard * 10 + i for i in range(3)] + [5] * shard, inner_pool)
+
+    start = time.monotonic()
+    with pytest.raises(StoreError, match="gone"):
+        retry.fan_out(outer, [0, 1], pool)
+    assert time.monotonic() - start < 2
+    inner_pool.shutdown()
+
+
+def test_write_all_names_exactly_the_keys_not_written(pool: ThreadPoolExecutor) -> None:
+    written = []
+
+    def write(key: str) -> None:
+        if key in ("b", "d"):
+            raise StoreError("refused", key=key, operation="set")
+        written.append(key)
+
+    keys = ["a", "b", "c", "d"]
+    with pytest.raises(PartialWriteError) as raised:
+        retry.write_all(write, keys, [[k] for k in keys], ThreadPoolExecutor(1))
+    error = raised.value
+    assert set(error.unwritten) == {"a", "b", "c", "d"} - set(written)
+    assert "b" in error.unwritten and written  # stopped after b, but a was written
+    assert error.key == "b" and error.operation == "set"
+    assert isinstance(error.__cause__, StoreError) and error.error is error.__cause__
+    assert f"{len(error.unwritten)} keys not written" in str(error)
+
+
+def test_write_all_that_wrote_nothing_raises_the_failure_itself(pool) -> None:
+    def write(key: str) -> None:
+        raise StoreError("refused", key=key, operation="set")
+
+    with pytest.raises(StoreError) as raised:
+        retry.write_all(write, ["a", "b"], [["a"], ["b"]], pool)
+    assert not isinstance(raised.value, PartialWriteError)
+
+
+def test_steps_after_a_failed_one_count_as_not_written() -> None:
+    done = []
+
+    def fail() -> None:
+        raise PartialWriteError(["b2"], error=StoreError("x", key="b2", operation="set_many"))
+
+    steps = [(["a"], lambda: done.append("a")), (["b1", "b2"], fail), (["c"], lambda: 1 / 0)]
+    with pytest.raises(PartialWriteError) as raised:
+        write_in_steps(steps)
+    assert raised.value.unwritten == ("b2", "c") and done == ["a"]
+    # a first step that wrote nothing raises its own error
+    with pytest.raises(StoreError) as first:
+        write_in_steps([(["a"], lambda: _refuse("a")), (["b"], print)])
+    assert type(first.value) is StoreError
+
+
+def _refuse(key: str) -> None:
+    raise StoreError("refused", key=key, operation="set")
+
+
+def test_cancelled_requests_do_not_look_like_failures_of_their_own() -> None:
+    """Backends catch ``Exception`` to wrap their errors; a cancellation must pass them."""
+    assert not issubclass(retry.Cancelled, Exception)
