@@ -446,6 +446,7 @@ FAST_FAILURE = {
 @pytest.fixture
 def doomed_moto(server_dir: Path) -> Iterator[Server]:
     """A moto server of this test's own, which it may stop."""
+    needs("moto", "obstore")
     server = start_moto(server_dir, "moto-doomed")
     yield server
     server.stop()
