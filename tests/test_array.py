@@ -335,3 +335,11 @@ def test_v2_array_beside_a_v3_one_and_opening_prefers_v3():
         found = zarrkit.open(store)
     assert found.zarr_format == 3 and found.shape == (10,)
     assert zarrkit.open_array(store, zarr_format=2).shape == (4,)
+
+
+def test_array_config_prints_as_zarr_pythons():
+    """zarr-python's user guide prints ``arr.config``; zarrkit's own setting shows only when set."""
+    a = zarrkit.create_array({}, shape=(4,), dtype="i1", config={"write_empty_chunks": True})
+    assert repr(a.config) == "ArrayConfig(order='C', write_empty_chunks=True)"
+    strict = a.with_config({"read_missing_chunks": False})
+    assert repr(strict.config).endswith("read_missing_chunks=False)")

@@ -30,12 +30,22 @@ class ArrayConfig:
     Examples
     --------
     >>> ArrayConfig.from_like({"order": "F"})
-    ArrayConfig(order='F', write_empty_chunks=False, read_missing_chunks=True)
+    ArrayConfig(order='F', write_empty_chunks=False)
+    >>> ArrayConfig("C", False, read_missing_chunks=False)
+    ArrayConfig(order='C', write_empty_chunks=False, read_missing_chunks=False)
     """
 
     order: MemoryOrder
     write_empty_chunks: bool
     read_missing_chunks: bool = True
+
+    def __repr__(self) -> str:
+        """zarr-python's repr; ``read_missing_chunks`` (zarrkit's) only when not default."""
+        extra = "" if self.read_missing_chunks else ", read_missing_chunks=False"
+        return (
+            f"ArrayConfig(order={self.order!r}, write_empty_chunks={self.write_empty_chunks!r}"
+            f"{extra})"
+        )
 
     def __post_init__(self) -> None:
         if self.order not in ("C", "F"):
