@@ -18,8 +18,8 @@ from typing import Any
 
 from zarrkit.arrays import Array
 from zarrkit.groups import Group
-from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
-from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
+from zarrkit.metadata.v2 import GroupMetadataV2
+from zarrkit.metadata.v3 import GroupMetadataV3
 from zarrkit.storage import StorePath
 
 
@@ -142,10 +142,7 @@ class AsyncArray(_AsyncNode):
     def from_dict(cls, store_path: StorePath, data: dict[str, Any]) -> AsyncArray:
         """The array whose metadata is ``data`` (as ``metadata.to_dict()`` gives it) at
         ``store_path``; nothing is read or written."""
-        meta = (ArrayMetadataV3 if data.get("zarr_format") == 3 else ArrayMetadataV2).from_dict(
-            data
-        )
-        return cls(Array(store_path.store, store_path.path, meta))
+        return cls(Array.from_dict(store_path, data))
 
     async def getitem(self, selection: Any, *, prototype: Any = None) -> Any:
         """``array[selection]`` (``prototype``: zarr-python's, host memory only here)."""
