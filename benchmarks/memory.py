@@ -1,4 +1,5 @@
-"""Peak memory of one full zarrkit read, in a process that holds nothing but the result.
+"""Peak memory of one full zarrkit read (or write), in a process that holds nothing but
+the result (or the source).
 
 The benchmark children keep the source data alive next to every result (to verify it),
 so their peak RSS is not what a user's script pays. Here the array is written by a
@@ -8,6 +9,8 @@ separate process (``--setup``), and the reading process only imports, opens and 
     python -m benchmarks.memory --workload W1 --dir /tmp/w1 [--trace]
 
 Prints the resident set after opening, the peak after the read, and the output's size.
+``--write`` instead writes the workload's data into a fresh array at ``--dir`` and prints
+what the write added to the peak beyond the source data (the encoded chunks in flight).
 ``--trace`` runs the read under ``tracemalloc`` instead (NumPy reports its buffers to it)
 and lists the allocation sites alive at the largest traced size seen.
 """
@@ -32,6 +35,12 @@ def peak_rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MIB  # Linux: KiB
 
 
+def reset_peak() -> None:
+    """Start the peak RSS afresh from the current one (Linux 4.0 and later)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def current_rss() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / MIB
@@ -46,6 +55,21 @@ def read(path: Path) -> None:
         f"output {size:.0f} MiB; RSS after open {opened:.0f} MiB (peak so far "
         f"{opened_peak:.0f}); peak after the read {peak:.0f} MiB = {peak / size:.2f}x the "
         f"output; the read added {peak - opened:.0f} MiB = {(peak - opened) / size:.2f}x"
+    )
+
+
+def write(path: Path, wl: workloads.Workload) -> None:
+    data = workloads.make_data(wl)
+    peer = ZarrkitPeer()
+    arr = peer.create(path, wl)
+    reset_peak()  # making the data peaked above what it holds now
+    before = current_rss()
+    peer.write(arr, data)
+    size, peak = data.nbytes / MIB, peak_rss()
+    print(
+        f"source {size:.0f} MiB; RSS before the write {before:.0f} MiB; peak during the "
+        f"write {peak:.0f} MiB; the write added {peak - before:.0f} MiB = "
+        f"{(peak - before) / size:.2f}x the source"
     )
 
 
@@ -86,11 +110,14 @@ def main() -> None:
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--setup", action="store_true", help="write the array, then stop")
     parser.add_argument("--trace", action="store_true", help="trace allocations instead")
+    parser.add_argument("--write", action="store_true", help="measure a fresh write instead")
     args = parser.parse_args()
     if args.setup:
         wl = workloads.get(args.workload)
         peer = ZarrkitPeer()
         peer.write(peer.create(args.dir, wl), workloads.make_data(wl))
+    elif args.write:
+        write(args.dir, workloads.get(args.workload))
     elif args.trace:
         trace(args.dir)
     else:
