@@ -134,7 +134,8 @@ class ChunkAccess(Protocol):
 
     @property
     def native_concurrency(self) -> bool:
-        """Whether batch calls fan out concurrently by themselves (then the engine sends one)."""
+        """Whether batch reads fan out concurrently by themselves (then the engine sends
+        one); writes go by the store's own flag, in whole stored objects per worker."""
 
     def key(self, coords: Coords) -> str: ...
 

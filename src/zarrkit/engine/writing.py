@@ -47,64 +47,86 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
     source = _value_buffer(layout, selection, value)
     store = layout.chunks.store
 
-    def step(keys: list[str], reads: list[ChunkRead]) -> tuple[list[str], Callable[[], None]]:
+    def step(units: list[Unit]) -> tuple[list[str], Callable[[], None]]:
         def run() -> None:
-            with locking.locked(store, keys):
-                _write_chunks(layout, reads, source)
+            with locking.locked(store, [key for key, _ in units]):
+                _write_chunks(layout, units, source)
 
-        return keys, run
+        return [key for key, _ in units], run
 
-    rmw.write_in_steps([step(keys, reads) for keys, reads in _lock_groups(layout, plan)])
+    rmw.write_in_steps([step(units) for units in _lock_groups(layout, plan)])
 
 
 #: Keys locked at a time when each lock holds a file open.
 _FILE_LOCK_BATCH = 256
 
+#: Source bytes a write worker merges and encodes before storing them (at least one stored
+#: object), so a write holds about this much encoded data per worker, not the whole array's.
+WINDOW = 4 << 20
 
-def _lock_groups(
-    layout: Layout, plan: Sequence[ChunkRead]
-) -> list[tuple[list[str], list[ChunkRead]]]:
-    """The plan in groups of stored keys to lock together: all at once for thread locks,
-    a bounded number at a time for lock files (each holds a file descriptor)."""
+#: A stored key and the chunk writes that go into it (one, or the inner chunks of a shard).
+Unit = tuple[str, list[ChunkRead]]
+
+
+def _lock_groups(layout: Layout, plan: Sequence[ChunkRead]) -> list[list[Unit]]:
+    """The plan by stored key, in groups of keys to lock together: all at once for thread
+    locks, a bounded number at a time for lock files (each holds a file descriptor)."""
     by_key: dict[str, list[ChunkRead]] = {}
     for chunk_read in plan:
         by_key.setdefault(layout.chunks.store_key(chunk_read.coords), []).append(chunk_read)
-    keys = sorted(by_key)
-    size = _FILE_LOCK_BATCH if layout.chunks.store.locks_across_processes else len(keys)
-    groups = []
-    for start in range(0, len(keys), size):
-        batch = keys[start : start + size]
-        groups.append((batch, [r for key in batch for r in by_key[key]]))
-    return groups
+    units = sorted(by_key.items())
+    size = _FILE_LOCK_BATCH if layout.chunks.store.locks_across_processes else len(units)
+    return [units[start : start + size] for start in range(0, len(units), size)]
 
 
-def _write_chunks(layout: Layout, plan: Sequence[ChunkRead], source: NDArray) -> None:
-    """Merge ``source`` into the chunks of ``plan`` (reading those partially written) and
+def _write_chunks(layout: Layout, units: Sequence[Unit], source: NDArray) -> None:
+    """Merge ``source`` into the chunks of ``units`` (reading those partially written) and
     store them.
 
-    Stores that fan out natively (and shards, whose inner chunks must be stored together)
-    get one batch call, merged in parallel; otherwise each worker updates its own batch.
+    Stores that fan out natively get one batch call, merged in parallel. Otherwise each
+    worker takes its share of the stored keys and stores them a window at a time, as soon
+    as they are encoded, so encoding overlaps storing and memory holds a few windows.
     """
-    coords = [r.coords for r in plan]
-    complete = [r.complete for r in plan]
+    plan = [r for _, reads in units for r in reads]
     try:
-        if layout.chunks.native_concurrency:
+        if layout.chunks.store.native_concurrency:
             merge = Merge(layout, plan, source, parallel=True)
-            layout.chunks.update_chunks(coords, complete, merge)
+            _update(layout, merge, units)
         else:
             merge = Merge(layout, plan, source, parallel=False)
-            spans = batch_spans(len(plan))
-            keys = [[layout.chunks.store_key(c) for c in coords[lo:hi]] for lo, hi in spans]
+            shares = [units[lo:hi] for lo, hi in batch_spans(len(units))]
 
-            def update(span: tuple[int, int]) -> None:
-                lo, hi = span
-                layout.chunks.update_chunks(coords[lo:hi], complete[lo:hi], merge)
+            def update(share: Sequence[Unit]) -> None:
+                windows = _windows(layout, share)
+                rmw.write_in_steps(
+                    [([k for k, _ in w], partial(_update, layout, merge, w)) for w in windows]
+                )
 
-            write_all(update, spans, keys, config.pool())
+            write_all(update, shares, [[k for k, _ in share] for share in shares], config.pool())
     finally:  # also after a failure: some chunks may have been written
         if layout.cache is not None:
             for chunk_read in plan:
                 layout.cache.discard(layout.cache_key(chunk_read.coords))
+
+
+def _update(layout: Layout, merge: Merge, units: Sequence[Unit]) -> None:
+    reads = [r for _, unit_reads in units for r in unit_reads]
+    layout.chunks.update_chunks([r.coords for r in reads], [r.complete for r in reads], merge)
+
+
+def _windows(layout: Layout, units: Sequence[Unit]) -> list[Sequence[Unit]]:
+    """``units`` in runs of about :data:`WINDOW` bytes of chunks (at least one unit each)."""
+    per_window = max(1, WINDOW // max(layout.pipeline.spec.nbytes, 1))
+    windows: list[Sequence[Unit]] = []
+    start = count = 0
+    for i, (_, reads) in enumerate(units):
+        count += len(reads)
+        if count >= per_window:
+            windows.append(units[start : i + 1])
+            start, count = i + 1, 0
+    if start < len(units):
+        windows.append(units[start:])
+    return windows
 
 
 class Merge:
@@ -152,9 +174,9 @@ class Merge:
 def remove(layout: Layout, coords: Sequence[Coords]) -> None:
     """Remove the chunks at ``coords`` (the rest of a shard holding some is kept)."""
     plan = [ChunkRead(c, (), (), True) for c in coords]
-    for keys, reads in _lock_groups(layout, plan):
-        with locking.locked(layout.chunks.store, keys):
-            batch = [r.coords for r in reads]
+    for units in _lock_groups(layout, plan):
+        with locking.locked(layout.chunks.store, [key for key, _ in units]):
+            batch = [r.coords for _, reads in units for r in reads]
             layout.chunks.update_chunks(batch, [True] * len(batch), _Removal(layout))
 
 

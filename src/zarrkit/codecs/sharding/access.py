@@ -96,7 +96,8 @@ class ShardedChunks:
         self.codec = codec
         self.grid = grid
         self.counts = counts
-        # Shards are fetched in parallel here, and whole shards must be written together.
+        # Shards are fetched in parallel here (writes fan out as the store does: the engine
+        # hands each worker whole stored objects, so a shard's inner chunks stay together).
         self.native_concurrency = True
 
     def key(self, coords: Coords) -> str:

@@ -1,0 +1,74 @@
+"""Writes: each worker stores its chunks (or shards) a window at a time, as soon as they are
+encoded, so a write holds a few windows in memory; a failure names what was not written."""
+
+import numpy as np
+import pytest
+
+import zarrkit
+from zarrkit import config, telemetry
+from zarrkit.engine import writing
+from zarrkit.errors import PartialWriteError
+from zarrkit.storage import FaultInjectionStore, MemoryStore
+from zarrkit.storage.wrappers import WrapperStore
+
+SHAPE, CHUNKS, SHARDS = (64, 64), (4, 4), (16, 16)  # 16 shards of 16 inner chunks
+PER_SHARD = 16
+
+
+@pytest.fixture
+def one_shard_windows(monkeypatch):
+    """Windows of one shard each (16 inner chunks of 4x4 int32)."""
+    monkeypatch.setattr(writing, "WINDOW", PER_SHARD * 4 * 4 * 4)
+
+
+class Recording(WrapperStore):
+    """Records, at each write of shards, how many inner chunks had been encoded by then."""
+
+    def __init__(self, inner, encoded):
+        super().__init__(inner)
+        self.encoded = encoded
+        self.seen = []
+
+    def _call(self, operation, keys, sent, call):
+        if operation.startswith("set"):
+            self.seen.extend(len(self.encoded) for key in keys if key.startswith("c/"))
+        return call()
+
+
+def test_shards_are_stored_as_they_are_encoded_a_few_at_a_time(one_shard_windows):
+    encoded = []
+    store = Recording(MemoryStore(), encoded)
+    array = zarrkit.create_array(store, shape=SHAPE, chunks=CHUNKS, shards=SHARDS, dtype="i4")
+    data = np.arange(64 * 64, dtype="i4").reshape(SHAPE)
+
+    def count(event):
+        if event.op == "encode" and event.nbytes_in == 4 * 4 * 4:  # an inner chunk, no index
+            encoded.append(event)
+
+    with config.set(threads=2), telemetry.subscribed(count, telemetry.CodecEvent):
+        array[...] = data
+    assert len(store.seen) == 16 and len(encoded) == 16 * PER_SHARD
+    # when the k-th shard is stored, each of the 2 workers has encoded at most the shards
+    # it stored and the one it is on: never the whole array first
+    for k, count_then in enumerate(store.seen):
+        assert count_then <= (k + 2) * PER_SHARD, (k, count_then)
+    np.testing.assert_array_equal(zarrkit.open_array(store.inner)[...], data)
+
+
+def test_a_sharded_write_failing_part_way_names_the_shards_not_written(one_shard_windows):
+    inner = MemoryStore()
+    zarrkit.create_array(inner, shape=SHAPE, chunks=CHUNKS, shards=SHARDS, dtype="i4")[...] = 1
+    faulty = FaultInjectionStore(inner, operations={"set_many"}, keys={"c/1/1"})
+    with config.set(threads=2), pytest.raises(PartialWriteError) as caught:
+        zarrkit.open_array(faulty)[...] = 2
+    # worker 0 stores c/0/0 ... c/1/3 in turn and stops at c/1/1; worker 1 stores c/2/0 ...
+    # c/3/3 unless the failure cancelled it before it started
+    unwritten = set(caught.value.unwritten)
+    assert {"c/1/1", "c/1/2", "c/1/3"} <= unwritten
+    assert not unwritten & {"c/0/0", "c/0/1", "c/0/2", "c/0/3", "c/1/0"}
+    stored = zarrkit.open_array(inner)[...]
+    for row in range(4):
+        for col in range(4):
+            block = stored[row * 16 : (row + 1) * 16, col * 16 : (col + 1) * 16]
+            expected = 1 if f"c/{row}/{col}" in unwritten else 2
+            assert (block == expected).all(), (row, col)
