@@ -396,6 +396,12 @@ def test_normalize_fill_value_checks(value, dtype):
         (np.array(["", ""], dtype=object), "", True),
         (np.array(["", "x"], np.dtypes.StringDType()), "", False),
         (np.zeros(2, "V2"), np.void(b"\0\0"), True),
+        # numbers: the first element decides only when it differs
+        (np.array([0.0, -0.0], "f4"), np.float32(-0.0), True),
+        (np.array([0, 1], "u8"), 0, False),
+        (np.array([1, 0], "i2"), 0, False),
+        (np.full(2, 1 + 1j), 1 + 1j, True),
+        (np.zeros(0, "f8"), 0.0, True),
     ],
 )
 def test_all_fill_other_kinds(chunk, fill, expected):

@@ -72,3 +72,13 @@ def test_a_sharded_write_failing_part_way_names_the_shards_not_written(one_shard
             block = stored[row * 16 : (row + 1) * 16, col * 16 : (col + 1) * 16]
             expected = 1 if f"c/{row}/{col}" in unwritten else 2
             assert (block == expected).all(), (row, col)
+
+
+@pytest.mark.parametrize("rows", [[3, 2, 1, 0, 7, 6, 5, 4], [0, 1, 2, 3, 4, 5, 6, 7]])
+def test_whole_chunks_written_through_index_arrays_keep_their_order(rows):
+    array = zarrkit.create_array(MemoryStore(), shape=(8, 4), chunks=(4, 4), dtype="i4")
+    value = np.arange(32, dtype="i4").reshape(8, 4)
+    array.oindex[rows, :] = value
+    expected = np.empty_like(value)
+    expected[rows] = value
+    np.testing.assert_array_equal(array[...], expected)

@@ -140,6 +140,7 @@ class Merge:
         self.reads = {r.coords: r for r in plan}
         self.source = source
         self.parallel = parallel
+        self.whole = tuple(slice(0, n, 1) for n in layout.pipeline.spec.shape)
 
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         merged: list[Blob | None] = [None] * len(items)
@@ -159,16 +160,31 @@ class Merge:
         it is all fill value and empty chunks are not written)."""
         layout, chunk_read = self.layout, self.reads[coords]
         pipeline = layout.pipeline_at(coords)
-        if old is None:
-            chunk = layout.fill_chunk(coords)
+        part = self.source[chunk_read.out_sel]
+        if (
+            old is None
+            and part.shape == pipeline.spec.shape
+            and _in_order(chunk_read.chunk_sel, self.whole)
+        ):
+            chunk = np.asarray(part, order="C")  # the whole chunk: no fill value to write over
         else:
-            chunk = pipeline.decode(old, key=layout.chunks.key(coords))
-        chunk[chunk_read.chunk_sel] = self.source[chunk_read.out_sel]
+            chunk = (
+                layout.fill_chunk(coords)
+                if old is None
+                else pipeline.decode(old, key=layout.chunks.key(coords))
+            )
+            chunk[chunk_read.chunk_sel] = part
         empty = not layout.write_empty_chunks and all_fill(chunk, layout.fill_value)
         return None if empty else pipeline.encode(chunk)
 
     def empty(self, coords: Coords) -> Blob:
         return _fill_blob(self.layout, coords)
+
+
+def _in_order(chunk_sel: tuple[Any, ...], whole: tuple[slice, ...]) -> bool:
+    """Whether ``chunk_sel`` is ``whole``: every element of the chunk, in order (index
+    arrays may cover a chunk in another order)."""
+    return all(type(s) is slice for s in chunk_sel) and chunk_sel == whole
 
 
 def remove(layout: Layout, coords: Sequence[Coords]) -> None:
