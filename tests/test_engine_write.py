@@ -1,6 +1,8 @@
 """Writes: each worker stores its chunks (or shards) a window at a time, as soon as they are
 encoded, so a write holds a few windows in memory; a failure names what was not written."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -22,32 +24,44 @@ def one_shard_windows(monkeypatch):
 
 
 class Recording(WrapperStore):
-    """Records, at each write of shards, how many inner chunks had been encoded by then."""
+    """Records, at each write of shards, how many inner chunks had been encoded by then.
+    The first write waits until more than ``bound`` are encoded (at most 0.3 s), so
+    workers that go on encoding meanwhile are caught."""
 
-    def __init__(self, inner, encoded):
+    def __init__(self, inner, bound):
         super().__init__(inner)
-        self.encoded = encoded
+        self.bound = bound
+        self.encoded = 0
+        self.changed = threading.Condition()
         self.seen = []
 
+    def count(self, event):
+        if event.op == "encode" and event.nbytes_in == 4 * 4 * 4:  # an inner chunk, no index
+            with self.changed:
+                self.encoded += 1
+                self.changed.notify_all()
+
     def _call(self, operation, keys, sent, call):
-        if operation.startswith("set"):
-            self.seen.extend(len(self.encoded) for key in keys if key.startswith("c/"))
+        if operation.startswith("set") and any(key.startswith("c/") for key in keys):
+            with self.changed:
+                if not self.seen:
+                    self.changed.wait_for(lambda: self.encoded > self.bound, timeout=0.3)
+                self.seen.extend(self.encoded for key in keys)
         return call()
 
 
-def test_shards_are_stored_as_they_are_encoded_a_few_at_a_time(one_shard_windows):
-    encoded = []
-    store = Recording(MemoryStore(), encoded)
+@pytest.mark.parametrize(
+    ("threads", "window"),
+    [(2, PER_SHARD * 64), (8, 64)],  # 2 workers; shards 16x a window: 2 workers of 8 threads
+)
+def test_shards_are_stored_as_they_are_encoded_a_few_at_a_time(threads, window, monkeypatch):
+    monkeypatch.setattr(writing, "WINDOW", window)
+    store = Recording(MemoryStore(), bound=2 * PER_SHARD)
     array = zarrkit.create_array(store, shape=SHAPE, chunks=CHUNKS, shards=SHARDS, dtype="i4")
     data = np.arange(64 * 64, dtype="i4").reshape(SHAPE)
-
-    def count(event):
-        if event.op == "encode" and event.nbytes_in == 4 * 4 * 4:  # an inner chunk, no index
-            encoded.append(event)
-
-    with config.set(threads=2), telemetry.subscribed(count, telemetry.CodecEvent):
+    with config.set(threads=threads), telemetry.subscribed(store.count, telemetry.CodecEvent):
         array[...] = data
-    assert len(store.seen) == 16 and len(encoded) == 16 * PER_SHARD
+    assert len(store.seen) == 16 and store.encoded == 16 * PER_SHARD
     # when the k-th shard is stored, each of the 2 workers has encoded at most the shards
     # it stored and the one it is on: never the whole array first
     for k, count_then in enumerate(store.seen):

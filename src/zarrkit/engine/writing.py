@@ -81,32 +81,42 @@ def _lock_groups(layout: Layout, plan: Sequence[ChunkRead]) -> list[list[Unit]]:
 
 def _write_chunks(layout: Layout, units: Sequence[Unit], source: NDArray) -> None:
     """Merge ``source`` into the chunks of ``units`` (reading those partially written) and
-    store them.
-
-    Stores that fan out natively get one batch call, merged in parallel. Otherwise each
-    worker takes its share of the stored keys and stores them a window at a time, as soon
-    as they are encoded, so encoding overlaps storing and memory holds a few windows.
-    """
+    store them: in one batch call, merged in parallel, on stores that fan out natively;
+    else a window at a time per worker (:func:`_write_windows`)."""
     plan = [r for _, reads in units for r in reads]
     try:
         if layout.chunks.store.native_concurrency:
-            merge = Merge(layout, plan, source, parallel=True)
-            _update(layout, merge, units)
+            _update(layout, Merge(layout, plan, source, parallel=True), units)
         else:
-            merge = Merge(layout, plan, source, parallel=False)
-            shares = [units[lo:hi] for lo, hi in batch_spans(len(units))]
-
-            def update(share: Sequence[Unit]) -> None:
-                windows = _windows(layout, share)
-                rmw.write_in_steps(
-                    [([k for k, _ in w], partial(_update, layout, merge, w)) for w in windows]
-                )
-
-            write_all(update, shares, [[k for k, _ in share] for share in shares], config.pool())
+            _write_windows(layout, units, source, plan)
     finally:  # also after a failure: some chunks may have been written
         if layout.cache is not None:
             for chunk_read in plan:
                 layout.cache.discard(layout.cache_key(chunk_read.coords))
+
+
+def _write_windows(
+    layout: Layout, units: Sequence[Unit], source: NDArray, plan: Sequence[ChunkRead]
+) -> None:
+    """Each worker takes its share of the stored keys and stores them a window at a time,
+    as soon as they are encoded, so encoding overlaps storing and memory holds about
+    ``threads`` windows. Stored objects larger than a window (big shards) get fewer
+    workers, at least two, each merging its window on the shared pool."""
+    threads = config.get("threads")
+    largest = max(len(reads) for _, reads in units) * layout.pipeline.spec.nbytes
+    workers = min(threads, max(2, threads * WINDOW // max(largest, 1)))
+    merge = Merge(layout, plan, source, parallel=workers < threads)
+    shares = [units[lo:hi] for lo, hi in batch_spans(len(units), workers)]
+
+    def update(share: Sequence[Unit]) -> None:
+        windows = _windows(layout, share)
+        rmw.write_in_steps(
+            [([k for k, _ in w], partial(_update, layout, merge, w)) for w in windows]
+        )
+
+    # a worker that merges on the shared pool must not occupy one of its threads
+    pool = config.pool("io_threads" if merge.parallel else "threads")
+    write_all(update, shares, [[k for k, _ in share] for share in shares], pool)
 
 
 def _update(layout: Layout, merge: Merge, units: Sequence[Unit]) -> None:
