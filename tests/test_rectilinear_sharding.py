@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 import zarrkit
+from zarrkit.codecs.sharding.layout import ShardGrid
 from zarrkit.errors import ChunkNotFoundError, MetadataError
+from zarrkit.metadata.chunk_grid import RectilinearChunkGrid, RegularChunkGrid
 from zarrkit.storage import MemoryStore
 
 EMPTY = 2**64 - 1
@@ -234,3 +236,17 @@ def test_codecs_around_the_shards_encode_whole_shards():
     z[:] = DATA
     np.testing.assert_array_equal(z[:], DATA)
     np.testing.assert_array_equal(z[55:65, 45:55], DATA[55:65, 45:55])
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [
+        RectilinearChunkGrid.from_sizes([[60, 40, 20], [30, 30]]),
+        RegularChunkGrid(chunk_shape=(40, 30)),
+    ],
+)
+def test_shards_in_bulk_are_those_located_one_by_one(grid):
+    shards = ShardGrid.of(grid.dims((120, 60)), (10, 10))
+    coords = [(i, j) for i in range(12) for j in range(6)]
+    assert shards.shards(coords) == [shards.locate(c)[0] for c in coords]
+    assert shards.shards([]) == []

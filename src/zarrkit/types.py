@@ -156,6 +156,6 @@ class ChunkAccess(Protocol):
     def count_stored(self, stored: Mapping[str, Coords]) -> int:
         """How many chunks the stored chunks (or shards) hold, given as key -> coords."""
 
-    def store_key(self, coords: Coords) -> str:
-        """The key of the stored object (the chunk itself, or its shard) holding ``coords``;
-        writers lock it."""
+    def store_keys(self, coords: Sequence[Coords]) -> list[str]:
+        """The key of the stored object (the chunk itself, or its shard) holding each of
+        ``coords``; writers lock them."""

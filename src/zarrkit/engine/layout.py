@@ -56,7 +56,7 @@ class KeyedChunks:
     def count_stored(self, stored: Mapping[str, Coords]) -> int:
         return len(stored)
 
-    store_key = key
+    store_keys = keys
 
     def update_chunks(
         self, coords: Sequence[Coords], complete: Sequence[bool], merge: MergeProtocol

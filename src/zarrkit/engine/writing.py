@@ -72,8 +72,9 @@ def _lock_groups(layout: Layout, plan: Sequence[ChunkRead]) -> list[list[Unit]]:
     """The plan by stored key, in groups of keys to lock together: all at once for thread
     locks, a bounded number at a time for lock files (each holds a file descriptor)."""
     by_key: dict[str, list[ChunkRead]] = {}
-    for chunk_read in plan:
-        by_key.setdefault(layout.chunks.store_key(chunk_read.coords), []).append(chunk_read)
+    keys = layout.chunks.store_keys([r.coords for r in plan])
+    for key, chunk_read in zip(keys, plan, strict=True):
+        by_key.setdefault(key, []).append(chunk_read)
     units = sorted(by_key.items())
     size = _FILE_LOCK_BATCH if layout.chunks.store.locks_across_processes else len(units)
     return [units[start : start + size] for start in range(0, len(units), size)]

@@ -186,9 +186,11 @@ class ShardedChunks:
             )
         return self.codec.decode_index(raw, cps, None, key=key)
 
-    def store_key(self, coords: Coords) -> str:
-        """The key of the shard holding inner chunk ``coords``."""
-        return self.shard_key(self.grid.locate(coords)[0])
+    def store_keys(self, coords: Sequence[Coords]) -> list[str]:
+        """The key of the shard holding each inner chunk of ``coords`` (each key made once)."""
+        shards = self.grid.shards(coords)
+        keys = {shard: self.shard_key(shard) for shard in set(shards)}
+        return [keys[shard] for shard in shards]
 
     def count_stored(self, stored: Mapping[str, Coords]) -> int:
         """Inner chunks held by the shards ``stored`` (key -> shard coords; one index read

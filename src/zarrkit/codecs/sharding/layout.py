@@ -60,6 +60,12 @@ class ShardAxis:
         shard = int(np.searchsorted(self.firsts, ix, side="right")) - 1
         return shard, ix - int(self.firsts[shard])
 
+    def shards(self, ix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The shard of each inner chunk in ``ix`` (:meth:`locate` of many at once)."""
+        if self.firsts is None:
+            return ix // self.per
+        return np.searchsorted(self.firsts, ix, side="right") - 1
+
     def first(self, shard: int) -> int:
         return shard * self.per if self.firsts is None else int(self.firsts[shard])
 
@@ -94,6 +100,14 @@ class ShardGrid:
         """(shard coords, inner coords within the shard) of inner chunk ``coords``."""
         pairs = [axis.locate(c) for axis, c in zip(self.axes, coords, strict=True)]
         return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+
+    def shards(self, coords: Sequence[Coords]) -> list[Coords]:
+        """The shard of each inner chunk in ``coords``, in bulk (writers group by shard)."""
+        if not self.axes or not coords:
+            return [()] * len(coords)
+        ix = np.asarray(coords, dtype=np.int64)
+        found = [axis.shards(ix[:, d]) for d, axis in enumerate(self.axes)]
+        return list(zip(*(column.tolist() for column in found), strict=True))
 
     def cps(self, shard: Coords) -> tuple[int, ...]:
         """Inner chunks per dimension of ``shard``: the shape of its index."""
