@@ -82,7 +82,8 @@ DEFAULTS: dict[str, Any] = {
     # between cost less than another round trip.
     "coalesce_gap": 256 * 2**10,
     # A cold shard read fetches this much beyond the index in the same request, so the
-    # inner chunks beside the index (or a whole small shard) come with it.
+    # inner chunks beside the index (or a whole small shard) come with it; only on stores
+    # whose requests are round trips (native_concurrency: object stores).
     "shard_read_ahead": 64 * 2**10,
     # How compressors encode. "fast": zstd through one reused python-zstandard context per
     # thread (numcodecs makes a context per chunk: 43 against 26 us per 4 KiB chunk), gzip

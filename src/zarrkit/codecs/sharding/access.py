@@ -4,11 +4,13 @@ the shards that hold them.
 Reading inner chunks of a shard takes one request on a warm object store: the shard's
 index is cached with the shard's version (:mod:`.index_cache`), and the byte ranges are
 read on condition that the shard still has that version; a rewritten shard fails that
-condition, and its index is read again. A cold read fetches the index (with the bytes just
-before it, which may hold the wanted inner chunks or the whole shard) and then the ranges
-still missing, both from one version of the shard (:meth:`~zarrkit.storage.Store.get_then`:
-one open file, one transaction, or conditional requests). Ranges of one shard that lie
-within ``coalesce_gap`` bytes of each other are read in one request.
+condition, and its index is read again. A cold read fetches the index (where requests
+are round trips, with the bytes just before it, which may hold the wanted inner chunks or
+the whole shard) and then the ranges still missing, both from one version of the shard
+(:meth:`~zarrkit.storage.Store.get_then`: one open file, one transaction, or conditional
+requests); an index whose bytes are those decoded last time is not decoded again (local
+files read it with every read). Ranges of one shard that lie within ``coalesce_gap`` bytes
+of each other are read in one request.
 
 Writing replaces whole shards: a shard whose every inner chunk is written whole is built
 without reading; otherwise it is read, updated and rewritten under the shard's lock, and
@@ -20,13 +22,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from zarrkit import config
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import ChunkSpec
-from zarrkit.codecs.sharding.index_cache import INDEXES
+from zarrkit.codecs.sharding.index_cache import INDEXES, CachedIndex
 from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid
 from zarrkit.errors import CodecError, ConflictError
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
@@ -139,36 +141,38 @@ class ShardedChunks:
     def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
         """The inner chunks ``inner`` of ``shard``, all from one version of it."""
         key = self.shard_key(shard)
-        cacheable = self.store.versions_cacheable
         where = (self.store.identity, key)
-        cached = INDEXES.get(where) if cacheable else None
-        if cached is not None:
-            version, index = cached
+        cached = INDEXES.get(where)
+        if cached is not None and cached.version is not None:
             plan = _ShardRead(self, key, self.grid.cps(shard), inner)
-            requests = plan.plan(index)
+            requests = plan.plan(cached.index)
             try:
-                return plan.blobs(self.store.get_ranges_if(key, requests, version))
+                return plan.blobs(self.store.get_ranges_if(key, requests, cached.version))
             except ConflictError:
                 INDEXES.discard(where)  # rewritten or deleted: read its index again
+                cached = None
                 if active.conflict:
                     emit(ConflictEvent, op="get_ranges_if", store=repr(self.store), key=key)
-        plan = _ShardRead(self, key, self.grid.cps(shard), inner)
+        plan = _ShardRead(self, key, self.grid.cps(shard), inner, cached)
         found = self.store.get_then(key, self._first_request(shard, inner), plan.then)
         if found is None:
             return [None] * len(inner)
         head, parts = found
-        if cacheable and head.version and plan.index is not None:
-            INDEXES.put(where, head.version, plan.index)
+        if plan.decoded is not None:
+            version = head.version if self.store.versions_cacheable else None
+            INDEXES.put(where, replace(plan.decoded, version=version))
         return plan.blobs(parts)
 
     def _first_request(self, shard: Coords, inner: list[Coords]) -> ByteRequest:
         """The whole shard when every inner chunk of it is wanted (one request), else its
-        index and, in the same request, the bytes beside it."""
+        index and, in the same request where requests are round trips, the bytes beside it."""
         if len(set(inner)) == self.grid.inside(shard, self.counts):
             return OffsetRequest(0)
         at_start = self.codec.index_location == "start"
-        # bytes beside an index at the end are of use only where their offset is known
-        ahead = config.get("shard_read_ahead") if at_start or self.store.supports_versions else 0
+        # bytes beside an index at the end are of use only where their offset is known; on
+        # local files a second read costs less than copying them (7 us per read, measured)
+        useful = at_start or self.store.supports_versions
+        ahead = config.get("shard_read_ahead") if useful and self.store.native_concurrency else 0
         size = self.codec.index_nbytes(self.grid.cps(shard)) + ahead
         return RangeRequest(0, size) if at_start else SuffixRequest(size)
 
@@ -273,9 +277,16 @@ class _ShardRead:
     index, and the inner chunks at the end."""
 
     def __init__(
-        self, access: ShardedChunks, key: str, cps: tuple[int, ...], inner: list[Coords]
+        self,
+        access: ShardedChunks,
+        key: str,
+        cps: tuple[int, ...],
+        inner: list[Coords],
+        known: CachedIndex | None = None,
     ) -> None:
         self.access, self.key, self.cps, self.inner = access, key, cps, inner
+        self.known = known  # the index decoded last time, reused if its bytes are the same
+        self.decoded: CachedIndex | None = None  # the index, when decoded by this read
         self.index: Any = None
         self.entries: list[tuple[int, int]] = []
         self.spans: list[tuple[int, int]] = []  # the ranges requested after the index
@@ -292,8 +303,7 @@ class _ShardRead:
         at_end = access.codec.index_location == "end"
         raw = head[-n:] if at_end else head[:n]
         size = None if start is None or not at_end else start + len(head)
-        index = access.codec.decode_index(raw, self.cps, size, key=self.key)
-        requests = self.plan(index)
+        requests = self.plan(self._decode(raw, size))
         if start is None:
             return requests
         data = memoryview(head)[: len(head) - n] if at_end else memoryview(head)[n:]
@@ -306,6 +316,16 @@ class _ShardRead:
                 wanted.append(span)
         self.spans = wanted
         return [RangeRequest(a, b) for a, b in wanted]
+
+    def _decode(self, raw: bytes, size: int | None) -> Any:
+        """The checked index of ``raw`` (of a shard of ``size`` bytes, when known)."""
+        codec = self.access.codec
+        checked = (self.cps, size, codec)
+        if self.known is not None and self.known.decodes(raw, checked):
+            return self.known.index
+        index = codec.decode_index(raw, self.cps, size, key=self.key)
+        self.decoded = CachedIndex(raw, checked, index)
+        return index
 
     def plan(self, index: Any) -> list[ByteRequest]:
         """The coalesced ranges holding the inner chunks, by ``index``."""
