@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from zarrkit import config
 from zarrkit import read_modify_write as rmw
@@ -120,31 +120,37 @@ class ShardedChunks:
 
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         """The encoded inner chunks at ``coords`` (``None`` where absent)."""
-        wanted: dict[Coords, list[tuple[int, Coords]]] = defaultdict(list)
+        wanted: dict[Coords, tuple[list[int], list[Coords]]] = {}
+        locate = self.grid.locate
         for i, c in enumerate(coords):
-            shard, inner = self.grid.locate(c)
-            wanted[shard].append((i, inner))
+            shard, inner = locate(c)
+            found = wanted.get(shard)
+            if found is None:
+                wanted[shard] = ([i], [inner])
+            else:
+                found[0].append(i)
+                found[1].append(inner)
+        if len(wanted) == 1:
+            ((shard, (_, inners)),) = wanted.items()
+            return self._read_inner(shard, inners)  # positions are 0, 1, ...
         result: list[Blob | None] = [None] * len(coords)
 
         def read_shard(shard: Coords) -> None:
-            items = wanted[shard]
-            blobs = self._read_inner(shard, [c for _, c in items])
-            for (i, _), blob in zip(items, blobs, strict=True):
+            positions, inners = wanted[shard]
+            for i, blob in zip(positions, self._read_inner(shard, inners), strict=True):
                 result[i] = blob
 
-        if len(wanted) == 1:
-            read_shard(next(iter(wanted)))
-        else:
-            fan_out(read_shard, list(wanted), config.pool("io_threads"))
+        fan_out(read_shard, list(wanted), config.pool("io_threads"))
         return result
 
     def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
         """The inner chunks ``inner`` of ``shard``, all from one version of it."""
         key = self.shard_key(shard)
+        cps = self.grid.cps(shard)
         where = (self.store.identity, key)
         cached = INDEXES.get(where)
         if cached is not None and cached.version is not None:
-            plan = _ShardRead(self, key, self.grid.cps(shard), inner)
+            plan = _ShardRead(self, key, cps, inner)
             requests = plan.plan(cached.index)
             try:
                 return plan.blobs(self.store.get_ranges_if(key, requests, cached.version))
@@ -153,8 +159,8 @@ class ShardedChunks:
                 cached = None
                 if active.conflict:
                     emit(ConflictEvent, op="get_ranges_if", store=repr(self.store), key=key)
-        plan = _ShardRead(self, key, self.grid.cps(shard), inner, cached)
-        found = self.store.get_then(key, self._first_request(shard, inner), plan.then)
+        plan = _ShardRead(self, key, cps, inner, cached)
+        found = self.store.get_then(key, self._first_request(shard, cps, inner), plan.then)
         if found is None:
             return [None] * len(inner)
         head, parts = found
@@ -163,7 +169,7 @@ class ShardedChunks:
             INDEXES.put(where, replace(plan.decoded, version=version))
         return plan.blobs(parts)
 
-    def _first_request(self, shard: Coords, inner: list[Coords]) -> ByteRequest:
+    def _first_request(self, shard: Coords, cps: Coords, inner: list[Coords]) -> ByteRequest:
         """The whole shard when every inner chunk of it is wanted (one request), else its
         index and, in the same request where requests are round trips, the bytes beside it."""
         if len(set(inner)) == self.grid.inside(shard, self.counts):
@@ -173,7 +179,7 @@ class ShardedChunks:
         # local files a second read costs less than copying them (7 us per read, measured)
         useful = at_start or self.store.supports_versions
         ahead = config.get("shard_read_ahead") if useful and self.store.native_concurrency else 0
-        size = self.codec.index_nbytes(self.grid.cps(shard)) + ahead
+        size = self.codec.index_nbytes(cps) + ahead
         return RangeRequest(0, size) if at_start else SuffixRequest(size)
 
     def _read_index(self, key: str, shard: Coords) -> Any:
@@ -271,6 +277,9 @@ def _put(blobs: dict[Coords, Blob], inner: Coords, blob: Blob | None) -> None:
         blobs[inner] = blob
 
 
+_EMPTY = int(EMPTY)
+
+
 class _ShardRead:
     """One read of inner chunks ``inner`` of shard ``key`` (``cps`` inner chunks per
     dimension): which byte ranges it needs (from the index), which of them came with the
@@ -330,8 +339,10 @@ class _ShardRead:
     def plan(self, index: Any) -> list[ByteRequest]:
         """The coalesced ranges holding the inner chunks, by ``index``."""
         self.index = index
-        self.entries = [(int(index[c][0]), int(index[c][1])) for c in self.inner]
-        present = sorted({e for e in self.entries if e[0] != int(EMPTY)})
+        # one NumPy call per inner chunk: scalar indexing would cost four
+        entries = [tuple(index[c].tolist()) for c in self.inner]
+        self.entries = cast(list[tuple[int, int]], entries)
+        present = sorted({e for e in self.entries if e[0] != _EMPTY})
         self.spans = _coalesce(present, config.get("coalesce_gap"))
         return [RangeRequest(a, b) for a, b in self.spans]
 
@@ -340,7 +351,7 @@ class _ShardRead:
         beside the index."""
         for span, data in zip(self.spans, parts, strict=True):
             self._take(span, memoryview(data))
-        return [None if e[0] == int(EMPTY) else self.pieces[e] for e in self.entries]
+        return [None if e[0] == _EMPTY else self.pieces[e] for e in self.entries]
 
     def _take(self, span: tuple[int, int], data: memoryview) -> None:
         start, end = span
@@ -350,7 +361,7 @@ class _ShardRead:
                 key=self.key,
             )
         for offset, size in self.entries:
-            if offset != int(EMPTY) and start <= offset and offset + size <= end:
+            if offset != _EMPTY and start <= offset and offset + size <= end:
                 self.pieces[(offset, size)] = data[offset - start : offset - start + size]
 
 
