@@ -36,23 +36,26 @@ LAYERS: list[tuple[str, ...]] = [
     # indexing, codecs, storage (and the data type objects, a view of metadata's)
     ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage", "zarrkit.dtype"),
     # engine
-    ("zarrkit.cache", "zarrkit.experimental"),
+    ("zarrkit.engine.batches", "zarrkit.engine.cache", "zarrkit.experimental"),
+    ("zarrkit.engine.layout",),
+    ("zarrkit.engine.reading", "zarrkit.engine.writing"),
     ("zarrkit.engine",),
     # creation/nodes/arrays/groups
     (
-        "zarrkit.array_config",
-        "zarrkit.attributes",
-        "zarrkit.chunking",
-        "zarrkit.consolidated_cache",
-        "zarrkit.info",
+        "zarrkit.nodes.array_config",
+        "zarrkit.nodes.attributes",
+        "zarrkit.nodes.chunking",
+        "zarrkit.nodes.consolidated_cache",
+        "zarrkit.nodes.info",
     ),
-    ("zarrkit.consolidated_writes", "zarrkit.creation"),
+    ("zarrkit.nodes.consolidated_writes", "zarrkit.nodes.creation"),
+    ("zarrkit.nodes.node",),
+    ("zarrkit.nodes.arrays", "zarrkit.nodes.hierarchy"),
+    ("zarrkit.nodes.check",),
+    ("zarrkit.nodes.groups",),
+    ("zarrkit.nodes.consolidated", "zarrkit.nodes.facts"),
+    ("zarrkit.nodes.convert",),
     ("zarrkit.nodes",),
-    ("zarrkit.arrays", "zarrkit.hierarchy"),
-    ("zarrkit.check",),
-    ("zarrkit.groups",),
-    ("zarrkit.consolidated", "zarrkit.facts"),
-    ("zarrkit.convert",),
     # api (zarrkit.core: zarr-python's import paths of names its user guide imports)
     ("zarrkit.api", "zarrkit.core", "zarrkit.debug"),
     # integrations, cli (the package's __init__ re-exports the public API, for programs)
@@ -63,9 +66,19 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.cli",),
 ]
 
+#: Modules above the bottom rows that may stay single files at the package's top: a layer of
+#: one module, zarr-python's import paths, and the entry points. Every other layer is a folder.
+TOP_LEVEL = {
+    "zarrkit.indexing": "a layer of one module",
+    "zarrkit.dtype": "zarr-python's zarr.dtype",
+    "zarrkit.debug": "zarr-python's print_debug_info",
+    "zarrkit.demo": "python -m zarrkit.demo",
+    "zarrkit.cli": "the zarrkit command",
+}
+
 #: Imports inside functions of an optional integration, reached from a lower layer.
 OPTIONAL_IMPORTS = {
-    ("zarrkit.arrays", "zarrkit.integrations.dask"): "Array.to_dask needs the dask extra",
+    ("zarrkit.nodes.arrays", "zarrkit.integrations.dask"): "Array.to_dask needs the dask extra",
 }
 
 
@@ -227,14 +240,24 @@ def test_optional_imports_are_still_needed() -> None:
 def test_the_checks_find_what_they_look_for() -> None:
     # the checks above fail on a cycle and an upward import, not only pass
     edges = [
-        Import("zarrkit.nodes", "zarrkit.groups", 1, "runtime"),
-        Import("zarrkit.groups", "zarrkit.nodes", 1, "runtime"),
+        Import("zarrkit.nodes.node", "zarrkit.nodes.groups", 1, "runtime"),
+        Import("zarrkit.nodes.groups", "zarrkit.nodes.node", 1, "runtime"),
     ]
-    assert cycle(edges) == ["zarrkit.groups", "zarrkit.nodes", "zarrkit.groups"]
+    assert cycle(edges) == ["zarrkit.nodes.groups", "zarrkit.nodes.node", "zarrkit.nodes.groups"]
     assert upward(edges[0]) and not upward(edges[1])
     assert upward(Import("zarrkit.codecs.base", "zarrkit.storage.base", 1, "runtime"))
     assert not upward(Import("zarrkit.codecs.base", "zarrkit.codecs.pipeline", 1, "typing"))
     assert unit_of("zarrkit") == "zarrkit" and unit_of("zarrkit.api.synchronous") == "zarrkit.api"
+
+
+def test_the_tree_shows_the_layers_in_its_folders() -> None:
+    """Above the bottom rows (errors, config, registry, ...), a module directly in src/zarrkit
+    is one of :data:`TOP_LEVEL`; the rest of each layer lives in its folder."""
+    bottom = {u for rank in LAYERS[: RANK["zarrkit.metadata"]] for u in rank}
+    top = [m for m, path in MODULES.items() if path.parent == SRC / PACKAGE]
+    stray = [m for m in top if m != PACKAGE and m not in bottom and m not in TOP_LEVEL]
+    assert stray == [], "move these into their layer's folder"
+    assert [m for m in TOP_LEVEL if m not in MODULES] == []
 
 
 def test_long_modules_say_why_at_their_top() -> None:

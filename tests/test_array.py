@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import zarrkit
-from zarrkit.array_config import ArrayConfig
 from zarrkit.errors import (
     CodecError,
     MetadataError,
@@ -16,6 +15,7 @@ from zarrkit.errors import (
     ZarrRuntimeWarning,
     ZarrUserWarning,
 )
+from zarrkit.nodes.array_config import ArrayConfig
 from zarrkit.storage import LocalStore, MemoryStore
 
 

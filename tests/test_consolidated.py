@@ -12,9 +12,9 @@ import pytest
 from optional import optional
 
 import zarrkit
-from zarrkit.consolidated import ConsolidatedGroup, Staleness, check
 from zarrkit.errors import MetadataError, NodeNotFoundError, UnsupportedExtensionError
-from zarrkit.groups import Group
+from zarrkit.nodes.consolidated import ConsolidatedGroup, Staleness, check
+from zarrkit.nodes.groups import Group
 from zarrkit.storage import LocalStore, LoggingStore, MemoryStore, WrapperStore
 
 zarr = optional("zarr")

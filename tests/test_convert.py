@@ -9,10 +9,10 @@ import pytest
 from optional import optional
 
 import zarrkit
-from zarrkit import convert
-from zarrkit.arrays import Array
-from zarrkit.consolidated import ConsolidatedGroup, check
 from zarrkit.errors import MetadataError, NodeExistsError
+from zarrkit.nodes import convert
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.consolidated import ConsolidatedGroup, check
 from zarrkit.storage import MemoryStore, WrapperStore
 
 zarr = optional("zarr")

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import zarrkit
-from zarrkit import engine
+from zarrkit.engine import reading
 from zarrkit.errors import CodecError
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, V2KeyEncoding
 from zarrkit.storage import LocalStore, MemoryStore
@@ -51,7 +51,7 @@ def test_reads_fetch_bounded_windows(fmt: int, monkeypatch: pytest.MonkeyPatch) 
     data = np.arange(1200.0).reshape(40, 30)
     a[:] = data
     chunk_nbytes = 4 * 3 * 8
-    monkeypatch.setattr(engine, "IN_FLIGHT", 7 * chunk_nbytes)
+    monkeypatch.setattr(reading, "IN_FLIGHT", 7 * chunk_nbytes)
     store.batches.clear()
     with zarrkit.config.set(read_threads=2):
         np.testing.assert_array_equal(a[:], data)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import zarrkit
-from zarrkit.consolidated import check
 from zarrkit.errors import (
     ContainsGroupError,
     InvalidKeyError,
@@ -14,6 +13,7 @@ from zarrkit.errors import (
     ZarrDeprecationWarning,
     ZarrUserWarning,
 )
+from zarrkit.nodes.consolidated import check
 from zarrkit.storage import MemoryStore
 
 

@@ -6,8 +6,8 @@ import pytest
 
 import zarrkit
 from zarrkit.core.group import GroupMetadata
-from zarrkit.creation import array_metadata
 from zarrkit.errors import ContainsGroupError, ExpectedGroupError, MetadataError
+from zarrkit.nodes.creation import array_metadata
 from zarrkit.storage import MemoryStore, WrapperStore
 
 

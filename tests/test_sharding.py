@@ -8,9 +8,10 @@ import pytest
 from optional import optional
 
 import zarrkit
-from zarrkit import config, engine
+from zarrkit import config
 from zarrkit.codecs.sharding import morton_order
 from zarrkit.codecs.sharding.index_cache import INDEXES
+from zarrkit.engine import reading
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.storage import LocalStore, MemoryStore, RangeRequest
 from zarrkit.storage.wrappers import LoggingStore, WrapperStore
@@ -336,7 +337,7 @@ def test_each_shard_is_decoded_as_soon_as_it_arrives(monkeypatch):
     """Shard 1's bytes arrive only once shard 0's inner chunks are in the output: a read
     that fetched every shard before decoding any would wait forever (here: fail)."""
     first_placed = threading.Event()
-    place = engine._place
+    place = reading._place
 
     def placing(layout, buffer, items, coords, *rest):
         place(layout, buffer, items, coords, *rest)
@@ -356,5 +357,5 @@ def test_each_shard_is_decoded_as_soon_as_it_arrives(monkeypatch):
 
     inner = MemoryStore()
     zarrkit.create_array(inner, shape=(8,), chunks=(2,), shards=(4,), dtype="i4")[:] = np.arange(8)
-    monkeypatch.setattr(engine, "_place", placing)
+    monkeypatch.setattr(reading, "_place", placing)
     assert zarrkit.open_array(Slow(inner), mode="r")[:].tolist() == list(range(8))

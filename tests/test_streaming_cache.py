@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zarrkit
-from zarrkit.cache import ChunkCache
+from zarrkit.engine.cache import ChunkCache
 from zarrkit.storage import MemoryStore
 from zarrkit.storage.wrappers import LoggingStore
 

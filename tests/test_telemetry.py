@@ -12,7 +12,7 @@ from optional import optional
 
 import zarrkit
 from zarrkit import config, telemetry
-from zarrkit.cache import ChunkCache
+from zarrkit.engine.cache import ChunkCache
 from zarrkit.errors import ConflictError, StoreError
 from zarrkit.storage import MemoryStore, RangeRequest, Store
 from zarrkit.storage.wrappers import FaultInjectionStore, LoggingStore, WrapperStore

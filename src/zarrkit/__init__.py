@@ -16,10 +16,10 @@ from zarrkit.version import __version__
 logging.getLogger("zarrkit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
-    "Array": "zarrkit.arrays",
+    "Array": "zarrkit.nodes.arrays",
     "AsyncArray": "zarrkit.api.async_nodes",
     "AsyncGroup": "zarrkit.api.async_nodes",
-    "Group": "zarrkit.groups",
+    "Group": "zarrkit.nodes.groups",
     "array": "zarrkit.api",
     "consolidate_metadata": "zarrkit.api",
     "copy": "zarrkit.api",
@@ -52,9 +52,13 @@ _EXPORTS = {
     "tree": "zarrkit.api",
     "zeros": "zarrkit.api",
     "zeros_like": "zarrkit.api",
+}
+
+#: Submodules reachable as attributes of the package (consolidated under its short name).
+_SUBMODULES = {
     "codecs": "zarrkit.codecs",
     "config": "zarrkit.config",
-    "consolidated": "zarrkit.consolidated",
+    "consolidated": "zarrkit.nodes.consolidated",
     "errors": "zarrkit.errors",
     "registry": "zarrkit.registry",
     "storage": "zarrkit.storage",
@@ -107,7 +111,6 @@ if TYPE_CHECKING:
     # submodules, re-exported as attributes (the redundant aliases say so)
     from zarrkit import codecs as codecs
     from zarrkit import config
-    from zarrkit import consolidated as consolidated
     from zarrkit import errors as errors
     from zarrkit import registry as registry
     from zarrkit import storage as storage
@@ -143,22 +146,24 @@ if TYPE_CHECKING:
         zeros_like,
     )
     from zarrkit.api.async_nodes import AsyncArray, AsyncGroup
-    from zarrkit.arrays import Array
     from zarrkit.debug import print_debug_info
-    from zarrkit.groups import Group
     from zarrkit.integrations.dask import store_dask
     from zarrkit.integrations.from_dask import from_dask
+    from zarrkit.nodes import consolidated as consolidated
+    from zarrkit.nodes.arrays import Array
+    from zarrkit.nodes.groups import Group
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name in _SUBMODULES:
+        value = importlib.import_module(_SUBMODULES[name])
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
         raise AttributeError(f"module 'zarrkit' has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = mod if module == f"{__name__}.{name}" else getattr(mod, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*__all__, *_EXPORTS})
+    return sorted({*__all__, *_EXPORTS, *_SUBMODULES})

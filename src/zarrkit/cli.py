@@ -35,18 +35,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from zarrkit import api, config, telemetry
-from zarrkit.arrays import Array
-from zarrkit.check import check_hierarchy
 from zarrkit.codecs.registry import get_codec
 from zarrkit.codecs.v2 import v2_config
-from zarrkit.consolidated import consolidate as consolidate_hierarchy
-from zarrkit.convert import copy
 from zarrkit.demo import run as demo_run
 from zarrkit.errors import ZarrkitError
-from zarrkit.facts import array_facts, codec_facts, group_facts
-from zarrkit.groups import Group
-from zarrkit.info import human_bytes
-from zarrkit.nodes import locate, normalize_path
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.check import check_hierarchy
+from zarrkit.nodes.consolidated import consolidate as consolidate_hierarchy
+from zarrkit.nodes.convert import copy
+from zarrkit.nodes.facts import array_facts, codec_facts, group_facts
+from zarrkit.nodes.groups import Group
+from zarrkit.nodes.info import human_bytes
+from zarrkit.nodes.node import locate, normalize_path
 from zarrkit.storage import make_store
 
 log = logging.getLogger(__name__)

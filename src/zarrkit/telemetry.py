@@ -133,7 +133,7 @@ class CodecEvent(Timed):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CacheEvent(Event):
-    """A lookup in a :class:`~zarrkit.cache.ChunkCache` ("hit" or "miss"), or a chunk it
+    """A lookup in a :class:`~zarrkit.engine.cache.ChunkCache` ("hit" or "miss"), or a chunk it
     dropped to stay in budget ("evict"); ``nbytes`` of the chunk (0 for a miss)."""
 
     kind: ClassVar[str] = "cache"

@@ -8,7 +8,7 @@ from optional import module_needs
 
 import zarrkit
 from zarrkit import config, telemetry
-from zarrkit.cache import ChunkCache
+from zarrkit.engine.cache import ChunkCache
 from zarrkit.errors import StoreError
 from zarrkit.storage import MemoryStore
 from zarrkit.storage.wrappers import FaultInjectionStore

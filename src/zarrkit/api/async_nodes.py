@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from functools import partial, wraps
 from typing import Any
 
-from zarrkit.arrays import Array
-from zarrkit.groups import Group
 from zarrkit.metadata.v2 import GroupMetadataV2
 from zarrkit.metadata.v3 import GroupMetadataV3
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.groups import Group
 from zarrkit.storage import StorePath
 
 

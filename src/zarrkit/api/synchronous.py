@@ -1,9 +1,9 @@
 """zarr-python 3's synchronous functions (``zarr.api.synchronous``), with its signatures.
 
-New nodes are made by :func:`zarrkit.arrays.create_array` and
-:func:`zarrkit.groups.create_group`, which :class:`~zarrkit.groups.Group` shares. Keywords
-zarr-python keeps from version 2 are accepted where they are harmless, with zarr-python's
-warnings (``chunk_store``, ``synchronizer``, ``cache_attrs``, ``meta_array`` ... are
+New nodes are made by :func:`zarrkit.nodes.arrays.create_array` and
+:func:`zarrkit.nodes.groups.create_group`, which :class:`~zarrkit.nodes.groups.Group`
+shares. Keywords zarr-python keeps from version 2 are accepted where they are harmless, with
+zarr-python's warnings (``chunk_store``, ``synchronizer``, ``cache_attrs``, ``meta_array`` ... are
 ignored; ``zarr_version`` is ``zarr_format``); the others raise ``TypeError``.
 
 Over 400 lines because it mirrors zarr-python's 28 functions, each a thin wrapper that
@@ -18,14 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from zarrkit.array_config import array_config
-from zarrkit.arrays import Array, ConfigLike
-from zarrkit.arrays import create_array as create_array  # one of the functions here
-from zarrkit.cache import ChunkCache, as_cache
-from zarrkit.consolidated import consolidate, open_group_node, open_node
-from zarrkit.convert import copy as copy  # one of the functions here
-from zarrkit.convert import from_array as from_array
-from zarrkit.creation import DEFAULT_FILL, check_format, like_arguments, modern_arguments
+from zarrkit.engine.cache import ChunkCache, as_cache
 from zarrkit.errors import (
     ArrayNotFoundError,
     GroupNotFoundError,
@@ -34,10 +27,17 @@ from zarrkit.errors import (
     ZarrRuntimeWarning,
     ZarrUserWarning,
 )
-from zarrkit.groups import Group, Tree, node_from_metadata
-from zarrkit.groups import create_group as create_group  # one of the functions here
-from zarrkit.hierarchy import NodeSpec, create_nodes
-from zarrkit.nodes import load_array, load_group, locate
+from zarrkit.nodes.array_config import array_config
+from zarrkit.nodes.arrays import Array, ConfigLike
+from zarrkit.nodes.arrays import create_array as create_array  # one of the functions here
+from zarrkit.nodes.consolidated import consolidate, open_group_node, open_node
+from zarrkit.nodes.convert import copy as copy  # one of the functions here
+from zarrkit.nodes.convert import from_array as from_array
+from zarrkit.nodes.creation import DEFAULT_FILL, check_format, like_arguments, modern_arguments
+from zarrkit.nodes.groups import Group, Tree, node_from_metadata
+from zarrkit.nodes.groups import create_group as create_group  # one of the functions here
+from zarrkit.nodes.hierarchy import NodeSpec, create_nodes
+from zarrkit.nodes.node import load_array, load_group, locate
 from zarrkit.storage import StoreLike
 from zarrkit.storage.base import Store
 
@@ -244,7 +244,7 @@ def open_array(
 ) -> Array:
     """Open an array (v2 or v3, auto-detected), creating it in modes ``w``, ``w-`` and
     ``a`` when ``shape`` is given (other keywords as :func:`create`). ``cache`` is a
-    :class:`~zarrkit.cache.ChunkCache` (or a byte budget for a new one) keeping decoded
+    :class:`~zarrkit.engine.cache.ChunkCache` (or a byte budget for a new one) keeping decoded
     chunks for repeated reads.
 
     Examples
@@ -408,7 +408,7 @@ def consolidate_metadata(
     v3 specification; v2: a ``.zmetadata`` document) and return the group.
 
     zarrkit keeps it current as nodes below are created, changed or deleted through
-    zarrkit; :func:`zarrkit.consolidated.check` finds changes made by other tools.
+    zarrkit; :func:`zarrkit.nodes.consolidated.check` finds changes made by other tools.
 
     Examples
     --------

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from zarrkit.creation import group_metadata
 from zarrkit.errors import MetadataError
 from zarrkit.metadata.documents import GroupMetadata as _GroupMetadata
+from zarrkit.nodes.creation import group_metadata
 
 
 def GroupMetadata(

@@ -2,7 +2,7 @@
 
 (New zarrkit arrays made from Dask arrays are :mod:`zarrkit.integrations.from_dask`'s: this
 module imports no more of zarrkit than its arrays' types, so :meth:`Array.to_dask
-<zarrkit.arrays.Array.to_dask>` can import it.)
+<zarrkit.nodes.arrays.Array.to_dask>` can import it.)
 
 A stored chunk (or shard) is replaced whole on every write, so two Dask blocks that write
 parts of the same chunk at the same time can each undo the other's part. :func:`store_dask`
@@ -33,7 +33,7 @@ from dask.base import tokenize
 from zarrkit.errors import ChunkAlignmentError, ShapeMismatchError
 
 if TYPE_CHECKING:
-    from zarrkit.arrays import Array
+    from zarrkit.nodes.arrays import Array
 
 log = logging.getLogger(__name__)
 

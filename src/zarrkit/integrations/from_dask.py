@@ -1,7 +1,7 @@
 """New zarrkit arrays made from Dask arrays (:func:`from_dask`), written block by block.
 
 Needs the ``dask`` extra. Kept apart from :mod:`zarrkit.integrations.dask`, which
-:meth:`Array.to_dask <zarrkit.arrays.Array.to_dask>` imports: creating arrays builds on the
+:meth:`Array.to_dask <zarrkit.nodes.arrays.Array.to_dask>` imports: creating arrays builds on the
 api, which builds on arrays.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 import dask.array as da
 
 from zarrkit.api import create_array
-from zarrkit.arrays import Array
 from zarrkit.integrations.dask import Align, check_align, store_dask
+from zarrkit.nodes.arrays import Array
 from zarrkit.storage import StoreLike
 
 

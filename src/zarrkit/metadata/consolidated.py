@@ -1,5 +1,5 @@
 """Consolidated metadata: the documents of a whole hierarchy, held by its root group (pure
-data; reading, writing and serving it is :mod:`zarrkit.consolidated`).
+data; reading, writing and serving it is :mod:`zarrkit.nodes.consolidated`).
 
 Zarr v3 keeps them inline in the group's ``zarr.json`` (``consolidated_metadata``, as
 zarr-python 3 writes it); Zarr v2 in a ``.zmetadata`` document beside the group's

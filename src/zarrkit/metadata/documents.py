@@ -1,7 +1,7 @@
 """The documents that store a node: their names and keys, parsed into metadata and back.
 
 A v3 node is one ``zarr.json``; a v2 array is ``.zarray`` (and ``.zattrs``), a v2 group
-``.zgroup`` (and ``.zattrs``). Pure data: reading and writing them is :mod:`zarrkit.nodes`.
+``.zgroup`` (and ``.zattrs``). Pure data: reading and writing them is :mod:`zarrkit.nodes.node`.
 """
 
 from __future__ import annotations

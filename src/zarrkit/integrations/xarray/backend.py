@@ -26,11 +26,11 @@ from xarray.core import indexing
 
 from zarrkit.api import open_group
 from zarrkit.api.async_nodes import AsyncArray
-from zarrkit.arrays import Array
-from zarrkit.consolidated import ConsolidatedGroup
 from zarrkit.errors import NodeNotFoundError
-from zarrkit.groups import Group
 from zarrkit.integrations.xarray.encoding import DIMENSION_KEY, read_encoding
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.consolidated import ConsolidatedGroup
+from zarrkit.nodes.groups import Group
 from zarrkit.storage import StoreLike, is_zarr_python_store
 from zarrkit.storage.base import Store
 from zarrkit.storage.references import ReferenceStore

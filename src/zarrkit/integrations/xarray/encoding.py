@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from zarrkit.arrays import Array
 from zarrkit.codecs.base import Codec
+from zarrkit.nodes.arrays import Array
 
 #: The attribute in which xarray keeps the dimension names of v2 arrays.
 DIMENSION_KEY = "_ARRAY_DIMENSIONS"

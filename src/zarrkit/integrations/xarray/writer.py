@@ -26,9 +26,6 @@ from xarray.backends.zarr import (
 from xarray.coding.strings import check_vlen_dtype
 
 from zarrkit.api import open_array, open_group
-from zarrkit.arrays import Array
-from zarrkit.consolidated import consolidate
-from zarrkit.groups import Group
 from zarrkit.integrations.xarray import checks
 from zarrkit.integrations.xarray.backend import ZarrkitDataStore, supports_consolidation
 from zarrkit.integrations.xarray.encoding import (
@@ -36,6 +33,9 @@ from zarrkit.integrations.xarray.encoding import (
     create_arguments,
     json_attributes,
 )
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.consolidated import consolidate
+from zarrkit.nodes.groups import Group
 from zarrkit.storage import StoreLike
 
 #: xarray's name for the variable called ``None`` in a store.

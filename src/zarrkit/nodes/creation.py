@@ -1,6 +1,6 @@
 """New nodes' metadata: user arguments normalized into validated metadata (no I/O), and
 the codec pipeline an array's metadata implies. Shared by :func:`zarrkit.create_array`,
-:class:`~zarrkit.arrays.Array` and :class:`~zarrkit.groups.Group`.
+:class:`~zarrkit.nodes.arrays.Array` and :class:`~zarrkit.nodes.groups.Group`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from zarrkit import config
-from zarrkit.chunking import normalize_chunks, normalize_shape
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
 from zarrkit.codecs.pipeline import CodecPipeline, classify_codecs
@@ -19,6 +18,7 @@ from zarrkit.metadata.documents import ArrayMetadata, GroupMetadata
 from zarrkit.metadata.dtypes import default_fill_value, normalize_dtype, normalize_fill_value
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
+from zarrkit.nodes.chunking import normalize_chunks, normalize_shape
 
 
 class _DefaultFill:

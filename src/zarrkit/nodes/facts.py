@@ -7,15 +7,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from zarrkit.arrays import Array
 from zarrkit.codecs.availability import available
-from zarrkit.groups import Group
 from zarrkit.metadata.documents import metadata_kind, prefix_of
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.groups import Group
 
 
 def array_facts(array: Array) -> dict[str, Any]:
     """What ``info --json`` reports about an array: the facts of its
-    :meth:`~zarrkit.arrays.Array.info_complete`, with its codecs and fill value as stored."""
+    :meth:`~zarrkit.nodes.arrays.Array.info_complete`, with its codecs and fill value as stored."""
     info = array.info_complete()
     doc = array.metadata.to_json()
     stored = info.nbytes_stored

@@ -4,7 +4,7 @@ making room for new ones, and :class:`Node`, what arrays and groups share.
 Every metadata document zarrkit writes or deletes goes through :func:`save_node` (a new
 node), :func:`update_node` (a change of a node, applied to its documents as stored) and
 :func:`delete_node`, which also keep consolidated metadata above the node up to date
-(:mod:`zarrkit.consolidated_writes`).
+(:mod:`zarrkit.nodes.consolidated_writes`).
 
 Over 400 lines: finding nodes, writing their documents (save, update, delete, copy) and
 the Node base class all keep the same consolidation bookkeeping.
@@ -18,10 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, runtime_checkable
 
-from zarrkit import consolidated_cache, consolidated_writes
 from zarrkit import read_modify_write as rmw
-from zarrkit.attributes import Attributes
-from zarrkit.creation import group_metadata
 from zarrkit.errors import (
     ArrayNotFoundError,
     ContainsArrayError,
@@ -52,6 +49,9 @@ from zarrkit.metadata.documents import (
     parse_node,
     prefix_of,
 )
+from zarrkit.nodes import consolidated_cache, consolidated_writes
+from zarrkit.nodes.attributes import Attributes
+from zarrkit.nodes.creation import group_metadata
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store
 from zarrkit.storage.path import StorePath

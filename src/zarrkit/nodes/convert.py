@@ -24,19 +24,19 @@ from typing import Any
 
 import numpy as np
 
-from zarrkit.arrays import Array, create_array
 from zarrkit.codecs.base import ArrayArrayCodec, BytesBytesCodec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.codecs.transpose import TransposeCodec
-from zarrkit.consolidated import ConsolidatedGroup, consolidate, open_node
-from zarrkit.creation import DEFAULT_FILL, build_pipeline
 from zarrkit.errors import MetadataError
-from zarrkit.groups import Group, create_group
 from zarrkit.metadata.chunk_grid import RectilinearChunkGrid
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
-from zarrkit.nodes import locate, normalize_path
+from zarrkit.nodes.arrays import Array, create_array
+from zarrkit.nodes.consolidated import ConsolidatedGroup, consolidate, open_node
+from zarrkit.nodes.creation import DEFAULT_FILL, build_pipeline
+from zarrkit.nodes.groups import Group, create_group
+from zarrkit.nodes.node import locate, normalize_path
 from zarrkit.progress import Progress, reporter
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store

@@ -1,10 +1,10 @@
 """What each store handle knows of consolidated metadata, process-wide.
 
 Per store object: the consolidations seen (kept current by zarrkit's own writes, see
-:mod:`zarrkit.consolidated_writes`) and the groups known to hold none, so a write does not
+:mod:`zarrkit.nodes.consolidated_writes`) and the groups known to hold none, so a write does not
 probe them again. A consolidation made anywhere in this process makes every handle forget
 the groups it knew to hold none (one made by another process is found by
-:func:`zarrkit.consolidated.check`).
+:func:`zarrkit.nodes.consolidated.check`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A group opened from its consolidated metadata (:class:`ConsolidatedGroup`) serves its
 members, ``tree()`` and ``group[name]`` without listing the store. zarrkit keeps a
-consolidation current as nodes below it change (:mod:`zarrkit.consolidated_writes`);
+consolidation current as nodes below it change (:mod:`zarrkit.nodes.consolidated_writes`);
 :func:`check` reports what other tools changed behind its back. The documents themselves
 are :class:`zarrkit.metadata.consolidated.Consolidated`.
 """
@@ -13,10 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from zarrkit import consolidated_cache
-from zarrkit.arrays import Array
 from zarrkit.errors import MemberNotFoundError, MetadataError, NodeTypeError
-from zarrkit.groups import Group
 from zarrkit.metadata.common import JSON, dump_document, parse_document
 from zarrkit.metadata.consolidated import (
     ZMETADATA,
@@ -38,7 +35,10 @@ from zarrkit.metadata.documents import (
 )
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
-from zarrkit.nodes import load_node, normalize_path, update_node
+from zarrkit.nodes import consolidated_cache
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.groups import Group
+from zarrkit.nodes.node import load_node, normalize_path, update_node
 from zarrkit.storage import StoreLike, make_store
 from zarrkit.storage.base import Store
 

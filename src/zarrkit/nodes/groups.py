@@ -15,9 +15,6 @@ from typing import Any, Self
 
 import numpy as np
 
-from zarrkit.arrays import Array, create_array
-from zarrkit.chunking import normalize_shape
-from zarrkit.creation import DEFAULT_FILL, group_metadata, like_arguments, modern_arguments
 from zarrkit.errors import (
     MemberNotFoundError,
     NodeNotFoundError,
@@ -25,12 +22,15 @@ from zarrkit.errors import (
     ZarrDeprecationWarning,
     ZarrUserWarning,
 )
-from zarrkit.hierarchy import NodeSpec, create_nodes
-from zarrkit.info import GroupInfo
 from zarrkit.metadata.consolidated import ZMETADATA
 from zarrkit.metadata.documents import ALL_DOCS, GroupMetadata, NodeMetadata, metadata_kind
 from zarrkit.metadata.dtypes import normalize_dtype
-from zarrkit.nodes import (
+from zarrkit.nodes.arrays import Array, create_array
+from zarrkit.nodes.chunking import normalize_shape
+from zarrkit.nodes.creation import DEFAULT_FILL, group_metadata, like_arguments, modern_arguments
+from zarrkit.nodes.hierarchy import NodeSpec, create_nodes
+from zarrkit.nodes.info import GroupInfo
+from zarrkit.nodes.node import (
     Node,
     copy_node,
     delete_node,

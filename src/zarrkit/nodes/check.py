@@ -12,10 +12,10 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from zarrkit.arrays import Array
 from zarrkit.errors import ZarrkitError
 from zarrkit.metadata.documents import ALL_DOCS, key_of, metadata_kind, prefix_of
-from zarrkit.nodes import load_node
+from zarrkit.nodes.arrays import Array
+from zarrkit.nodes.node import load_node
 from zarrkit.progress import reporter
 from zarrkit.storage.base import Store
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from zarrkit.creation import group_metadata
 from zarrkit.errors import ExpectedGroupError, MetadataError
 from zarrkit.metadata.documents import (
     V2_ARRAY,
@@ -26,7 +25,8 @@ from zarrkit.metadata.documents import (
 )
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
-from zarrkit.nodes import delete_node, exists_error, load_nodes, normalize_path, save_nodes
+from zarrkit.nodes.creation import group_metadata
+from zarrkit.nodes.node import delete_node, exists_error, load_nodes, normalize_path, save_nodes
 from zarrkit.storage.base import Store
 
 #: A node to create: zarrkit metadata, a metadata document as a dict (``zarr.json``

@@ -2,8 +2,8 @@
 holding the node.
 
 Beyond zarr-python, a consolidation never goes stale through zarrkit: every metadata write
-and delete (:func:`zarrkit.nodes.save_node`, :func:`~zarrkit.nodes.update_node`,
-:func:`~zarrkit.nodes.delete_node`) updates the changed node's entry in each consolidation
+and delete (:func:`zarrkit.nodes.node.save_node`, :func:`~zarrkit.nodes.node.update_node`,
+:func:`~zarrkit.nodes.node.delete_node`) updates the changed node's entry in each consolidation
 above it (:func:`holders`), as a read-modify-write of the consolidation as stored, so
 concurrent writers keep each other's entries.
 """
@@ -14,9 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from zarrkit import consolidated_cache
 from zarrkit import read_modify_write as rmw
-from zarrkit.consolidated_cache import Handle
 from zarrkit.metadata.common import JSON, dump_document, parse_document
 from zarrkit.metadata.consolidated import (
     FIELD,
@@ -27,6 +25,8 @@ from zarrkit.metadata.consolidated import (
 )
 from zarrkit.metadata.documents import V3_DOC, NodeMetadata, metadata_kind, prefix_of
 from zarrkit.metadata.v3 import GroupMetadataV3
+from zarrkit.nodes import consolidated_cache
+from zarrkit.nodes.consolidated_cache import Handle
 from zarrkit.storage.base import Store
 from zarrkit.types import Blob
 

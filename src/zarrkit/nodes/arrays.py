@@ -19,17 +19,7 @@ import numcodecs
 import numpy as np
 
 from zarrkit import config, engine, indexing
-from zarrkit.array_config import ArrayConfig, array_config
-from zarrkit.cache import ChunkCache, as_cache
-from zarrkit.chunking import normalize_shape
-from zarrkit.creation import (
-    DEFAULT_FILL,
-    array_metadata,
-    build_pipeline,
-    check_format,
-    fill_or_default,
-    modern_arguments,
-)
+from zarrkit.engine.cache import ChunkCache, as_cache
 from zarrkit.errors import (
     FormatError,
     IndexingError,
@@ -38,11 +28,21 @@ from zarrkit.errors import (
     UnsupportedBufferError,
     ZarrDeprecationWarning,
 )
-from zarrkit.info import ArrayInfo
 from zarrkit.metadata.chunk_key import key_decoder
 from zarrkit.metadata.documents import ArrayMetadata, parse_node, prefix_of
 from zarrkit.metadata.v2 import ArrayMetadataV2
-from zarrkit.nodes import Node, load_array, locate, new_node
+from zarrkit.nodes.array_config import ArrayConfig, array_config
+from zarrkit.nodes.chunking import normalize_shape
+from zarrkit.nodes.creation import (
+    DEFAULT_FILL,
+    array_metadata,
+    build_pipeline,
+    check_format,
+    fill_or_default,
+    modern_arguments,
+)
+from zarrkit.nodes.info import ArrayInfo
+from zarrkit.nodes.node import Node, load_array, locate, new_node
 from zarrkit.progress import Progress, reporter
 from zarrkit.storage import StoreLike
 from zarrkit.storage.base import Store

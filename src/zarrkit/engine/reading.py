@@ -1,0 +1,275 @@
+"""Reading selections: plan, fetch, decode, place.
+
+A :class:`~zarrkit.indexing.Selection` is projected on the chunk grid; every chunk it
+touches is fetched in batches (``get_many``), decoded on the shared thread pool (codec
+libraries release the GIL) straight into its slice of the output where the layout allows,
+and placed. A missing chunk is the fill value (or, when the array's read_missing_chunks is
+False, an error naming it); a failed read raises, never reads as fill.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from functools import partial
+from typing import Literal, cast
+
+import numpy as np
+
+from zarrkit import config
+from zarrkit.codecs.pipeline import raise_keyed
+from zarrkit.engine.batches import run_batched
+from zarrkit.engine.layout import Layout, NDArray
+from zarrkit.errors import ChunkNotFoundError, ShapeMismatchError, ZarrkitError
+from zarrkit.indexing import (
+    ChunkRead,
+    GridProjection,
+    Int,
+    Part,
+    Selection,
+    Slice,
+    project,
+    projection,
+)
+from zarrkit.retry import fan_out
+from zarrkit.telemetry import active, note_chunks, observe_array, within
+from zarrkit.types import Blob, Coords
+
+#: Encoded chunks a read worker holds at a time, counted at their decoded size (which
+#: compressed chunks stay below), so a read needs its output and about this per worker.
+IN_FLIGHT = 4 << 20
+
+#: A chunk as fetched: decoded (from the cache), encoded, or absent (the fill value).
+Fetched = NDArray | Blob | None
+
+
+def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> NDArray:
+    """The values of ``selection``, shaped as NumPy would give them."""
+    if active.array and not within("array"):
+        call = partial(read, layout, selection, out)
+        return observe_array("read", layout.path, layout.chunks.store, call, _measure)
+    plan = projection(selection, layout.dims)
+    if active.array:
+        note_chunks(len(plan))
+    buffer = _output_buffer(layout, selection, out)
+    # Whole chunks of a step-1 selection decode straight into the output (no cache: the
+    # cache keeps whole decoded chunks).
+    direct = layout.cache is None and all(
+        isinstance(d, Slice) and d.step == 1 for d in selection.dims
+    )
+    whole = _whole_chunks(layout, plan) if direct and isinstance(plan, GridProjection) else None
+    count = len(plan)
+
+    def place(lo: int, hi: int, items: Sequence[Fetched], coords: list[Coords]) -> None:
+        wholes = itertools.repeat(False) if whole is None else whole[lo:hi]
+        _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
+
+    if layout.chunks.native_concurrency:
+        # stores that fan out natively (object stores, shards) get every chunk at once
+        coords = plan.coords(0, count)
+        units = layout.chunks.fetch_units(coords)
+        if len(units) > 1:  # shards: each decoded as soon as it arrives
+            _read_units(layout, buffer, coords, list(plan.parts(0, count)), whole, units)
+            return _result(buffer, selection, out)
+        items = fetch(layout, coords)
+        work = lambda lo, hi: place(lo, hi, items[lo:hi], coords[lo:hi])  # noqa: E731
+    else:
+        # each worker fetches a bounded window at a time, so file reads overlap decoding
+        window = max(1, IN_FLIGHT // max(layout.pipeline.spec.nbytes, 1))
+
+        def work(lo: int, hi: int) -> None:
+            for start in range(lo, hi, window):
+                stop = min(start + window, hi)
+                coords = plan.coords(start, stop)
+                place(start, stop, fetch(layout, coords), coords)
+
+    run_batched(work, count, config.get("read_threads"))
+    return _result(buffer, selection, out)
+
+
+def _result(buffer: NDArray, selection: Selection, out: NDArray | None) -> NDArray:
+    if out is None:
+        return buffer.reshape(selection.out_shape)
+    if buffer is not out and buffer.base is not out:
+        out[...] = buffer.reshape(selection.out_shape)
+    return out
+
+
+def _read_units(
+    layout: Layout,
+    buffer: NDArray,
+    coords: list[Coords],
+    parts: list[Part],
+    whole: list[bool] | None,
+    units: list[list[int]],
+) -> None:
+    """Fetch every unit (shard) at once on the I/O pool, each decoded and placed as soon as
+    its bytes arrive, so decoding overlaps the requests still in flight."""
+    wholes = whole or [False] * len(coords)
+
+    def read_unit(unit: list[int]) -> None:
+        picked = [coords[i] for i in unit]
+        items = fetch(layout, picked)
+        _place(layout, buffer, items, picked, [parts[i] for i in unit], [wholes[i] for i in unit])
+
+    fan_out(read_unit, units, config.pool("io_threads"))
+
+
+def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:
+    """For each chunk of ``plan`` (a selection of step-1 slices), whether it takes every
+    stored element of its chunk into a block of the output (so it decodes straight into
+    it): decided per dimension, then combined."""
+    flags = np.ones((), dtype=bool)
+    shape = layout.pipeline.spec.shape
+    for dim_plan, dim, nominal in zip(plan.plans, layout.dims, shape, strict=True):
+        whole = [
+            complete and out.stop - out.start == (nominal if dim.padded else dim.chunk_len(ix))
+            for ix, out, complete in zip(
+                dim_plan.ixs, cast(list[slice], dim_plan.out_sel), dim_plan.complete, strict=True
+            )
+        ]
+        flags = np.logical_and.outer(flags, np.array(whole, dtype=bool))
+    return cast(list[bool], flags.ravel().tolist())
+
+
+def _place(
+    layout: Layout,
+    buffer: NDArray,
+    items: Sequence[Fetched],
+    coords: Sequence[Coords],
+    parts: Iterable[Part],
+    wholes: Iterable[bool],
+) -> None:
+    """Decode fetched chunks and put their parts of the selection into ``buffer``: the hot
+    loop of a read, with no object per chunk beyond the bytes; whole chunks decode straight
+    into their block of ``buffer``."""
+    fill = layout.fill_value
+    pipelines = (
+        itertools.repeat(layout.pipeline) if layout.uniform else map(layout.pipeline_at, coords)
+    )
+    # wholes and pipelines may be endless repeats: zip stops at the end of items
+    for item, c, (chunk_sel, out_sel), whole, pipeline in zip(
+        items, coords, parts, wholes, pipelines, strict=False
+    ):
+        try:
+            if item is None:
+                buffer[out_sel] = fill
+            elif whole:  # never a cached (decoded) chunk: reads through a cache are not direct
+                # a 0-d block: buffer[()] would be a copy, buffer[...] is a view
+                block = buffer[out_sel] if out_sel else buffer[...]
+                pipeline.decode_into(item, block)  # type: ignore[arg-type]
+            else:
+                buffer[out_sel] = _decoded(layout, c, item)[chunk_sel]
+        except ZarrkitError as e:
+            raise_keyed(e, layout.chunks.key(c))
+
+
+def _decoded(layout: Layout, coords: Coords, item: Fetched) -> NDArray:
+    """The whole decoded chunk (read-only, cached when ``layout`` caches), of a fetched one."""
+    if isinstance(item, np.ndarray):
+        return item
+    if item is None:
+        return layout.fill_chunk(coords)
+    key = layout.chunks.key(coords) if active.codec else None  # for the subscribers only
+    chunk = layout.pipeline_at(coords).decode(item, key=key, writable=False)
+    if layout.cache is not None:
+        layout.cache.put(layout.cache_key(coords), chunk)
+    return chunk
+
+
+def _measure(result: NDArray) -> tuple[tuple[int, ...], int]:
+    return result.shape, int(result.nbytes)
+
+
+def _measure_piece(item: tuple[Coords, NDArray]) -> tuple[tuple[int, ...], int]:
+    return _measure(item[1])
+
+
+def fetch(layout: Layout, coords: Sequence[Coords]) -> list[Fetched]:
+    """The chunks at ``coords``: cached ones from the cache, the rest in one batch request."""
+    if layout.cache is None:
+        found: list[Fetched] = list(layout.chunks.get_chunks(coords))
+    else:
+        found = [layout.cache.get(layout.cache_key(c)) for c in coords]
+        missing = [i for i, item in enumerate(found) if item is None]
+        if missing:
+            blobs = layout.chunks.get_chunks([coords[i] for i in missing])
+            for i, blob in zip(missing, blobs, strict=True):
+                found[i] = blob
+    if not layout.read_missing_chunks:  # cached chunks are never None: None is absent
+        _require_stored(layout, [c for c, item in zip(coords, found, strict=True) if item is None])
+    return found
+
+
+def _require_stored(layout: Layout, absent: Sequence[Coords]) -> None:
+    """Raise :class:`ChunkNotFoundError` naming the chunks ``absent`` (not stored)."""
+    keys = tuple(layout.chunks.key(c) for c in absent)
+    if keys:
+        more = f" and {len(keys) - 1} more" if len(keys) > 1 else ""
+        raise ChunkNotFoundError(
+            f"chunk {keys[0]!r}{more} of array {layout.path!r} in {layout.chunks.store!r} "
+            "is not stored, and this array's read_missing_chunks is False (set it, or "
+            "zarrkit.config's 'array.read_missing_chunks', to True to read missing chunks "
+            "as the fill value)",
+            keys=keys,
+        )
+
+
+def iter_chunks(
+    layout: Layout, selection: Selection, *, concurrency: int, ordered: bool
+) -> Iterator[tuple[Coords, NDArray]]:
+    """``(coords, data)`` for every chunk ``selection`` touches, where ``data`` is the
+    selection's part of that chunk. At most ``concurrency`` chunks are fetched or decoded
+    at a time, so memory stays bounded however large the array."""
+    plan = project(selection, layout.dims)
+
+    dropped = [isinstance(d, Int) for d in selection.dims]
+
+    def load(chunk_read: ChunkRead) -> tuple[Coords, NDArray]:
+        if active.array and not within("array"):
+            call = partial(load, chunk_read)
+            store = layout.chunks.store
+            return observe_array("read", layout.path, store, call, _measure_piece, chunks=1)
+        coords = chunk_read.coords
+        try:
+            piece = _decoded(layout, coords, fetch(layout, [coords])[0])[chunk_read.chunk_sel]
+        except ZarrkitError as e:
+            raise_keyed(e, layout.chunks.key(coords))
+        if piece.ndim == len(dropped):  # outer indexing keeps integer axes: drop them
+            piece = piece.reshape([n for n, d in zip(piece.shape, dropped, strict=True) if not d])
+        return chunk_read.coords, np.array(piece)
+
+    pending: deque[Future[tuple[Coords, NDArray]]] = deque()
+    todo = iter(plan)
+    pool = config.pool()
+    for chunk_read in itertools.islice(todo, max(concurrency, 1)):
+        pending.append(pool.submit(load, chunk_read))
+    while pending:
+        if ordered:
+            future = pending.popleft()
+        else:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            future = done.pop()
+            pending.remove(future)
+        result = future.result()
+        next_read = next(todo, None)
+        if next_read is not None:
+            pending.append(pool.submit(load, next_read))
+        yield result
+
+
+def _output_buffer(layout: Layout, selection: Selection, out: NDArray | None) -> NDArray:
+    if out is None:
+        order: Literal["C", "F"] = "F" if layout.order == "F" else "C"
+        return np.empty(selection.buffer_shape, dtype=layout.dtype, order=order)
+    if out.shape != selection.out_shape:
+        raise ShapeMismatchError(
+            f"out has shape {out.shape}, the selection has shape {selection.out_shape}"
+        )
+    if selection.buffer_shape == selection.out_shape:
+        return out
+    if out.flags.c_contiguous:
+        return out.reshape(selection.buffer_shape)  # a view: no copy at the end
+    return np.empty(selection.buffer_shape, dtype=layout.dtype)
