@@ -67,9 +67,9 @@ DEFAULTS: dict[str, Any] = {
     # seconds. Each can be set per store in storage_options. Ten tries: at 30% of requests
     # failing, one request in 170 000 still fails. Quick first retries, then fast growth: a
     # read of a thousand chunks waits for its slowest request (measured, window reads under
-    # 10% faults, 20 ms per request: +18-22% sharded and +26-34% unsharded with a first
-    # backoff below 10 ms, +11-13% and +15-17% retrying at once, then below 10 ms), while
-    # lasting throttling still spreads the tries over ~7 s (ceilings 0, 0.01, 0.03 ... 5 s).
+    # 10% faults, 20 ms per request: +21-23% with a first backoff below 10 ms, +13-14%
+    # sharded and +17-19% unsharded retrying at once, then below 10 ms), while lasting
+    # throttling still spreads the tries over ~7 s (ceilings 0, 0.01, 0.03 ... 5 s).
     "retry_attempts": 10,
     "retry_deadline": 60.0,
     "retry_backoff": 0.01,
