@@ -8,7 +8,6 @@ fault-injecting proxy in front of moto (``zarrkit.testing``).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -218,7 +217,7 @@ def test_what_obstore_retried_already_is_not_retried_again(faulty: ObjectServer)
 @pytest.fixture
 def s3(s3_fault_proxy: tuple[FaultProxy, str, dict]) -> Iterator[tuple[FaultProxy, str, dict]]:
     proxy, bucket, options = s3_fault_proxy
-    yield proxy, f"s3://{bucket}/{uuid.uuid4().hex}", {**options, **QUICK}
+    yield proxy, f"s3://{bucket}/data", {**options, **QUICK}
 
 
 def test_s3_window_reads_under_30_percent_faults_are_right_every_time(s3) -> None:
