@@ -23,6 +23,7 @@ import obstore.store
 import pytest
 
 import zarrkit
+from zarrkit import telemetry
 from zarrkit.errors import ConflictError, PartialWriteError, RetriesExhaustedError, StoreError
 from zarrkit.storage.object import NO_RETRIES, ObjectStore, transient
 from zarrkit.testing.fault_proxy import FaultProxy
@@ -77,6 +78,22 @@ def test_window_reads_under_30_percent_faults_are_right_every_time(
     for _ in range(5):
         np.testing.assert_array_equal(open_http(faulty, name, **QUICK)[WINDOW], DATA[WINDOW])
     assert sum(faulty.stats().faults.values()) >= 10  # the faults did happen
+
+
+def test_each_failed_request_is_tried_again_at_once_then_after_a_backoff(
+    faulty: ObjectServer,
+) -> None:
+    faulty.configure(faults=[Fault(kind="503", rate=0.3, keys=CHUNKS)], seed=3)
+    array = open_http(faulty, "unsharded")
+    faulty.reset_stats()
+    events: list[telemetry.RetryEvent] = []
+    with telemetry.subscribed(events.append, telemetry.RetryEvent):
+        np.testing.assert_array_equal(array[WINDOW], DATA[WINDOW])
+    first = [e.delay for e in events if e.attempt == 1]
+    assert len(first) >= 5 and set(first) == {0.0}
+    assert all(0 <= e.delay < 0.01 * 3 ** (e.attempt - 2) for e in events if e.attempt > 1)
+    chunks = 6 * 8  # the chunks of WINDOW: rows 1-6, columns 0-7
+    assert faulty.stats().total == chunks + len(events)  # each retry is one request
 
 
 def test_answers_slower_than_the_timeout_are_tried_again(faulty: ObjectServer) -> None:
