@@ -10,6 +10,7 @@ from optional import optional
 import zarrkit
 from zarrkit import config
 from zarrkit.codecs.sharding import morton_order
+from zarrkit.codecs.sharding.codec import ShardingCodec
 from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.engine import reading
 from zarrkit.errors import CodecError, MetadataError
@@ -17,6 +18,7 @@ from zarrkit.storage import LocalStore, MemoryStore, RangeRequest
 from zarrkit.storage.wrappers import LoggingStore, WrapperStore
 
 ts = optional("tensorstore")
+codec_decode_index = ShardingCodec.decode_index
 zarr = optional("zarr")
 
 
@@ -59,8 +61,14 @@ def test_missing_inner_chunks_read_fill_and_empty_shards_are_deleted():
     assert list(a.store.list_prefix("c/")) == []
 
 
-def _logged_array(**options):
-    store = LoggingStore(MemoryStore())
+class _RoundTrips(LoggingStore):
+    """A store whose every request is a round trip (as object stores)."""
+
+    native_concurrency = True
+
+
+def _logged_array(store_type=LoggingStore):
+    store = store_type(MemoryStore())
     a = zarrkit.create_array(
         store, shape=(64, 64), chunks=(8, 8), shards=(32, 32), dtype="f4", compressors=None
     )
@@ -89,11 +97,38 @@ def test_cold_read_is_one_consistent_read_and_warm_read_is_one_request():
 
 
 def test_read_ahead_brings_small_shards_whole_with_their_index():
-    store, a = _logged_array()
+    store, a = _logged_array(_RoundTrips)
     shard_bytes = len(store.inner.get("c/0/0"))
     a[9:15, 17:23]
     assert dict(store.stats.calls) == {"get_then": 1}
     assert store.stats.bytes["get_then"] == shard_bytes  # no second request needed
+
+
+def test_no_read_ahead_where_requests_are_not_round_trips():
+    store, a = _logged_array()
+    a[9:15, 17:23]
+    assert store.stats.bytes["get_then"] == 16 * 16 + 4 + 8 * 8 * 4  # index, one inner chunk
+
+
+def test_local_reads_decode_a_shard_index_again_only_once_it_changed(tmp_path, monkeypatch):
+    data = np.arange(64 * 64, dtype="f4").reshape(64, 64)
+    a = zarrkit.create_array(tmp_path / "a", data=data, chunks=(8, 8), shards=(32, 32))
+    codec = a._layout.chunks.codec
+    decoded = []
+    monkeypatch.setattr(
+        type(codec),
+        "decode_index",
+        lambda self, *args, **kw: decoded.append(1) or codec_decode_index(self, *args, **kw),
+    )
+    INDEXES.clear()
+    for sel in [np.s_[0:8, 0:8], np.s_[8:16, 0:8], np.s_[0:8, 40:48]]:  # shard 0, 0, 1
+        np.testing.assert_array_equal(a[sel], data[sel])
+    assert len(decoded) == 2
+    a[8:16, 0:8] = data[8:16, 0:8] = 7  # a new shard 0: its index is decoded again
+    decoded.clear()
+    for sel in [np.s_[8:16, 0:8], np.s_[0:8, 0:8]]:
+        np.testing.assert_array_equal(a[sel], data[sel])
+    assert len(decoded) == 1
 
 
 def test_a_rewritten_shard_is_never_read_through_its_cached_index():

@@ -602,6 +602,8 @@ def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> DimPlan:
     if n == 0:
         return _EMPTY_PLAN
     last = start + (n - 1) * step
+    if dim.edges is None and start // dim.size == last // dim.size:
+        return _one_chunk_plan(start, last, step, n, dim)
     first_ix, last_ix = dim.chunk_of(np.array([start, last], dtype=np.int64))[0].tolist()
     ixs = np.arange(first_ix, last_ix + 1, dtype=np.int64)
     lo, hi = _chunk_bounds(dim, ixs)
@@ -621,6 +623,17 @@ def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> DimPlan:
         [slice(a, b + 1) for a, b in zip(k0.tolist(), k1.tolist(), strict=True)],
         (count == hi - lo).tolist(),
     )
+
+
+def _one_chunk_plan(start: int, last: int, step: int, n: int, dim: DimGrid) -> DimPlan:
+    """:func:`_slice_plan` of a selection inside one chunk of a regular grid, in plain
+    arithmetic: the NumPy calls of the general case cost 10 µs per dimension (measured),
+    most of what a read of one small chunk spends outside its codec and I/O."""
+    ix = start // dim.size
+    lo = ix * dim.size
+    hi = min(lo + dim.size, dim.length)
+    first = start - lo
+    return DimPlan([ix], [slice(first, last - lo + 1, step)], [slice(0, n)], [n == hi - lo])
 
 
 def _ints_plan(indices: IntArray, dim: DimGrid) -> DimPlan:

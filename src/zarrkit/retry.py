@@ -3,13 +3,13 @@ stop at their first failure and say exactly what they did not do.
 
 A request to a remote store (an object store, Redis, PostgreSQL) that fails transiently (a
 5xx or 429 answer, a connection reset or refused, a timeout, a body shorter than announced,
-a checksum mismatch in transfer) is tried again after an exponential backoff with full
-jitter, up to ``retry_attempts`` tries, none starting later than ``retry_deadline`` seconds
-after the first (the last backoff is cut short to try once more at the deadline). What is
-not transient (a missing key, a refusal, a conflict) is raised at once. Each backend says
-which of its errors are transient (its ``Classify`` function); a request that still fails
-raises :class:`~zarrkit.errors.RetriesExhaustedError` naming the key, the operation, the
-tries made and the last reason.
+a checksum mismatch in transfer) is tried again at once, then after exponential backoffs
+with full jitter, up to ``retry_attempts`` tries, none starting later than
+``retry_deadline`` seconds after the first (the last backoff is cut short to try once more
+at the deadline). What is not transient (a missing key, a refusal, a conflict) is raised at
+once. Each backend says which of its errors are transient (its ``Classify`` function); a
+request that still fails raises :class:`~zarrkit.errors.RetriesExhaustedError` naming the
+key, the operation, the tries made and the last reason.
 
 Batches (:func:`fan_out`, :func:`settle`) run on a pool; the first failure cancels the rest
 of the batch and of every batch nested in it (the requests of one array read): requests not
@@ -83,10 +83,13 @@ class RetryPolicy:
         return cls(**{f: options.get(name, config.get(name)) for f, name in SETTINGS.items()})
 
     def delay(self, retry: int) -> float:
-        """Seconds to wait before retry ``retry`` (1 for the first): a uniform draw below an
-        exponentially growing ceiling ("full jitter"), so clients that failed together
-        spread out instead of failing together again."""
-        ceiling = min(self.max_backoff, self.backoff * self.multiplier ** (retry - 1))
+        """Seconds to wait before retry ``retry`` (1 for the first): none before the first,
+        since a read of many objects waits for its slowest request and the failure itself
+        took a round trip; then a uniform draw below an exponentially growing ceiling
+        ("full jitter"), so clients that keep failing together spread out."""
+        if retry == 1:
+            return 0.0
+        ceiling = min(self.max_backoff, self.backoff * self.multiplier ** (retry - 2))
         return random.uniform(0, ceiling)
 
 

@@ -129,6 +129,8 @@ class _RewriteBetween(WrapperStore):
     its byte ranges require the index's version) or without (then the index is read again
     after them), through the generic :meth:`Store.get_then`, as an object store does."""
 
+    native_concurrency = True  # requests are round trips: shards come with their index
+
     def __init__(self, inner: Store, key: str, replacement: bytes, versions: bool) -> None:
         super().__init__(inner)
         self.key, self.replacement = key, replacement

@@ -23,7 +23,6 @@ import subprocess
 import tempfile
 import threading
 import urllib.request
-import uuid
 from email.utils import formatdate
 from pathlib import Path
 
@@ -90,11 +89,15 @@ def s3_single_options(moto_single_server):
 
 
 @pytest.fixture
-def s3_fault_proxy(moto_single_server):
+def s3_fault_proxy(moto_single_server, request):
     """``(proxy, bucket, storage_options)``: a fresh bucket on the single-threaded moto, reached
-    through a fault-injecting proxy (no faults until ``proxy.configure(faults=[...])``)."""
+    through a fault-injecting proxy (no faults until ``proxy.configure(faults=[...])``).
+
+    The bucket is named after the test, so the seeded faults hit the same requests every run.
+    """
+    name = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
     with FaultProxy(moto_single_server) as proxy:
-        bucket, options = s3_bucket(proxy.url, f"faulty-{uuid.uuid4().hex[:12]}")
+        bucket, options = s3_bucket(proxy.url, f"faulty-{name}")
         proxy.reset_stats()
         yield proxy, bucket, options
 

@@ -8,7 +8,6 @@ fault-injecting proxy in front of moto (``zarrkit.testing``).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import obstore.store
 import pytest
 
 import zarrkit
+from zarrkit import telemetry
 from zarrkit.errors import ConflictError, PartialWriteError, RetriesExhaustedError, StoreError
 from zarrkit.storage.object import NO_RETRIES, ObjectStore, transient
 from zarrkit.testing.fault_proxy import FaultProxy
@@ -78,6 +78,22 @@ def test_window_reads_under_30_percent_faults_are_right_every_time(
     for _ in range(5):
         np.testing.assert_array_equal(open_http(faulty, name, **QUICK)[WINDOW], DATA[WINDOW])
     assert sum(faulty.stats().faults.values()) >= 10  # the faults did happen
+
+
+def test_each_failed_request_is_tried_again_at_once_then_after_a_backoff(
+    faulty: ObjectServer,
+) -> None:
+    faulty.configure(faults=[Fault(kind="503", rate=0.3, keys=CHUNKS)], seed=3)
+    array = open_http(faulty, "unsharded")
+    faulty.reset_stats()
+    events: list[telemetry.RetryEvent] = []
+    with telemetry.subscribed(events.append, telemetry.RetryEvent):
+        np.testing.assert_array_equal(array[WINDOW], DATA[WINDOW])
+    first = [e.delay for e in events if e.attempt == 1]
+    assert len(first) >= 5 and set(first) == {0.0}
+    assert all(0 <= e.delay < 0.01 * 3 ** (e.attempt - 2) for e in events if e.attempt > 1)
+    chunks = 6 * 8  # the chunks of WINDOW: rows 1-6, columns 0-7
+    assert faulty.stats().total == chunks + len(events)  # each retry is one request
 
 
 def test_answers_slower_than_the_timeout_are_tried_again(faulty: ObjectServer) -> None:
@@ -201,7 +217,7 @@ def test_what_obstore_retried_already_is_not_retried_again(faulty: ObjectServer)
 @pytest.fixture
 def s3(s3_fault_proxy: tuple[FaultProxy, str, dict]) -> Iterator[tuple[FaultProxy, str, dict]]:
     proxy, bucket, options = s3_fault_proxy
-    yield proxy, f"s3://{bucket}/{uuid.uuid4().hex}", {**options, **QUICK}
+    yield proxy, f"s3://{bucket}/data", {**options, **QUICK}
 
 
 def test_s3_window_reads_under_30_percent_faults_are_right_every_time(s3) -> None:

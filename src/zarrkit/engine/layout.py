@@ -39,6 +39,8 @@ class KeyedChunks:
         self._template = None if template is None else prefix.replace("%", "%%") + template
 
     def key(self, coords: Coords) -> str:
+        if self._template is not None:
+            return self._template % coords
         return self.prefix + self.chunk_key(coords)
 
     def keys(self, coords: Sequence[Coords]) -> list[str]:
@@ -147,12 +149,13 @@ def layout_for(
     codecs store chunks inside chunks (sharding: reads fetch byte ranges, not whole shards)."""
     dims = meta.chunk_grid.dims(meta.shape)
     template = getattr(meta.chunk_key_encoding, "template", None)
-    chunks: ChunkAccess = KeyedChunks(
+    keyed = KeyedChunks(
         store, prefix, meta.chunk_key, None if template is None else template(len(meta.shape))
     )
+    chunks: ChunkAccess = keyed
     inner = pipeline.inner_chunks
     if inner is not None:
-        chunks = inner.access(store, lambda c: prefix + meta.chunk_key(c), dims)
+        chunks = inner.access(store, keyed.key, dims)
         dims = inner.dims(dims)
         pipeline = inner.pipeline
     return Layout(

@@ -121,15 +121,20 @@ def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:
     """For each chunk of ``plan`` (a selection of step-1 slices), whether it takes every
     stored element of its chunk into a block of the output (so it decodes straight into
     it): decided per dimension, then combined."""
-    flags = np.ones((), dtype=bool)
     shape = layout.pipeline.spec.shape
-    for dim_plan, dim, nominal in zip(plan.plans, layout.dims, shape, strict=True):
-        whole = [
+    per_dim = [
+        [
             complete and out.stop - out.start == (nominal if dim.padded else dim.chunk_len(ix))
             for ix, out, complete in zip(
                 dim_plan.ixs, cast(list[slice], dim_plan.out_sel), dim_plan.complete, strict=True
             )
         ]
+        for dim_plan, dim, nominal in zip(plan.plans, layout.dims, shape, strict=True)
+    ]
+    if all(all(whole) for whole in per_dim):  # the usual case: no NumPy calls (5 us)
+        return [True] * len(plan)
+    flags = np.ones((), dtype=bool)
+    for whole in per_dim:
         flags = np.logical_and.outer(flags, np.array(whole, dtype=bool))
     return cast(list[bool], flags.ravel().tolist())
 

@@ -4,11 +4,13 @@ the shards that hold them.
 Reading inner chunks of a shard takes one request on a warm object store: the shard's
 index is cached with the shard's version (:mod:`.index_cache`), and the byte ranges are
 read on condition that the shard still has that version; a rewritten shard fails that
-condition, and its index is read again. A cold read fetches the index (with the bytes just
-before it, which may hold the wanted inner chunks or the whole shard) and then the ranges
-still missing, both from one version of the shard (:meth:`~zarrkit.storage.Store.get_then`:
-one open file, one transaction, or conditional requests). Ranges of one shard that lie
-within ``coalesce_gap`` bytes of each other are read in one request.
+condition, and its index is read again. A cold read fetches the index (where requests
+are round trips, with the bytes just before it, which may hold the wanted inner chunks or
+the whole shard) and then the ranges still missing, both from one version of the shard
+(:meth:`~zarrkit.storage.Store.get_then`: one open file, one transaction, or conditional
+requests); an index whose bytes are those decoded last time is not decoded again (local
+files read it with every read). Ranges of one shard that lie within ``coalesce_gap`` bytes
+of each other are read in one request.
 
 Writing replaces whole shards: a shard whose every inner chunk is written whole is built
 without reading; otherwise it is read, updated and rewritten under the shard's lock, and
@@ -20,13 +22,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
 
 from zarrkit import config
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import ChunkSpec
-from zarrkit.codecs.sharding.index_cache import INDEXES
+from zarrkit.codecs.sharding.index_cache import INDEXES, CachedIndex
 from zarrkit.codecs.sharding.layout import EMPTY, ShardGrid
 from zarrkit.errors import CodecError, ConflictError
 from zarrkit.metadata.chunk_grid import DimGrid, inner_dims
@@ -119,58 +121,66 @@ class ShardedChunks:
 
     def get_chunks(self, coords: Sequence[Coords]) -> list[Blob | None]:
         """The encoded inner chunks at ``coords`` (``None`` where absent)."""
-        wanted: dict[Coords, list[tuple[int, Coords]]] = defaultdict(list)
+        wanted: dict[Coords, tuple[list[int], list[Coords]]] = {}
+        locate = self.grid.locate
         for i, c in enumerate(coords):
-            shard, inner = self.grid.locate(c)
-            wanted[shard].append((i, inner))
+            shard, inner = locate(c)
+            found = wanted.get(shard)
+            if found is None:
+                wanted[shard] = ([i], [inner])
+            else:
+                found[0].append(i)
+                found[1].append(inner)
+        if len(wanted) == 1:
+            ((shard, (_, inners)),) = wanted.items()
+            return self._read_inner(shard, inners)  # positions are 0, 1, ...
         result: list[Blob | None] = [None] * len(coords)
 
         def read_shard(shard: Coords) -> None:
-            items = wanted[shard]
-            blobs = self._read_inner(shard, [c for _, c in items])
-            for (i, _), blob in zip(items, blobs, strict=True):
+            positions, inners = wanted[shard]
+            for i, blob in zip(positions, self._read_inner(shard, inners), strict=True):
                 result[i] = blob
 
-        if len(wanted) == 1:
-            read_shard(next(iter(wanted)))
-        else:
-            fan_out(read_shard, list(wanted), config.pool("io_threads"))
+        fan_out(read_shard, list(wanted), config.pool("io_threads"))
         return result
 
     def _read_inner(self, shard: Coords, inner: list[Coords]) -> list[Blob | None]:
         """The inner chunks ``inner`` of ``shard``, all from one version of it."""
         key = self.shard_key(shard)
-        cacheable = self.store.versions_cacheable
+        cps = self.grid.cps(shard)
         where = (self.store.identity, key)
-        cached = INDEXES.get(where) if cacheable else None
-        if cached is not None:
-            version, index = cached
-            plan = _ShardRead(self, key, self.grid.cps(shard), inner)
-            requests = plan.plan(index)
+        cached = INDEXES.get(where)
+        if cached is not None and cached.version is not None:
+            plan = _ShardRead(self, key, cps, inner)
+            requests = plan.plan(cached.index)
             try:
-                return plan.blobs(self.store.get_ranges_if(key, requests, version))
+                return plan.blobs(self.store.get_ranges_if(key, requests, cached.version))
             except ConflictError:
                 INDEXES.discard(where)  # rewritten or deleted: read its index again
+                cached = None
                 if active.conflict:
                     emit(ConflictEvent, op="get_ranges_if", store=repr(self.store), key=key)
-        plan = _ShardRead(self, key, self.grid.cps(shard), inner)
-        found = self.store.get_then(key, self._first_request(shard, inner), plan.then)
+        plan = _ShardRead(self, key, cps, inner, cached)
+        found = self.store.get_then(key, self._first_request(shard, cps, inner), plan.then)
         if found is None:
             return [None] * len(inner)
         head, parts = found
-        if cacheable and head.version and plan.index is not None:
-            INDEXES.put(where, head.version, plan.index)
+        if plan.decoded is not None:
+            version = head.version if self.store.versions_cacheable else None
+            INDEXES.put(where, replace(plan.decoded, version=version))
         return plan.blobs(parts)
 
-    def _first_request(self, shard: Coords, inner: list[Coords]) -> ByteRequest:
+    def _first_request(self, shard: Coords, cps: Coords, inner: list[Coords]) -> ByteRequest:
         """The whole shard when every inner chunk of it is wanted (one request), else its
-        index and, in the same request, the bytes beside it."""
+        index and, in the same request where requests are round trips, the bytes beside it."""
         if len(set(inner)) == self.grid.inside(shard, self.counts):
             return OffsetRequest(0)
         at_start = self.codec.index_location == "start"
-        # bytes beside an index at the end are of use only where their offset is known
-        ahead = config.get("shard_read_ahead") if at_start or self.store.supports_versions else 0
-        size = self.codec.index_nbytes(self.grid.cps(shard)) + ahead
+        # bytes beside an index at the end are of use only where their offset is known; on
+        # local files a second read costs less than copying them (7 us per read, measured)
+        useful = at_start or self.store.supports_versions
+        ahead = config.get("shard_read_ahead") if useful and self.store.native_concurrency else 0
+        size = self.codec.index_nbytes(cps) + ahead
         return RangeRequest(0, size) if at_start else SuffixRequest(size)
 
     def _read_index(self, key: str, shard: Coords) -> Any:
@@ -270,15 +280,25 @@ def _put(blobs: dict[Coords, Blob], inner: Coords, blob: Blob | None) -> None:
         blobs[inner] = blob
 
 
+_EMPTY = int(EMPTY)
+
+
 class _ShardRead:
     """One read of inner chunks ``inner`` of shard ``key`` (``cps`` inner chunks per
     dimension): which byte ranges it needs (from the index), which of them came with the
     index, and the inner chunks at the end."""
 
     def __init__(
-        self, access: ShardedChunks, key: str, cps: tuple[int, ...], inner: list[Coords]
+        self,
+        access: ShardedChunks,
+        key: str,
+        cps: tuple[int, ...],
+        inner: list[Coords],
+        known: CachedIndex | None = None,
     ) -> None:
         self.access, self.key, self.cps, self.inner = access, key, cps, inner
+        self.known = known  # the index decoded last time, reused if its bytes are the same
+        self.decoded: CachedIndex | None = None  # the index, when decoded by this read
         self.index: Any = None
         self.entries: list[tuple[int, int]] = []
         self.spans: list[tuple[int, int]] = []  # the ranges requested after the index
@@ -295,8 +315,7 @@ class _ShardRead:
         at_end = access.codec.index_location == "end"
         raw = head[-n:] if at_end else head[:n]
         size = None if start is None or not at_end else start + len(head)
-        index = access.codec.decode_index(raw, self.cps, size, key=self.key)
-        requests = self.plan(index)
+        requests = self.plan(self._decode(raw, size))
         if start is None:
             return requests
         data = memoryview(head)[: len(head) - n] if at_end else memoryview(head)[n:]
@@ -310,11 +329,23 @@ class _ShardRead:
         self.spans = wanted
         return [RangeRequest(a, b) for a, b in wanted]
 
+    def _decode(self, raw: bytes, size: int | None) -> Any:
+        """The checked index of ``raw`` (of a shard of ``size`` bytes, when known)."""
+        codec = self.access.codec
+        checked = (self.cps, size, codec)
+        if self.known is not None and self.known.decodes(raw, checked):
+            return self.known.index
+        index = codec.decode_index(raw, self.cps, size, key=self.key)
+        self.decoded = CachedIndex(raw, checked, index)
+        return index
+
     def plan(self, index: Any) -> list[ByteRequest]:
         """The coalesced ranges holding the inner chunks, by ``index``."""
         self.index = index
-        self.entries = [(int(index[c][0]), int(index[c][1])) for c in self.inner]
-        present = sorted({e for e in self.entries if e[0] != int(EMPTY)})
+        # one NumPy call per inner chunk: scalar indexing would cost four
+        entries = [tuple(index[c].tolist()) for c in self.inner]
+        self.entries = cast(list[tuple[int, int]], entries)
+        present = sorted({e for e in self.entries if e[0] != _EMPTY})
         self.spans = _coalesce(present, config.get("coalesce_gap"))
         return [RangeRequest(a, b) for a, b in self.spans]
 
@@ -323,7 +354,7 @@ class _ShardRead:
         beside the index."""
         for span, data in zip(self.spans, parts, strict=True):
             self._take(span, memoryview(data))
-        return [None if e[0] == int(EMPTY) else self.pieces[e] for e in self.entries]
+        return [None if e[0] == _EMPTY else self.pieces[e] for e in self.entries]
 
     def _take(self, span: tuple[int, int], data: memoryview) -> None:
         start, end = span
@@ -333,7 +364,7 @@ class _ShardRead:
                 key=self.key,
             )
         for offset, size in self.entries:
-            if offset != int(EMPTY) and start <= offset and offset + size <= end:
+            if offset != _EMPTY and start <= offset and offset + size <= end:
                 self.pieces[(offset, size)] = data[offset - start : offset - start + size]
 
 
