@@ -177,7 +177,7 @@ class Merge:
             and part.shape == pipeline.spec.shape
             and _in_order(chunk_read.chunk_sel, self.whole)
         ):
-            chunk = np.asarray(part, order="C")  # the whole chunk: no fill value to write over
+            chunk = np.array(part, order="C")  # the whole chunk (a copy: codecs may write to it)
         else:
             chunk = (
                 layout.fill_chunk(coords)
