@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.telemetry",),
     ("zarrkit.config", "zarrkit.keys", "zarrkit.progress"),
     ("zarrkit.locking", "zarrkit.registry", "zarrkit.retry"),
-    ("zarrkit.types",),
+    ("zarrkit.lru", "zarrkit.types"),
     ("zarrkit.read_modify_write",),
     # metadata
     ("zarrkit.metadata",),

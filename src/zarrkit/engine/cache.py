@@ -8,13 +8,12 @@ misses and evictions are :class:`~zarrkit.telemetry.CacheEvent` s for telemetry.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
+from zarrkit.lru import LRUBytes
 from zarrkit.telemetry import CacheEvent, active, emit
 
 
@@ -36,21 +35,23 @@ class ChunkCache:
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
         self.max_bytes = max_bytes
-        self.nbytes = 0
-        self.hits = 0
-        self.misses = 0
-        self._items: OrderedDict[Hashable, np.ndarray[Any, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: LRUBytes[Hashable, np.ndarray[Any, Any]] = LRUBytes(_nbytes)
+
+    @property
+    def nbytes(self) -> int:
+        return self._entries.nbytes
+
+    @property
+    def hits(self) -> int:
+        return self._entries.hits
+
+    @property
+    def misses(self) -> int:
+        return self._entries.misses
 
     def get(self, key: Hashable) -> np.ndarray[Any, Any] | None:
         """The cached chunk (read-only) or ``None``."""
-        with self._lock:
-            chunk = self._items.get(key)
-            if chunk is None:
-                self.misses += 1
-            else:
-                self._items.move_to_end(key)
-                self.hits += 1
+        chunk = self._entries.get(key)
         if active.cache:
             nbytes = 0 if chunk is None else chunk.nbytes
             emit(CacheEvent, op="miss" if chunk is None else "hit", key=key, nbytes=nbytes)
@@ -58,43 +59,32 @@ class ChunkCache:
 
     def put(self, key: Hashable, chunk: np.ndarray[Any, Any]) -> None:
         """Remember ``chunk`` (it is made read-only, so callers cannot corrupt the cache)."""
-        if chunk.nbytes > self.max_bytes:
-            return
-        chunk.flags.writeable = False
-        evicted = []
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self.nbytes -= old.nbytes
-            self._items[key] = chunk
-            self.nbytes += chunk.nbytes
-            while self.nbytes > self.max_bytes:
-                evicted.append(self._items.popitem(last=False))
-                self.nbytes -= evicted[-1][1].nbytes
+        if chunk.nbytes <= self.max_bytes:
+            chunk.flags.writeable = False
+        evicted = self._entries.put(key, chunk, self.max_bytes)
         if active.cache:
             for old_key, old_chunk in evicted:
                 emit(CacheEvent, op="evict", key=old_key, nbytes=old_chunk.nbytes)
 
     def discard(self, key: Hashable) -> None:
         """Forget ``key`` (after a write)."""
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self.nbytes -= old.nbytes
+        self._entries.discard(key)
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.nbytes = 0
+        self._entries.clear()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._entries)
 
     def __repr__(self) -> str:
         return (
             f"ChunkCache({len(self)} chunks, {self.nbytes}/{self.max_bytes} bytes, "
             f"hits={self.hits}, misses={self.misses})"
         )
+
+
+def _nbytes(chunk: np.ndarray[Any, Any]) -> int:
+    return int(chunk.nbytes)
 
 
 def as_cache(cache: ChunkCache | int | None) -> ChunkCache | None:

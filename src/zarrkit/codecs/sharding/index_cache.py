@@ -13,14 +13,13 @@ setting is exceeded.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from zarrkit import config
+from zarrkit.lru import LRUBytes
 from zarrkit.types import Version
 
 Index = np.ndarray[Any, np.dtype[np.uint64]]
@@ -47,50 +46,36 @@ class CachedIndex:
 
 
 class IndexCache:
-    """An LRU map of ``(store identity, shard key)`` to :class:`CachedIndex`."""
+    """An LRU map of ``(store identity, shard key)`` to :class:`CachedIndex`, within the
+    ``shard_index_cache_bytes`` setting."""
 
     def __init__(self) -> None:
-        self.nbytes = 0
-        self._items: OrderedDict[tuple[str, str], CachedIndex] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: LRUBytes[tuple[str, str], CachedIndex] = LRUBytes(_nbytes)
+
+    @property
+    def nbytes(self) -> int:
+        return self._entries.nbytes
 
     def get(self, where: tuple[str, str]) -> CachedIndex | None:
-        with self._lock:
-            found = self._items.get(where)
-            if found is not None:
-                self._items.move_to_end(where)
-            return found
+        return self._entries.get(where)
 
     def put(self, where: tuple[str, str], entry: CachedIndex) -> None:
-        limit = config.get("shard_index_cache_bytes")
-        if entry.nbytes > limit:
-            return
         # not a view keeping the bytes it was decoded from alive
         entry = replace(entry, raw=bytes(entry.raw), index=entry.index.copy())
-        with self._lock:
-            self._pop(where)
-            self._items[where] = entry
-            self.nbytes += entry.nbytes
-            while self.nbytes > limit:
-                _, evicted = self._items.popitem(last=False)
-                self.nbytes -= evicted.nbytes
+        self._entries.put(where, entry, config.get("shard_index_cache_bytes"))
 
     def discard(self, where: tuple[str, str]) -> None:
-        with self._lock:
-            self._pop(where)
+        self._entries.discard(where)
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.nbytes = 0
+        self._entries.clear()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._entries)
 
-    def _pop(self, where: tuple[str, str]) -> None:
-        old = self._items.pop(where, None)
-        if old is not None:
-            self.nbytes -= old.nbytes
+
+def _nbytes(entry: CachedIndex) -> int:
+    return entry.nbytes
 
 
 #: The process-wide cache every sharded array shares.
