@@ -6,19 +6,8 @@ chunks are fetched in batches and decoded on the shared pool (:mod:`~zarrkit.eng
 or merged, encoded and stored under their locks (:mod:`~zarrkit.engine.writing`).
 """
 
-from zarrkit.engine.batches import run_batched
-from zarrkit.engine.layout import KeyedChunks, Layout, layout_for
-from zarrkit.engine.reading import fetch, iter_chunks, read
+from zarrkit.engine.layout import Layout, layout_for
+from zarrkit.engine.reading import iter_chunks, read
 from zarrkit.engine.writing import remove, write
 
-__all__ = [
-    "KeyedChunks",
-    "Layout",
-    "fetch",
-    "iter_chunks",
-    "layout_for",
-    "read",
-    "remove",
-    "run_batched",
-    "write",
-]
+__all__ = ["Layout", "iter_chunks", "layout_for", "read", "remove", "write"]
