@@ -11,12 +11,14 @@ with ``--loops 0`` (imports, opening) from instruction counts. Examples::
         python -m benchmarks.hotspots --workload W3 --op read --dir /tmp/w3 --loops 5
 
 Ops: ``read`` (the whole array), ``write`` (the whole array, overwriting in place), ``inner``
-(the workload's single-inner-chunk reads), ``batches`` (W9's random row batches). Prints the
-seconds per loop and per chunk (inner chunk for sharded arrays; per read for ``inner`` and
-``batches``). ``--setup`` and ``--check`` compare the array's values with the data.
-``--threads 1`` runs every worker pool with one thread, for a per-chunk CPU split without
-thread interleaving. ``--subscriber every`` (or ``array``) subscribes a telemetry subscriber
-that does nothing to every event (or to ``ArrayEvent`` only), for the cost of telemetry.
+(the workload's single-inner-chunk reads), ``windows`` (W4's random 64x64 windows, one call
+each), ``vindex`` (W7's scattered points, one call), ``batches`` (W9's random row batches).
+Prints the seconds per loop and per chunk (inner chunk for sharded arrays; per read for
+``inner``, ``windows`` and ``batches``; per point for ``vindex``). ``--setup`` and ``--check``
+compare the array's values with the data. ``--threads 1`` runs every worker pool with one
+thread, for a per-chunk CPU split without thread interleaving. ``--subscriber every`` (or
+``array``) subscribes a telemetry subscriber that does nothing to every event (or to
+``ArrayEvent`` only), for the cost of telemetry.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from zarrkit import telemetry
 
 def units(wl: Workload, op: str) -> int:
     """What one loop of ``op`` is divided by: chunks for whole-array ops, reads otherwise."""
-    if op in ("inner", "batches"):
+    if op in PER_READ:
         return wl.count
     return math.prod(-(-n // c) for n, c in zip(wl.shape, wl.chunks, strict=True))
 
@@ -52,9 +54,12 @@ def run(wl: Workload, op: str, path: Path, loops: int) -> tuple[float, float]:
         once = lambda: arr[...]  # noqa: E731
     elif op == "write":
         once = lambda: arr.__setitem__(Ellipsis, data)  # noqa: E731
-    elif op == "inner":
-        sels = workloads.selections(wl, "inner")
+    elif op in workloads.SELECTION_OPS:
+        sels = workloads.selections(wl, op)
         once = lambda: [arr[sel] for sel in sels]  # noqa: E731
+    elif op == "vindex":
+        points = workloads.points(wl)
+        once = lambda: arr.vindex[points]  # noqa: E731
     else:
         rows = workloads.batches(wl)
         once = lambda: [arr.get_orthogonal_selection((r,)) for r in rows]  # noqa: E731
@@ -73,7 +78,7 @@ def check(wl: Workload, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workload", required=True, choices=sorted(workloads.WORKLOADS))
-    parser.add_argument("--op", required=True, choices=("read", "write", "inner", "batches"))
+    parser.add_argument("--op", required=True, choices=("read", "write", *PER_READ))
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--loops", type=int, default=10)
     parser.add_argument("--setup", action="store_true", help="write the array first")
@@ -105,6 +110,8 @@ def main() -> None:
     )
 
 
+#: Ops measured per read (or point), not per chunk of the array.
+PER_READ = ("inner", "windows", "vindex", "batches")
 _POOLS = ("threads", "read_threads", "io_threads")
 _SUBSCRIBED: dict[str, tuple[type[telemetry.Event], ...]] = {
     "every": (),
