@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import zarrkit
+from zarrkit.codecs import CodecPipeline
 from zarrkit.engine import reading
 from zarrkit.errors import CodecError
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, V2KeyEncoding
@@ -78,3 +79,52 @@ def test_corrupt_chunk_names_its_key_on_every_path(tmp_path: object, key: object
         a.oindex[key] if isinstance(key, list) else a[key]
     with pytest.raises(CodecError, match="'c/0'"):
         list(a.iter_chunks())
+
+
+def _windows(shape: tuple[int, ...], seed: int = 3) -> list[tuple[slice, ...]]:
+    rng = np.random.default_rng(seed)
+    windows = []
+    for _ in range(25):
+        starts = [int(rng.integers(0, n)) for n in shape]
+        stops = [int(rng.integers(s + 1, n + 1)) for s, n in zip(starts, shape, strict=True)]
+        windows.append(tuple(slice(a, b) for a, b in zip(starts, stops, strict=True)))
+    return windows
+
+
+@pytest.mark.parametrize(
+    ("options", "heads"),
+    [
+        ({"dtype": "f8"}, True),
+        ({"dtype": "i2", "shards": (20, 12)}, True),  # inner chunks of shards
+        ({"dtype": "u1", "zarr_format": 2}, True),
+        ({"dtype": ">f4", "zarr_format": 2}, True),  # big-endian bytes, as the dtype
+        ({"dtype": "f8", "zarr_format": 2, "order": "F"}, False),  # stored transposed
+        ({"dtype": "f8", "cache": 1 << 20}, False),  # the cache keeps whole chunks
+        ({"dtype": "f8", "compressors": {"name": "gzip"}}, False),
+    ],
+)
+def test_windows_decode_leading_rows_where_they_can(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, options: dict[str, object], heads: bool
+) -> None:
+    pytest.importorskip("zstandard")
+    shape, data_dtype = (43, 37), np.dtype(options["dtype"])  # type: ignore[call-overload]
+    data = np.arange(43 * 37).reshape(shape).astype(data_dtype)
+    a = zarrkit.create_array(tmp_path, shape=shape, chunks=(10, 12), fill_value=5, **options)  # type: ignore[arg-type]
+    a[:30] = data[:30]  # the chunks of rows 30 and on are missing: the fill value
+    expected = data.copy()
+    expected[30:] = 5
+    short: list[int] = []
+    decode_head = CodecPipeline.decode_head
+
+    def spy(self: CodecPipeline, blob: bytes, rows: int, **kw: object) -> np.ndarray:
+        head = decode_head(self, blob, rows, **kw)  # type: ignore[arg-type]
+        short.append(len(head) < self.spec.shape[0])
+        return head
+
+    monkeypatch.setattr(CodecPipeline, "decode_head", spy)
+    for window in [*_windows(shape), (3, slice(4, 30)), (slice(31, 43), slice(0, 37))]:
+        np.testing.assert_array_equal(a[window], expected[window])
+    for threads in (1, 4):
+        with zarrkit.config.set(read_threads=threads):
+            np.testing.assert_array_equal(a[slice(1, 42, 3), 7:9], expected[1:42:3, 7:9])
+    assert any(short) == heads

@@ -236,3 +236,34 @@ def test_pipelines_pickle() -> None:
         again = pickle.loads(pickle.dumps(pipeline))
         assert bytes(again.encode(DATA)) == bytes(pipeline.encode(DATA))
         assert again.to_v3_json() == pipeline.to_v3_json()
+
+
+BIG = ChunkSpec(shape=(64, 300), dtype=np.dtype("<i4"), fill_value=0)
+BIG_DATA = np.arange(64 * 300, dtype="<i4").reshape(64, 300)
+
+
+@pytest.mark.parametrize(
+    ("codecs", "partial"),
+    [
+        (["bytes", "zstd"], True),
+        ([{"name": "bytes", "configuration": {"endian": "big"}}, "zstd"], False),
+        (["bytes", {"name": "zstd", "configuration": {"checksum": True}}], False),
+        (["bytes", "zstd", "crc32c"], False),  # the checksum covers every byte
+        (["bytes", "gzip"], False),
+        (["bytes"], False),
+        ([{"name": "transpose", "configuration": {"order": [1, 0]}}, "bytes", "zstd"], False),
+    ],
+)
+def test_decode_head_gives_leading_rows_or_the_whole_chunk(
+    codecs: list[Any], partial: bool
+) -> None:
+    pytest.importorskip("zstandard")
+    pipeline = CodecPipeline.from_v3(codecs, BIG)
+    blob = bytes(pipeline.encode(BIG_DATA))
+    for rows in (1, 17, 63, 64):
+        head = pipeline.decode_head(blob, rows, key="c/1/0")
+        np.testing.assert_array_equal(head[:rows], BIG_DATA[:rows])
+        expected = rows if partial else 64
+        assert head.shape == (expected, 300)
+    with pytest.raises(CodecError, match="c/1/0"):
+        pipeline.decode_head(blob[:-5], 3, key="c/1/0")

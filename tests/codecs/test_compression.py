@@ -349,3 +349,68 @@ def test_stdlib_trailing_garbage_raises(codec_id: str) -> None:
         FORMATS[codec_id].decode(codec, blob + b"junk")
     with pytest.raises(CodecError, match="truncated"):
         FORMATS[codec_id].decode(codec, blob[:-5])
+
+
+def _last_block_payload(frame: bytes) -> int:
+    """Where the payload of the last block of ``frame`` (one zstd frame) starts."""
+    descriptor = frame[4]
+    single = descriptor & 0x20
+    at = (
+        5
+        + (not single)
+        + (0, 1, 2, 4)[descriptor & 3]
+        + (1 if single else 0, 2, 4, 8)[descriptor >> 6]
+    )
+    while True:
+        header = int.from_bytes(frame[at : at + 3], "little")
+        if header & 1:
+            return at + 3
+        at += 3 + (1 if (header >> 1) & 3 == 1 else header >> 3)
+
+
+def test_zstd_head_decodes_only_the_blocks_it_needs() -> None:
+    needs("zstandard")
+    raw = np.random.default_rng(1).integers(0, 1000, 50_000).astype("<i4").tobytes()
+    frame = zstandard.ZstdCompressor(level=3).compress(raw)  # two compressed blocks
+    codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
+    for head in (1, 1000, 150_000, len(raw)):
+        assert bytes(fmt.decode_head(codec, frame, len(raw), head)) == raw[:head]
+    bad = bytearray(frame)
+    bad[_last_block_payload(frame)] ^= 0xFF  # the last block is corrupt
+    with pytest.raises(CodecError):
+        fmt.decode_exact(codec, bytes(bad), len(raw))
+    assert bytes(fmt.decode_head(codec, bytes(bad), len(raw), 1000)) == raw[:1000]
+
+
+def test_zstd_head_checks_the_frame_or_declines(zstd_decoder: str) -> None:
+    raw = DATA.tobytes()
+    frame = bytes(numcodecs.Zstd().encode(raw))
+    checked = bytes(numcodecs.Zstd(checksum=True).encode(raw))
+    codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
+    for bad in (frame[:-3], frame[:6], frame + b"x", frame + b"\0" * 4):
+        with pytest.raises(CodecError):
+            fmt.decode_head(codec, bad, len(raw), 8)
+    # declined: a checksum (verified only by a whole decode), two frames, another size,
+    # no zstandard
+    assert fmt.decode_head(codec, checked, len(raw), 8) is None
+    assert fmt.decode_head(codec, frame + frame, 2 * len(raw), 8) is None
+    assert fmt.decode_head(codec, frame, len(raw) + 4, 8) is None
+    head = fmt.decode_head(codec, frame, len(raw), 8)
+    assert (head is None) == (zstd_decoder == "numcodecs")
+    assert FORMATS["gzip"].decode_head(numcodecs.GZip(), b"", 8, 4) is None
+
+
+def test_zstd_heads_and_whole_decodes_share_a_thread_safely() -> None:
+    needs("zstandard")
+    raw = DATA.tobytes()
+    frame = bytes(numcodecs.Zstd().encode(raw))
+    codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
+
+    def mixed() -> bool:
+        ok = True
+        for i in range(20):  # a head leaves its stream unfinished; the next call resets it
+            ok &= bytes(fmt.decode_head(codec, frame, len(raw), 100 + i)) == raw[: 100 + i]
+            ok &= bytes(fmt.decode_exact(codec, frame, len(raw))) == raw
+        return ok
+
+    assert all(_in_threads(mixed))

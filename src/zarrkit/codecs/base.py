@@ -177,6 +177,12 @@ class BytesBytesCodec(Codec):
         False when this codec cannot (the caller then uses :meth:`decode`)."""
         return False
 
+    def decode_head(self, blob: Blob, spec: ChunkSpec, nbytes: int, head: int) -> Blob | None:
+        """The first ``head`` of the ``nbytes`` bytes ``blob`` decodes to, decoding no
+        further than needed (partial reads of large chunks), or None when this codec cannot
+        stop early (the caller then decodes it whole)."""
+        return None
+
 
 def evolve_all(codecs: Sequence[Codec], spec: ChunkSpec) -> list[Codec]:
     """Each codec evolved with the spec it encodes: the array's chunk spec, as the

@@ -69,6 +69,14 @@ class NumcodecBytesBytes(BytesBytesCodec):
         except Exception as e:
             raise self._cannot_decode(e) from e
 
+    def decode_head(self, blob: Blob, spec: ChunkSpec, nbytes: int, head: int) -> Blob | None:
+        try:
+            return self.compression.decode_head(self._codec(), blob, nbytes, head)
+        except (CodecError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise self._cannot_decode(e) from e
+
     def _cannot_decode(self, error: Exception) -> CodecError:
         """A failure of the library as a :class:`CodecError` naming the format."""
         return CodecError(f"{self.codec_id}: cannot decode: {type(error).__name__}: {error}")

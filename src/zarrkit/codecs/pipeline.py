@@ -98,6 +98,17 @@ class CodecPipeline:
             if self.array_array or self.bytes_bytes
             else self.array_bytes.inner_chunks(self.spec)
         )
+        #: The bytes of one row (along the first axis) when the stored bytes are the chunk's
+        #: in C order behind one compressor, which may decode just the leading rows; else 0.
+        self._row_bytes = (
+            self._nbytes // spec.shape[0]
+            if self._plain is not None
+            and not self.array_array
+            and len(self.bytes_bytes) == 1
+            and spec.shape
+            and spec.shape[0]
+            else 0
+        )
         self._check_size()
 
     @classmethod
@@ -184,6 +195,26 @@ class CodecPipeline:
             return chunk
         except Exception as e:
             raise_keyed(e, key)
+
+    def decode_head(self, blob: Blob, rows: int, *, key: str | None = None) -> np.ndarray[Any, Any]:
+        """The chunk stored as ``blob`` (possibly read-only), decoded no further than its first
+        ``rows`` rows (along the first axis) where the codecs can stop early: then its
+        leading ``rows`` rows, else the whole chunk (a read of part of a large chunk)."""
+        if not self._row_bytes or rows >= self.spec.shape[0]:
+            return self.decode(blob, key=key, writable=False)
+        if active.codec and not within("codec"):
+            call = partial(self.decode_head, blob, rows, key=key)
+            return observe_codec(
+                "decode", self.names, _blob_nbytes(blob), call, _array_nbytes, key=key
+            )
+        compressor = self.bytes_bytes[0]
+        try:
+            data = compressor.decode_head(blob, self._inner, self._nbytes, rows * self._row_bytes)
+        except Exception as e:
+            raise_keyed(e, key)
+        if data is None:
+            return self.decode(blob, key=key, writable=False)
+        return np.frombuffer(data, self._plain).reshape(rows, *self._inner.shape[1:])
 
     def decode_into(self, blob: Blob, out: np.ndarray[Any, Any], *, key: str | None = None) -> None:
         """Decode ``blob`` into ``out`` (a view of shape ``spec.shape``): straight into its

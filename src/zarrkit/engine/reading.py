@@ -166,19 +166,25 @@ def _place(
                 block = buffer[out_sel] if out_sel else buffer[...]
                 pipeline.decode_into(item, block)  # type: ignore[arg-type]
             else:
-                buffer[out_sel] = _decoded(layout, c, item)[chunk_sel]
+                buffer[out_sel] = _decoded(layout, c, item, chunk_sel)[chunk_sel]
         except ZarrkitError as e:
             raise_keyed(e, layout.chunks.key(c))
 
 
-def _decoded(layout: Layout, coords: Coords, item: Fetched) -> NDArray:
-    """The whole decoded chunk (read-only, cached when ``layout`` caches), of a fetched one."""
+def _decoded(
+    layout: Layout, coords: Coords, item: Fetched, sel: tuple[object, ...] = ()
+) -> NDArray:
+    """The decoded chunk (read-only, cached when ``layout`` caches), of a fetched one; when
+    ``sel`` starts with a slice and nothing caches, maybe only the rows up to its stop."""
     if isinstance(item, np.ndarray):
         return item
     if item is None:
         return layout.fill_chunk(coords)
     key = layout.chunks.key(coords) if active.codec else None  # for the subscribers only
-    chunk = layout.pipeline_at(coords).decode(item, key=key, writable=False)
+    pipeline = layout.pipeline_at(coords)
+    if layout.cache is None and sel and isinstance(sel[0], slice):
+        return pipeline.decode_head(item, sel[0].stop, key=key)
+    chunk = pipeline.decode(item, key=key, writable=False)
     if layout.cache is not None:
         layout.cache.put(layout.cache_key(coords), chunk)
     return chunk

@@ -42,6 +42,11 @@ class Compression:
         when this format cannot."""
         return False
 
+    def decode_head(self, codec: Any, data: Blob, nbytes: int, head: int) -> Blob | None:
+        """The first ``head`` of the ``nbytes`` bytes ``data`` decodes to, or None when this
+        format cannot stop early."""
+        return None
+
 
 class Stream(Compression, ABC):
     """A format decoded by a streaming decompressor that can stop at a bound."""

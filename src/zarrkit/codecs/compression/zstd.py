@@ -92,6 +92,19 @@ class Zstd(Compression):
             out[:] = decoded
         return True
 
+    def decode_head(self, codec: Any, data: Blob, nbytes: int, head: int) -> Blob | None:
+        source = _byte_view(data)
+        frames, size, _ = _frames(source)  # truncation and trailing bytes raise here too
+        # a content checksum covers the whole frame: such a frame is decoded whole
+        if not USE_ZSTANDARD or len(frames) != 1 or size != nbytes or source[4] & 0x04:
+            return None
+        out = np.empty(head, np.uint8).data
+        try:
+            _fill(_decompressor().stream_reader(source), out)
+        except zstandard.ZstdError as e:  # a corrupt block
+            raise CodecError(f"zstd: {e}") from e
+        return out
+
 
 def _compressor(level: int, checksum: bool) -> Any:
     """This thread's compressor for ``level`` and ``checksum`` (reused chunk after chunk:
@@ -183,14 +196,19 @@ def _read(source: memoryview, out: memoryview | None) -> Blob:
 
 
 def _read_exact(reader: Any, out: memoryview) -> None:
+    _fill(reader, out)
+    if reader.read(1):
+        raise CodecError(f"zstd: data holds more than the expected {out.nbytes} bytes")
+
+
+def _fill(reader: Any, out: memoryview) -> None:
+    """Fill ``out`` from a stream reader, which decodes no more blocks than that takes."""
     done = 0
     while done < out.nbytes:
         count = reader.readinto(out[done:])
         if not count:
-            raise CodecError(f"zstd: data holds {done} bytes, expected {out.nbytes}")
+            raise CodecError(f"zstd: data holds {done} bytes, expected at least {out.nbytes}")
         done += count
-    if reader.read(1):
-        raise CodecError(f"zstd: data holds more than the expected {out.nbytes} bytes")
 
 
 def _read_bounded(reader: Any) -> bytes:
