@@ -7,8 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from optional import needs
 
+from zarrkit import indexing
 from zarrkit.errors import BoundsCheckError, BoundsError, IndexingError, SelectionTypeError
 from zarrkit.indexing import (
     Int,
@@ -475,3 +478,20 @@ def test_index_array_next_to_ellipsis_raises_as_in_zarr_python(key: Any) -> None
 def test_row_mask_on_nd_follows_numpy() -> None:
     rows = np.arange(7) > 3  # zarr-python raises; NumPy selects rows
     np.testing.assert_array_equal(get(A2, rows, (3, 4)), A2[rows], strict=True)
+
+
+@given(
+    size=st.integers(1, 9),
+    length=st.integers(1, 80),
+    data=st.data(),
+)
+def test_few_chunks_plan_agrees_with_the_numpy_plan(size: int, length: int, data: Any) -> None:
+    start = data.draw(st.integers(0, length - 1))
+    stop = data.draw(st.integers(start + 1, length))
+    step = data.draw(st.integers(1, 12))
+    dim = DimGrid(length, size)
+    few = indexing._slice_plan(start, stop, step, dim)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexing, "_FEW_CHUNKS", 0)  # the NumPy plan, whatever the span
+        general = indexing._slice_plan(start, stop, step, dim)
+    assert few == general

@@ -488,6 +488,8 @@ class DimPlan:
 
 
 _EMPTY_PLAN = DimPlan([], [], [], [])
+#: Slices spanning fewer chunks than this are planned in plain arithmetic, not NumPy.
+_FEW_CHUNKS = 8
 Part: TypeAlias = tuple[tuple[Any, ...], Any]  # (chunk_sel, out_sel)
 
 
@@ -602,8 +604,8 @@ def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> DimPlan:
     if n == 0:
         return _EMPTY_PLAN
     last = start + (n - 1) * step
-    if dim.edges is None and start // dim.size == last // dim.size:
-        return _one_chunk_plan(start, last, step, n, dim)
+    if dim.edges is None and last // dim.size - start // dim.size < _FEW_CHUNKS:
+        return _few_chunks_plan(start, last, step, dim)
     first_ix, last_ix = dim.chunk_of(np.array([start, last], dtype=np.int64))[0].tolist()
     ixs = np.arange(first_ix, last_ix + 1, dtype=np.int64)
     lo, hi = _chunk_bounds(dim, ixs)
@@ -625,15 +627,24 @@ def _slice_plan(start: int, stop: int, step: int, dim: DimGrid) -> DimPlan:
     )
 
 
-def _one_chunk_plan(start: int, last: int, step: int, n: int, dim: DimGrid) -> DimPlan:
-    """:func:`_slice_plan` of a selection inside one chunk of a regular grid, in plain
+def _few_chunks_plan(start: int, last: int, step: int, dim: DimGrid) -> DimPlan:
+    """:func:`_slice_plan` of a selection spanning a few chunks of a regular grid, in plain
     arithmetic: the NumPy calls of the general case cost 10 µs per dimension (measured),
-    most of what a read of one small chunk spends outside its codec and I/O."""
-    ix = start // dim.size
-    lo = ix * dim.size
-    hi = min(lo + dim.size, dim.length)
-    first = start - lo
-    return DimPlan([ix], [slice(first, last - lo + 1, step)], [slice(0, n)], [n == hi - lo])
+    most of what a read of one small chunk (or a small window) spends outside its codec."""
+    plan = DimPlan([], [], [], [])
+    for ix in range(start // dim.size, last // dim.size + 1):
+        lo = ix * dim.size
+        hi = min(lo + dim.size, dim.length)
+        k0 = (max(lo, start) - start + step - 1) // step  # first selected item in chunk
+        k1 = (min(hi, last + 1) - 1 - start) // step  # last selected item in chunk
+        if k1 < k0:  # a step longer than a chunk skips it
+            continue
+        first = start + k0 * step - lo
+        plan.ixs.append(ix)
+        plan.chunk_sel.append(slice(first, first + (k1 - k0) * step + 1, step))
+        plan.out_sel.append(slice(k0, k1 + 1))
+        plan.complete.append(k1 - k0 + 1 == hi - lo)
+    return plan
 
 
 def _ints_plan(indices: IntArray, dim: DimGrid) -> DimPlan:

@@ -133,6 +133,8 @@ def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:
     ]
     if all(all(whole) for whole in per_dim):  # the usual case: no NumPy calls (5 us)
         return [True] * len(plan)
+    if not all(any(whole) for whole in per_dim):  # small windows: no NumPy calls either
+        return [False] * len(plan)
     flags = np.ones((), dtype=bool)
     for whole in per_dim:
         flags = np.logical_and.outer(flags, np.array(whole, dtype=bool))
