@@ -12,13 +12,13 @@ with ``--loops 0`` (imports, opening) from instruction counts. Examples::
 
 Ops: ``read`` (the whole array), ``write`` (the whole array, overwriting in place), ``inner``
 (the workload's single-inner-chunk reads), ``windows`` (W4's random 64x64 windows, one call
-each), ``vindex`` (W7's scattered points, one call), ``batches`` (W9's random row batches).
-Prints the seconds per loop and per chunk (inner chunk for sharded arrays; per read for
-``inner``, ``windows`` and ``batches``; per point for ``vindex``). ``--setup`` and ``--check``
-compare the array's values with the data. ``--threads 1`` runs every worker pool with one
-thread, for a per-chunk CPU split without thread interleaving. ``--subscriber every`` (or
-``array``) subscribes a telemetry subscriber that does nothing to every event (or to
-``ArrayEvent`` only), for the cost of telemetry.
+each), ``zslice`` and ``column`` (W6's), ``vindex`` (W7's scattered points, one call),
+``batches`` (W9's random row batches). Prints the seconds per loop and per chunk (inner chunk
+for sharded arrays; per read for the selection ops and ``batches``; per point for ``vindex``).
+``--setup`` and ``--check`` compare the array's values with the data. ``--threads 1`` runs
+every worker pool with one thread, for a per-chunk CPU split without thread interleaving.
+``--subscriber every`` (or ``array``) subscribes a telemetry subscriber that does nothing to
+every event (or to ``ArrayEvent`` only), for the cost of telemetry.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from zarrkit import telemetry
 
 def units(wl: Workload, op: str) -> int:
     """What one loop of ``op`` is divided by: chunks for whole-array ops, reads otherwise."""
+    if op in workloads.SELECTION_OPS:
+        return len(workloads.selections(wl, op))
     if op in PER_READ:
         return wl.count
     return math.prod(-(-n // c) for n, c in zip(wl.shape, wl.chunks, strict=True))
@@ -111,7 +113,7 @@ def main() -> None:
 
 
 #: Ops measured per read (or point), not per chunk of the array.
-PER_READ = ("inner", "windows", "vindex", "batches")
+PER_READ = (*workloads.SELECTION_OPS, "vindex", "batches")
 _POOLS = ("threads", "read_threads", "io_threads")
 _SUBSCRIBED: dict[str, tuple[type[telemetry.Event], ...]] = {
     "every": (),
