@@ -18,6 +18,11 @@ and block headers only), so a truncated frame, trailing bytes, or a size header 
 could hold raise before anything is allocated, and a frame without a size header is bounded
 by what its blocks can hold; then ``zstandard``'s stream reader (which stops at a bound)
 or numcodecs, frame by frame, decodes. One decompressor per thread: sharing one crashes.
+
+Heads (``decode_head``): a read of the leading rows of a large chunk stops decoding after
+the blocks that hold them (zstd decodes block by block, up to 128 KiB each), after walking
+the frame as above, so truncation and trailing bytes still raise. A frame with a content
+checksum is decoded whole (the checksum covers it all), as is anything but one frame.
 """
 
 from __future__ import annotations
