@@ -173,16 +173,16 @@ class BytesBytesCodec(Codec):
             raise CodecError(f"{self.name}: decoded {size} bytes, expected {nbytes}")
         return data
 
-    def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
-        """Decode straight into ``out`` (sized for the result) and return True, or return
-        False when this codec cannot (the caller then uses :meth:`decode`)."""
-        return False
-
     def decode_head(self, blob: Blob, spec: ChunkSpec, nbytes: int, head: int) -> Blob | None:
         """The first ``head`` of the ``nbytes`` bytes ``blob`` decodes to, decoding no
         further than needed (partial reads of large chunks), or None when this codec cannot
         stop early (the caller then decodes it whole)."""
         return None
+
+    def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
+        """Decode straight into ``out`` (sized for the result) and return True, or return
+        False when this codec cannot (the caller then uses :meth:`decode`)."""
+        return False
 
 
 def evolve_all(codecs: Sequence[Codec], spec: ChunkSpec) -> list[Codec]:

@@ -61,17 +61,17 @@ class NumcodecBytesBytes(BytesBytesCodec):
         except Exception as e:
             raise self._cannot_decode(e) from e
 
-    def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
+    def decode_head(self, blob: Blob, spec: ChunkSpec, nbytes: int, head: int) -> Blob | None:
         try:
-            return self.compression.decode_into(self._codec(), blob, out)
+            return self.compression.decode_head(self._codec(), blob, nbytes, head)
         except (CodecError, ResourceLimitError):
             raise
         except Exception as e:
             raise self._cannot_decode(e) from e
 
-    def decode_head(self, blob: Blob, spec: ChunkSpec, nbytes: int, head: int) -> Blob | None:
+    def decode_into(self, blob: Blob, spec: ChunkSpec, out: memoryview) -> bool:
         try:
-            return self.compression.decode_head(self._codec(), blob, nbytes, head)
+            return self.compression.decode_into(self._codec(), blob, out)
         except (CodecError, ResourceLimitError):
             raise
         except Exception as e:

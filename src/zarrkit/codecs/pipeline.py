@@ -98,17 +98,11 @@ class CodecPipeline:
             if self.array_array or self.bytes_bytes
             else self.array_bytes.inner_chunks(self.spec)
         )
-        #: The bytes of one row (along the first axis) when the stored bytes are the chunk's
-        #: in C order behind one compressor, which may decode just the leading rows; else 0.
-        self._row_bytes = (
-            self._nbytes // spec.shape[0]
-            if self._plain is not None
-            and not self.array_array
-            and len(self.bytes_bytes) == 1
-            and spec.shape
-            and spec.shape[0]
-            else 0
-        )
+        #: The bytes of a row (first axis) when a chunk is stored as its C-order bytes behind
+        #: one compressor, which may then decode just the leading rows; else 0.
+        heads = self._plain is not None and not self.array_array and len(self.bytes_bytes) == 1
+        rows = spec.shape[0] if spec.shape else 0
+        self._row_bytes = self._nbytes // rows if heads and rows else 0
         self._check_size()
 
     @classmethod
@@ -197,19 +191,13 @@ class CodecPipeline:
             raise_keyed(e, key)
 
     def decode_head(self, blob: Blob, rows: int, *, key: str | None = None) -> np.ndarray[Any, Any]:
-        """The chunk stored as ``blob`` (possibly read-only), decoded no further than its first
-        ``rows`` rows (along the first axis) where the codecs can stop early: then its
-        leading ``rows`` rows, else the whole chunk (a read of part of a large chunk)."""
-        if not self._row_bytes or rows >= self.spec.shape[0]:
-            return self.decode(blob, key=key, writable=False)
-        if active.codec and not within("codec"):
-            call = partial(self.decode_head, blob, rows, key=key)
-            return observe_codec(
-                "decode", self.names, _blob_nbytes(blob), call, _array_nbytes, key=key
-            )
-        compressor = self.bytes_bytes[0]
+        """The chunk stored as ``blob`` (possibly read-only), or only its first ``rows`` rows
+        (along the first axis) where the codecs can stop decoding there (partial reads)."""
+        if not self._row_bytes or rows >= self.spec.shape[0] or active.codec:
+            return self.decode(blob, key=key, writable=False)  # telemetry sees whole decodes
+        head = rows * self._row_bytes
         try:
-            data = compressor.decode_head(blob, self._inner, self._nbytes, rows * self._row_bytes)
+            data = self.bytes_bytes[0].decode_head(blob, self._inner, self._nbytes, head)
         except Exception as e:
             raise_keyed(e, key)
         if data is None:

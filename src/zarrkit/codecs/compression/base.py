@@ -37,15 +37,15 @@ class Compression:
         """``data`` decoded, exactly ``nbytes`` bytes of it (possibly read-only)."""
         return exact(self.decode(codec, data), nbytes)
 
-    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
-        """Decode straight into ``out`` (exactly its size) and return True, or return False
-        when this format cannot."""
-        return False
-
     def decode_head(self, codec: Any, data: Blob, nbytes: int, head: int) -> Blob | None:
         """The first ``head`` of the ``nbytes`` bytes ``data`` decodes to, or None when this
         format cannot stop early."""
         return None
+
+    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
+        """Decode straight into ``out`` (exactly its size) and return True, or return False
+        when this format cannot."""
+        return False
 
 
 class Stream(Compression, ABC):

@@ -89,14 +89,6 @@ class Zstd(Compression):
             _decode_checked(codec, data, decoded)
         return decoded
 
-    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
-        decoded = _one_call(data, out.nbytes)
-        if decoded is None:
-            _decode_checked(codec, data, out)
-        else:
-            out[:] = decoded
-        return True
-
     def decode_head(self, codec: Any, data: Blob, nbytes: int, head: int) -> Blob | None:
         source = _byte_view(data)
         frames, size, _ = _frames(source)  # truncation and trailing bytes raise here too
@@ -109,6 +101,14 @@ class Zstd(Compression):
         except zstandard.ZstdError as e:  # a corrupt block
             raise CodecError(f"zstd: {e}") from e
         return out
+
+    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
+        decoded = _one_call(data, out.nbytes)
+        if decoded is None:
+            _decode_checked(codec, data, out)
+        else:
+            out[:] = decoded
+        return True
 
 
 def _compressor(level: int, checksum: bool) -> Any:
