@@ -128,3 +128,17 @@ def test_windows_decode_leading_rows_where_they_can(
         with zarrkit.config.set(read_threads=threads):
             np.testing.assert_array_equal(a[slice(1, 42, 3), 7:9], expected[1:42:3, 7:9])
     assert any(short) == heads
+
+
+def test_reads_of_leading_rows_still_reject_truncated_chunks(tmp_path: object) -> None:
+    pytest.importorskip("zstandard")
+    a = zarrkit.create_array(tmp_path, shape=(64, 64), chunks=(64, 64), dtype="f8")
+    a[:] = np.arange(64 * 64.0).reshape(64, 64)
+    store = LocalStore(tmp_path)  # type: ignore[arg-type]
+    blob = store.get("c/0/0")
+    assert blob is not None
+    np.testing.assert_array_equal(a[:2, 5:9], np.arange(64 * 64.0).reshape(64, 64)[:2, 5:9])
+    for bad in (blob[:-1], blob + b"\0"):
+        store.set("c/0/0", bad)
+        with pytest.raises(CodecError, match="'c/0/0'"):
+            a[:2, 5:9]
