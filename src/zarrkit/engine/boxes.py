@@ -29,12 +29,12 @@ def place_box(
     first_out: tuple[slice, ...],
 ) -> bool:
     """Decode the encoded chunks ``items`` at ``coords`` (``None``: the fill value) into
-    ``buffer``, whose block for the first of them is ``first_out``, and return True; or
-    return False, placing nothing, unless ``coords`` are every chunk of a box in C order,
-    each stored with the nominal chunk shape and taken whole (the caller checks that), or
-    when one of them does not decode."""
+    ``buffer``, whose block for the first of them is ``first_out``, and return True.
+    Return False, placing nothing, unless ``coords`` are every chunk of a box in C order,
+    each stored with the nominal chunk shape and taken whole (the caller checks that; so
+    never through a cache, which holds decoded chunks), or when one does not decode."""
     shape = layout.pipeline.spec.shape
-    if not shape or not layout.uniform or any(isinstance(i, np.ndarray) for i in items):
+    if not shape or not layout.uniform:
         return False
     extent = _box_extent(coords)
     if extent is None:

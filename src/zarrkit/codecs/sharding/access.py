@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
+
 from zarrkit import config
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import ChunkSpec
@@ -336,8 +338,11 @@ class _ShardRead:
     def plan(self, index: Any) -> list[ByteRequest]:
         """The coalesced ranges holding the inner chunks, by ``index``."""
         self.index = index
-        # one NumPy call per inner chunk: scalar indexing would cost four
-        entries = [tuple(index[c].tolist()) for c in self.inner]
+        if self.cps:  # every entry in one NumPy call
+            at = np.ravel_multi_index(np.asarray(self.inner, dtype=np.intp).T, self.cps)
+            entries = list(map(tuple, index.reshape(-1, 2)[at].tolist()))
+        else:  # a 0-d array: one entry
+            entries = [tuple(index.tolist())]
         self.entries = cast(list[tuple[int, int]], entries)
         present = sorted({e for e in self.entries if e[0] != _EMPTY})
         self.spans = _coalesce(present, config.get("coalesce_gap"))
