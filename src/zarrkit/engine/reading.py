@@ -69,10 +69,9 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
             _place(layout, buffer, items, coords, plan.parts(lo, hi), itertools.repeat(False))
             return
         wholes = whole[lo:hi]
-        # a batch of whole chunks may tile a box of the output: then it is placed at once
-        first = next(plan.parts(lo, lo + 1))[1]
-        if not (all(wholes) and place_box(layout, buffer, items, coords, first)):
-            _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
+        if all(wholes) and _boxed(layout, buffer, items, coords, next(plan.parts(lo, hi))[1]):
+            return
+        _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
 
     if layout.chunks.native_concurrency:
         # stores that fan out natively (object stores, shards) get every chunk at once
@@ -129,7 +128,7 @@ def _read_units(
         picked = [coords[i] for i in unit]
         items = fetch(layout, picked)
         complete = [wholes[i] for i in unit]
-        if all(complete) and place_box(layout, buffer, items, picked, parts[unit[0]][1]):
+        if all(complete) and _boxed(layout, buffer, items, picked, parts[unit[0]][1]):
             return
         _place(layout, buffer, items, picked, [parts[i] for i in unit], complete)
 
@@ -142,6 +141,19 @@ def _read_units(
                 read_unit(unit)
 
         run_batched(run, len(units), config.get("read_threads"))
+
+
+def _boxed(
+    layout: Layout,
+    buffer: NDArray,
+    items: Sequence[Fetched],
+    coords: Sequence[Coords],
+    first_out: tuple[slice, ...],
+) -> bool:
+    """Whether whole chunks ``items`` tile a box of ``buffer`` and were placed at once
+    (:func:`~zarrkit.engine.boxes.place_box`); whole chunks are never read through the
+    cache, so they are encoded or absent."""
+    return place_box(layout, buffer, cast(Sequence[Blob | None], items), coords, first_out)
 
 
 def _whole_chunks(layout: Layout, plan: GridProjection) -> list[bool]:
