@@ -173,3 +173,13 @@ def test_zstd_batch_refuses_what_a_single_decode_refuses(blob: bytes) -> None:
     good = zstd_frames.raw(bytes(256), size=256)
     with pytest.raises(CodecError):
         ZstdCodec().decode_many_into([good, blob], SPEC, memoryview(bytearray(512)), 256)
+
+
+@pytest.mark.parametrize("dtype", ["str", "U3"])
+def test_strings_are_placed_as_boxes(tmp_path: Any, boxed: list[bool], dtype: str) -> None:
+    a = zarrkit.create_array(tmp_path, shape=(4, 6), chunks=(2, 3), dtype=dtype)
+    data = np.array([f"{i}" for i in range(24)]).reshape(4, 6)
+    a[:] = data
+    with zarrkit.config.set(read_threads=1):
+        assert a[:].tolist() == data.tolist()
+    assert boxed == [True]

@@ -14,7 +14,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from zarrkit.engine.layout import Layout, NDArray
 from zarrkit.errors import ZarrkitError
@@ -39,6 +38,13 @@ def place_box(
     extent = _box_extent(coords)
     if extent is None:
         return False
+    block = zip(first_out, extent, shape, strict=True)
+    region = buffer[tuple(slice(s.start, s.start + n * c) for s, n, c in block)]
+    # the block as (chunks along dim 0, elements in a chunk along dim 0, chunks along dim 1,
+    # ...): splitting axes of a strided view gives a view
+    tiled = region.reshape(tuple(x for n, c in zip(extent, shape, strict=True) for x in (n, c)))
+    if not np.may_share_memory(tiled, buffer):
+        return False
     scratch = np.empty((len(items), *shape), layout.dtype)
     try:
         layout.pipeline.decode_many(items, scratch)
@@ -47,15 +53,7 @@ def place_box(
     for i, item in enumerate(items):
         if item is None:
             scratch[i] = layout.fill_value
-    block = zip(first_out, extent, shape, strict=True)
-    region = buffer[tuple(slice(s.start, s.start + n * c) for s, n, c in block)]
     ndim = len(shape)
-    # the block as (chunks along dim 0, elements in a chunk along dim 0, chunks along dim 1, ...)
-    tiled = as_strided(
-        region,
-        shape=tuple(x for n, c in zip(extent, shape, strict=True) for x in (n, c)),
-        strides=tuple(x for s, c in zip(region.strides, shape, strict=True) for x in (s * c, s)),
-    )
     order = tuple(x for d in range(ndim) for x in (d, ndim + d))
     tiled[...] = scratch.reshape(*extent, *shape).transpose(order)
     return True
