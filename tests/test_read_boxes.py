@@ -50,7 +50,9 @@ def test_whole_rows_of_chunks_are_placed_as_boxes(
     )
     data = (np.arange(120).reshape(12, 10) % 7).astype(dtype)
     a[:] = data
-    monkeypatch.setattr(reading, "IN_FLIGHT", 2 * 5 * 3 * 2 * np.dtype(dtype).itemsize)  # 2 rows
+    monkeypatch.setattr(
+        reading, "BOX_IN_FLIGHT", 2 * 5 * 3 * 2 * np.dtype(dtype).itemsize
+    )  # 2 rows
     with zarrkit.config.set(read_threads=2):
         np.testing.assert_array_equal(a[:], data)
         np.testing.assert_array_equal(a[3:9, 2:8], data[3:9, 2:8])
