@@ -372,12 +372,18 @@ def test_each_shard_is_decoded_as_soon_as_it_arrives(monkeypatch):
     """Shard 1's bytes arrive only once shard 0's inner chunks are in the output: a read
     that fetched every shard before decoding any would wait forever (here: fail)."""
     first_placed = threading.Event()
-    place = reading._place
+    place, place_box = reading._place, reading.place_box
 
     def placing(layout, buffer, items, coords, *rest):
         place(layout, buffer, items, coords, *rest)
         if any(c[0] < 2 for c in coords):  # inner chunks 0 and 1 make shard 0
             first_placed.set()
+
+    def placing_box(layout, buffer, items, coords, *rest):
+        placed = place_box(layout, buffer, items, coords, *rest)
+        if placed and any(c[0] < 2 for c in coords):
+            first_placed.set()
+        return placed
 
     class Slow(WrapperStore):
         native_concurrency = True  # each read a round trip, as on object stores
@@ -393,4 +399,5 @@ def test_each_shard_is_decoded_as_soon_as_it_arrives(monkeypatch):
     inner = MemoryStore()
     zarrkit.create_array(inner, shape=(8,), chunks=(2,), shards=(4,), dtype="i4")[:] = np.arange(8)
     monkeypatch.setattr(reading, "_place", placing)
+    monkeypatch.setattr(reading, "place_box", placing_box)
     assert zarrkit.open_array(Slow(inner), mode="r")[:].tolist() == list(range(8))

@@ -184,6 +184,19 @@ class BytesBytesCodec(Codec):
         False when this codec cannot (the caller then uses :meth:`decode`)."""
         return False
 
+    def decode_many_into(
+        self, blobs: Sequence[Blob | None], spec: ChunkSpec, out: memoryview, nbytes: int
+    ) -> None:
+        """Decode each of ``blobs`` into its ``nbytes`` of ``out`` (blob ``i`` into bytes
+        ``i * nbytes`` on), skipping ``None``: chunk after chunk, or in one tighter loop
+        where a codec overrides it."""
+        for i, blob in enumerate(blobs):
+            if blob is not None:
+                part = out[i * nbytes : (i + 1) * nbytes]
+                if not self.decode_into(blob, spec, part):
+                    decoded = self.decode_exact(blob, spec, nbytes)
+                    np.copyto(np.frombuffer(part, np.uint8), np.frombuffer(decoded, np.uint8))
+
 
 def evolve_all(codecs: Sequence[Codec], spec: ChunkSpec) -> list[Codec]:
     """Each codec evolved with the spec it encodes: the array's chunk spec, as the

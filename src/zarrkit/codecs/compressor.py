@@ -3,6 +3,7 @@ installed library (:mod:`zarrkit.codecs.compression`): gzip, zstd, blosc and ``n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numcodecs
@@ -76,6 +77,18 @@ class NumcodecBytesBytes(BytesBytesCodec):
             raise
         except Exception as e:
             raise self._cannot_decode(e) from e
+
+    def decode_many_into(
+        self, blobs: Sequence[Blob | None], spec: ChunkSpec, out: memoryview, nbytes: int
+    ) -> None:
+        try:
+            done = self.compression.decode_many_into(self._codec(), blobs, out, nbytes)
+        except (CodecError, ResourceLimitError):
+            raise
+        except Exception as e:
+            raise self._cannot_decode(e) from e
+        if not done:
+            super().decode_many_into(blobs, spec, out, nbytes)
 
     def _cannot_decode(self, error: Exception) -> CodecError:
         """A failure of the library as a :class:`CodecError` naming the format."""

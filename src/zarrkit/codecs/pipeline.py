@@ -225,6 +225,22 @@ class CodecPipeline:
         except Exception as e:
             raise_keyed(e, key)
 
+    def decode_many(self, blobs: Sequence[Blob | None], out: np.ndarray[Any, Any]) -> None:
+        """Decode ``blobs`` into ``out`` (C-contiguous, shape ``(len(blobs), *spec.shape)``),
+        leaving the rows of ``None`` as they are: in one loop of the compressor where the
+        chunks are stored as they lie in memory, else chunk by chunk."""
+        plain = self._plain is not None and self._transpose is None and out.dtype == self._plain
+        plain = plain and out.flags.c_contiguous
+        if not plain or len(self.bytes_bytes) != 1 or (active.codec and not within("codec")):
+            for blob, chunk in zip(blobs, out, strict=True):
+                if blob is not None:
+                    self.decode_into(blob, chunk)
+            return
+        try:
+            self.bytes_bytes[0].decode_many_into(blobs, self._inner, byte_view(out), self._nbytes)
+        except Exception as e:
+            raise_keyed(e, None)
+
     def to_v3_json(self) -> list[dict[str, JSON]]:
         """The v3 ``codecs`` field (a v2 pipeline is converted where it can be)."""
         if self._v2 is None:

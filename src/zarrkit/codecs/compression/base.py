@@ -11,6 +11,7 @@ it (``decode_exact``, ``decode_into``), otherwise against the ``max_chunk_bytes`
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,6 +46,13 @@ class Compression:
     def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
         """Decode straight into ``out`` (exactly its size) and return True, or return False
         when this format cannot."""
+        return False
+
+    def decode_many_into(
+        self, codec: Any, blobs: Sequence[Blob | None], out: memoryview, nbytes: int
+    ) -> bool:
+        """Decode each of ``blobs`` (``None``: skipped) into its ``nbytes`` of ``out`` in
+        one loop and return True, or return False when this format has no such loop."""
         return False
 
 

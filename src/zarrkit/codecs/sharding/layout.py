@@ -66,6 +66,10 @@ class ShardAxis:
             return ix // self.per
         return np.searchsorted(self.firsts, ix, side="right") - 1
 
+    def starts(self, shards: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The first inner chunk of each of ``shards`` (:meth:`first` of many at once)."""
+        return shards * self.per if self.firsts is None else self.firsts[shards]
+
     def first(self, shard: int) -> int:
         return shard * self.per if self.firsts is None else int(self.firsts[shard])
 
@@ -103,11 +107,20 @@ class ShardGrid:
 
     def shards(self, coords: Sequence[Coords]) -> list[Coords]:
         """The shard of each inner chunk in ``coords``, in bulk (writers group by shard)."""
+        return self.locate_many(coords)[0]
+
+    def locate_many(self, coords: Sequence[Coords]) -> tuple[list[Coords], list[Coords]]:
+        """:meth:`locate` of every inner chunk in ``coords`` at once: their shards, and
+        their coords within them (a few NumPy calls, not Python per chunk)."""
         if not self.axes or not coords:
-            return [()] * len(coords)
+            return [()] * len(coords), [()] * len(coords)
         ix = np.asarray(coords, dtype=np.int64)
-        found = [axis.shards(ix[:, d]) for d, axis in enumerate(self.axes)]
-        return list(zip(*(column.tolist() for column in found), strict=True))
+        shards = [axis.shards(ix[:, d]) for d, axis in enumerate(self.axes)]
+        inner = [
+            ix[:, d] - axis.starts(s)
+            for d, (axis, s) in enumerate(zip(self.axes, shards, strict=True))
+        ]
+        return _rows(shards), _rows(inner)
 
     def cps(self, shard: Coords) -> tuple[int, ...]:
         """Inner chunks per dimension of ``shard``: the shape of its index."""
@@ -120,3 +133,7 @@ class ShardGrid:
         for axis, s, n in zip(self.axes, shard, counts, strict=True):
             total *= min(axis.count(s), n - axis.first(s))
         return total
+
+
+def _rows(columns: list[np.ndarray[Any, Any]]) -> list[Coords]:
+    return list(zip(*(column.tolist() for column in columns), strict=True))
