@@ -4,6 +4,7 @@ shards of one shape (a regular grid) or of several (a rectilinear grid)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,10 @@ class ShardAxis:
             return ix // self.per
         return np.searchsorted(self.firsts, ix, side="right") - 1
 
+    def positions(self, ix: np.ndarray[Any, Any], shards: np.ndarray[Any, Any]) -> Any:
+        """The position of each inner chunk in ``ix`` within its shard (of ``shards``)."""
+        return ix - (shards * self.per if self.firsts is None else self.firsts[shards])
+
     def first(self, shard: int) -> int:
         return shard * self.per if self.firsts is None else int(self.firsts[shard])
 
@@ -103,11 +108,25 @@ class ShardGrid:
 
     def shards(self, coords: Sequence[Coords]) -> list[Coords]:
         """The shard of each inner chunk in ``coords``, in bulk (writers group by shard)."""
+        return self.locate_many(coords)[0]
+
+    def locate_many(self, coords: Sequence[Coords]) -> tuple[list[Coords], list[Coords]]:
+        """:meth:`locate` of each of ``coords``, in bulk: their shards, and their inner
+        coords within them."""
         if not self.axes or not coords:
-            return [()] * len(coords)
+            return [()] * len(coords), [()] * len(coords)
         ix = np.asarray(coords, dtype=np.int64)
-        found = [axis.shards(ix[:, d]) for d, axis in enumerate(self.axes)]
-        return list(zip(*(column.tolist() for column in found), strict=True))
+        shards = [axis.shards(ix[:, d]) for d, axis in enumerate(self.axes)]
+        inner = [axis.positions(ix[:, d], shards[d]) for d, axis in enumerate(self.axes)]
+        return _tuples(shards), _tuples(inner)
+
+    def block(self, shard: Coords) -> list[Coords]:
+        """The inner chunks of ``shard`` (array-wide coords), in C order."""
+        ranges = (
+            range(axis.first(s), axis.first(s) + axis.count(s))
+            for axis, s in zip(self.axes, shard, strict=True)
+        )
+        return list(itertools.product(*ranges))
 
     def cps(self, shard: Coords) -> tuple[int, ...]:
         """Inner chunks per dimension of ``shard``: the shape of its index."""
@@ -120,3 +139,7 @@ class ShardGrid:
         for axis, s, n in zip(self.axes, shard, counts, strict=True):
             total *= min(axis.count(s), n - axis.first(s))
         return total
+
+
+def _tuples(columns: list[np.ndarray[Any, Any]]) -> list[Coords]:
+    return list(zip(*(column.tolist() for column in columns), strict=True))
