@@ -274,11 +274,11 @@ def remove(layout: Layout, coords: Sequence[Coords]) -> None:
 class _Removal:
     """The change that removes chunks."""
 
-    def block(self, coords: Sequence[Coords], grid: tuple[int, ...]) -> None:
-        return None
-
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+
+    def block(self, coords: Sequence[Coords], grid: tuple[int, ...]) -> None:
+        return None
 
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         return [None] * len(items)
