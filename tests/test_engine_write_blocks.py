@@ -1,9 +1,6 @@
 """Whole shards written from a block of the source: encoded in bulk (``Merge.block``), with
 the same bytes as chunk by chunk, and the cases that take the chunk-by-chunk path."""
 
-import threading
-import time
-
 import numpy as np
 import pytest
 
@@ -126,29 +123,3 @@ def test_write_threads_sizes_writes_of_shards_and_threads_the_others():
         assert writing.write_workers(1) == 6
     with config.set(write_threads=None):
         assert config.get("write_threads") == config.DEFAULTS["write_threads"]
-
-
-@pytest.mark.parametrize("write_threads", [1, 4])
-def test_large_chunks_are_encoded_by_at_most_write_threads_workers_at_once(
-    write_threads, monkeypatch
-):
-    """Chunks of 256 KiB: 8 workers store them, ``write_threads`` of those encode at once."""
-    busy, peak, lock = [0], [0], threading.Lock()
-    one = writing.Merge.one
-
-    def watched(self, coords, old):
-        with lock:
-            busy[0] += 1
-            peak[0] = max(peak[0], busy[0])
-        time.sleep(0.02)  # long enough for the other workers to come in, were they let
-        with lock:
-            busy[0] -= 1
-        return one(self, coords, old)
-
-    monkeypatch.setattr(writing.Merge, "one", watched)
-    array = zarrkit.create_array(MemoryStore(), shape=(1024, 256), chunks=(128, 256), dtype="f8")
-    data = _data((1024, 256), "f8")
-    with config.set(threads=8, write_threads=write_threads):
-        array[...] = data
-    assert peak[0] == 1 if write_threads == 1 else 1 < peak[0] <= write_threads
-    np.testing.assert_array_equal(array[...], data)

@@ -4,11 +4,8 @@ deleted unless the array writes empty chunks."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
 
@@ -174,15 +171,13 @@ class Merge:
         # step-1 slices: a block of chunks each covered whole is one block of the source
         self.sliced = selection_sliced
         self.whole = tuple(slice(0, n, 1) for n in layout.pipeline.spec.shape)
-        self.encoding = _encoders(layout.pipeline.spec.nbytes)
 
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         merged: list[Blob | None] = [None] * len(items)
 
         def work(lo: int, hi: int) -> None:
             for i in range(lo, hi):
-                with self.encoding:
-                    merged[i] = self.one(*items[i])
+                merged[i] = self.one(*items[i])
 
         run_batched(work, len(items), self.workers)
         return merged
@@ -232,8 +227,7 @@ class Merge:
         chunks = stack.reshape(-1, *shape)
         encode = self.layout.pipeline.encode
         kept = self._kept(chunks)
-        with self.encoding:
-            return [encode(c) if keep else None for c, keep in zip(chunks, kept, strict=True)]
+        return [encode(c) if keep else None for c, keep in zip(chunks, kept, strict=True)]
 
     def _region(self, coords: Sequence[Coords], grid: tuple[int, ...]) -> tuple[slice, ...] | None:
         """Where the block of chunks ``coords`` lies in the source, if it is written whole
@@ -260,21 +254,6 @@ class Merge:
         if flat.dtype.kind in "biuf" and flat.shape[1] and not np.isnan(fill):
             differs = (flat[:, 0] != fill).tolist()  # one comparison rejects most chunks
         return [d or not all_fill(c, fill) for d, c in zip(differs, chunks, strict=True)]
-
-
-#: Bytes of a chunk from which its encoding costs more than storing it (zstd level 3 takes
-#: about 0.6 ms for 256 KiB here, a file write about 0.2 ms).
-LARGE = 256 << 10
-
-
-def _encoders(nbytes: int) -> AbstractContextManager[object]:
-    """What a worker holds while it encodes a chunk of ``nbytes``: for large chunks one of
-    ``write_threads`` slots (one per core), so that encoders do not outnumber the cores
-    while the other workers store; nothing for small chunks, whose files cost more than
-    their encoding."""
-    if nbytes < LARGE:
-        return contextlib.nullcontext()
-    return threading.BoundedSemaphore(config.get("write_threads"))
 
 
 def _in_order(chunk_sel: tuple[Any, ...], whole: tuple[slice, ...]) -> bool:
