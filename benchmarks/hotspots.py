@@ -10,7 +10,8 @@ with ``--loops 0`` (imports, opening) from instruction counts. Examples::
     valgrind --tool=callgrind --callgrind-out-file=w3.cg \\
         python -m benchmarks.hotspots --workload W3 --op read --dir /tmp/w3 --loops 5
 
-Ops: ``read`` (the whole array), ``write`` (the whole array, overwriting in place), ``inner``
+Ops: ``read`` (the whole array), ``write`` (the whole array, overwriting in place),
+``create`` (the whole array into a fresh array each loop, as ``benchmarks.run`` writes), ``inner``
 (the workload's single-inner-chunk reads), ``windows`` (W4's random 64x64 windows, one call
 each), ``zslice`` and ``column`` (W6's), ``vindex`` (W7's scattered points, one call),
 ``batches`` (W9's random row batches). Prints the seconds per loop and per chunk (inner chunk
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -50,12 +52,16 @@ def run(wl: Workload, op: str, path: Path, loops: int) -> tuple[float, float]:
     """Wall and CPU seconds (all threads) per loop of ``op`` on the array at ``path``.
     CPU time is the steadier one on a shared machine."""
     peer = ZarrkitPeer()
-    data = workloads.make_data(wl) if op in ("write", "read") else None
-    arr = peer.open(path, wl) if op != "write" else zarrkit.open_array(str(path), mode="r+")
+    data = workloads.make_data(wl) if op in ("write", "read", "create") else None
+    arr = None if op == "create" else peer.open(path, wl)
+    if op == "write":
+        arr = zarrkit.open_array(str(path), mode="r+")
     if op == "read":
         once = lambda: arr[...]  # noqa: E731
     elif op == "write":
         once = lambda: arr.__setitem__(Ellipsis, data)  # noqa: E731
+    elif op == "create":
+        once = lambda: peer.write(peer.create(path, wl), data)  # noqa: E731
     elif op in workloads.SELECTION_OPS:
         sels = workloads.selections(wl, op)
         once = lambda: [arr[sel] for sel in sels]  # noqa: E731
@@ -65,10 +71,13 @@ def run(wl: Workload, op: str, path: Path, loops: int) -> tuple[float, float]:
     else:
         rows = workloads.batches(wl)
         once = lambda: [arr.get_orthogonal_selection((r,)) for r in rows]  # noqa: E731
-    start, cpu = time.perf_counter(), time.process_time()
+    wall = cpu = 0.0
     for _ in range(loops):
+        if op == "create":  # as benchmarks.run: the old array removed outside the timing
+            shutil.rmtree(path, ignore_errors=True)
+        start, cpu_start = time.perf_counter(), time.process_time()
         once()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        wall, cpu = wall + time.perf_counter() - start, cpu + time.process_time() - cpu_start
     return wall / max(loops, 1), cpu / max(loops, 1)
 
 
@@ -80,7 +89,7 @@ def check(wl: Workload, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workload", required=True, choices=sorted(workloads.WORKLOADS))
-    parser.add_argument("--op", required=True, choices=("read", "write", *PER_READ))
+    parser.add_argument("--op", required=True, choices=("read", "write", "create", *PER_READ))
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--loops", type=int, default=10)
     parser.add_argument("--setup", action="store_true", help="write the array first")
@@ -98,7 +107,8 @@ def main() -> None:
         peer = ZarrkitPeer()
         peer.write(peer.create(args.dir, wl), workloads.make_data(wl))
         check(wl, args.dir)
-    pools = {} if args.threads is None else dict.fromkeys(_POOLS, args.threads)
+    known = [name for name in _POOLS if name in zarrkit.config.DEFAULTS]
+    pools = {} if args.threads is None else dict.fromkeys(known, args.threads)
     if args.subscriber:
         telemetry.subscribe(_ignore, *_SUBSCRIBED[args.subscriber])
     with zarrkit.config.set(**pools):
@@ -114,7 +124,7 @@ def main() -> None:
 
 #: Ops measured per read (or point), not per chunk of the array.
 PER_READ = (*workloads.SELECTION_OPS, "vindex", "batches")
-_POOLS = ("threads", "read_threads", "io_threads")
+_POOLS = ("threads", "read_threads", "write_threads", "io_threads")
 _SUBSCRIBED: dict[str, tuple[type[telemetry.Event], ...]] = {
     "every": (),
     "array": (telemetry.ArrayEvent,),

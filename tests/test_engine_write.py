@@ -59,7 +59,8 @@ def test_shards_are_stored_as_they_are_encoded_a_few_at_a_time(threads, window, 
     store = Recording(MemoryStore(), bound=2 * PER_SHARD)
     array = zarrkit.create_array(store, shape=SHAPE, chunks=CHUNKS, shards=SHARDS, dtype="i4")
     data = np.arange(64 * 64, dtype="i4").reshape(SHAPE)
-    with config.set(threads=threads), telemetry.subscribed(store.count, telemetry.CodecEvent):
+    pools = config.set(threads=threads, write_threads=threads)
+    with pools, telemetry.subscribed(store.count, telemetry.CodecEvent):
         array[...] = data
     assert len(store.seen) == 16 and store.encoded == 16 * PER_SHARD
     # when the k-th shard is stored, each of the 2 workers has encoded at most the shards
@@ -73,7 +74,7 @@ def test_a_sharded_write_failing_part_way_names_the_shards_not_written(one_shard
     inner = MemoryStore()
     zarrkit.create_array(inner, shape=SHAPE, chunks=CHUNKS, shards=SHARDS, dtype="i4")[...] = 1
     faulty = FaultInjectionStore(inner, operations={"set_many"}, keys={"c/1/1"})
-    with config.set(threads=2), pytest.raises(PartialWriteError) as caught:
+    with config.set(threads=2, write_threads=2), pytest.raises(PartialWriteError) as caught:
         zarrkit.open_array(faulty)[...] = 2
     # worker 0 stores c/0/0 ... c/1/3 in turn and stops at c/1/1; worker 1 stores c/2/0 ...
     # c/3/3 unless the failure cancelled it before it started

@@ -124,6 +124,11 @@ class Merge(Protocol):
         """The blob of a chunk of fill values, stored where a chunk cannot be removed
         conditionally."""
 
+    def block(self, coords: Sequence[Coords], grid: tuple[int, ...]) -> list[Blob | None] | None:
+        """The new blobs of chunks ``coords``, a block of ``grid`` chunks per dimension in
+        C order, each replaced whole, when the change can make them in bulk; else None
+        (then :meth:`__call__` makes them)."""
+
 
 class ChunkAccess(Protocol):
     """Encoded chunks by grid coordinates, as the engine reads and writes them: one store

@@ -20,6 +20,7 @@ conditionally on its version where other processes may write it
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -213,8 +214,8 @@ class ShardedChunks:
         """Rewrite inner chunks with ``merge``, each shard once: built without reading when
         every inner chunk of it is written whole, else read-modify-written."""
         by_shard: dict[Coords, list[tuple[Coords, Coords, bool]]] = defaultdict(list)
-        for c, done in zip(coords, complete, strict=True):
-            shard, inner = self.grid.locate(c)
+        shards, inners = self.grid.locate_many(coords)
+        for shard, inner, c, done in zip(shards, inners, coords, complete, strict=True):
             by_shard[shard].append((inner, c, done))
         whole = [s for s, items in by_shard.items() if self._covers(s, items)]
         writes, deletes = self._whole_shards({s: by_shard[s] for s in whole}, merge)
@@ -252,20 +253,30 @@ class ShardedChunks:
         self, shards: dict[Coords, list[tuple[Coords, Coords, bool]]], merge: Merge
     ) -> tuple[list[tuple[str, Blob]], list[str]]:
         """The shards written whole, built without reading: those holding some inner chunk,
-        and the keys of those left empty (to remove)."""
-        items = [(c, None) for changes in shards.values() for _, c, _ in changes]
+        and the keys of those left empty (to remove). A shard inside the array is encoded
+        in bulk where ``merge`` can (:meth:`~zarrkit.types.Merge.block`)."""
+        built: dict[Coords, bytes | None] = {}
+        for shard in shards:
+            cps = self.grid.cps(shard)
+            if self.grid.inside(shard, self.counts) == math.prod(cps):
+                blobs = merge.block(self.grid.block(shard), cps)
+                if blobs is not None:
+                    stored = any(b is not None for b in blobs)
+                    built[shard] = self.codec.build_ordered(blobs, cps) if stored else None
+        items = [
+            (c, None) for s, changes in shards.items() if s not in built for _, c, _ in changes
+        ]
         merged = iter(merge(items) if items else [])
-        writes: list[tuple[str, Blob]] = []
-        deletes: list[str] = []
         for shard, changes in shards.items():
-            key = self.shard_key(shard)
-            blobs: dict[Coords, Blob] = {}
-            for inner, _, _ in changes:
-                _put(blobs, inner, next(merged))
-            if blobs:
-                writes.append((key, self.codec.build(blobs, self.grid.cps(shard))))
-            else:
-                deletes.append(key)
+            if shard not in built:
+                found: dict[Coords, Blob] = {}
+                for inner, _, _ in changes:
+                    _put(found, inner, next(merged))
+                built[shard] = self.codec.build(found, self.grid.cps(shard)) if found else None
+        writes: list[tuple[str, Blob]] = [
+            (self.shard_key(s), b) for s, b in built.items() if b is not None
+        ]
+        deletes = [self.shard_key(s) for s, b in built.items() if b is None]
         return writes, deletes
 
 

@@ -16,7 +16,7 @@ needs.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -203,6 +203,17 @@ class ShardingCodec(ArrayBytesCodec):
             if blob is not None:
                 parts.append(blob)
                 where.append(position)
+        return self._assemble(parts, where, cps)
+
+    def build_ordered(self, blobs: Sequence[Blob | None], cps: tuple[int, ...]) -> bytes:
+        """:meth:`build` of ``blobs`` given in C order of the shard's inner chunks (``None``:
+        not stored)."""
+        where = [p for p in self._morton(cps)[1] if blobs[p] is not None]
+        return self._assemble([blobs[p] for p in where], where, cps)  # type: ignore[misc]
+
+    def _assemble(self, parts: list[Blob], where: list[int], cps: tuple[int, ...]) -> bytes:
+        """The shard of ``parts`` (in order) with its index, ``where[i]`` being the C-order
+        position of ``parts[i]``."""
         # the index in a few NumPy calls: per-entry assignments cost more than the encode
         sizes = np.fromiter((memoryview(p).nbytes for p in parts), np.uint64, len(parts))
         first = self.index_nbytes(cps) if self.index_location == "start" else 0

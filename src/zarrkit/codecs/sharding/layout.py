@@ -4,6 +4,7 @@ shards of one shape (a regular grid) or of several (a rectilinear grid)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,14 @@ class ShardGrid:
             for d, (axis, s) in enumerate(zip(self.axes, shards, strict=True))
         ]
         return _rows(shards), _rows(inner)
+
+    def block(self, shard: Coords) -> list[Coords]:
+        """The inner chunks of ``shard`` (array-wide coords), in C order."""
+        ranges = (
+            range(axis.first(s), axis.first(s) + axis.count(s))
+            for axis, s in zip(self.axes, shard, strict=True)
+        )
+        return list(itertools.product(*ranges))
 
     def cps(self, shard: Coords) -> tuple[int, ...]:
         """Inner chunks per dimension of ``shard``: the shape of its index."""

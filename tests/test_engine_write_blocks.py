@@ -1,0 +1,125 @@
+"""Whole shards written from a block of the source: encoded in bulk (``Merge.block``), with
+the same bytes as chunk by chunk, and the cases that take the chunk-by-chunk path."""
+
+import numpy as np
+import pytest
+
+import zarrkit
+from zarrkit import config
+from zarrkit.codecs.sharding.layout import EMPTY
+from zarrkit.engine import writing
+from zarrkit.storage import MemoryStore
+
+SHAPE, CHUNKS, SHARDS = (32, 48), (4, 8), (16, 16)  # 2 x 3 shards of 4 x 2 inner chunks
+
+
+@pytest.fixture
+def blocks(monkeypatch):
+    """Counts the shards :meth:`writing.Merge.block` encodes in bulk."""
+    found = {"bulk": 0, "declined": 0}
+    block = writing.Merge.block
+
+    def counted(self, coords, grid):
+        result = block(self, coords, grid)
+        found["bulk" if result is not None else "declined"] += 1
+        return result
+
+    monkeypatch.setattr(writing.Merge, "block", counted)
+    return found
+
+
+def _array(shape=SHAPE, **kwargs):
+    options = {"chunks": CHUNKS, "shards": SHARDS, "dtype": "f4", "fill_value": 0, **kwargs}
+    return zarrkit.create_array(MemoryStore(), shape=shape, **options)
+
+
+def _stored(array):
+    store = array.store
+    return {key: bytes(store.get(key)) for key in store.list() if key.startswith("c/")}
+
+
+def _data(shape=SHAPE, dtype="f4"):
+    return (np.arange(np.prod(shape)) % 97 + 1).astype(dtype).reshape(shape)
+
+
+@pytest.mark.parametrize(
+    "codecs",
+    [
+        {"compressors": {"name": "zstd", "configuration": {"level": 3}}},
+        {"compressors": None},
+        {"compressors": {"name": "gzip", "configuration": {"level": 1}}},
+        {"compressors": None, "serializer": {"name": "bytes", "configuration": {"endian": "big"}}},
+        {"filters": [{"name": "transpose", "configuration": {"order": [1, 0]}}]},
+    ],
+    ids=["zstd", "none", "gzip", "big-endian", "transpose"],
+)
+def test_whole_shards_are_encoded_in_bulk_into_the_bytes_chunk_by_chunk_gives(blocks, codecs):
+    data = _data()
+    bulk = _array(**codecs)
+    bulk[...] = data
+    assert blocks == {"bulk": 6, "declined": 0}
+    by_chunk = _array(**codecs)
+    by_chunk.oindex[np.arange(SHAPE[0]), :] = data  # index arrays: chunk by chunk
+    assert blocks["declined"] == 6
+    assert _stored(bulk) == _stored(by_chunk)
+    np.testing.assert_array_equal(bulk[...], data)
+
+
+def test_inner_chunks_of_fill_values_are_left_out_and_an_empty_shard_is_removed(blocks):
+    array = _array()
+    array[...] = 1  # a scalar: a block of the source too
+    data = _data()
+    data[:16, :16] = 0  # shard c/0/0 all fill value: removed
+    data[16:20, 40:48] = 0  # one inner chunk of shard c/1/2: left out of it
+    data[20, 0] = 0  # an inner chunk starting with the fill value, but not all of it
+    array[...] = data
+    assert blocks["bulk"] == 12
+    assert "c/0/0" not in _stored(array)
+    index = array.store.get("c/1/2")[-(8 * 2 * 8 + 4) : -4]
+    offsets = np.frombuffer(index, "<u8").reshape(4, 2, 2)[..., 0]
+    assert (offsets == EMPTY).sum() == 1 and offsets[0, 1] == EMPTY
+    np.testing.assert_array_equal(array[...], data)
+
+
+def test_write_empty_chunks_stores_inner_chunks_of_fill_values(blocks):
+    array = _array(config={"write_empty_chunks": True})
+    array[...] = 0
+    assert blocks["bulk"] == 6 and len(_stored(array)) == 6
+    index = array.store.get("c/0/0")[-(8 * 2 * 8 + 4) : -4]
+    assert (np.frombuffer(index, "<u8")[::2] != EMPTY).all()
+
+
+def test_nan_fill_leaves_out_inner_chunks_of_nan_only(blocks):
+    array = _array(fill_value=np.nan)
+    data = _data()
+    data[:4, :8] = np.nan  # one inner chunk all NaN: left out
+    data[4, 0] = np.nan  # NaN first, numbers after: stored
+    array[...] = data
+    assert blocks["bulk"] == 6
+    index = array.store.get("c/0/0")[-(8 * 2 * 8 + 4) : -4]
+    offsets = np.frombuffer(index, "<u8").reshape(4, 2, 2)[..., 0]
+    assert offsets[0, 0] == EMPTY and (offsets != EMPTY).sum() == 7
+    np.testing.assert_array_equal(array[...], data)
+
+
+def test_edge_shards_and_partial_writes_go_chunk_by_chunk(blocks):
+    shape = (30, 40)  # the last row and column of shards reach past the array's end
+    array = _array(shape=shape)
+    data = _data(shape)
+    array[...] = data
+    # c/0/0 and c/0/1 in bulk; c/1/0 and c/1/1 end in inner chunks cut by the array's end;
+    # the shards of the last column, some of whose inner chunks lie past it, are not asked
+    assert blocks == {"bulk": 2, "declined": 2}
+    array[1:, :] = data[1:]  # no shard of the first row is covered whole
+    np.testing.assert_array_equal(array[...], data)
+    array[::1, ::2] = 5  # a step of 2 covers no chunk whole
+    data[:, ::2] = 5
+    np.testing.assert_array_equal(array[...], data)
+
+
+def test_write_threads_sizes_writes_of_shards_and_threads_the_others():
+    with config.set(threads=6, write_threads=3):
+        assert writing.write_workers(16) == 3
+        assert writing.write_workers(1) == 6
+    with config.set(write_threads=None):
+        assert config.get("write_threads") == config.DEFAULTS["write_threads"]
