@@ -14,10 +14,10 @@ from benchmarks.child import NotSupported, Peer, main
 from benchmarks.workloads import Workload, block, v3_compressor
 from zarrkit.errors import MetadataError
 
-# `import zarrkit` defers its API (with NumPy, about 270 modules) to first use, where the other peers
-# import theirs with the package. Imported here, outside the timings: the first timed write
-# of each child paid 0.2-0.4 s for it (more where Python may not cache bytecode, as with
-# PYTHONDONTWRITEBYTECODE=1 on the benchmark machine), which no later run pays.
+# `import zarrkit` defers its API (with NumPy, about 270 modules) to first use, where the
+# other peers import theirs with the package. Imported here, outside the timings: the first
+# timed write of each child paid 0.2-0.4 s for it (more where Python may not cache bytecode,
+# as with PYTHONDONTWRITEBYTECODE=1 on the benchmark machine), which no later run pays.
 
 
 class ZarrkitPeer(Peer):
