@@ -108,7 +108,9 @@ class ShardGrid:
 
     def shards(self, coords: Sequence[Coords]) -> list[Coords]:
         """The shard of each inner chunk in ``coords``, in bulk (writers group by shard)."""
-        return self.locate_many(coords)[0]
+        if not self.axes or not coords:
+            return [()] * len(coords)
+        return _rows(self._shard_columns(np.asarray(coords, dtype=np.int64)))
 
     def locate_many(self, coords: Sequence[Coords]) -> tuple[list[Coords], list[Coords]]:
         """:meth:`locate` of every inner chunk in ``coords`` at once: their shards, and
@@ -116,12 +118,16 @@ class ShardGrid:
         if not self.axes or not coords:
             return [()] * len(coords), [()] * len(coords)
         ix = np.asarray(coords, dtype=np.int64)
-        shards = [axis.shards(ix[:, d]) for d, axis in enumerate(self.axes)]
+        shards = self._shard_columns(ix)
         inner = [
             ix[:, d] - axis.starts(s)
             for d, (axis, s) in enumerate(zip(self.axes, shards, strict=True))
         ]
         return _rows(shards), _rows(inner)
+
+    def _shard_columns(self, ix: np.ndarray[Any, Any]) -> list[np.ndarray[Any, Any]]:
+        """The shard index along each dimension of the inner chunks ``ix`` (one row each)."""
+        return [axis.shards(ix[:, d]) for d, axis in enumerate(self.axes)]
 
     def block(self, shard: Coords) -> list[Coords]:
         """The inner chunks of ``shard`` (array-wide coords), in C order."""
