@@ -49,9 +49,14 @@ def _data(shape=SHAPE, dtype="f4"):
         {"compressors": None},
         {"compressors": {"name": "gzip", "configuration": {"level": 1}}},
         {"compressors": None, "serializer": {"name": "bytes", "configuration": {"endian": "big"}}},
+        {  # float64: NumPy's dtype("f8") == None is True, a trap for "is it plain" checks
+            "dtype": "f8",
+            "compressors": "zstd",
+            "serializer": {"name": "bytes", "configuration": {"endian": "big"}},
+        },
         {"filters": [{"name": "transpose", "configuration": {"order": [1, 0]}}]},
     ],
-    ids=["zstd", "none", "gzip", "big-endian", "transpose"],
+    ids=["zstd", "none", "gzip", "big-endian", "big-endian-zstd", "transpose"],
 )
 def test_whole_shards_are_encoded_in_bulk_into_the_bytes_chunk_by_chunk_gives(blocks, codecs):
     data = _data()

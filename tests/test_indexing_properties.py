@@ -13,7 +13,15 @@ import hypothesis.strategies as st
 import numpy as np
 from hypothesis import given
 
-from zarrkit.indexing import ChunkRead, Selection, normalize, normalize_blocks, project
+from zarrkit.indexing import (
+    ChunkRead,
+    GridProjection,
+    Selection,
+    normalize,
+    normalize_blocks,
+    project,
+    projection,
+)
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.testing import strategies as zst
 from zarrkit.testing.oracle import expand, orthogonal_get, orthogonal_set
@@ -185,6 +193,31 @@ def test_auto_dispatches_as_zarr_python(data: st.DataObject, case: tuple[np.ndar
     a, dims = case
     mode, key = data.draw(zst.auto_selections(a.shape))
     check_read_write(a, dims, normalize(key, a.shape, "auto"), mode, key)
+
+
+@zst.profile()
+@given(st.data(), arrays_and_grids())
+def test_blocks_split_a_plan_by_group_without_losing_or_changing_a_chunk(
+    data: st.DataObject, case: tuple[np.ndarray, Any]
+) -> None:
+    """``GridProjection.blocks`` (writers and readers split a plan by shard with it): every
+    chunk lands in the block of its group, once, with its part of the selection intact."""
+    a, dims = case
+    key = data.draw(zst.orthogonal_selections(a.shape))
+    plan = projection(normalize(key, a.shape, "orthogonal"), dims)
+    assert isinstance(plan, GridProjection)
+    per = [data.draw(st.integers(1, 4)) for _ in dims]  # chunks per group, per dimension
+    groups = [[ix // n for ix in p.ixs] for p, n in zip(plan.plans, per, strict=True)]
+    blocks = plan.blocks(groups)
+    listed = [(group, r) for group, block in blocks for r in block.reads()]
+    for group, r in listed:
+        assert group == tuple(ix // n for ix, n in zip(r.coords, per, strict=True))
+    assert [g for g, _ in blocks] == sorted({g for g, _ in blocks}), "each group once, in order"
+
+    def same(r: ChunkRead) -> tuple[Any, ...]:
+        return (r.coords, repr(r.chunk_sel), repr(r.out_sel), r.complete)
+
+    assert sorted(same(r) for _, r in listed) == sorted(same(r) for r in plan.reads())
 
 
 # --- error parity ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice, product
 from types import EllipsisType
@@ -40,13 +40,13 @@ if TYPE_CHECKING:
     from zarrkit.metadata.chunk_grid import DimGrid
 
 __all__ = [
+    "ChunkList",
     "ChunkRead",
     "DimPlan",
     "DimSelection",
     "GridProjection",
     "Int",
     "Ints",
-    "PointProjection",
     "Projection",
     "Selection",
     "Slice",
@@ -486,6 +486,12 @@ class DimPlan:
     out_sel: list[slice | IntArray]
     complete: list[bool]
 
+    def part(self, lo: int, hi: int) -> DimPlan:
+        """The plan of chunks ``lo:hi`` of this one."""
+        return DimPlan(
+            self.ixs[lo:hi], self.chunk_sel[lo:hi], self.out_sel[lo:hi], self.complete[lo:hi]
+        )
+
 
 _EMPTY_PLAN = DimPlan([], [], [], [])
 #: Slices spanning fewer chunks than this are planned in plain arithmetic, not NumPy.
@@ -516,6 +522,21 @@ class GridProjection:
             strict=True,
         )
 
+    def blocks(
+        self, groups: Sequence[Sequence[int]]
+    ) -> list[tuple[tuple[int, ...], GridProjection]]:
+        """The chunks split into blocks by ``groups``: per dimension, the group of each of
+        its chunks (non-decreasing, such as the shard holding it). Each block is the group
+        coords with the projection of its chunks: no object per chunk."""
+        parts = [
+            [(group, plan.part(lo, hi)) for group, lo, hi in _runs(along)]
+            for plan, along in zip(self.plans, groups, strict=True)
+        ]
+        return [
+            (tuple(group for group, _ in block), GridProjection(tuple(p for _, p in block)))
+            for block in product(*parts)
+        ]
+
     def reads(self) -> list[ChunkRead]:
         """One :class:`ChunkRead` per chunk."""
         return [
@@ -530,9 +551,21 @@ class GridProjection:
         ]
 
 
+def _runs(groups: Sequence[int]) -> list[tuple[int, int, int]]:
+    """``(group, lo, hi)`` of each run of equal values in ``groups``."""
+    runs: list[tuple[int, int, int]] = []
+    lo = 0
+    for i in range(1, len(groups) + 1):
+        if i == len(groups) or groups[i] != groups[lo]:
+            runs.append((groups[lo], lo, i))
+            lo = i
+    return runs
+
+
 @dataclass(frozen=True, slots=True)
-class PointProjection:
-    """A coordinate selection on a chunk grid: the points grouped by chunk."""
+class ChunkList:
+    """Chunks listed one :class:`ChunkRead` each: a coordinate selection's points grouped
+    by chunk, or some chunks of a plan."""
 
     points: list[ChunkRead]
 
@@ -549,7 +582,7 @@ class PointProjection:
         return self.points
 
 
-Projection: TypeAlias = GridProjection | PointProjection
+Projection: TypeAlias = GridProjection | ChunkList
 
 
 def project(selection: Selection, dims: tuple[DimGrid, ...]) -> list[ChunkRead]:
@@ -570,7 +603,7 @@ def project(selection: Selection, dims: tuple[DimGrid, ...]) -> list[ChunkRead]:
 def projection(selection: Selection, dims: tuple[DimGrid, ...]) -> Projection:
     """:func:`project`'s plan before it is expanded chunk by chunk."""
     if selection.mode == "coordinate":
-        return PointProjection(_point_reads(selection, dims))
+        return ChunkList(_point_reads(selection, dims))
     plans = [_dim_plan(sel, dim) for sel, dim in zip(selection.dims, dims, strict=True)]
     arrays = [axis for axis, sel in enumerate(selection.dims) if isinstance(sel, Ints)]
     if len(arrays) > 1:

@@ -164,3 +164,12 @@ class ChunkAccess(Protocol):
     def store_keys(self, coords: Sequence[Coords]) -> list[str]:
         """The key of the stored object (the chunk itself, or its shard) holding each of
         ``coords``; writers lock them."""
+
+    def objects_along(self, axis: int, ixs: Sequence[int]) -> Sequence[int] | None:
+        """Where stored objects hold blocks of chunks (shards): the one along ``axis``
+        holding each chunk of index ``ixs`` (sorted). Such objects form a grid, so the
+        engine groups a block of chunks by object without listing its chunks. None where
+        each chunk is stored alone."""
+
+    def object_key(self, index: Coords) -> str:
+        """The key of the stored object at ``index`` (a shard's coords, or a chunk's)."""

@@ -9,6 +9,7 @@ import numcodecs
 import numpy as np
 import pytest
 
+from zarrkit import config
 from zarrkit.codecs import (
     BytesCodec,
     ChunkSpec,
@@ -21,7 +22,7 @@ from zarrkit.codecs import (
     register_codec,
 )
 from zarrkit.codecs.base import ArrayArrayCodec
-from zarrkit.codecs.pipeline import classify_codecs
+from zarrkit.codecs.registry import classify_codecs
 from zarrkit.errors import ChecksumError, CodecError, MetadataError, UnknownCodecError
 
 SPEC = ChunkSpec(shape=(4, 6), dtype=np.dtype("f8"), fill_value=0.0)
@@ -88,6 +89,48 @@ def test_checksum_error_keeps_its_type_and_names_key() -> None:
 def test_encode_checks_shape() -> None:
     with pytest.raises(CodecError, match=r"\(3, 6\)"):
         CodecPipeline.from_v3(["bytes"], SPEC).encode(DATA[:3])
+
+
+@pytest.mark.parametrize("encoders", ["fast", "numcodecs"])
+@pytest.mark.parametrize(
+    "codecs",
+    [
+        ["bytes", {"name": "zstd", "configuration": {"level": 3}}],
+        ["bytes", {"name": "zstd", "configuration": {"level": 1, "checksum": True}}],
+        ["bytes", "gzip"],
+        ["bytes", "blosc"],
+        ["bytes"],
+        ["bytes", "zstd", "crc32c"],
+        [{"name": "bytes", "configuration": {"endian": "big"}}, "zstd"],
+        [TransposeCodec(order=(1, 0)), "bytes", "zstd"],
+    ],
+    ids=[
+        "zstd",
+        "zstd-checksum",
+        "gzip",
+        "blosc",
+        "none",
+        "zstd-crc32c",
+        "big-endian",
+        "transpose",
+    ],
+)
+def test_encode_many_gives_the_bytes_of_encode_chunk_by_chunk(codecs: Any, encoders: str) -> None:
+    pipeline = CodecPipeline.from_v3(codecs, SPEC)
+    chunks = np.stack([DATA * k for k in range(5)])
+    keep = [True, False, True, True, False]
+    with config.set(encoders=encoders):
+        many = pipeline.encode_many(chunks, keep)
+        one_by_one = [pipeline.encode(c) if k else None for c, k in zip(chunks, keep, strict=True)]
+    assert [None if b is None else bytes(b) for b in many] == [
+        None if b is None else bytes(b) for b in one_by_one
+    ]
+    assert many[1] is None and many[4] is None
+
+
+def test_encode_many_checks_shape() -> None:
+    with pytest.raises(CodecError, match=r"\(3, 6\)"):
+        CodecPipeline.from_v3(["bytes", "zstd"], SPEC).encode_many(np.stack([DATA[:3]]), [True])
 
 
 def test_decode_returns_writable_chunks() -> None:

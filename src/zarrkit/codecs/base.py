@@ -184,6 +184,17 @@ class BytesBytesCodec(Codec):
         False when this codec cannot (the caller then uses :meth:`decode`)."""
         return False
 
+    def encode_many(
+        self, data: memoryview, spec: ChunkSpec, nbytes: int, keep: Sequence[bool]
+    ) -> list[Blob | None]:
+        """Encode the ``nbytes`` of ``data`` of each chunk whose ``keep`` is true (the
+        others give None): chunk after chunk, or in one tighter loop where a codec
+        overrides it."""
+        return [
+            self.encode(data[i * nbytes : (i + 1) * nbytes], spec) if k else None
+            for i, k in enumerate(keep)
+        ]
+
     def decode_many_into(
         self, blobs: Sequence[Blob | None], spec: ChunkSpec, out: memoryview, nbytes: int
     ) -> None:

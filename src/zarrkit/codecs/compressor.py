@@ -44,6 +44,12 @@ class NumcodecBytesBytes(BytesBytesCodec):
     def encode(self, blob: Blob, spec: ChunkSpec) -> Blob:
         return self.compression.encode(self._codec(), blob)
 
+    def encode_many(
+        self, data: memoryview, spec: ChunkSpec, nbytes: int, keep: Sequence[bool]
+    ) -> list[Blob | None]:
+        found = self.compression.encode_many(self._codec(), data, nbytes, keep)
+        return super().encode_many(data, spec, nbytes, keep) if found is None else found
+
     # the error handling is written out in each decoder: a helper taking a callable costs a
     # closure and a call per chunk
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob:

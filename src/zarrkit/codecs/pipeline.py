@@ -23,8 +23,6 @@ from zarrkit import config
 from zarrkit.codecs.base import (
     JSON,
     ArrayArrayCodec,
-    ArrayBytesCodec,
-    BytesBytesCodec,
     ChunkSpec,
     Codec,
     InnerChunks,
@@ -32,7 +30,7 @@ from zarrkit.codecs.base import (
 )
 from zarrkit.codecs.buffers import blob_size, byte_view, copy_exact
 from zarrkit.codecs.bytes import BytesCodec
-from zarrkit.codecs.registry import get_codec
+from zarrkit.codecs.registry import classify_codecs, get_codec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
@@ -161,10 +159,23 @@ class CodecPipeline:
             for bytes_codec in self.bytes_bytes:
                 blob = bytes_codec.encode(blob, self._inner)
             return blob
-        except ZarrkitError:
-            raise
         except Exception as e:
-            raise CodecError(f"cannot encode: {type(e).__name__}: {e}") from e
+            _raise_encoding(e)
+
+    def encode_many(self, chunks: np.ndarray[Any, Any], keep: Sequence[bool]) -> list[Blob | None]:
+        """The stored bytes of each of ``chunks`` (stacked: shape ``(n, *spec.shape)``)
+        whose ``keep`` is true, None for the others: in one loop of the compressor where
+        chunks are stored as they lie in memory, else chunk by chunk."""
+        plain = self._plain is not None and not self.array_array and chunks.dtype == self._plain
+        plain = plain and chunks.flags.c_contiguous and chunks.shape[1:] == self.spec.shape
+        if not plain or len(self.bytes_bytes) != 1 or (active.codec and not within("codec")):
+            return [self.encode(c) if k else None for c, k in zip(chunks, keep, strict=True)]
+        try:
+            return self.bytes_bytes[0].encode_many(
+                byte_view(chunks), self._inner, self._nbytes, keep
+            )
+        except Exception as e:
+            _raise_encoding(e)
 
     def decode(
         self, blob: Blob, *, key: str | None = None, writable: bool = True
@@ -357,6 +368,13 @@ def _array_nbytes(chunk: np.ndarray[Any, Any]) -> int:
     return int(chunk.nbytes)
 
 
+def _raise_encoding(error: Exception) -> NoReturn:
+    """``error``, raised while encoding, as a :class:`CodecError` unless it is one of ours."""
+    if isinstance(error, ZarrkitError):
+        raise error
+    raise CodecError(f"cannot encode: {type(error).__name__}: {error}") from error
+
+
 def raise_keyed(error: Exception, key: str | None) -> NoReturn:
     """Raise ``error`` (raised while decoding chunk ``key``) as a CodecError naming ``key``;
     other zarrkit errors as they are (a resource limit with the key in its message)."""
@@ -369,39 +387,3 @@ def raise_keyed(error: Exception, key: str | None) -> NoReturn:
     if isinstance(error, ZarrkitError):
         raise error
     raise CodecError(f"cannot decode: {type(error).__name__}: {error}", key=key) from error
-
-
-def classify_codecs(
-    codecs: Sequence[CodecLike],
-) -> tuple[list[ArrayArrayCodec], ArrayBytesCodec, list[BytesBytesCodec]]:
-    """A full v3 codec list as ``(filters, serializer, compressors)``, in the order v3
-    requires: array->array codecs, one array->bytes codec, bytes->bytes codecs.
-
-    Examples
-    --------
-    >>> filters, serializer, compressors = classify_codecs(["bytes", "zstd", "crc32c"])
-    >>> filters, serializer.name, [c.name for c in compressors]
-    ([], 'bytes', ['zstd', 'crc32c'])
-    """
-    codecs = [get_codec(codec) for codec in codecs]
-    array_array: list[ArrayArrayCodec] = []
-    array_bytes: list[ArrayBytesCodec] = []
-    bytes_bytes: list[BytesBytesCodec] = []
-    for codec in codecs:
-        if isinstance(codec, ArrayArrayCodec) and not array_bytes:
-            array_array.append(codec)
-        elif isinstance(codec, ArrayBytesCodec) and not array_bytes:
-            array_bytes.append(codec)
-        elif isinstance(codec, BytesBytesCodec) and array_bytes:
-            bytes_bytes.append(codec)
-        else:
-            names = [c.name for c in codecs]
-            raise MetadataError(
-                f"codec {codec.name!r} is out of place in {names}: expected array->array "
-                "codecs, then one array->bytes codec (e.g. 'bytes'), then bytes->bytes codecs",
-                field="codecs",
-            )
-    if not array_bytes:
-        names = [c.name for c in codecs]
-        raise MetadataError(f"no array->bytes codec (e.g. 'bytes') in {names}", field="codecs")
-    return array_array, array_bytes[0], bytes_bytes

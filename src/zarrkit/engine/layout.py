@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.pipeline import CodecPipeline
 from zarrkit.engine.cache import ChunkCache
+from zarrkit.indexing import GridProjection, Projection
 from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.storage.base import Store
 from zarrkit.types import Blob, ChunkAccess, Coords
@@ -59,6 +60,10 @@ class KeyedChunks:
         return len(stored)
 
     store_keys = keys
+    object_key = key
+
+    def objects_along(self, axis: int, ixs: Sequence[int]) -> None:
+        return None
 
     def update_chunks(
         self, coords: Sequence[Coords], complete: Sequence[bool], merge: MergeProtocol
@@ -127,6 +132,20 @@ class Layout:
         if shape == self.pipeline.spec.shape:
             return self.pipeline
         return self.pipeline.with_shape(shape)
+
+    def object_blocks(self, plan: Projection) -> list[tuple[str, GridProjection]] | None:
+        """A grid plan's chunks split by the stored object holding them (a shard), with its
+        key, in plan order, without an object per chunk; None where each chunk is stored
+        alone (one object per chunk would cost more than listing the chunks) or the plan
+        lists its chunks."""
+        if not isinstance(plan, GridProjection):
+            return None
+        access = self.chunks
+        along = [access.objects_along(axis, p.ixs) for axis, p in enumerate(plan.plans)]
+        if any(a is None for a in along):
+            return None
+        blocks = plan.blocks(cast(list[Sequence[int]], along))
+        return [(access.object_key(index), block) for index, block in blocks]
 
     def fill_chunk(self, coords: Coords) -> NDArray:
         spec = self.pipeline.spec

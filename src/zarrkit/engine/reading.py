@@ -26,10 +26,12 @@ from zarrkit.engine.boxes import place_box
 from zarrkit.engine.layout import Layout, NDArray
 from zarrkit.errors import ChunkNotFoundError, ShapeMismatchError, ZarrkitError
 from zarrkit.indexing import (
+    ChunkList,
     ChunkRead,
     GridProjection,
     Int,
     Part,
+    Projection,
     Selection,
     Slice,
     project,
@@ -67,25 +69,17 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     direct = layout.cache is None and all(
         isinstance(d, Slice) and d.step == 1 for d in selection.dims
     )
-    whole = _whole_chunks(layout, plan) if direct and isinstance(plan, GridProjection) else None
-    count = len(plan)
-
-    def place(lo: int, hi: int, items: Sequence[Fetched], coords: list[Coords]) -> None:
-        if whole is None:
-            _place(layout, buffer, items, coords, plan.parts(lo, hi), itertools.repeat(False))
-            return
-        wholes = whole[lo:hi]
-        if all(wholes) and _boxed(layout, buffer, items, coords, next(plan.parts(lo, hi))[1]):
-            return
-        _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
-
     if layout.chunks.native_concurrency:
         # stores that fan out natively (object stores, shards) get every chunk at once
-        coords = plan.coords(0, count)
-        units = layout.chunks.fetch_units(coords)
+        units = _fetch_units(layout, plan)
         if len(units) > 1:  # shards: each decoded as soon as it arrives
-            _read_units(layout, buffer, coords, list(plan.parts(0, count)), whole, units)
+            _read_units(layout, buffer, units, direct)
             return _result(buffer, selection, out)
+    whole = _whole_chunks(layout, plan) if direct and isinstance(plan, GridProjection) else None
+    count = len(plan)
+    place = partial(_place_range, layout, buffer, plan, whole)
+    if layout.chunks.native_concurrency:
+        coords = plan.coords(0, count)
         items = fetch(layout, coords)
         work = lambda lo, hi: place(lo, hi, items[lo:hi], coords[lo:hi])  # noqa: E731
         run_batched(work, count, config.get("read_threads"))
@@ -119,26 +113,52 @@ def _result(buffer: NDArray, selection: Selection, out: NDArray | None) -> NDArr
     return out
 
 
-def _read_units(
+def _place_range(
     layout: Layout,
     buffer: NDArray,
-    coords: list[Coords],
-    parts: list[Part],
+    plan: Projection,
     whole: list[bool] | None,
-    units: list[list[int]],
+    lo: int,
+    hi: int,
+    items: Sequence[Fetched],
+    coords: list[Coords],
 ) -> None:
+    """Place fetched chunks ``lo:hi`` of ``plan`` (``whole``: which of its chunks are
+    whole blocks of the output, if any): as one box where they tile one, else one by one."""
+    if whole is None:
+        _place(layout, buffer, items, coords, plan.parts(lo, hi), itertools.repeat(False))
+        return
+    wholes = whole[lo:hi]
+    if all(wholes) and _boxed(layout, buffer, items, coords, next(plan.parts(lo, hi))[1]):
+        return
+    _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
+
+
+def _fetch_units(layout: Layout, plan: Projection) -> list[Projection]:
+    """The plan split by what one fetch reads (a shard), so each part is decoded as soon
+    as it arrives: a grid's blocks of chunks, one per shard, which the workers list
+    (measured: listing W5's 16384 inner chunks up front took 7-26 ms of a 260 ms read,
+    while no worker ran); else as the chunk access groups them."""
+    blocks = layout.object_blocks(plan)
+    if blocks is not None:
+        return [block for _, block in blocks]
+    units = layout.chunks.fetch_units(plan.coords(0, len(plan)))
+    if len(units) == 1:
+        return [plan]
+    reads = plan.reads()
+    return [ChunkList([reads[i] for i in unit]) for unit in units]
+
+
+def _read_units(layout: Layout, buffer: NDArray, units: list[Projection], direct: bool) -> None:
     """Fetch every unit (shard) and decode it as soon as its bytes arrive: all at once on
     the I/O pool where requests are round trips, so decoding overlaps the requests still in
-    flight; else a run of units per read worker."""
-    wholes = whole or [False] * len(coords)
+    flight; else a run of units per read worker. ``direct``: the selection is step-1 slices."""
 
-    def read_unit(unit: list[int]) -> None:
-        picked = [coords[i] for i in unit]
-        items = fetch(layout, picked)
-        complete = [wholes[i] for i in unit]
-        if all(complete) and _boxed(layout, buffer, items, picked, parts[unit[0]][1]):
-            return
-        _place(layout, buffer, items, picked, [parts[i] for i in unit], complete)
+    def read_unit(unit: Projection) -> None:
+        count = len(unit)
+        coords = unit.coords(0, count)
+        whole = _whole_chunks(layout, unit) if direct and isinstance(unit, GridProjection) else None
+        _place_range(layout, buffer, unit, whole, 0, count, fetch(layout, coords), coords)
 
     if layout.chunks.store.native_concurrency:
         fan_out(read_unit, units, config.pool("io_threads"))

@@ -10,7 +10,8 @@ from typing import Any, Literal
 from zarrkit import config
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.normalize import normalize_v2_codecs, normalize_v3_codecs
-from zarrkit.codecs.pipeline import CodecPipeline, classify_codecs
+from zarrkit.codecs.pipeline import CodecPipeline
+from zarrkit.codecs.registry import classify_codecs
 from zarrkit.errors import MetadataError, MetadataValidationError
 from zarrkit.metadata.chunk_grid import ChunkGrid, RegularChunkGrid, rectilinear_grid
 from zarrkit.metadata.chunk_key import DefaultKeyEncoding, parse_chunk_key_encoding

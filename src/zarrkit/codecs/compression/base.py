@@ -30,6 +30,13 @@ class Compression:
         """``data`` encoded with the numcodecs ``codec``."""
         return as_blob(codec.encode(data))
 
+    def encode_many(
+        self, codec: Any, data: memoryview, nbytes: int, keep: Sequence[bool]
+    ) -> list[Blob | None] | None:
+        """Each ``nbytes`` of ``data`` whose ``keep`` is true encoded (the others None) in
+        one loop, or None when this format has no such loop."""
+        return None
+
     def decode(self, codec: Any, data: Blob) -> Blob:
         """``data`` decoded (at most ``max_chunk_bytes`` bytes where the format is known)."""
         return as_blob(codec.decode(data))

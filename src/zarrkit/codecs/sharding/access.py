@@ -199,6 +199,13 @@ class ShardedChunks:
         keys = {shard: self.shard_key(shard) for shard in set(shards)}
         return [keys[shard] for shard in shards]
 
+    def objects_along(self, axis: int, ixs: Sequence[int]) -> Sequence[int]:
+        shards: list[int] = self.grid.axes[axis].shards(np.asarray(ixs, dtype=np.int64)).tolist()
+        return shards
+
+    def object_key(self, index: Coords) -> str:
+        return self.shard_key(index)
+
     def count_stored(self, stored: Mapping[str, Coords]) -> int:
         """Inner chunks held by the shards ``stored`` (key -> shard coords; one index read
         each)."""
