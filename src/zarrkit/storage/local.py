@@ -138,8 +138,38 @@ class LocalStore(Store):
         return self._read(key, "get", lambda fd: _read_fd(fd, byte_range, os.fstat(fd))[0])
 
     def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        read = _WholeFiles()
-        return [self._read(key, "get_many", read) for key in keys]
+        # The hot loop of a read of many small chunks: no call per file but its three
+        # system calls (measured: 3% less CPU per W3 read with one worker, 0.3-0.5 µs a
+        # chunk, and faster in 7 of 8 alternating runs with two, than a call per file). Each
+        # file is read in one ``read`` of the size guessed, not asked (an ``fstat`` costs a
+        # tenth of a small chunk), while files stay smaller than that; then by their size.
+        found: list[bytes | None] = []
+        prefix, guess = self._root_str + os.sep, _FIRST_READ
+        posix = os.sep == "/"
+        open_, read_, close = os.open, os.read, os.close
+        for key in keys:
+            # _file raises for the store's own names
+            path = prefix + key if posix and _INTERNAL not in key else self._file(key)
+            try:
+                fd = open_(path, _READ_FLAGS)
+            except (FileNotFoundError, NotADirectoryError):
+                found.append(None)
+                continue
+            except OSError as e:
+                raise StoreError(str(e), key=key, operation="get_many") from e
+            try:
+                data = read_(fd, guess) if guess else b""
+                if len(data) == guess:  # larger than the guess: by its size from now on
+                    guess = 0
+                    data += _read_fd(fd, OffsetRequest(len(data)), os.fstat(fd))[0]
+            except IsADirectoryError:
+                data = None
+            except OSError as e:
+                raise StoreError(str(e), key=key, operation="get_many") from e
+            finally:
+                close(fd)
+            found.append(data)
+        return found
 
     def _getsize(self, key: str) -> int | None:
         try:
@@ -327,24 +357,6 @@ class LocalStore(Store):
 
 #: The first read of a file in a batch: a larger one costs a memory map per read.
 _FIRST_READ = 1 << 16
-
-
-class _WholeFiles:
-    """Reads whole files, one batch of them: one ``read`` each, without asking for their
-    size (an ``fstat`` per file is a tenth of the cost of a small chunk), while they stay
-    smaller than the first read; once one is larger, the sizes are asked first."""
-
-    def __init__(self) -> None:
-        self.guess = _FIRST_READ
-
-    def __call__(self, fd: int) -> bytes:
-        if not self.guess:
-            return _read_fd(fd, None, os.fstat(fd))[0]
-        data = os.read(fd, self.guess)
-        if len(data) < self.guess:
-            return data
-        self.guess = 0
-        return data + _read_fd(fd, OffsetRequest(len(data)), os.fstat(fd))[0]
 
 
 def _read_fd(fd: int, request: ByteRequest | None, st: os.stat_result) -> tuple[bytes, int]:
