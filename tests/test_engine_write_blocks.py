@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import zarrkit
-from zarrkit import config
+from zarrkit import config, indexing
 from zarrkit.codecs.sharding.layout import EMPTY
-from zarrkit.engine import writing
+from zarrkit.engine import reading, writing
 from zarrkit.storage import MemoryStore
 
 SHAPE, CHUNKS, SHARDS = (32, 48), (4, 8), (16, 16)  # 2 x 3 shards of 4 x 2 inner chunks
@@ -128,3 +128,29 @@ def test_write_threads_sizes_writes_of_shards_and_threads_the_others():
         assert writing.write_workers(1) == 6
     with config.set(write_threads=None):
         assert config.get("write_threads") == config.DEFAULTS["write_threads"]
+
+
+def test_sharded_writes_and_reads_are_planned_by_shard_without_listing_inner_chunks(monkeypatch):
+    array = _array()
+    array[...] = _data()
+    layout = array._layout
+    plan = indexing.projection(indexing.normalize(np.s_[:, 5:], SHAPE), layout.dims)
+    listed = []
+    monkeypatch.setattr(indexing, "ChunkRead", lambda *fields: listed.append(fields))
+    units = writing._units(layout, plan)
+    fetched = reading._fetch_units(layout, plan)
+    assert listed == []  # no object per inner chunk before the workers start
+    # columns 5: are inner chunk columns 0-5, in shard columns 0-2; all 4 rows of each
+    assert [key for key, _ in units] == ["c/0/0", "c/0/1", "c/0/2", "c/1/0", "c/1/1", "c/1/2"]
+    assert [len(block) for _, block in units] == [8] * 6
+    assert [len(block) for block in fetched] == [8] * 6
+    assert units[1][1].coords(0, 8) == [(r, c) for r in range(4) for c in (2, 3)]
+
+
+def test_unsharded_writes_are_planned_chunk_by_chunk():
+    array = _array(shards=None)
+    layout = array._layout
+    plan = indexing.projection(indexing.normalize(np.s_[:6, :], SHAPE), layout.dims)
+    units = writing._units(layout, plan)
+    assert [key for key, _ in units] == sorted(f"c/{r}/{c}" for r in (0, 1) for c in range(6))
+    assert [len(chunks) for _, chunks in units] == [1] * 12
