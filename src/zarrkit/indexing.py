@@ -27,7 +27,7 @@ import numbers
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from itertools import islice, product
+from itertools import groupby, islice, product
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -554,11 +554,9 @@ class GridProjection:
 def _runs(groups: Sequence[int]) -> list[tuple[int, int, int]]:
     """``(group, lo, hi)`` of each run of equal values in ``groups``."""
     runs: list[tuple[int, int, int]] = []
-    lo = 0
-    for i in range(1, len(groups) + 1):
-        if i == len(groups) or groups[i] != groups[lo]:
-            runs.append((groups[lo], lo, i))
-            lo = i
+    for group, members in groupby(groups):
+        lo = runs[-1][2] if runs else 0
+        runs.append((group, lo, lo + sum(1 for _ in members)))
     return runs
 
 
