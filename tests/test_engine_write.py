@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zarrkit
-from zarrkit import config, telemetry
+from zarrkit import config, indexing, telemetry
 from zarrkit.engine import writing
 from zarrkit.errors import PartialWriteError
 from zarrkit.storage import FaultInjectionStore, MemoryStore
@@ -97,3 +97,32 @@ def test_whole_chunks_written_through_index_arrays_keep_their_order(rows):
     expected = np.empty_like(value)
     expected[rows] = value
     np.testing.assert_array_equal(array[...], expected)
+
+
+def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart():
+    """Uncompressed chunks written whole are slots of one array (a window's allocation, not
+    one per chunk); each is stored as its own value, so later writes to the source, to the
+    array or to a sibling chunk leave the others as written."""
+    store = MemoryStore()
+    array = zarrkit.create_array(
+        store, shape=(8, 10), chunks=(4, 4), dtype="i4", compressors=None, fill_value=0
+    )
+    value = np.arange(1, 81, dtype="i4").reshape(8, 10)
+    value[4:8, 4:8] = 0  # a whole chunk of fill value: not stored
+    layout = array._layout
+    plan = indexing.projection(indexing.normalize(..., (8, 10)), layout.dims)
+    merge = writing.Merge(layout, plan.reads(), value, workers=1, selection_sliced=True)
+    items = [(r.coords, None) for r in plan.reads()]
+    slots = merge._slots(items)
+    whole = [s is not None for s in slots]
+    assert whole == [True, True, False, True, True, False]  # the last column is partial
+    assert len({s.base.ctypes.data for s in slots if s is not None}) == 1  # one allocation
+
+    array[...] = value
+    source = value.copy()
+    value[...] = -1  # the source changes after the write
+    array[0:4, 0:4] = 7  # a sibling of the same window is rewritten
+    source[0:4, 0:4] = 7
+    np.testing.assert_array_equal(array[...], source)
+    assert "c/1/1" not in store._data
+    assert bytes(store._data["c/0/1"]) == source[0:4, 4:8].tobytes()

@@ -195,26 +195,45 @@ class Merge:
 
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         merged: list[Blob | None] = [None] * len(items)
+        slots = self._slots(items)
 
         def work(lo: int, hi: int) -> None:
             for i in range(lo, hi):
-                merged[i] = self.one(*items[i])
+                merged[i] = self.one(*items[i], slots[i])
 
         run_batched(work, len(items), self.workers)
         return merged
 
-    def one(self, coords: Coords, old: Blob | None) -> Blob | None:
-        """Chunk ``coords`` with its part of the source written in, encoded (``None`` when
-        it is all fill value and empty chunks are not written)."""
+    def _slots(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[NDArray | None]:
+        """For each of ``items`` written whole, its slot in one array allocated for all of
+        them, which its part of the source is copied into (a copy: codecs may write to it).
+        Measured (W2n, 512 KiB chunks): a fresh array per chunk costs a page fault per 4 KiB,
+        since the allocator hands a write window's freed chunks back to the system; one
+        array of a window's size is allocated in huge pages."""
+        shape = self.layout.pipeline.spec.shape
+        whole = [old is None and self._whole(coords) for coords, old in items]
+        if not self.layout.uniform or sum(whole) < 2:
+            return [None] * len(items)
+        stack = iter(np.empty((sum(whole), *shape), self.layout.dtype))
+        return [next(stack) if w else None for w in whole]
+
+    def _whole(self, coords: Coords) -> bool:
+        """Whether chunk ``coords`` is written whole: every element, in order."""
+        return _in_order(self.reads[coords].chunk_sel, self.whole)
+
+    def one(self, coords: Coords, old: Blob | None, slot: NDArray | None = None) -> Blob | None:
+        """Chunk ``coords`` with its part of the source written in (into ``slot`` when it
+        is written whole and has one), encoded (``None`` when it is all fill value and empty
+        chunks are not written)."""
         layout, chunk_read = self.layout, self.reads[coords]
         pipeline = layout.pipeline_at(coords)
         part = self.source[chunk_read.out_sel]
-        if (
-            old is None
-            and part.shape == pipeline.spec.shape
-            and _in_order(chunk_read.chunk_sel, self.whole)
-        ):
-            chunk = np.array(part, order="C")  # the whole chunk (a copy: codecs may write to it)
+        if old is None and part.shape == pipeline.spec.shape and self._whole(coords):
+            if slot is None:
+                chunk = np.array(part, order="C")  # a copy: codecs may write to it
+            else:
+                chunk = slot
+                chunk[...] = part
         else:
             chunk = (
                 layout.fill_chunk(coords)
