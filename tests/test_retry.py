@@ -153,9 +153,10 @@ def test_a_retry_goes_before_the_requests_not_yet_started() -> None:
 
         return retry.call(attempt, transient, FAST, key=key, operation="get")
 
-    with ThreadPoolExecutor(1) as one:
+    with ThreadPoolExecutor(1) as one:  # "a" runs in this thread, the rest in the pool's
         assert retry.fan_out(request, ["a", "b", "c", "d"], one) == ["a", "b", "c", "d"]
-    assert sent == ["a", "b", "b", "c", "d"]
+    assert sorted(sent) == ["a", "b", "b", "c", "d"]
+    assert [key for key in sent if key != "a"] == ["b", "b", "c", "d"]
 
 
 def test_fan_out_returns_results_in_order(pool: ThreadPoolExecutor) -> None:
@@ -181,6 +182,38 @@ def test_first_failure_stops_the_batch_and_is_raised_once(pool: ThreadPoolExecut
         retry.fan_out(request, list(range(40)), pool)
     assert time.monotonic() - start < 2  # not 10 s of backoff
     assert len(started) < 10  # about the pool's 4 threads: the queued requests never ran
+
+
+def test_a_failure_in_the_pool_stops_the_request_the_caller_runs(pool) -> None:
+    """The caller runs the batch's first request itself; a failure on a pool thread stops
+    its backoff at once instead of after it."""
+
+    def request(i: int) -> str:
+        if i == 1:
+            time.sleep(0.05)  # the caller's request is backing off by now
+            raise StoreError("down for good", key="k1", operation="get")
+        flaky, _ = failing(100)
+        return retry.call(flaky, transient, {"retry_backoff": 10}, key="k0", operation="get")
+
+    start = time.monotonic()
+    with pytest.raises(StoreError, match="down for good"):
+        retry.fan_out(request, [0, 1], pool)
+    assert time.monotonic() - start < 2
+
+
+def test_an_interrupt_in_the_callers_request_cancels_the_rest() -> None:
+    started = []
+
+    def request(i: int) -> None:
+        started.append(i)
+        if i == 0:
+            time.sleep(0.05)
+            raise KeyboardInterrupt
+        time.sleep(0.02)
+
+    with ThreadPoolExecutor(1) as one, pytest.raises(KeyboardInterrupt):
+        retry.fan_out(request, list(range(20)), one)
+    assert 0 in started and len(started) < 10  # the queued requests never ran
 
 
 def test_nested_batches_share_the_cancellation(pool: ThreadPoolExecutor) -> None:

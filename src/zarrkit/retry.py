@@ -11,7 +11,8 @@ once. Each backend says which of its errors are transient (its ``Classify`` func
 request that still fails raises :class:`~zarrkit.errors.RetriesExhaustedError` naming the
 key, the operation, the tries made and the last reason.
 
-Batches (:func:`fan_out`, :func:`settle`) run on a pool; the first failure cancels the rest
+Batches (:func:`fan_out`, :func:`settle`) run on a pool (their first call in the caller's
+thread); the first failure cancels the rest
 of the batch and of every batch nested in it (the requests of one array read): requests not
 yet started never start, and those backing off give up at once. A batch of writes then
 names exactly the keys it did not write (:func:`write_all`).
@@ -33,6 +34,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from zarrkit import config
@@ -201,7 +203,8 @@ def _pause(seconds: float) -> None:
 def settle(
     call: Callable[[T0], T], items: Sequence[T0], pool: Executor
 ) -> tuple[list[T | BaseException], BaseException | None]:
-    """``call(item)`` for every item on ``pool`` (a lone item in this thread): each one's
+    """``call(item)`` for every item: the first in this thread (which would only wait
+    otherwise: a hand-off to a pool thread less), the others on ``pool``. Each one's
     result or exception, and the failure that stopped the batch (``None``: none failed).
     After the first failure the others are cancelled (see the module docstring); every
     call has ended when this returns."""
@@ -210,19 +213,40 @@ def settle(
         return outcomes, next((o for o in outcomes if isinstance(o, BaseException)), None)
     scope = _scope.get() or _Scope()
     token = _scope.set(scope)
+    futures: list[Future[T]] = []
     try:
-        futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
+        # a failing call cancels the batch at once, even while this thread runs its own
+        watched = partial(_watched, scope, call)
+        futures = [pool.submit(contextvars.copy_context().run, watched, i) for i in items[1:]]
+        first = contextvars.copy_context().run(_outcome, watched, items[0], Cancelled)
+    except BaseException as e:  # KeyboardInterrupt, SystemExit: stop the others, re-raise
+        scope.fail(e)
+        _cancel(futures)
+        raise
     finally:
         _scope.reset(token)
-    wait(futures, return_when=FIRST_EXCEPTION)
-    failed = next((f.exception() for f in futures if f.done() and f.exception()), None)
-    if failed is None:
-        return [f.result() for f in futures], None
-    scope.fail(failed)
+    if not isinstance(first, BaseException):
+        wait(futures, return_when=FIRST_EXCEPTION)
+    if scope.failure is None:
+        return [first, *(f.result() for f in futures)], None
+    _cancel(futures)
+    return [first, *(_result(f) for f in futures)], scope.failure
+
+
+def _watched(scope: _Scope, call: Callable[[T0], T], item: T0) -> T:
+    """``call(item)``, failing ``scope`` when it raises."""
+    try:
+        return call(item)
+    except BaseException as e:
+        scope.fail(e)
+        raise
+
+
+def _cancel(futures: Sequence[Future[Any]]) -> None:
+    """Cancel the futures not started and wait for the others."""
     for future in futures:
         future.cancel()
     wait(futures)
-    return [_result(future) for future in futures], scope.failure
 
 
 def fan_out(call: Callable[[T0], T], items: Sequence[T0], pool: Executor) -> list[T]:
@@ -258,10 +282,13 @@ def write_all(
     raise partial_write(failure, unwritten) from failure
 
 
-def _outcome(call: Callable[[T0], T], item: T0) -> T | BaseException:
+def _outcome(
+    call: Callable[[T0], T], item: T0, also: type[BaseException] = Exception
+) -> T | BaseException:
+    """``call(item)``, or the exception it raised (an ``Exception``, or ``also``)."""
     try:
         return call(item)
-    except Exception as e:
+    except (Exception, also) as e:
         return e
 
 
