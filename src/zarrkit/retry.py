@@ -12,10 +12,10 @@ request that still fails raises :class:`~zarrkit.errors.RetriesExhaustedError` n
 key, the operation, the tries made and the last reason.
 
 Batches (:func:`fan_out`, :func:`settle`) run on a pool (their first call in the caller's
-thread); the first failure cancels the rest
-of the batch and of every batch nested in it (the requests of one array read): requests not
-yet started never start, and those backing off give up at once. A batch of writes then
-names exactly the keys it did not write (:func:`write_all`).
+thread); the first failure cancels the rest of the batch and of every batch nested in it
+(the requests of one array read): requests not yet started never start, and those backing
+off give up at once. A batch of writes then names exactly the keys it did not write
+(:func:`write_all`).
 
 Examples
 --------
