@@ -97,7 +97,7 @@ def test_row_batches_are_read_and_verified_by_every_peer(
         shards=(2500, 16) if sharded else None,
         count=3,
     )
-    result = Bench(peer_class(), wl, tmp_path, repeat=1).run("batches")
+    result = Bench(peer_class(), wl, tmp_path).run("batches", repeat=1)
     assert result["status"] == "ok", result.get("message")
     assert result["verified"] is True and len(result["times"]) == 1
 
