@@ -15,14 +15,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 STDERR_LINES = 20  # printed when a child fails
 
 
 class PeerProcess:
-    """``command`` started at once in ``cwd``; its stderr goes to the file ``log``."""
+    """``command`` started at once in ``cwd``, its stderr to the file ``log``; ``close()`` it."""
 
     def __init__(self, name: str, command: list[str], *, cwd: Path, log: Path, timeout: float):
         self.name, self.timeout = name, timeout
@@ -49,17 +48,6 @@ class PeerProcess:
             self.process.kill()
         self.process.communicate()
         self.log.close()
-
-    def __enter__(self) -> PeerProcess:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _send(self, command: dict[str, Any]) -> None:
         self.process.stdin.write(json.dumps(command).encode() + b"\n")

@@ -28,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             ExitStack() as stack,
         ):
             children = {
-                peer: stack.enter_context(start_child(peer, wl, args, Path(tmp)))
+                peer: stack.enter_context(closing(start_child(peer, wl, args, Path(tmp))))
                 for peer in args.peers
             }
             results += measure_workload(wl, children, args.repeat)

@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ def test_a_crashing_child_is_an_error_in_every_op_left_and_the_others_go_on(
     tmp_path: Path,
 ) -> None:
     log: list[Any] = []
-    with _child(tmp_path, CRASH) as crashing:
+    with closing(_child(tmp_path, CRASH)) as crashing:
         children = {"good": InProcessChild("good", SMALL, tmp_path, log), "bad": crashing}
         results = measure_workload(SMALL, children, repeat=2)
         assert crashing.process.poll() == 3
@@ -234,7 +235,7 @@ def test_a_crashing_child_is_an_error_in_every_op_left_and_the_others_go_on(
 
 
 def test_a_child_past_its_timeout_is_killed_and_reported(tmp_path: Path) -> None:
-    with _child(tmp_path, "import time; time.sleep(60)", timeout=0.5) as sleeping:
+    with closing(_child(tmp_path, "import time; time.sleep(60)", timeout=0.5)) as sleeping:
         start = time.monotonic()
         answer = sleeping.ask({"cmd": "prepare", "op": "read"})
         assert time.monotonic() - start < 10
@@ -244,7 +245,8 @@ def test_a_child_past_its_timeout_is_killed_and_reported(tmp_path: Path) -> None
 
 
 def test_a_child_printing_garbage_is_reported(tmp_path: Path) -> None:
-    with _child(tmp_path, "import sys; sys.stdin.readline(); print('hello'); input()") as chatty:
+    garbage = "import sys; sys.stdin.readline(); print('hello'); input()"
+    with closing(_child(tmp_path, garbage)) as chatty:
         answer = chatty.ask({"cmd": "prepare", "op": "read"})
     assert answer["status"] == "error" and "JSONDecodeError" in answer["message"]
 
