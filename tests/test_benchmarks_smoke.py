@@ -251,6 +251,46 @@ def test_a_child_printing_garbage_is_reported(tmp_path: Path) -> None:
     assert answer["status"] == "error" and "JSONDecodeError" in answer["message"]
 
 
+NOISY = """
+import os
+import numpy as np
+from benchmarks.child import Peer, main
+
+class Noisy(Peer):
+    arrays = {}
+
+    def version(self):
+        return "noisy 1"
+
+    def create(self, path, wl):
+        print("a library's print")
+        os.write(1, b"a C library's line\\n")
+        self.arrays[path] = np.zeros(wl.shape, wl.dtype)
+        return self.arrays[path]
+
+    def open(self, path, wl):
+        return self.arrays[path]
+
+main(Noisy)
+"""
+
+
+def test_a_child_answers_on_stdout_while_libraries_print_to_stderr(tmp_path: Path) -> None:
+    command = [sys.executable, "-c", NOISY, "--workload", "W1", "--dir", str(tmp_path / "a")]
+    child = PeerProcess("noisy", [*command, "--quick"], cwd=REPO, log=tmp_path / "log", timeout=60)
+    with closing(child):
+        answers = [child.ask({"cmd": c, "op": "write"}) for c in ("prepare", "time", "finish")]
+        assert answers[0] == answers[2] == {"status": "ok"}
+        assert set(answers[1]) == {"status", "wall", "cpu"} and answers[1]["wall"] > 0
+        assert child.ask({"cmd": "bogus", "op": "write"})["message"].startswith(
+            "ValueError: unknown command 'bogus'"
+        )
+        assert child.ask({"cmd": "quit"})["version"] == "noisy 1"
+        assert child.process.wait(timeout=30) == 0
+    log = (tmp_path / "log").read_text()
+    assert "a library's print" in log and "a C library's line" in log
+
+
 def _children_of(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
