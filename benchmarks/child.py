@@ -1,4 +1,16 @@
-"""The child side: run one workload against one peer, verify every result, print one JSON line.
+"""The child side: one workload for one peer, step by step as the driver asks; every result
+is verified.
+
+The child serves commands, one JSON line each on stdin, and answers each with one JSON line
+on stdout (nothing else goes there):
+
+- ``{"cmd": "prepare", "op": OP}``: what comes before the timed runs (the array they use,
+  synced to disk if written here; for reads one warm-up read). Answers ``{"status": "ok"}`` or
+  a failure: ``{"status": "n/a" | "wrong" | "error", "message": ...}``.
+- ``{"cmd": "time", "op": OP}``: one timed run, then its checks (untimed; a write is followed by
+  ``os.sync()``). Answers ``{"status": "ok", "wall": s, "cpu": s}`` or a failure.
+- ``{"cmd": "finish", "op": OP}``: after the runs; a write is read back and compared.
+- ``{"cmd": "quit"}``: answers ``{"version": ..., "peak_rss_mb": ...}`` and exits.
 
 A peer module defines a ``Peer`` subclass and calls ``main(PeerClass)`` under
 ``if __name__ == "__main__"``. Standard library and numpy only (the zarr 2 child uses it too).
@@ -8,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -62,6 +76,10 @@ class Peer:
             yield block, self.read(arr, block)
 
 
+def ignore(result: Any) -> None:
+    """The check of a write: its result is read back once, after all its runs."""
+
+
 def verify(out: np.ndarray, expected: np.ndarray, what: str) -> None:
     if out.shape != expected.shape or out.dtype != expected.dtype:
         raise WrongData(
@@ -72,60 +90,114 @@ def verify(out: np.ndarray, expected: np.ndarray, what: str) -> None:
         raise WrongData(f"{what}: {wrong} of {out.size} values differ from the source")
 
 
-class Bench:
-    """Times every op of one workload for one peer; reads use data the peer wrote itself."""
+class Outcome:
+    """One op's entry for the report, built from one peer's answers; the first failure ends it."""
 
-    def __init__(self, peer: Peer, wl: Workload, directory: Path, repeat: int) -> None:
-        self.peer, self.wl, self.repeat = peer, wl, repeat
+    def __init__(self) -> None:
+        self.entry: dict[str, Any] = {
+            "status": "ok",
+            "verified": True,
+            "times": [],
+            "cpu_times": [],
+        }
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.entry["status"] == "ok")
+
+    def add(self, answer: dict[str, Any]) -> None:
+        if answer["status"] != "ok":
+            self.entry = answer
+        elif "wall" in answer:
+            self.entry["times"].append(answer["wall"])
+            self.entry["cpu_times"].append(answer["cpu"])
+
+
+class Bench:
+    """The steps of every op of one workload for one peer; reads use data the peer wrote itself.
+
+    Each op is prepared once, timed run by run (the driver interleaves the runs of all peers),
+    then finished. Wall and CPU seconds are both kept; CPU is all threads', steadier under load.
+    """
+
+    def __init__(self, peer: Peer, wl: Workload, directory: Path) -> None:
+        self.peer, self.wl = peer, wl
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "array"
         self.data = workloads.make_data(wl)
         self.written = False
+        self.trials: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
 
-    def run(self, op: str) -> dict[str, Any]:
+    def answer(self, command: str, op: str) -> dict[str, Any]:
+        """Run one command of the driver (prepare, time, finish) and say how it went."""
+        steps = {"prepare": self.prepare, "time": self.measure, "finish": self.finish}
         try:
-            clocks = self._write(op) if op in WRITE_OPS else self._read(op)
+            if command not in steps:
+                raise ValueError(f"unknown command {command!r}; expected one of {[*steps, 'quit']}")
+            clocks = steps[command](op)
         except NotSupported as e:
             return {"status": "n/a", "message": str(e)}
         except WrongData as e:
             return {"status": "wrong", "message": str(e)}
         except Exception as e:
             return {"status": "error", "message": f"{type(e).__name__}: {e}"[:300]}
-        times, cpu_times = (list(c) for c in zip(*clocks, strict=True))
-        return {"status": "ok", "verified": True, "times": times, "cpu_times": cpu_times}
+        return {"status": "ok", **(clocks or {})}
 
-    def _write(self, op: str) -> list[tuple[float, float]]:
-        """(wall, CPU) seconds of each run; CPU is all threads', steadier under load."""
-        clocks = []
-        if op == "overwrite":
-            arr = self.peer.create(self.path, self.wl)
-            self.peer.write(arr, self.data)
-        for _ in range(self.wl.repeat(op, self.repeat)):
-            if op == "write":
-                shutil.rmtree(self.path, ignore_errors=True)
-            start, cpu = time.perf_counter(), time.process_time()
-            if op == "write":
-                arr = self.peer.create(self.path, self.wl)
-            self.peer.write(arr, self.data)
-            clocks.append((time.perf_counter() - start, time.process_time() - cpu))
-        out = self.peer.read(self.peer.open(self.path, self.wl), (Ellipsis,))
-        verify(out, self.data, f"{op} then full read")
-        self.written = True
-        return clocks
+    def run(self, op: str, repeat: int) -> dict[str, Any]:
+        """All of ``op`` in this process: prepare, ``repeat`` timed runs, finish; its entry."""
+        outcome = Outcome()
+        for command in ["prepare", *["time"] * self.wl.repeat(op, repeat), "finish"]:
+            if outcome.ok:
+                outcome.add(self.answer(command, op))
+        return outcome.entry
 
-    def _read(self, op: str) -> list[tuple[float, float]]:
+    def prepare(self, op: str) -> None:
+        """Everything before the timed runs: the array they use; for reads a warm-up read."""
+        if op in WRITE_OPS:
+            self.trials[op] = self._writer(op), ignore
+            return
         if not self.written:
-            self.peer.write(self.peer.create(self.path, self.wl), self.data)
+            self._store()
             self.written = True
         fetch, check = self._reader(op, self.peer.open(self.path, self.wl))
         check(fetch())  # warm-up: page cache, imports, thread pools
-        clocks = []
-        for _ in range(self.repeat):
-            start, cpu = time.perf_counter(), time.process_time()
-            result = fetch()
-            clocks.append((time.perf_counter() - start, time.process_time() - cpu))
-            check(result)
+        self.trials[op] = fetch, check
+
+    def measure(self, op: str) -> dict[str, float]:
+        """One timed run of ``op`` (a fresh write removes the array first, untimed), checked."""
+        if op not in self.trials:
+            raise ValueError(f"op {op!r} was not prepared")
+        fetch, check = self.trials[op]
+        if op == "write":
+            shutil.rmtree(self.path, ignore_errors=True)
+        start, cpu = time.perf_counter(), time.process_time()
+        result = fetch()
+        clocks = {"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu}
+        check(result)
+        if op in WRITE_OPS:
+            os.sync()  # write back now, not during another peer's timed run
         return clocks
+
+    def finish(self, op: str) -> None:
+        """After the timed runs: a written array is read back whole and compared."""
+        self.trials.pop(op, None)
+        if op in WRITE_OPS:
+            out = self.peer.read(self.peer.open(self.path, self.wl), (Ellipsis,))
+            verify(out, self.data, f"{op} then full read")
+            self.written = True
+
+    def _store(self) -> Any:
+        """A new array holding the source data, on disk before any peer's timed run."""
+        arr = self.peer.create(self.path, self.wl)
+        self.peer.write(arr, self.data)
+        os.sync()
+        return arr
+
+    def _writer(self, op: str) -> Callable[[], None]:
+        if op == "overwrite":
+            arr = self._store()
+            return lambda: self.peer.write(arr, self.data)
+        return lambda: self.peer.write(self.peer.create(self.path, self.wl), self.data)
 
     def _reader(self, op: str, arr: Any) -> tuple[Callable[[], Any], Callable[[Any], None]]:
         peer, data = self.peer, self.data
@@ -163,16 +235,28 @@ class Bench:
 
 
 def main(peer_class: type[Peer]) -> None:
-    parser = argparse.ArgumentParser(description="Run one workload for one peer.")
+    parser = argparse.ArgumentParser(description="Serve the benchmark commands of one peer.")
     parser.add_argument("--workload", required=True, choices=sorted(workloads.WORKLOADS))
     parser.add_argument("--dir", required=True, type=Path)
-    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--variant", default="")
     args = parser.parse_args()
+    # Answers go to a copy of stdout; whatever a library prints, even from C, goes to stderr.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     peer = peer_class(args.variant)
-    wl = workloads.get(args.workload, quick=args.quick)
-    bench = Bench(peer, wl, args.dir, args.repeat)
-    ops = {op: bench.run(op) for op in wl.ops}
+    bench = Bench(peer, workloads.get(args.workload, quick=args.quick), args.dir)
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["cmd"] == "quit":
+            break
+        send(replies, bench.answer(command["cmd"], command.get("op", "")))
+    else:
+        return  # stdin closed without "quit": the driver is gone
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    print(json.dumps({"version": peer.version(), "ops": ops, "peak_rss_mb": round(peak_mb, 1)}))
+    send(replies, {"version": peer.version(), "peak_rss_mb": round(peak_mb, 1)})
+
+
+def send(replies: TextIO, answer: dict[str, Any]) -> None:
+    replies.write(json.dumps(answer) + "\n")
+    replies.flush()

@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +42,7 @@ from benchmarks.remote_workloads import (
     title,
 )
 from benchmarks.report import render
-from benchmarks.run import child_result, machine
+from benchmarks.run import REPO, machine
 from tests.storage.servers import moto_endpoint, s3_bucket, start_moto
 from zarrkit.testing.fault_proxy import FaultProxy
 from zarrkit.testing.faults import Fault, FaultKind
@@ -92,6 +93,16 @@ def write_arrays(root: Path, args: argparse.Namespace) -> None:
         lay = layout(name, quick=args.quick)
         arr = zarr.create_array(store=str(root / name), **creation_options(lay))
         arr[...] = make_data(lay)
+
+
+def child_result(command: list[str], timeout: float) -> dict[str, Any]:
+    """The JSON line a benchmark child prints last; raises when it fails or prints none."""
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
 
 
 def run_child(

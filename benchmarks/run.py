@@ -1,9 +1,19 @@
-"""Run the workloads for zarrkit and its peers, each (peer, workload) in its own subprocess.
+"""Run the workloads for zarrkit and its peers, each peer of a workload in its own subprocess.
 
 Everything, median of 5 (about 20 minutes on 2 cores): ``python -m benchmarks.run``.
 A smoke run: ``python -m benchmarks.run --workloads W1,W3 --peers zarrkit,limit --quick``.
 Peers: zarrkit, zp3 (zarr-python 3), zarrs (zp3 + zarrs pipeline), zp2 (zarr-python 2.18, in
 .cache/zarr2-venv), ts (tensorstore, default fsync), tsns (tensorstore no fsync), limit.
+
+The peers of one workload are measured interleaved, round by round: their children run side
+by side (all alive at once, idle ones waiting for a command; each holds its source data and
+results, up to about 1.3 GiB for W5 and W9, and its own copy of the array on disk). Every op
+is prepared in every child, then timed once per peer per round, in an order rotated by one
+each round, then finished (see ``benchmarks/child.py`` for the commands). This machine's
+speed drifts by 20-60% from one minute to the next (the same W3 read took 0.027 s one minute
+and 0.065 s the next), so peers timed minutes apart gave ratios that followed the drift;
+interleaved, the drift hits every peer alike. Every timed write is followed by an untimed
+``os.sync()``, so its dirty pages are not written back during another peer's timed run.
 """
 
 from __future__ import annotations
@@ -13,17 +23,20 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import signal
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks import report, workloads
+from benchmarks.child import Outcome
+from benchmarks.peer_process import PeerProcess
+from benchmarks.workloads import Workload
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,8 +75,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1/4 of every dimension and count")
     parser.add_argument("--json", type=Path, help="write all timings to this file")
     parser.add_argument("--markdown", action="store_true", help="also print Markdown tables")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds per child")
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds per command to a child"
+    )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
     args.workloads = _names(args.workloads, list(workloads.WORKLOADS), workloads.ALIASES)
     args.peers = _names(args.peers, list(PEERS), {})
     return args
@@ -77,35 +94,71 @@ def python_for(peer: str) -> str:
     return str(ensure_venv())
 
 
-def child_result(command: list[str], timeout: float) -> dict[str, Any]:
-    """The JSON line a benchmark child prints last; raises when it fails or prints none."""
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
-
-
-def run_child(peer: str, wl: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+def start_child(peer: str, wl: Workload, args: argparse.Namespace, tmp: Path) -> PeerProcess:
     spec = PEERS[peer]
     command = [
         *(python_for(peer), "-m", f"benchmarks.peers.{spec.module}"),
-        *("--workload", wl, "--dir", str(directory), "--repeat", str(args.repeat)),
+        *("--workload", wl.name, "--dir", str(tmp / peer)),
         *(["--quick"] if args.quick else []),
         *(["--variant", spec.variant] if spec.variant else []),
     ]
-    result: dict[str, Any] = {"peer": peer, "workload": wl}
-    try:
-        result.update(child_result(command, args.timeout))
-    except Exception as e:  # a crashed child becomes an error in every op of its row
-        message = f"{type(e).__name__}: {e}"
-        ops = workloads.get(wl).ops
-        result["ops"] = {op: {"status": "error", "message": message} for op in ops}
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-    report.medians(result)
-    return result
+    return PeerProcess(
+        f"{wl.name} {peer}", command, cwd=REPO, log=tmp / f"{peer}.log", timeout=args.timeout
+    )
+
+
+def round_order(peers: list[str], k: int) -> list[str]:
+    """The peers in the order they run in round ``k``: rotated by one each round, so each
+    takes another place in the round and none is always first."""
+    shift = k % len(peers)
+    return peers[shift:] + peers[:shift]
+
+
+def measure_op(op: str, children: dict[str, PeerProcess], rounds: int) -> dict[str, dict[str, Any]]:
+    """Every peer's entry for ``op``: all prepared, then timed once per round, then finished.
+    A peer drops out of the op at its first failure."""
+    outcomes = {peer: Outcome() for peer in children}
+
+    def step(peer: str, command: str) -> None:
+        if outcomes[peer].ok:
+            outcomes[peer].add(children[peer].ask({"cmd": command, "op": op}))
+
+    for peer in children:
+        step(peer, "prepare")
+    for k in range(rounds):
+        for peer in round_order(list(children), k):
+            step(peer, "time")
+    for peer in children:
+        step(peer, "finish")
+    return {peer: outcome.entry for peer, outcome in outcomes.items()}
+
+
+def measure_workload(
+    wl: Workload, children: dict[str, PeerProcess], repeat: int
+) -> list[dict[str, Any]]:
+    """One result per peer (as the report reads them), its ops measured side by side."""
+    results = {peer: {"peer": peer, "workload": wl.name, "ops": {}} for peer in children}
+    for op in wl.ops:
+        start = time.perf_counter()
+        entries = measure_op(op, children, wl.repeat(op, repeat))
+        for peer, entry in entries.items():
+            results[peer]["ops"][op] = entry
+        took = time.perf_counter() - start
+        print(f"{wl.name} {op}: {progress(entries)} ({took:.1f} s)", file=sys.stderr, flush=True)
+    for peer, child in children.items():
+        answer = child.ask({"cmd": "quit"})
+        results[peer].update({} if "status" in answer else answer)  # "status": it failed
+        report.medians(results[peer])
+    return list(results.values())
+
+
+def progress(entries: dict[str, dict[str, Any]]) -> str:
+    """Each peer's median wall seconds (or its status), for the progress line of one op."""
+    cells = (
+        f"{statistics.median(e['times']):.3f}" if e["status"] == "ok" else e["status"]
+        for e in entries.values()
+    )
+    return ", ".join(f"{peer} {cell}" for peer, cell in zip(entries, cells, strict=True))
 
 
 def machine() -> str:
@@ -136,19 +189,22 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace, header
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # On SIGTERM unwind normally: subprocess.run kills the child, the temp dir is removed.
+    # On SIGTERM unwind normally: the children are killed, the temp dirs removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     load_before = os.getloadavg()[0]
     results = []
-    with tempfile.TemporaryDirectory(prefix="zarrkit-bench-") as tmp:
-        for wl in args.workloads:
-            for peer in args.peers:
-                start = time.perf_counter()
-                result = run_child(peer, wl, args, Path(tmp) / f"{wl}-{peer}")
-                results.append(result)
-                summary = {op: e.get("median", e["status"]) for op, e in result["ops"].items()}
-                took = time.perf_counter() - start
-                print(f"{wl} {peer}: {summary} ({took:.1f} s)", file=sys.stderr, flush=True)
+    for name in args.workloads:
+        wl = workloads.get(name, quick=args.quick)
+        print(f"{name}: {', '.join(args.peers)} side by side", file=sys.stderr, flush=True)
+        with (
+            tempfile.TemporaryDirectory(prefix=f"zarrkit-bench-{name}-") as tmp,
+            ExitStack() as stack,
+        ):
+            children = {
+                peer: stack.enter_context(closing(start_child(peer, wl, args, Path(tmp))))
+                for peer in args.peers
+            }
+            results += measure_workload(wl, children, args.repeat)
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     # Other processes on the machine skew every number; say how busy it was.
     load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"

@@ -8,9 +8,15 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import os
+import signal
+import statistics
 import subprocess
 import sys
+import time
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +24,8 @@ from optional import needs
 
 from benchmarks import workloads
 from benchmarks.child import Bench, Peer, WrongData, verify
+from benchmarks.peer_process import PeerProcess
+from benchmarks.run import measure_op, measure_workload, round_order
 
 pytestmark = pytest.mark.slow  # runs every benchmark once
 
@@ -41,6 +49,7 @@ def test_quick_run_times_and_verifies_every_op(tmp_path: Path) -> None:
             where = f"{r['peer']} {r['workload']} {op}"
             assert entry["status"] == "ok", f"{where}: {entry.get('message')}"
             assert entry["verified"] is True, where
+            assert len(entry["times"]) == len(entry["cpu_times"]) == 1, where
             assert isinstance(entry["median"], float) and entry["median"] > 0, where
             assert entry["cpu_median"] > 0, where
         assert r["peak_rss_mb"] > 0
@@ -97,7 +106,7 @@ def test_row_batches_are_read_and_verified_by_every_peer(
         shards=(2500, 16) if sharded else None,
         count=3,
     )
-    result = Bench(peer_class(), wl, tmp_path, repeat=1).run("batches")
+    result = Bench(peer_class(), wl, tmp_path).run("batches", repeat=1)
     assert result["status"] == "ok", result.get("message")
     assert result["verified"] is True and len(result["times"]) == 1
 
@@ -110,3 +119,197 @@ def test_batches_are_distinct_rows_in_random_order() -> None:
         assert len(set(rows.tolist())) == workloads.BATCH_ROWS
         assert rows.min() >= 0 and rows.max() < wl.shape[0]
     assert not all((np.diff(rows) > 0).all() for rows in batches)
+
+
+class MemoryPeer(Peer):
+    """Arrays as NumPy arrays in memory, one per path: the child protocol without a library."""
+
+    arrays: dict[Path, np.ndarray]
+
+    def __init__(self, variant: str = "") -> None:
+        super().__init__(variant)
+        self.arrays = {}
+
+    def version(self) -> str:
+        return "memory 1"
+
+    def create(self, path: Path, wl: workloads.Workload) -> np.ndarray:
+        self.arrays[path] = np.zeros(wl.shape, wl.dtype)
+        return self.arrays[path]
+
+    def open(self, path: Path, wl: workloads.Workload) -> np.ndarray:
+        return self.arrays[path]
+
+    def vindex(self, arr: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
+        return np.asarray(arr[coords])
+
+
+class InProcessChild:
+    """A child answered by a :class:`Bench` in this process; notes every command it gets."""
+
+    def __init__(self, name: str, wl: workloads.Workload, directory: Path, log: list[Any]) -> None:
+        self.name, self.log = name, log
+        self.bench = Bench(MemoryPeer(), wl, directory / name)
+
+    def ask(self, command: dict[str, Any]) -> dict[str, Any]:
+        self.log.append((self.name, command["cmd"]))
+        if command["cmd"] == "quit":
+            return {"version": "memory 1", "peak_rss_mb": 1.0}
+        return self.bench.answer(command["cmd"], command["op"])
+
+
+SMALL = dataclasses.replace(workloads.get("W1"), shape=(64, 64), chunks=(32, 32))
+
+
+def test_round_order_rotates_by_one_peer_each_round() -> None:
+    peers = ["a", "b", "c"]
+    orders = [round_order(peers, k) for k in range(4)]
+    assert orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
+    assert peers == ["a", "b", "c"]  # not rotated in place
+
+
+def test_peers_are_timed_round_by_round(tmp_path: Path) -> None:
+    log: list[Any] = []
+    children = {name: InProcessChild(name, SMALL, tmp_path, log) for name in ("a", "b", "c")}
+    entries = measure_op("write", children, rounds=3)
+    assert log == [
+        *[(p, "prepare") for p in "abc"],
+        *[(p, "time") for p in "abcbcacab"],
+        *[(p, "finish") for p in "abc"],
+    ]
+    for entry in entries.values():
+        assert entry["status"] == "ok" and entry["verified"] is True
+        assert len(entry["times"]) == len(entry["cpu_times"]) == 3
+        assert all(t > 0 for t in entry["times"])
+
+
+def test_workload_results_hold_every_op_version_and_medians(tmp_path: Path) -> None:
+    log: list[Any] = []
+    children = {name: InProcessChild(name, SMALL, tmp_path, log) for name in ("a", "b")}
+    results = measure_workload(SMALL, children, repeat=2)
+    assert [(r["peer"], r["workload"], r["version"]) for r in results] == [
+        ("a", "W1", "memory 1"),
+        ("b", "W1", "memory 1"),
+    ]
+    for r in results:
+        assert list(r["ops"]) == ["write", "read"]
+        for entry in r["ops"].values():
+            assert entry["status"] == "ok" and len(entry["times"]) == 2
+            assert entry["median"] == statistics.median(entry["times"])
+    assert log[-2:] == [("a", "quit"), ("b", "quit")]
+
+
+def test_a_failing_op_drops_the_peer_from_its_remaining_rounds(tmp_path: Path) -> None:
+    log: list[Any] = []
+    children = {name: InProcessChild(name, SMALL, tmp_path, log) for name in ("a", "b")}
+    children["b"].bench.peer.write = lambda arr, data: 1 / 0
+    entries = measure_op("write", children, rounds=3)
+    assert entries["b"] == {"status": "error", "message": "ZeroDivisionError: division by zero"}
+    assert log.count(("b", "time")) == 1 and ("b", "finish") not in log
+    assert entries["a"]["status"] == "ok" and len(entries["a"]["times"]) == 3
+
+
+def _child(tmp_path: Path, code: str, timeout: float = 30) -> PeerProcess:
+    command = [sys.executable, "-c", code]
+    return PeerProcess("fake", command, cwd=tmp_path, log=tmp_path / "fake.log", timeout=timeout)
+
+
+CRASH = "import sys; sys.stdin.readline(); print('boom in the child', file=sys.stderr); sys.exit(3)"
+
+
+def test_a_crashing_child_is_an_error_in_every_op_left_and_the_others_go_on(
+    tmp_path: Path,
+) -> None:
+    log: list[Any] = []
+    with closing(_child(tmp_path, CRASH)) as crashing:
+        children = {"good": InProcessChild("good", SMALL, tmp_path, log), "bad": crashing}
+        results = measure_workload(SMALL, children, repeat=2)
+        assert crashing.process.poll() == 3
+    good, bad = results
+    assert good["version"] == "memory 1" and "version" not in bad
+    for op in ("write", "read"):
+        assert good["ops"][op]["status"] == "ok" and len(good["ops"][op]["times"]) == 2
+        message = bad["ops"][op]["message"]
+        assert bad["ops"][op]["status"] == "error"
+        assert "exited with code 3" in message and "boom in the child" in message
+
+
+def test_a_child_past_its_timeout_is_killed_and_reported(tmp_path: Path) -> None:
+    with closing(_child(tmp_path, "import time; time.sleep(60)", timeout=0.5)) as sleeping:
+        start = time.monotonic()
+        answer = sleeping.ask({"cmd": "prepare", "op": "read"})
+        assert time.monotonic() - start < 10
+        assert sleeping.process.poll() is not None  # killed
+    assert answer["status"] == "error"
+    assert "no answer to {'cmd': 'prepare', 'op': 'read'} within 0.5 s" in answer["message"]
+
+
+def test_a_child_printing_garbage_is_reported(tmp_path: Path) -> None:
+    garbage = "import sys; sys.stdin.readline(); print('hello'); input()"
+    with closing(_child(tmp_path, garbage)) as chatty:
+        answer = chatty.ask({"cmd": "prepare", "op": "read"})
+    assert answer["status"] == "error" and "JSONDecodeError" in answer["message"]
+
+
+NOISY = """
+import os
+import numpy as np
+from benchmarks.child import Peer, main
+
+class Noisy(Peer):
+    arrays = {}
+
+    def version(self):
+        return "noisy 1"
+
+    def create(self, path, wl):
+        print("a library's print")
+        os.write(1, b"a C library's line\\n")
+        self.arrays[path] = np.zeros(wl.shape, wl.dtype)
+        return self.arrays[path]
+
+    def open(self, path, wl):
+        return self.arrays[path]
+
+main(Noisy)
+"""
+
+
+def test_a_child_answers_on_stdout_while_libraries_print_to_stderr(tmp_path: Path) -> None:
+    command = [sys.executable, "-c", NOISY, "--workload", "W1", "--dir", str(tmp_path / "a")]
+    child = PeerProcess("noisy", [*command, "--quick"], cwd=REPO, log=tmp_path / "log", timeout=60)
+    with closing(child):
+        answers = [child.ask({"cmd": c, "op": "write"}) for c in ("prepare", "time", "finish")]
+        assert answers[0] == answers[2] == {"status": "ok"}
+        assert set(answers[1]) == {"status", "wall", "cpu"} and answers[1]["wall"] > 0
+        assert child.ask({"cmd": "bogus", "op": "write"})["message"].startswith(
+            "ValueError: unknown command 'bogus'"
+        )
+        assert child.ask({"cmd": "quit"})["version"] == "noisy 1"
+        assert child.process.wait(timeout=30) == 0
+    log = (tmp_path / "log").read_text()
+    assert "a library's print" in log and "a C library's line" in log
+
+
+def _children_of(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_sigterm_kills_the_children_and_removes_the_temp_dirs(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "benchmarks.run", "--workloads", "W1"]
+    command += ["--peers", "zarrkit,limit"]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    driver = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("zarrkit-bench-W1-*/*.log"))) < 2:
+            assert time.monotonic() < deadline, "the children did not start"
+            time.sleep(0.05)
+        children = _children_of(driver.pid)
+        assert len(children) == 2
+        driver.send_signal(signal.SIGTERM)
+        assert driver.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        driver.kill()
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert list(tmp_path.iterdir()) == []
