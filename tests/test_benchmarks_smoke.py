@@ -202,10 +202,18 @@ def test_workload_results_hold_every_op_version_and_medians(tmp_path: Path) -> N
 def test_a_failing_op_drops_the_peer_from_its_remaining_rounds(tmp_path: Path) -> None:
     log: list[Any] = []
     children = {name: InProcessChild(name, SMALL, tmp_path, log) for name in ("a", "b")}
-    children["b"].bench.peer.write = lambda arr, data: 1 / 0
+    writes: list[Any] = []
+
+    def write(arr: Any, data: Any) -> None:  # the warm-up write of prepare passes, then fails
+        writes.append(arr)
+        if len(writes) > 1:
+            raise ZeroDivisionError("division by zero")
+
+    children["b"].bench.peer.write = write
     entries = measure_op("write", children, rounds=3)
     assert entries["b"] == {"status": "error", "message": "ZeroDivisionError: division by zero"}
     assert log.count(("b", "time")) == 1 and ("b", "finish") not in log
+    assert len(writes) == 2  # prepare's warm-up write, then the failed timed one
     assert entries["a"]["status"] == "ok" and len(entries["a"]["times"]) == 3
 
 
