@@ -242,7 +242,7 @@ class LocalStore(Store):
                 raise StoreError(str(e), key=key, operation="set_if") from e
             check_version(key, current, if_match, "set_if")
             try:
-                return self._write_atomic(path, value)
+                return self._write_atomic(path, value, _fd_version)
             except OSError as e:
                 raise StoreError(str(e), key=key, operation="set_if") from e
 
@@ -268,12 +268,13 @@ class LocalStore(Store):
     def _set(self, key: str, value: Blob) -> None:
         path = self._file(key)
         try:
-            self._write_atomic(path, value)
+            self._write_atomic(path, value, _no_version)
         except OSError as e:
             raise StoreError(str(e), key=key, operation="set") from e
 
-    def _write_atomic(self, path: str, value: Blob) -> Version:
-        """Write ``value`` to a new file renamed over ``path``; returns its version."""
+    def _write_atomic(self, path: str, value: Blob, version_of: Callable[[int], T]) -> T:
+        """Write ``value`` to a new file renamed over ``path``; returns ``version_of`` its
+        descriptor (plain writes ask for no version: an ``fstat`` less a chunk)."""
         directory = os.path.dirname(path)
         fd, tmp = self._create_temp(directory)
         try:
@@ -281,7 +282,7 @@ class LocalStore(Store):
                 _write_all(fd, value)
                 if self.durable:
                     os.fsync(fd)
-                version = _version(os.fstat(fd))
+                version = version_of(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, path)
@@ -376,6 +377,14 @@ def _read_fd(fd: int, request: ByteRequest | None, st: os.stat_result) -> tuple[
         parts.append(more)
         start += len(more)
     return b"".join(parts), part.start
+
+
+def _fd_version(fd: int) -> Version:
+    return _version(os.fstat(fd))
+
+
+def _no_version(fd: int) -> None:
+    return None
 
 
 def _version(st: os.stat_result) -> Version:
