@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     # worker waits on the file system about as often as it computes, so two workers a core
     # pay off; more only contend for the GIL (measured on 2 cores, writes followed by a
     # sync: W3's 4096 small chunks rewritten in 0.41 s with 4 workers, 0.49 s with 8, which
-    # made 36 futex calls a chunk; 512 KiB chunks took the same time with 2, 4 or 8).
+    # made 36 futex calls a chunk). Chunks of 64 KiB and more use ``write_threads``.
     "threads": max(4, 2 * (os.cpu_count() or 1)),
     # Reads: one worker per core. Cached file reads are cheap, so a read is bound by
     # decoding and by per-chunk Python work, and extra workers only contend for the GIL

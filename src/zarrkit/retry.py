@@ -225,9 +225,11 @@ def settle(
         raise
     finally:
         _scope.reset(token)
-    if not isinstance(first, BaseException):
+    failed = first if isinstance(first, BaseException) else None
+    if failed is None:
         wait(futures, return_when=FIRST_EXCEPTION)
-    if scope.failure is None:
+        failed = next((f.exception() for f in futures if f.done() and f.exception()), None)
+    if failed is None:
         return [first, *(f.result() for f in futures)], None
     _cancel(futures)
     return [first, *(_result(f) for f in futures)], scope.failure

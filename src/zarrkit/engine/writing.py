@@ -218,7 +218,8 @@ class Merge:
         them, which its part of the source is copied into (a copy: codecs may write to it).
         Measured (W2n, 512 KiB chunks): a fresh array per chunk costs a page fault per 4 KiB,
         since the allocator hands a write window's freed chunks back to the system; one
-        array of a window's size is allocated in huge pages."""
+        array of a window's size (4 MiB) is one allocation, in huge pages where NumPy
+        asks for them."""
         shape = self.layout.pipeline.spec.shape
         whole = [old is None and self._whole(coords) for coords, old in items]
         if not self.layout.uniform or sum(whole) < 2:
