@@ -126,3 +126,19 @@ def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart(
     np.testing.assert_array_equal(array[...], source)
     assert "c/1/1" not in store._data
     assert bytes(store._data["c/0/1"]) == source[0:4, 4:8].tobytes()
+
+
+def test_a_write_locks_its_keys_in_groups_of_at_most_so_many_lock_files(tmp_path, monkeypatch):
+    """Keys sharing a lock file (one per directory) go in one group however many they are;
+    a new group starts when a group would hold one lock file too many."""
+    monkeypatch.setattr(writing, "_LOCK_FILES", 2)
+    array = zarrkit.create_array(tmp_path / "a", shape=(6, 40), chunks=(1, 1), dtype="i1")
+    keys = [f"c/{row}/{col}" for row in range(3) for col in range(40)]  # 3 directories
+    units = [(key, None) for key in keys]
+    groups = writing._lock_groups(array._layout, units)
+    assert [len(group) for group in groups] == [80, 40]
+    assert [key for group in groups for key, _ in group] == keys
+    memory = zarrkit.create_array(MemoryStore(), shape=(6, 40), chunks=(1, 1), dtype="i1")
+    assert len(writing._lock_groups(memory._layout, units)) == 1  # no lock files
+    array[...] = np.arange(240).reshape(6, 40) % 100
+    np.testing.assert_array_equal(array[...], np.arange(240).reshape(6, 40) % 100)
