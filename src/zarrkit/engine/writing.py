@@ -94,6 +94,8 @@ def _lock_groups(layout: Layout, units: list[Unit]) -> list[list[Unit]]:
     :data:`_LOCK_FILES` lock files open (each a file descriptor; thread locks hold none).
     Measured: W3's 4096 keys in 64 directories rewritten in one group, not 16 of 256 keys,
     took 5% less time (median of six alternating rewrites), one hand-out to the workers."""
+    if len(units) <= _LOCK_FILES:  # no more files than keys: one group, no targets asked
+        return [units] if units else []
     store = layout.chunks.store
     groups: list[list[Unit]] = []
     files: set[str | None] = set()
