@@ -154,7 +154,7 @@ class Bench:
     def prepare(self, op: str) -> None:
         """Everything before the timed runs: the array they use, and one warm-up run of
         the op (page cache, imports, thread pools, the allocator's arenas: measured, the
-        first write of a fresh child took 3-5x the later ones, for every peer)."""
+        first write of a fresh child took 3-7x the later ones, for every peer)."""
         if op in WRITE_OPS:
             self.trials[op] = self._writer(op), ignore
             if op == "write":
