@@ -244,19 +244,18 @@ class Merge:
         """Whether chunk ``coords`` is written whole: every element, in order."""
         return _in_order(self.reads[coords].chunk_sel, self.whole)
 
-    def one(self, coords: Coords, old: Blob | None, slot: NDArray | None = None) -> Blob | None:
-        """Chunk ``coords`` with its part of the source written in (into ``slot`` when it
-        is written whole and has one), encoded (``None`` when it is all fill value and empty
-        chunks are not written)."""
+    def one(self, coords: Coords, old: Blob | None, slot: NDArray | None) -> Blob | None:
+        """Chunk ``coords`` with its part of the source written in (into ``slot``, its slot
+        from :meth:`_slots`, when it has one), encoded (``None`` when it is all fill value
+        and empty chunks are not written)."""
         layout, chunk_read = self.layout, self.reads[coords]
         pipeline = layout.pipeline_at(coords)
         part = self.source[chunk_read.out_sel]
-        if old is None and part.shape == pipeline.spec.shape and self._whole(coords):
-            if slot is None:
-                chunk = np.array(part, order="C")  # a copy: codecs may write to it
-            else:
-                chunk = slot
-                chunk[...] = part
+        if slot is not None and part.shape == slot.shape:  # written whole, into its slot
+            chunk = slot
+            chunk[...] = part
+        elif old is None and part.shape == pipeline.spec.shape and self._whole(coords):
+            chunk = np.array(part, order="C")  # a copy: codecs may write to it
         else:
             chunk = (
                 layout.fill_chunk(coords)
