@@ -4,21 +4,28 @@ A partial chunk write reads the stored chunk, merges the new values in and write
 Two writers doing that at once would each write back their own merge and one update would
 be lost, so the engine holds the lock of every key it rewrites, from the read to the write.
 
-A store says what to lock for a key (:meth:`~zarrkit.storage.Store.lock_target`) and
+A store says what to lock for a key (:meth:`~zarrkit.storage.Store.lock_targets`) and
 whether that serialises writers in other processes too
 (:attr:`~zarrkit.storage.Store.locks_across_processes`); this module does the locking.
-:func:`key_lock` is process-wide: every handle on the same stored data (two
+Locks are process-wide: every handle on the same stored data (two
 :class:`~zarrkit.storage.LocalStore` objects on one directory, a store and its read-only
 or prefixed views) names the same target and gets the same lock. A target with a lock file
 also holds one byte of it (``fcntl.lockf``), so writers in other processes
 (multiprocessing, Dask workers on one machine) are serialised too; the OS releases it at
 once if its holder dies.
 
+:func:`locked` takes a batch of keys at once: the threads of this process wait until none
+of the batch is held by another thread, then take all of it, and the bytes of each lock
+file are locked a run of consecutive bytes per call. Chunk keys end in a chunk index, which
+names its byte, so a directory's chunks are one run. Measured, locking and unlocking W3's
+4096 keys in 64 directories: 51 ms with a lock object and a ``lockf`` call per key, 15 ms
+so; 256 keys in 16 directories: 5.7 against 1.0 ms.
+
 Examples
 --------
 >>> from zarrkit.storage import MemoryStore
 >>> store = MemoryStore()
->>> with key_lock(store, "c/0"):
+>>> with locked(store, ["c/0", "c/1"]):
 ...     store.set("c/0", b"merged")
 >>> store.locks_across_processes  # no other process writes its data: these locks are all
 True
@@ -31,9 +38,11 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from typing import Protocol
 from weakref import WeakValueDictionary
 
@@ -52,11 +61,16 @@ FILE_LOCKS = fcntl is not None
 # since most critical sections are one chunk's read-merge-write.
 _FIRST_WAIT, _LONGEST_WAIT = 0.0002, 0.02
 
+# Bytes of a lock file from here on are picked by a hash of a key's name; below, a name
+# that is a decimal number (a chunk index) is its own byte.
+_HASHED = 1 << 30
+
 
 @dataclass(frozen=True, slots=True)
 class LockTarget:
-    """What to lock for one key: ``name`` is equal for every handle on the same stored
-    value; other processes see byte ``offset`` of lock file ``path`` (``None``: no file)."""
+    """What to lock for one key: ``name`` and ``offset`` are equal for every handle on the
+    same stored value; other processes see byte ``offset`` of lock file ``path`` (``None``:
+    no file)."""
 
     name: str
     path: str | None = None
@@ -64,52 +78,139 @@ class LockTarget:
 
 
 class Lockable(Protocol):
-    """What this module needs of a store: the lock target of each key."""
+    """What this module needs of a store: the lock targets of keys."""
 
-    def lock_target(self, key: str) -> LockTarget: ...
+    def lock_targets(self, keys: Sequence[str]) -> list[LockTarget]: ...
 
 
 def file_target(path: str, name: str) -> LockTarget:
-    """The target of key ``name`` (its last segment) with lock file ``path``: one byte of
-    the file, picked by a stable hash (not ``hash()``: it differs between processes); two
-    keys sharing a byte are merely serialised together."""
-    offset = zlib.crc32(name.encode()) & 0x7FFFFFFF
-    return LockTarget(f"{path}#{offset:010d}", path if FILE_LOCKS else None, offset)
+    """The target of key ``name`` (its last segment) with lock file ``path``: the byte
+    numbered by the name when it is a chunk index, else one picked by a stable hash (not
+    ``hash()``: it differs between processes); two keys sharing a byte are merely
+    serialised together."""
+    if name.isascii() and name.isdigit() and len(name) < 10:
+        offset = int(name)
+    else:
+        offset = _HASHED | (zlib.crc32(name.encode()) & (_HASHED - 1))
+    return LockTarget(path, path if FILE_LOCKS else None, offset)
+
+
+# --- the locks of this process's threads --------------------------------------------------
+class _Hold:
+    """One target held by this process: by which thread, how many times, in which file."""
+
+    __slots__ = ("depth", "file", "thread")
+
+    def __init__(self, thread: int) -> None:
+        self.thread = thread
+        self.depth = 1
+        self.file: _LockFile | None = None
+
+
+_held: dict[tuple[str, int], _Hold] = {}
+_guard = threading.Lock()
+_released = threading.Condition(_guard)
+
+
+def acquire(targets: Sequence[LockTarget]) -> None:
+    """Hold all ``targets`` (re-entrant per thread), waiting up to ``lock_timeout``."""
+    timeout = config.get("lock_timeout")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    me = threading.get_ident()
+    with _released:
+        while (busy := _busy(targets, me)) is not None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise _timed_out(f"{busy.name}#{busy.offset}")
+            _released.wait(left)
+        fresh = []
+        for target in targets:
+            held = _held.get((target.name, target.offset))
+            if held is None:
+                _held[target.name, target.offset] = _Hold(me)
+                fresh.append(target)
+            else:
+                held.depth += 1
+    try:
+        files = _lock_files([t for t in fresh if t.path is not None], deadline)
+    except BaseException:
+        _forget([target for target, _ in _let_go(targets)])
+        raise
+    with _guard:
+        for target in fresh:
+            if target.path is not None:
+                _held[target.name, target.offset].file = files[target.path]
+
+
+def release(targets: Sequence[LockTarget]) -> None:
+    """Let go of ``targets`` (one :func:`acquire` of them)."""
+    last = _let_go(targets)
+    try:
+        in_files = sorted(
+            (hold.file.path, target.offset, hold.file) for target, hold in last if hold.file
+        )
+        for file, group in groupby(in_files, key=itemgetter(2)):
+            file.unlock([offset for _, offset, _ in group])
+    finally:
+        _forget([target for target, _ in last])
+
+
+def _let_go(targets: Sequence[LockTarget]) -> list[tuple[LockTarget, _Hold]]:
+    """Count one hold of each of ``targets`` less; those no longer held, with their holds
+    (which stay, at depth 0, until :func:`_forget`: no other thread may take a target
+    before its byte is unlocked)."""
+    last = []
+    with _guard:
+        for target in targets:
+            held = _held[target.name, target.offset]
+            held.depth -= 1
+            if held.depth == 0:
+                last.append((target, held))
+    return last
+
+
+def _busy(targets: Sequence[LockTarget], me: int) -> LockTarget | None:
+    """The first of ``targets`` another thread holds (call with the guard held)."""
+    for target in targets:
+        held = _held.get((target.name, target.offset))
+        if held is not None and held.thread != me:
+            return target
+    return None
+
+
+def _forget(targets: Sequence[LockTarget]) -> None:
+    """Drop the entries of ``targets`` (let go by this thread) and wake waiters."""
+    with _released:
+        for target in targets:
+            del _held[target.name, target.offset]
+        _released.notify_all()
+
+
+@contextmanager
+def locked(store: Lockable, keys: Iterable[str]) -> Iterator[None]:
+    """Hold the locks of all ``keys`` (taken together, so two writers locking overlapping
+    sets cannot deadlock)."""
+    targets = store.lock_targets(list(keys))
+    acquire(targets)
+    try:
+        yield
+    finally:
+        release(targets)
 
 
 class KeyLock:
-    """A re-entrant lock of one key: a thread lock, plus (for the outermost acquisition)
-    its byte of the lock file when the store has one."""
+    """The lock of one key, re-entrant: ``with key_lock(store, key): ...``."""
 
-    __slots__ = ("__weakref__", "_depth", "_file", "_thread_lock", "target")
+    __slots__ = ("__weakref__", "target")
 
     def __init__(self, target: LockTarget) -> None:
         self.target = target
-        self._thread_lock = threading.RLock()
-        self._depth = 0
-        self._file: _LockFile | None = None
 
     def acquire(self) -> None:
-        timeout = config.get("lock_timeout")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._thread_lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise _timed_out(self.target.name)
-        try:
-            if self._depth == 0 and self.target.path is not None:
-                self._file = _lock_byte(self.target.path, self.target.offset, deadline)
-        except BaseException:
-            self._thread_lock.release()
-            raise
-        self._depth += 1
+        acquire([self.target])
 
     def release(self) -> None:
-        self._depth -= 1
-        try:
-            if self._depth == 0 and self._file is not None:
-                held, self._file = self._file, None
-                held.unlock(self.target.offset)
-        finally:
-            self._thread_lock.release()
+        release([self.target])
 
     def __enter__(self) -> None:
         self.acquire()
@@ -118,40 +219,53 @@ class KeyLock:
         self.release()
 
 
-_locks: WeakValueDictionary[str, KeyLock] = WeakValueDictionary()
-_guard = threading.Lock()
+_locks: WeakValueDictionary[LockTarget, KeyLock] = WeakValueDictionary()
 
 
 def key_lock(store: Lockable, key: str) -> KeyLock:
     """The process-wide lock of ``key`` in ``store`` (a context manager, re-entrant)."""
-    target = store.lock_target(key)
+    (target,) = store.lock_targets([key])
     with _guard:
-        lock = _locks.get(target.name)
+        lock = _locks.get(target)
         if lock is None:
-            lock = _locks[target.name] = KeyLock(target)
+            lock = _locks[target] = KeyLock(target)
         return lock
-
-
-@contextmanager
-def locked(store: Lockable, keys: Iterable[str]) -> Iterator[None]:
-    """Hold the locks of all ``keys`` (taken in one global order, so two writers locking
-    overlapping sets cannot deadlock)."""
-    locks = {}
-    for key in keys:
-        lock = key_lock(store, key)
-        locks[lock.target.name] = lock
-    with ExitStack() as held:
-        for name in sorted(locks):
-            held.enter_context(locks[name])
-        yield
 
 
 # --- lock files ------------------------------------------------------------------------
 # A directory's lock file exists only while some process locks a key in it: the last
 # holder removes it, but only when no other process holds a byte of it (a whole-file lock
-# says so). A process that locked a byte of a file that has since been removed has locked
+# says so). A process that locked bytes of a file that has since been removed has locked
 # nothing, so after locking it checks that the path still names its file, and else starts
 # again with the new one (TensorStore's file kvstore does the same).
+
+
+def _runs(offsets: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Sorted ``offsets`` (repeats allowed) as ``(first, length)`` runs of consecutive bytes."""
+    first = last = offsets[0]
+    for offset in offsets[1:]:
+        if offset > last + 1:
+            yield first, last + 1 - first
+            first = offset
+        last = offset
+    yield first, last + 1 - first
+
+
+def _lock_files(targets: Sequence[LockTarget], deadline: float | None) -> dict[str, _LockFile]:
+    """Lock the bytes of ``targets`` in their files, files and bytes in one global order
+    (so processes locking overlapping sets cannot deadlock); the file of each path. On
+    failure none stay locked."""
+    done: dict[str, tuple[_LockFile, list[int]]] = {}
+    ordered = sorted(targets, key=attrgetter("path", "offset"))
+    try:
+        for path, group in groupby(ordered, key=attrgetter("path")):
+            offsets = [t.offset for t in group]
+            done[path] = _lock_bytes(path, offsets, deadline), offsets
+    except BaseException:
+        for held, offsets in done.values():
+            held.unlock(offsets)
+        raise
+    return {path: held for path, (held, _) in done.items()}
 
 
 class _LockFile:
@@ -164,12 +278,12 @@ class _LockFile:
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self.fd = fd
-        self.users = 0
+        self.users = 0  # bytes held or being locked through this descriptor
         # bytes held since a check that the path names this file: while one is held, no
         # process can remove the file (that takes a whole-file lock), so no new check is due
         self.verified = 0
 
-    def try_lock(self, offset: int, length: int = 1) -> bool:
+    def try_lock(self, offset: int, length: int) -> bool:
         try:
             fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, length, offset)
             return True
@@ -187,13 +301,18 @@ class _LockFile:
         held = os.fstat(self.fd)
         return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
 
-    def unlock(self, offset: int) -> None:
+    def unlock(self, offsets: Sequence[int]) -> None:
+        """Let go of the bytes ``offsets`` (sorted), locked and checked before."""
         with _guard:
-            self.verified -= 1
+            self.verified -= len(offsets)
         try:
-            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, offset)
+            self.unlock_runs(_runs(offsets))
         finally:
-            self.leave()
+            self.leave(len(offsets))
+
+    def unlock_runs(self, runs: Iterable[tuple[int, int]]) -> None:
+        for first, length in runs:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, length, first)
 
     def retire(self) -> None:
         """Stop handing this (removed) file out; the next lock opens the new one."""
@@ -201,9 +320,9 @@ class _LockFile:
             if _files.get(self.path) is self:
                 del _files[self.path]
 
-    def leave(self) -> None:
+    def leave(self, count: int) -> None:
         with _guard:
-            self.users -= 1
+            self.users -= count
             if self.users:
                 return
             if _files.get(self.path) is self:
@@ -220,37 +339,40 @@ class _LockFile:
 _files: dict[str, _LockFile] = {}
 
 
-def _lock_byte(path: str, offset: int, deadline: float | None) -> _LockFile:
-    """Lock byte ``offset`` of lock file ``path``, waiting up to ``deadline``."""
-    held = _open_lock_file(path)
-    wait = _FIRST_WAIT
-    try:
-        while True:
-            if held.try_lock(offset):
-                if held.verified or held.names_path():
-                    with _guard:
-                        held.verified += 1
-                    return held
-                fcntl.lockf(held.fd, fcntl.LOCK_UN, 1, offset)
-                held.retire()
-                held.leave()
-                held = _open_lock_file(path)
-                continue
-            if deadline is not None and time.monotonic() > deadline:
-                raise _timed_out(f"{path}#{offset}")
-            time.sleep(wait)
-            wait = min(wait * 2, _LONGEST_WAIT)
-    except BaseException:
-        held.leave()
-        raise
+def _lock_bytes(path: str, offsets: list[int], deadline: float | None) -> _LockFile:
+    """Lock bytes ``offsets`` (sorted) of lock file ``path``, a run at a time in order,
+    waiting up to ``deadline``."""
+    while True:
+        held = _open_lock_file(path, len(offsets))
+        runs: list[tuple[int, int]] = []
+        try:
+            for first, length in _runs(offsets):
+                wait = _FIRST_WAIT
+                while not held.try_lock(first, length):
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise _timed_out(f"{path}#{first}")
+                    time.sleep(wait)
+                    wait = min(wait * 2, _LONGEST_WAIT)
+                runs.append((first, length))
+            if held.verified or held.names_path():
+                with _guard:
+                    held.verified += len(offsets)
+                return held
+        except BaseException:
+            held.unlock_runs(runs)
+            held.leave(len(offsets))
+            raise
+        held.unlock_runs(runs)  # the file was removed meanwhile: lock the new one
+        held.retire()
+        held.leave(len(offsets))
 
 
-def _open_lock_file(path: str) -> _LockFile:
+def _open_lock_file(path: str, count: int) -> _LockFile:
     with _guard:
         held = _files.get(path)
         if held is None:
             held = _files[path] = _LockFile(path, _open_creating_parents(path))
-        held.users += 1
+        held.users += count
         return held
 
 
@@ -277,10 +399,11 @@ def _timed_out(name: str) -> StoreError:
 def _reset_after_fork() -> None:
     # a forked child inherits thread locks in whatever state other threads left them, and
     # none of the file locks: start afresh
-    global _locks, _guard, _files
+    global _held, _locks, _guard, _released, _files
     for held in _files.values():
         os.close(held.fd)
-    _locks, _guard, _files = WeakValueDictionary(), threading.Lock(), {}
+    _guard = threading.Lock()
+    _held, _locks, _released, _files = {}, WeakValueDictionary(), threading.Condition(_guard), {}
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)

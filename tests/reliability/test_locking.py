@@ -6,7 +6,9 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,8 +57,8 @@ def test_which_stores_lock_across_processes(tmp_path) -> None:
 
 def test_stores_name_their_lock_targets_and_lock_per_object_by_default() -> None:
     class Plain(MemoryStore):
-        def lock_target(self, key: str) -> locking.LockTarget:
-            return locking.LockTarget(f"plain:{key}")
+        def lock_targets(self, keys: Sequence[str]) -> list[locking.LockTarget]:
+            return [locking.LockTarget(f"plain:{key}") for key in keys]
 
     assert locking.key_lock(Plain(), "a") is locking.key_lock(Plain(), "a")
 
@@ -64,8 +66,8 @@ def test_stores_name_their_lock_targets_and_lock_per_object_by_default() -> None
         _get = _set = _delete = _list_prefix = None  # type: ignore[assignment]
 
     first, second = Other(), Other()
-    assert first.lock_target("a") != second.lock_target("a")
-    assert first.lock_target("a").path is None
+    assert first.lock_targets(["a"]) != second.lock_targets(["a"])
+    assert first.lock_targets(["a"])[0].path is None
     assert not first.locks_across_processes
 
 
@@ -132,7 +134,7 @@ HOLD = """
 import sys, time
 from zarrkit import locking
 from zarrkit.storage import LocalStore
-lock = locking.key_lock(LocalStore(sys.argv[1]), "c/0")
+lock = locking.key_lock(LocalStore(sys.argv[1]), sys.argv[3])
 lock.acquire()
 print("held", flush=True)
 if sys.argv[2] == "die":
@@ -143,9 +145,9 @@ lock.release()
 """
 
 
-def _holder(root: Path, mode: str) -> subprocess.Popen[str]:
+def _holder(root: Path, mode: str, key: str = "c/0") -> subprocess.Popen[str]:
     child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(root), mode], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD, str(root), mode, key], stdout=subprocess.PIPE, text=True
     )
     assert child.stdout is not None and child.stdout.readline() == "held\n"
     return child
@@ -169,6 +171,78 @@ def test_a_dead_holder_releases_the_lock_at_once(tmp_path) -> None:
     with config.set(lock_timeout=10.0), locking.key_lock(LocalStore(tmp_path), "c/0"):
         waited = time.monotonic() - start
     assert waited < 1.0  # not the timeout: the OS released the dead holder's lock
+
+
+def test_chunk_indices_are_their_own_bytes_other_names_hashed(tmp_path) -> None:
+    targets = LocalStore(tmp_path).lock_targets(["c/0/7", "c/0/12", "c/0/zarr.json", "7"])
+    assert [t.offset for t in targets[:2]] == [7, 12]
+    assert targets[2].offset >= locking._HASHED  # never a chunk index's byte
+    assert targets[0].path == targets[2].path != targets[3].path  # one file a directory
+    assert targets[3].offset == 7
+
+
+def test_a_directory_of_chunks_is_one_lockf_call(tmp_path, monkeypatch) -> None:
+    calls = []
+    real = locking.fcntl.lockf
+
+    def lockf(fd: int, op: int, n: int, at: int) -> None:
+        calls.append((op, n, at))
+        real(fd, op, n, at)
+
+    monkeypatch.setattr(locking.fcntl, "lockf", lockf)
+    keys = [f"c/{i}/{j}" for i in range(3) for j in range(64)] + ["c/0/99"]
+    with locking.locked(LocalStore(tmp_path), keys):
+        taken = [(n, at) for op, n, at in calls if op != locking.fcntl.LOCK_UN]
+        assert taken == [(64, 0), (1, 99), (64, 0), (64, 0)]  # files in order, runs
+    assert [(n, at) for op, n, at in calls if op == locking.fcntl.LOCK_UN][:2] == [(64, 0), (1, 99)]
+
+
+def test_a_batch_waits_for_a_key_held_in_another_process_and_gives_all_back(tmp_path) -> None:
+    child = _holder(tmp_path, "1.0", key="c/2")
+    store = LocalStore(tmp_path)
+    with locking.key_lock(store, "c/1"):  # held before: kept when the batch fails
+        with (
+            config.set(lock_timeout=0.2),
+            pytest.raises(StoreError, match="lock_timeout"),
+            locking.locked(store, ["c/0", "c/1", "c/2", "c/3"]),
+        ):
+            pass
+        assert [(k[1], h.depth) for k, h in locking._held.items()] == [(1, 1)]
+        with locking.locked(store, ["c/0", "c/1", "c/3"]):  # the others were let go
+            start = time.monotonic()
+            with locking.locked(store, ["c/2"]):  # waits for the other process
+                waited = time.monotonic() - start
+    child.wait()
+    assert waited > 0.3
+    assert locking._held == {} and locking._files == {}
+
+
+def test_a_thread_takes_its_batch_once_no_other_thread_holds_any_of_it(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    holding, order = threading.Event(), []
+
+    def hold_c5() -> None:
+        with locking.locked(store, ["c/5"]):
+            holding.set()
+            time.sleep(0.4)
+            order.append("c/5 let go")
+
+    def batch() -> None:
+        with locking.locked(store, ["c/4", "c/5", "c/6"]):
+            order.append("batch")
+
+    def take_c4() -> None:  # while the batch waits for c/5, it holds none of its keys
+        with config.set(lock_timeout=0.2), locking.locked(store, ["c/4"]):
+            order.append("c/4")
+
+    with ThreadPoolExecutor(3) as pool:
+        holder = pool.submit(hold_c5)
+        holding.wait()
+        waiting = pool.submit(batch)
+        time.sleep(0.05)
+        pool.submit(take_c4).result()
+        holder.result(), waiting.result()
+    assert order == ["c/4", "c/5 let go", "batch"]
 
 
 def test_overlapping_key_sets_do_not_deadlock(tmp_path) -> None:
@@ -207,7 +281,7 @@ def test_fork_starts_with_fresh_locks(tmp_path) -> None:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: the parent's lock must not look held by this process
-            ok = not locking._files and locking.key_lock(store, "c/0")._depth == 0
+            ok = not locking._files and not locking._held
             os.write(write, b"1" if ok else b"0")
             os._exit(0)
         os.waitpid(pid, 0)

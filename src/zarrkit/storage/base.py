@@ -235,15 +235,17 @@ class Store(ABC):
     # --- locking (see zarrkit.locking) ---------------------------------------------------------
     @property
     def locks_across_processes(self) -> bool:
-        """Whether the locks of :meth:`lock_target` serialise every writer of the data:
+        """Whether the locks of :meth:`lock_targets` serialise every writer of the data:
         those of other processes too (lock files), or there are none (memory); otherwise
         only the threads of this process are serialised."""
         return False
 
-    def lock_target(self, key: str) -> LockTarget:
-        """What a writer locks to rewrite ``key``: by default a lock of this process, one per
-        store object; a backend whose handles share their data names the data instead."""
-        return LockTarget(f"{type(self).__qualname__}@{id(self):x}:{key}")
+    def lock_targets(self, keys: Sequence[str]) -> list[LockTarget]:
+        """What a writer locks to rewrite each of ``keys``: by default a lock of this
+        process, one per store object; a backend whose handles share their data names the
+        data instead."""
+        space = f"{type(self).__qualname__}@{id(self):x}:"
+        return [LockTarget(space + key) for key in keys]
 
     # --- versions: optional capabilities (issue 13) ----------------------------------------
     # A version names one value of a key (an ETag, a generation, a content hash). Stores

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Self, TypeVar
 
 from zarrkit.errors import ConflictError, InvalidKeyError, StoreError
-from zarrkit.keys import validate_key
+from zarrkit.keys import validate_keys
 from zarrkit.locking import FILE_LOCKS, LockTarget, file_target, key_lock
 from zarrkit.storage.base import Store, check_version, slice_for
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, Then, Version, Versioned
@@ -114,12 +114,22 @@ class LocalStore(Store):
     def locks_across_processes(self) -> bool:
         return FILE_LOCKS
 
-    def lock_target(self, key: str) -> LockTarget:
-        """A byte of the lock file for ``key``: one file per directory, beside the key,
-        found through the root's real path so every handle finds the same file."""
-        segments = _segments(validate_key(key))
-        path = os.path.join(self._real_root(), "/".join(segments[:-1]), _LOCK_NAME)
-        return file_target(path, segments[-1])
+    def lock_targets(self, keys: Sequence[str]) -> list[LockTarget]:
+        """A byte of the lock file for each of ``keys``: one file per directory, beside the
+        keys, found through the root's real path so every handle finds the same file."""
+        validate_keys(keys)
+        for key in keys:
+            if _INTERNAL in key:
+                _segments(key)  # raises for the store's own names
+        root, files = self._real_root(), dict[str, str]()
+        targets = []
+        for key in keys:
+            directory, _, name = key.rpartition("/")
+            path = files.get(directory)
+            if path is None:
+                path = files[directory] = os.path.join(root, directory, _LOCK_NAME)
+            targets.append(file_target(path, name))
+        return targets
 
     def _real_root(self) -> str:
         real: str | None = self.__dict__.get("_resolved_root")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -154,9 +154,10 @@ class MemoryStore(Store):
         # locks of this process serialise every writer: no conditional writes needed.
         return True
 
-    def lock_target(self, key: str) -> LockTarget:
+    def lock_targets(self, keys: Sequence[str]) -> list[LockTarget]:
         # handles made by with_read_only share the dict, so it names the data
-        return LockTarget(f"MemoryStore@{id(self._data):x}:{key}")
+        space = f"MemoryStore@{id(self._data):x}:"
+        return [LockTarget(space + key) for key in keys]
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._data)} keys>, read_only={self.read_only})"

@@ -71,8 +71,8 @@ class WrapperStore(Store):
     def locks_across_processes(self) -> bool:
         return self.inner.locks_across_processes
 
-    def lock_target(self, key: str) -> LockTarget:
-        return self.inner.lock_target(key)
+    def lock_targets(self, keys: Sequence[str]) -> list[LockTarget]:
+        return self.inner.lock_targets(keys)
 
     def _call(self, operation: str, keys: Sequence[str], sent: int, call: Callable[[], T]) -> T:
         return call()
@@ -182,8 +182,8 @@ class PrefixStore(WrapperStore):
     def __repr__(self) -> str:
         return f"PrefixStore({self.inner!r}, {self.prefix!r}, read_only={self.read_only})"
 
-    def lock_target(self, key: str) -> LockTarget:
-        return self.inner.lock_target(self.prefix + key)
+    def lock_targets(self, keys: Sequence[str]) -> list[LockTarget]:
+        return self.inner.lock_targets([self.prefix + key for key in keys])
 
     def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         return self.inner.get(self.prefix + key, byte_range)
