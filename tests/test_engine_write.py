@@ -136,8 +136,9 @@ def test_a_write_locks_its_keys_in_groups_of_at_most_so_many_lock_files(tmp_path
     keys = [f"c/{row}/{col}" for row in range(3) for col in range(40)]  # 3 directories
     units = [(key, None) for key in keys]
     groups = writing._lock_groups(array._layout, units)
-    assert [len(group) for group in groups] == [80, 40]
-    assert [key for group in groups for key, _ in group] == keys
+    assert [(len(group), len(targets)) for group, targets in groups] == [(80, 80), (40, 40)]
+    assert [key for group, _ in groups for key, _ in group] == keys
+    assert [t.offset for _, targets in groups for t in targets] == list(range(40)) * 3
     memory = zarrkit.create_array(MemoryStore(), shape=(6, 40), chunks=(1, 1), dtype="i1")
     assert len(writing._lock_groups(memory._layout, units)) == 1  # no lock files
     array[...] = np.arange(240).reshape(6, 40) % 100

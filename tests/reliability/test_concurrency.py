@@ -75,7 +75,7 @@ def test_without_locks_threads_do_lose_updates(tmp_path, monkeypatch) -> None:
 
     from zarrkit import locking
 
-    monkeypatch.setattr(locking, "locked", lambda store, keys: nullcontext())
+    monkeypatch.setattr(locking, "holding", lambda targets: nullcontext())
     array = create(MemoryStore(), "chunk")
     slow_decode = array._layout.pipeline.decode
 
