@@ -113,10 +113,9 @@ def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart(
     plan = indexing.projection(indexing.normalize(..., (8, 10)), layout.dims)
     merge = writing.Merge(layout, plan.reads(), value, workers=1, selection_sliced=True)
     items = [(r.coords, None) for r in plan.reads()]
-    slots = merge._slots(items)
-    whole = [s is not None for s in slots]
-    assert whole == [True, True, False, True, True, False]  # the last column is partial
-    assert len({s.base.ctypes.data for s in slots if s is not None}) == 1  # one allocation
+    rows, stack = merge._stack(items)
+    assert rows == [0, 1, 3, 4]  # the last column is partial
+    assert stack.shape == (4, 4, 4)  # one allocation
 
     array[...] = value
     source = value.copy()

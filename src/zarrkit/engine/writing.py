@@ -218,44 +218,51 @@ class Merge:
 
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         merged: list[Blob | None] = [None] * len(items)
-        slots = self._slots(items)
+        rows, stack = self._stack(items)
+        stacked = set(rows)
+        rest = [i for i in range(len(items)) if i not in stacked]
 
-        def work(lo: int, hi: int) -> None:
-            for i in range(lo, hi):
-                merged[i] = self.one(*items[i], slots[i])
+        def encode_stacked(lo: int, hi: int) -> None:
+            for row in range(lo, hi):
+                part = self.source[self.reads[items[rows[row]][0]].out_sel]
+                stack[row].reshape(part.shape)[...] = part  # raises unless equal in size
+            blobs = self.layout.pipeline.encode_many(stack[lo:hi], self._kept(stack[lo:hi]))
+            for row, blob in zip(range(lo, hi), blobs, strict=True):
+                merged[rows[row]] = blob
 
-        run_batched(work, len(items), self.workers)
+        def merge_rest(lo: int, hi: int) -> None:
+            for i in rest[lo:hi]:
+                merged[i] = self.one(*items[i])
+
+        run_batched(encode_stacked, len(rows), self.workers)
+        run_batched(merge_rest, len(rest), self.workers)
         return merged
 
-    def _slots(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[NDArray | None]:
-        """For each of ``items`` written whole, its slot in one array allocated for all of
-        them, which its part of the source is copied into (a copy: codecs may write to it).
-        Measured (W2n, 512 KiB chunks): a fresh array per chunk costs a page fault per 4 KiB,
-        since the allocator hands a write window's freed chunks back to the system; one
-        array of a window's size (4 MiB) is one allocation, in huge pages where NumPy
-        asks for them."""
+    def _stack(self, items: Sequence[tuple[Coords, Blob | None]]) -> tuple[list[int], NDArray]:
+        """Which of ``items`` are written whole (none unless at least two are), and an array
+        to stack them in: their parts of the source are copied into it (a copy: codecs may
+        write to it) and encoded from it in one loop (``encode_many``). Measured: W3's
+        rewrite (4 KiB zstd chunks, tmpfs) 0.256 s against 0.304 s with a call of
+        :meth:`one` a chunk (medians of 12 alternating rewrites); W2n (512 KiB chunks) an
+        array per chunk cost a page fault per 4 KiB, the allocator handing a window's freed
+        chunks back to the system, where one array is one allocation."""
+        rows = [i for i, (coords, old) in enumerate(items) if old is None and self._whole(coords)]
+        if not self.layout.uniform or len(rows) < 2:
+            rows = []
         shape = self.layout.pipeline.spec.shape
-        whole = [old is None and self._whole(coords) for coords, old in items]
-        if not self.layout.uniform or sum(whole) < 2:
-            return [None] * len(items)
-        stack = iter(np.empty((sum(whole), *shape), self.layout.dtype))
-        return [next(stack) if w else None for w in whole]
+        return rows, np.empty((len(rows), *shape), self.layout.dtype)
 
     def _whole(self, coords: Coords) -> bool:
         """Whether chunk ``coords`` is written whole: every element, in order."""
         return _in_order(self.reads[coords].chunk_sel, self.whole)
 
-    def one(self, coords: Coords, old: Blob | None, slot: NDArray | None) -> Blob | None:
-        """Chunk ``coords`` with its part of the source written in (into ``slot``, its slot
-        from :meth:`_slots`, when it has one), encoded (``None`` when it is all fill value
-        and empty chunks are not written)."""
+    def one(self, coords: Coords, old: Blob | None) -> Blob | None:
+        """Chunk ``coords`` with its part of the source written in, encoded (``None`` when
+        it is all fill value and empty chunks are not written)."""
         layout, chunk_read = self.layout, self.reads[coords]
         pipeline = layout.pipeline_at(coords)
         part = self.source[chunk_read.out_sel]
-        if slot is not None and part.shape == slot.shape:  # written whole, into its slot
-            chunk = slot
-            chunk[...] = part
-        elif old is None and part.shape == pipeline.spec.shape and self._whole(coords):
+        if old is None and part.shape == pipeline.spec.shape and self._whole(coords):
             chunk = np.array(part, order="C")  # a copy: codecs may write to it
         else:
             chunk = (
