@@ -99,10 +99,15 @@ def test_whole_chunks_written_through_index_arrays_keep_their_order(rows):
     np.testing.assert_array_equal(array[...], expected)
 
 
-def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart():
-    """Uncompressed chunks written whole are slots of one array (a window's allocation, not
-    one per chunk); each is stored as its own value, so later writes to the source, to the
-    array or to a sibling chunk leave the others as written."""
+@pytest.mark.parametrize("large_chunk", [64 << 10, 1], ids=["encoded-in-one-loop", "one-each"])
+def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart(
+    large_chunk, monkeypatch
+):
+    """Uncompressed chunks written whole are rows of one array (a window's allocation, not
+    one per chunk), encoded in one loop or (large ones) each by Merge.one; each is stored
+    as its own value, so later writes to the source, to the array or to a sibling chunk
+    leave the others as written."""
+    monkeypatch.setattr(writing, "LARGE_CHUNK", large_chunk)
     store = MemoryStore()
     array = zarrkit.create_array(
         store, shape=(8, 10), chunks=(4, 4), dtype="i4", compressors=None, fill_value=0

@@ -219,6 +219,10 @@ class Merge:
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         merged: list[Blob | None] = [None] * len(items)
         rows, stack = self._stack(items)
+        if self.layout.pipeline.spec.nbytes >= LARGE_CHUNK:  # each a slot, merged by one()
+            slots, rows = dict(zip(rows, stack, strict=True)), []
+        else:
+            slots = {}
         stacked = set(rows)
         rest = [i for i in range(len(items)) if i not in stacked]
 
@@ -232,20 +236,23 @@ class Merge:
 
         def merge_rest(lo: int, hi: int) -> None:
             for i in rest[lo:hi]:
-                merged[i] = self.one(*items[i])
+                merged[i] = self.one(*items[i], slots.get(i))
 
         run_batched(encode_stacked, len(rows), self.workers)
         run_batched(merge_rest, len(rest), self.workers)
         return merged
 
     def _stack(self, items: Sequence[tuple[Coords, Blob | None]]) -> tuple[list[int], NDArray]:
-        """Which of ``items`` are written whole (none unless at least two are), and an array
-        to stack them in: their parts of the source are copied into it (a copy: codecs may
-        write to it) and encoded from it in one loop (``encode_many``). Measured: W3's
-        rewrite (4 KiB zstd chunks, tmpfs) 0.256 s against 0.304 s with a call of
-        :meth:`one` a chunk (medians of 12 alternating rewrites); W2n (512 KiB chunks) an
-        array per chunk cost a page fault per 4 KiB, the allocator handing a window's freed
-        chunks back to the system, where one array is one allocation."""
+        """Which of ``items`` are written whole (none unless at least two are), and one
+        array to stack them in, which their parts of the source are copied into (a copy:
+        codecs may write to it). Chunks under :data:`LARGE_CHUNK` are then encoded from it
+        in one loop (``encode_many``); larger ones each by :meth:`one`, into its row.
+        Measured: W3's rewrite (4 KiB zstd chunks, tmpfs) 0.227-0.230 s against
+        0.265-0.272 s with a call of :meth:`one` a chunk (medians of 12 alternating
+        rewrites); W1's write (512 KiB) all in one loop faulted 11,793 pages a write in the
+        benchmark's child against 1 (0.187 against 0.173 s); and a fresh array per chunk
+        (W2n) faulted a page per 4 KiB, the allocator handing a window's freed chunks back
+        to the system, where one array is one allocation."""
         rows = [i for i, (coords, old) in enumerate(items) if old is None and self._whole(coords)]
         if not self.layout.uniform or len(rows) < 2:
             rows = []
@@ -256,13 +263,17 @@ class Merge:
         """Whether chunk ``coords`` is written whole: every element, in order."""
         return _in_order(self.reads[coords].chunk_sel, self.whole)
 
-    def one(self, coords: Coords, old: Blob | None) -> Blob | None:
-        """Chunk ``coords`` with its part of the source written in, encoded (``None`` when
-        it is all fill value and empty chunks are not written)."""
+    def one(self, coords: Coords, old: Blob | None, slot: NDArray | None = None) -> Blob | None:
+        """Chunk ``coords`` with its part of the source written in (into ``slot``, its row
+        of the stack from :meth:`_stack`, when it has one), encoded (``None`` when it is
+        all fill value and empty chunks are not written)."""
         layout, chunk_read = self.layout, self.reads[coords]
         pipeline = layout.pipeline_at(coords)
         part = self.source[chunk_read.out_sel]
-        if old is None and part.shape == pipeline.spec.shape and self._whole(coords):
+        if slot is not None:  # written whole
+            chunk = slot
+            chunk.reshape(part.shape)[...] = part
+        elif old is None and part.shape == pipeline.spec.shape and self._whole(coords):
             chunk = np.array(part, order="C")  # a copy: codecs may write to it
         else:
             chunk = (
