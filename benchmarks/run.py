@@ -28,8 +28,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -187,10 +189,35 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace, header
     )
 
 
+class _Sigterm:
+    """On SIGTERM unwind normally (the children are killed, the temp dirs removed), but
+    not between starting a child and registering it to be killed: there the exit waits."""
+
+    def __init__(self) -> None:
+        self.deferring = False
+        self.pending: int | None = None
+        signal.signal(signal.SIGTERM, self.handle)
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.deferring:
+            self.pending = signum
+        else:
+            sys.exit(128 + signum)
+
+    def start(self, stack: ExitStack, start: Callable[[], PeerProcess]) -> PeerProcess:
+        """``start()`` a child and register it on ``stack``, then exit if SIGTERM came."""
+        self.deferring = True
+        try:
+            return stack.enter_context(closing(start()))
+        finally:
+            self.deferring = False
+            if self.pending is not None:
+                sys.exit(128 + self.pending)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # On SIGTERM unwind normally: the children are killed, the temp dirs removed.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    sigterm = _Sigterm()
     load_before = os.getloadavg()[0]
     results = []
     for name in args.workloads:
@@ -201,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             ExitStack() as stack,
         ):
             children = {
-                peer: stack.enter_context(closing(start_child(peer, wl, args, Path(tmp))))
+                peer: sigterm.start(stack, partial(start_child, peer, wl, args, Path(tmp)))
                 for peer in args.peers
             }
             results += measure_workload(wl, children, args.repeat)

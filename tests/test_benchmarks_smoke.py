@@ -303,6 +303,15 @@ def _children_of(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_sigterm_kills_the_children_and_removes_the_temp_dirs(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "benchmarks.run", "--workloads", "W1"]
     command += ["--peers", "zarrkit,limit"]
@@ -319,5 +328,9 @@ def test_sigterm_kills_the_children_and_removes_the_temp_dirs(tmp_path: Path) ->
         assert driver.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
         driver.kill()
-    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    # killed children vanish once reaped (by init, the driver having exited): a moment
+    deadline = time.monotonic() + 10
+    while (alive := [pid for pid in children if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive
     assert list(tmp_path.iterdir()) == []
