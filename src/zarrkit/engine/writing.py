@@ -35,10 +35,10 @@ from zarrkit.types import Blob, Coords
 def write(layout: Layout, selection: Selection, value: Any) -> None:
     """Store ``value`` (broadcast to the selection) into the chunks ``selection`` touches.
 
-    Each stored chunk or shard is rewritten under its lock (:func:`~zarrkit.locking.locked`),
-    held from the read of a partially written chunk to the write of the merged one, so
-    concurrent writers (threads, and processes where the store can lock) never lose each
-    other's updates.
+    Each stored chunk or shard is rewritten under its lock (:func:`~zarrkit.locking.holding`
+    the write's lock targets, computed once), held from the read of a partially written
+    chunk to the write of the merged one, so concurrent writers (threads, and processes
+    where the store can lock) never lose each other's updates.
     """
     if active.array and not within("array"):
         size = (selection.out_shape, math.prod(selection.out_shape) * layout.dtype.itemsize)
@@ -219,10 +219,9 @@ class Merge:
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         merged: list[Blob | None] = [None] * len(items)
         rows, stack = self._stack(items)
-        if self.layout.pipeline.spec.nbytes >= LARGE_CHUNK:  # each a slot, merged by one()
+        slots: dict[int, NDArray] = {}
+        if self.layout.pipeline.spec.nbytes >= LARGE_CHUNK:  # merged one by one, into its row
             slots, rows = dict(zip(rows, stack, strict=True)), []
-        else:
-            slots = {}
         stacked = set(rows)
         rest = [i for i in range(len(items)) if i not in stacked]
 
