@@ -38,10 +38,9 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from itertools import groupby
-from operator import attrgetter, itemgetter
-from typing import Protocol
+from operator import attrgetter
+from typing import NamedTuple, Protocol
 from weakref import WeakValueDictionary
 
 from zarrkit import config
@@ -64,11 +63,10 @@ _FIRST_WAIT, _LONGEST_WAIT = 0.0002, 0.02
 _HASHED = 1 << 30
 
 
-@dataclass(frozen=True, slots=True)
-class LockTarget:
+class LockTarget(NamedTuple):
     """What to lock for one key: ``name`` and ``offset`` are equal for every handle on the
     same stored value; other processes see byte ``offset`` of lock file ``path`` (``None``:
-    no file)."""
+    no file). A tuple, so a batch of them sorts and hashes without a Python call each."""
 
     name: str
     path: str | None = None
@@ -105,7 +103,7 @@ class _Hold:
         self.file: _LockFile | None = None
 
 
-_held: dict[tuple[str, int], _Hold] = {}
+_held: dict[LockTarget, _Hold] = {}
 _guard = threading.Lock()
 _released = threading.Condition(_guard)
 
@@ -117,42 +115,44 @@ def acquire(targets: Sequence[LockTarget]) -> None:
     timeout = config.get("lock_timeout")
     deadline = None if timeout is None else time.monotonic() + timeout
     me = threading.get_ident()
-    taken: list[LockTarget] = []
+    ordered = sorted(targets)
+    taken = 0
     fresh: list[LockTarget] = []
     try:
         with _released:
-            for target in sorted(targets, key=attrgetter("name", "offset")):
-                key = (target.name, target.offset)
-                while (held := _held.get(key)) is not None and held.thread != me:
+            for target in ordered:
+                while (held := _held.get(target)) is not None and held.thread != me:
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         raise _timed_out(f"{target.name}#{target.offset}")
                     _released.wait(left)
                 if held is None:
-                    _held[key] = _Hold(me)
+                    _held[target] = _Hold(me)
                     fresh.append(target)
                 else:
                     held.depth += 1
-                taken.append(target)
+                taken += 1
         files = _lock_files([t for t in fresh if t.path is not None], deadline)
     except BaseException:
-        _forget([target for target, _ in _let_go(taken)])
+        _forget([target for target, _ in _let_go(ordered[:taken])])
         raise
-    with _guard:
-        for target in fresh:
-            if target.path is not None:
-                _held[target.name, target.offset].file = files[target.path]
+    if files:
+        with _guard:
+            for target in fresh:
+                if target.path is not None:
+                    _held[target].file = files[target.path]
 
 
 def release(targets: Sequence[LockTarget]) -> None:
     """Let go of ``targets`` (one :func:`acquire` of them)."""
     last = _let_go(targets)
     try:
-        in_files = sorted(
-            (hold.file.path, target.offset, hold.file) for target, hold in last if hold.file
-        )
-        for file, group in groupby(in_files, key=itemgetter(2)):
-            file.unlock([offset for _, offset, _ in group])
+        in_files: dict[_LockFile, list[int]] = {}
+        for target, hold in last:
+            if hold.file is not None:
+                in_files.setdefault(hold.file, []).append(target.offset)
+        for file, offsets in in_files.items():
+            file.unlock(sorted(offsets))
     finally:
         _forget([target for target, _ in last])
 
@@ -164,7 +164,7 @@ def _let_go(targets: Sequence[LockTarget]) -> list[tuple[LockTarget, _Hold]]:
     last = []
     with _guard:
         for target in targets:
-            held = _held[target.name, target.offset]
+            held = _held[target]
             held.depth -= 1
             if held.depth == 0:
                 last.append((target, held))
@@ -175,7 +175,7 @@ def _forget(targets: Sequence[LockTarget]) -> None:
     """Drop the entries of ``targets`` (let go by this thread) and wake waiters."""
     with _released:
         for target in targets:
-            del _held[target.name, target.offset]
+            del _held[target]
         _released.notify_all()
 
 
@@ -245,13 +245,12 @@ def _runs(offsets: Sequence[int]) -> Iterator[tuple[int, int]]:
 
 
 def _lock_files(targets: Sequence[LockTarget], deadline: float | None) -> dict[str, _LockFile]:
-    """Lock the bytes of ``targets`` in their files, files and bytes in one global order
-    (so processes locking overlapping sets cannot deadlock); the file of each path. On
-    failure none stay locked."""
+    """Lock the bytes of ``targets`` (sorted: in a lock file's targets the name is the
+    path) in their files, files and bytes in one global order (so processes locking
+    overlapping sets cannot deadlock); the file of each path. On failure none stay locked."""
     done: dict[str, tuple[_LockFile, list[int]]] = {}
-    ordered = sorted(targets, key=attrgetter("path", "offset"))
     try:
-        for path, group in groupby(ordered, key=attrgetter("path")):
+        for path, group in groupby(targets, key=attrgetter("path")):
             offsets = [t.offset for t in group]
             done[path] = _lock_bytes(path, offsets, deadline), offsets
     except BaseException:

@@ -207,7 +207,7 @@ def test_a_batch_waits_for_a_key_held_in_another_process_and_gives_all_back(tmp_
             locking.locked(store, ["c/0", "c/1", "c/2", "c/3"]),
         ):
             pass
-        assert [(k[1], h.depth) for k, h in locking._held.items()] == [(1, 1)]
+        assert [(k.offset, h.depth) for k, h in locking._held.items()] == [(1, 1)]
         with locking.locked(store, ["c/0", "c/1", "c/3"]):  # the others were let go
             start = time.monotonic()
             with locking.locked(store, ["c/2"]):  # waits for the other process
