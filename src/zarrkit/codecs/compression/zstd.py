@@ -46,8 +46,10 @@ try:
     #: Whether ``zstandard`` encodes and decodes (else numcodecs does; it decodes frame by
     #: frame).
     USE_ZSTANDARD = True
+    #: Whether ``zstandard`` compresses a batch in one call (its C backend does).
+    _MULTI = zstandard.backend == "cext"
 except ImportError:
-    USE_ZSTANDARD = False
+    USE_ZSTANDARD = _MULTI = False
 
 _MAGIC = 0xFD2FB528
 _MAX_BLOCK = 128 * 1024  # RFC 8878 3.1.1.2.3: no block decodes to more
@@ -70,13 +72,23 @@ class Zstd(Compression):
     def encode_many(
         self, codec: Any, data: memoryview, nbytes: int, keep: Sequence[bool]
     ) -> list[Blob | None] | None:
-        # a shard's inner chunks: one call of the compressor per chunk, no other Python step
+        # stacked chunks (a shard's inner chunks, a write's small chunks): one call of the
+        # compressor for them all where the C backend has it (frames as ``compress``
+        # writes them, one release of the GIL), else one call a chunk
         if not USE_ZSTANDARD or config.get("encoders") == "numcodecs":
             return None
-        compress = _compressor(codec.level, codec.checksum).compress
-        return [
-            compress(data[i * nbytes : (i + 1) * nbytes]) if k else None for i, k in enumerate(keep)
-        ]
+        compressor = _compressor(codec.level, codec.checksum)
+        kept = [i for i, k in enumerate(keep) if k]
+        parts = [data[i * nbytes : (i + 1) * nbytes] for i in kept]
+        out: list[Blob | None] = [None] * len(keep)
+        if len(parts) > 1 and _MULTI:
+            frames = compressor.multi_compress_to_buffer(parts)
+            for i, frame in zip(kept, frames, strict=True):
+                out[i] = frame.tobytes()  # bytes: no object the garbage collector tracks
+        else:
+            for i, part in zip(kept, parts, strict=True):
+                out[i] = compressor.compress(part)
+        return out
 
     def decode(self, codec: Any, data: Blob) -> Blob:
         source = _byte_view(data)
