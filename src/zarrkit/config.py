@@ -44,12 +44,14 @@ DEFAULTS: dict[str, Any] = {
     "array.read_missing_chunks": True,
     # The format of new nodes when a function's zarr_format is left to None.
     "default_zarr_format": 3,
-    # Workers for chunk I/O and codecs. Codec libraries and file I/O release the GIL, and a
-    # worker waits on the file system about as often as it computes, so two workers a core
-    # pay off; more only contend for the GIL (measured on 2 cores, writes followed by a
-    # sync: W3's 4096 small chunks rewritten in 0.41 s with 4 workers, 0.49 s with 8, which
-    # made 36 futex calls a chunk). Chunks of 64 KiB and more use ``write_threads``.
-    "threads": max(4, 2 * (os.cpu_count() or 1)),
+    # Workers for chunk I/O and codecs. Codec libraries and file I/O release the GIL, and
+    # while one worker waits on the file system another computes, so one more worker than
+    # cores pays off; more only contend for the GIL (measured on 2 cores, writes followed by
+    # a sync: W3's 4096 small chunks rewritten in 0.41 s with 4 workers, 0.49 s with 8,
+    # which made 36 futex calls a chunk; later, batched zstd, 0.114 s with 3 and 0.122 s
+    # with 4 on tmpfs, medians of 16 alternating rewrites, and alike on disk, 0.67 s).
+    # Chunks of 64 KiB and more use ``write_threads``.
+    "threads": max(3, (os.cpu_count() or 1) + 1),
     # Reads: one worker per core. Cached file reads are cheap, so a read is bound by
     # decoding and by per-chunk Python work, and extra workers only contend for the GIL
     # (measured: 4096 small chunks read in 0.056 s with 1 worker, 0.107 s with 8).
