@@ -8,7 +8,7 @@ import pytest
 
 import zarrkit
 from zarrkit import config, indexing, telemetry
-from zarrkit.engine import writing
+from zarrkit.engine import write_plan, writing
 from zarrkit.errors import PartialWriteError
 from zarrkit.storage import FaultInjectionStore, MemoryStore
 from zarrkit.storage.wrappers import WrapperStore
@@ -20,7 +20,7 @@ PER_SHARD = 16
 @pytest.fixture
 def one_shard_windows(monkeypatch):
     """Windows of one shard each (16 inner chunks of 4x4 int32)."""
-    monkeypatch.setattr(writing, "WINDOW", PER_SHARD * 4 * 4 * 4)
+    monkeypatch.setattr(write_plan, "WINDOW", PER_SHARD * 4 * 4 * 4)
 
 
 class Recording(WrapperStore):
@@ -55,7 +55,7 @@ class Recording(WrapperStore):
     [(2, PER_SHARD * 64), (8, 64)],  # 2 workers; shards 16x a window: 2 workers of 8 threads
 )
 def test_shards_are_stored_as_they_are_encoded_a_few_at_a_time(threads, window, monkeypatch):
-    monkeypatch.setattr(writing, "WINDOW", window)
+    monkeypatch.setattr(write_plan, "WINDOW", window)
     store = Recording(MemoryStore(), bound=2 * PER_SHARD)
     array = zarrkit.create_array(store, shape=SHAPE, chunks=CHUNKS, shards=SHARDS, dtype="i4")
     data = np.arange(64 * 64, dtype="i4").reshape(SHAPE)
@@ -134,16 +134,16 @@ def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart(
 
 def test_a_write_locks_its_keys_in_groups_of_at_most_so_many_lock_files(tmp_path, monkeypatch):
     """Keys sharing a lock file (one per directory) go in one group however many they are;
-    a new group starts when a group would hold one lock file too many."""
-    monkeypatch.setattr(writing, "_LOCK_FILES", 2)
+    a new group starts when a unit's keys would bring a group one lock file too many."""
+    monkeypatch.setattr(write_plan, "LOCK_FILES", 2)
     array = zarrkit.create_array(tmp_path / "a", shape=(6, 40), chunks=(1, 1), dtype="i1")
     keys = [f"c/{row}/{col}" for row in range(3) for col in range(40)]  # 3 directories
-    units = [(key, None) for key in keys]
-    groups = writing._lock_groups(array._layout, units)
-    assert [(len(group), len(targets)) for group, targets in groups] == [(80, 80), (40, 40)]
-    assert [key for group, _ in groups for key, _ in group] == keys
+    units = [([key], None) for key in keys[:60]] + [(keys[60:], None)]  # the last: 2 files
+    groups = write_plan.lock_groups(array._layout, units)  # a unit is not split
+    assert [(len(group), len(targets)) for group, targets in groups] == [(60, 60), (1, 60)]
+    assert [key for group, _ in groups for unit_keys, _ in group for key in unit_keys] == keys
     assert [t.offset for _, targets in groups for t in targets] == list(range(40)) * 3
     memory = zarrkit.create_array(MemoryStore(), shape=(6, 40), chunks=(1, 1), dtype="i1")
-    assert len(writing._lock_groups(memory._layout, units)) == 1  # no lock files
+    assert len(write_plan.lock_groups(memory._layout, units)) == 1  # no lock files
     array[...] = np.arange(240).reshape(6, 40) % 100
     np.testing.assert_array_equal(array[...], np.arange(240).reshape(6, 40) % 100)

@@ -7,7 +7,7 @@ import pytest
 import zarrkit
 from zarrkit import config, indexing
 from zarrkit.codecs.sharding.layout import EMPTY
-from zarrkit.engine import reading, writing
+from zarrkit.engine import reading, write_plan, writing
 from zarrkit.storage import MemoryStore
 
 SHAPE, CHUNKS, SHARDS = (32, 48), (4, 8), (16, 16)  # 2 x 3 shards of 4 x 2 inner chunks
@@ -139,20 +139,66 @@ def test_sharded_writes_and_reads_are_planned_by_shard_without_listing_inner_chu
     plan = indexing.projection(indexing.normalize(np.s_[:, 5:], SHAPE), layout.dims)
     listed = []
     monkeypatch.setattr(indexing, "ChunkRead", lambda *fields: listed.append(fields))
-    units = writing._units(layout, plan)
+    units = write_plan.units(layout, plan)
     fetched = reading._fetch_units(layout, plan)
     assert listed == []  # no object per inner chunk before the workers start
     # columns 5: are inner chunk columns 0-5, in shard columns 0-2; all 4 rows of each
-    assert [key for key, _ in units] == ["c/0/0", "c/0/1", "c/0/2", "c/1/0", "c/1/1", "c/1/2"]
+    assert [keys for keys, _ in units] == [[f"c/{r}/{c}"] for r in (0, 1) for c in (0, 1, 2)]
     assert [len(block) for _, block in units] == [8] * 6
     assert [len(block) for block in fetched] == [8] * 6
     assert units[1][1].coords(0, 8) == [(r, c) for r in range(4) for c in (2, 3)]
 
 
-def test_unsharded_writes_are_planned_chunk_by_chunk():
-    array = _array(shards=None)
-    layout = array._layout
-    plan = indexing.projection(indexing.normalize(np.s_[:6, :], SHAPE), layout.dims)
-    units = writing._units(layout, plan)
-    assert [key for key, _ in units] == sorted(f"c/{r}/{c}" for r in (0, 1) for c in range(6))
+def test_unsharded_writes_are_planned_in_runs_without_an_object_per_chunk(monkeypatch):
+    """Chunks stored one a key are planned in runs along the last axis, with their keys in
+    C order; small plans in runs of one chunk, so that they still split among workers."""
+    small = _array(shards=None)
+    plan = indexing.projection(indexing.normalize(np.s_[:6, :], SHAPE), small._layout.dims)
+    units = write_plan.units(small._layout, plan)
+    assert [keys for keys, _ in units] == [[f"c/{r}/{c}"] for r in (0, 1) for c in range(6)]
     assert [len(chunks) for _, chunks in units] == [1] * 12
+
+    array = _array(shape=(64, 8 * 200), shards=None)  # 16 x 200 chunks
+    layout = array._layout
+    plan = indexing.projection(indexing.normalize(np.s_[4:, 8:], array.shape), layout.dims)
+    listed = []
+    monkeypatch.setattr(indexing, "ChunkRead", lambda *fields: listed.append(fields))
+    units = write_plan.units(layout, plan)
+    assert listed == []  # no object per chunk before the workers start
+    assert write_plan.RUN == 64
+    assert [len(chunks) for _, chunks in units] == [64, 64, 64, 7] * 15
+    assert [k for keys, _ in units for k in keys] == [
+        f"c/{r}/{c}" for r in range(1, 16) for c in range(1, 200)
+    ]
+    assert all(len(keys) == len(chunks) for keys, chunks in units)
+    assert units[1][1].coords(0, 2) == [(1, 65), (1, 66)]
+
+
+@pytest.mark.parametrize("write_empty_chunks", [False, True])
+def test_writes_planned_in_runs_store_what_writes_planned_by_chunk_store(
+    monkeypatch, write_empty_chunks
+):
+    """Runs of chunks stored one a key (``write_plan.RUN``) store the same keys and bytes
+    as runs of one chunk: all-fill chunks removed unless empty chunks are written, partial
+    chunks at the array's edge merged with what was stored."""
+    shape, region = (4 * 20 + 3, 8 * 90 + 5), np.s_[4:, 8:]  # edge chunks are partial
+    data = np.arange(np.prod(shape), dtype="f4").reshape(shape) % 251
+    data[8:16, :] = 0  # two rows of chunks all fill value
+    expected = np.full(shape, 7, "f4")
+    expected[region] = data[region]
+
+    def written(run: int) -> tuple[dict[str, bytes], list[int]]:
+        monkeypatch.setattr(write_plan, "RUN", run)
+        array = _array(shape=shape, shards=None, write_empty_chunks=write_empty_chunks)
+        array[...] = 7
+        plan = indexing.projection(indexing.normalize(region, shape), array._layout.dims)
+        lengths = [len(chunks) for _, chunks in write_plan.units(array._layout, plan)]
+        array[region] = data[region]
+        np.testing.assert_array_equal(array[...], expected)
+        return _stored(array), lengths
+
+    by_runs, runs = written(64)
+    by_chunk, ones = written(1)
+    assert max(runs) > 1 and set(ones) == {1}
+    assert by_runs == by_chunk
+    assert ("c/2/5" in by_runs) is write_empty_chunks  # all zero: removed unless kept

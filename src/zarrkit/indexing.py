@@ -27,9 +27,10 @@ import numbers
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import groupby, islice, product
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -114,12 +115,12 @@ class Selection:
     buffer_shape: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkRead:
+class ChunkRead(NamedTuple):
     """What one chunk contributes: ``buffer[out_sel]`` <-> ``chunk[chunk_sel]``.
 
     ``complete`` is True when the selection covers every element of the chunk that lies
-    inside the array, so a write needs no read-modify-write.
+    inside the array, so a write needs no read-modify-write. A tuple, so a plan's thousands
+    are made without a Python call each (a frozen dataclass took 4x as long).
     """
 
     coords: tuple[int, ...]
@@ -539,16 +540,14 @@ class GridProjection:
 
     def reads(self) -> list[ChunkRead]:
         """One :class:`ChunkRead` per chunk."""
-        return [
-            ChunkRead(coords, chunk_sel, out_sel, all(complete))
-            for coords, chunk_sel, out_sel, complete in zip(
-                product(*(p.ixs for p in self.plans)),
-                product(*(p.chunk_sel for p in self.plans)),
-                product(*(p.out_sel for p in self.plans)),
-                product(*(p.complete for p in self.plans)),
-                strict=True,
-            )
-        ]
+        fields = zip(
+            product(*(p.ixs for p in self.plans)),
+            product(*(p.chunk_sel for p in self.plans)),
+            product(*(p.out_sel for p in self.plans)),
+            map(all, product(*(p.complete for p in self.plans))),
+            strict=True,
+        )
+        return list(map(partial(tuple.__new__, ChunkRead), fields))
 
 
 def _runs(groups: Sequence[int]) -> list[tuple[int, int, int]]:

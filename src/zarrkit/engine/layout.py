@@ -106,6 +106,11 @@ class Layout:
     #: The memory order of the arrays reads return ("C" or "F").
     order: str = "C"
 
+    @property
+    def keyed(self) -> bool:
+        """Whether each chunk is stored under a key of its own (not inside a shard)."""
+        return isinstance(self.chunks, KeyedChunks)
+
     def cache_key(self, coords: Coords) -> tuple[int, str]:
         return (id(self.chunks.store), self.chunks.key(coords))
 

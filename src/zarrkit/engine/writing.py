@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -15,13 +14,14 @@ import numpy as np
 from zarrkit import config, locking
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import all_fill
+from zarrkit.engine import write_plan
 from zarrkit.engine.batches import batch_spans, run_batched
 from zarrkit.engine.layout import Layout, NDArray
+from zarrkit.engine.write_plan import Unit
 from zarrkit.errors import ShapeMismatchError
 from zarrkit.indexing import (
     ChunkList,
     ChunkRead,
-    Projection,
     Selection,
     Slice,
     projection,
@@ -57,57 +57,10 @@ def write(layout: Layout, selection: Selection, value: Any) -> None:
             with locking.holding(targets):
                 _write_chunks(layout, units, source, sliced)
 
-        return [key for key, _ in units], run
+        return [key for keys, _ in units for key in keys], run
 
-    rmw.write_in_steps([step(*group) for group in _lock_groups(layout, _units(layout, plan))])
-
-
-#: Lock files a write holds open at a time (one holds the locks of a directory's keys).
-_LOCK_FILES = 256
-
-#: Source bytes a write worker merges and encodes before storing them (at least one stored
-#: object), so a write holds about this much encoded data per worker, not the whole array's.
-WINDOW = 4 << 20
-
-#: A stored key and the chunk writes that go into it (one, or the inner chunks of a shard).
-Unit = tuple[str, Projection]
-
-
-def _units(layout: Layout, plan: Projection) -> list[Unit]:
-    """The plan by stored key, in key order. Shards get the block of their inner chunks,
-    which the worker that writes the shard lists (measured: listing W5's 16384 inner
-    chunks up front took 18-55 ms of a write, while no worker ran; now 1-2 ms pass before
-    they start)."""
-    blocks = layout.object_blocks(plan)
-    if blocks is not None:
-        return sorted(blocks, key=itemgetter(0))
-    by_key: dict[str, list[ChunkRead]] = {}
-    reads = plan.reads()
-    keys = layout.chunks.store_keys([r.coords for r in reads])
-    for key, chunk_read in zip(keys, reads, strict=True):
-        by_key.setdefault(key, []).append(chunk_read)
-    return [(key, ChunkList(by_key[key])) for key in sorted(by_key)]
-
-
-def _lock_groups(layout: Layout, units: list[Unit]) -> list[tuple[list[Unit], list[LockTarget]]]:
-    """``units`` in groups of keys to lock together, with their lock targets: as many as
-    hold at most :data:`_LOCK_FILES` lock files open (each a file descriptor; thread locks
-    hold none). Measured: W3's 4096 keys in 64 directories rewritten in one group, not 16
-    of 256 keys, took 5% less time (median of six alternating rewrites), one hand-out to
-    the workers."""
-    targets = layout.chunks.store.lock_targets([key for key, _ in units])
-    if len(units) <= _LOCK_FILES:  # no more files than keys: one group
-        return [(units, targets)] if units else []
-    groups: list[tuple[list[Unit], list[LockTarget]]] = []
-    files: set[str | None] = set()
-    for unit, target in zip(units, targets, strict=True):
-        if not groups or (target.path not in files and len(files) == _LOCK_FILES):
-            groups.append(([], []))
-            files = set()
-        files.add(target.path)
-        groups[-1][0].append(unit)
-        groups[-1][1].append(target)
-    return groups
+    groups = write_plan.lock_groups(layout, write_plan.units(layout, plan))
+    rmw.write_in_steps([step(*group) for group in groups])
 
 
 def _write_chunks(layout: Layout, units: Sequence[Unit], source: NDArray, sliced: bool) -> None:
@@ -133,24 +86,27 @@ def _write_windows(layout: Layout, units: Sequence[Unit], source: NDArray, slice
     window per worker. Stored objects larger than a window (big shards) get fewer workers,
     at least two, each merging its window on the shared pool when they are fewer than the
     workers the write may use (:func:`write_workers`)."""
-    most = max(len(chunks) for _, chunks in units)
+    most = max(len(chunks) // len(keys) for keys, chunks in units)  # chunks per object
     largest = most * layout.pipeline.spec.nbytes
     threads = write_workers(most, layout.pipeline.spec.nbytes)
-    workers = min(threads, max(2, threads * WINDOW // max(largest, 1)))
+    workers = min(threads, max(2, threads * write_plan.WINDOW // max(largest, 1)))
     shares = [units[lo:hi] for lo, hi in batch_spans(len(units), workers)]
-    merging = threads if len(shares) < threads and largest > WINDOW else 1
+    merging = threads if len(shares) < threads and largest > write_plan.WINDOW else 1
 
     def update(share: Sequence[Unit]) -> None:
-        windows = _windows(layout, share)
+        windows = write_plan.windows(layout, share)
         steps = [
-            ([k for k, _ in w], partial(_update, layout, w, source, sliced, merging))
+            (
+                [k for keys, _ in w for k in keys],
+                partial(_update, layout, w, source, sliced, merging),
+            )
             for w in windows
         ]
         rmw.write_in_steps(steps)
 
     # a worker that merges on the shared pool must not occupy one of its threads
     pool = config.pool("io_threads" if merging > 1 else "threads")
-    write_all(update, shares, [[k for k, _ in share] for share in shares], pool)
+    write_all(update, shares, [[k for keys, _ in share for k in keys] for share in shares], pool)
 
 
 #: Chunks of at least this many bytes are written by one worker a core: their encoding and
@@ -178,21 +134,6 @@ def _update(
     reads = [r for _, chunks in units for r in chunks.reads()]
     merge = Merge(layout, reads, source, workers=workers, selection_sliced=sliced)
     layout.chunks.update_chunks([r.coords for r in reads], [r.complete for r in reads], merge)
-
-
-def _windows(layout: Layout, units: Sequence[Unit]) -> list[Sequence[Unit]]:
-    """``units`` in runs of about :data:`WINDOW` bytes of chunks (at least one unit each)."""
-    per_window = max(1, WINDOW // max(layout.pipeline.spec.nbytes, 1))
-    windows: list[Sequence[Unit]] = []
-    start = count = 0
-    for i, (_, chunks) in enumerate(units):
-        count += len(chunks)
-        if count >= per_window:
-            windows.append(units[start : i + 1])
-            start, count = i + 1, 0
-    if start < len(units):
-        windows.append(units[start:])
-    return windows
 
 
 class Merge:
@@ -301,9 +242,8 @@ class Merge:
         split = self.source[region].reshape(
             [n for pair in zip(grid, shape, strict=True) for n in pair]
         )
-        stack = np.ascontiguousarray(
-            split.transpose(*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2))
-        )
+        # a copy, even where the source's block is one already (codecs may write to it)
+        stack = np.array(split.transpose(*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)))
         chunks = stack.reshape(-1, *shape)
         return self.layout.pipeline.encode_many(chunks, self._kept(chunks))
 
@@ -343,7 +283,7 @@ def _in_order(chunk_sel: tuple[Any, ...], whole: tuple[slice, ...]) -> bool:
 def remove(layout: Layout, coords: Sequence[Coords]) -> None:
     """Remove the chunks at ``coords`` (the rest of a shard holding some is kept)."""
     plan = ChunkList([ChunkRead(c, (), (), True) for c in coords])
-    for units, targets in _lock_groups(layout, _units(layout, plan)):
+    for units, targets in write_plan.lock_groups(layout, write_plan.units(layout, plan)):
         with locking.holding(targets):
             batch = [c for _, chunks in units for c in chunks.coords(0, len(chunks))]
             layout.chunks.update_chunks(batch, [True] * len(batch), _Removal(layout))
