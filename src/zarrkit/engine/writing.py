@@ -243,7 +243,7 @@ class Merge:
             [n for pair in zip(grid, shape, strict=True) for n in pair]
         )
         # a copy, even where the source's block is one already (codecs may write to it)
-        stack = np.array(split.transpose(*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)))
+        stack = np.array(split.transpose(*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)), order="C")
         chunks = stack.reshape(-1, *shape)
         return self.layout.pipeline.encode_many(chunks, self._kept(chunks))
 
