@@ -23,11 +23,9 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, closing
@@ -36,7 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report, workloads
+from benchmarks import placement, report, workloads
 from benchmarks.child import Outcome
 from benchmarks.peer_process import PeerProcess
 from benchmarks.workloads import Workload
@@ -190,26 +188,6 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace, header
     )
 
 
-def keep_files(directory: Path) -> bool:
-    """Whether a workload's files in ``directory`` are kept until the end of the run: yes,
-    unless it is in memory (tmpfs). On ext4 without a journal (this machine's disk) every
-    file create scans past the inodes of its block group freed in the last minute, so the
-    peers whose directories land where the previous workload's files were just removed
-    paid for it: W3's overwrite took zarrkit 1.044 s first in the peer order and 0.397 s
-    last (docs/performance.md, "Writes on this disk")."""
-    found, kind = "", ""
-    try:
-        with open("/proc/self/mounts") as mounts:
-            for line in mounts:
-                _, point, fstype, *_ = line.split()
-                inside = str(directory.resolve()).startswith(point.rstrip("/") + "/")
-                if inside and len(point) > len(found):
-                    found, kind = point, fstype
-    except OSError:  # not Linux: keep them
-        return True
-    return kind not in ("tmpfs", "ramfs")
-
-
 class _Sigterm:
     """On SIGTERM unwind normally (the children are killed, the temp dirs removed), but
     not between starting a child and registering it to be killed: there the exit waits."""
@@ -241,13 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     sigterm = _Sigterm()
     load_before = os.getloadavg()[0]
     results = []
-    with ExitStack() as kept:  # workloads' files on disk, removed at the end (see keep_files)
+    if not args.quick:  # a smoke run's timings need no fair placement
+        placement.wait_for_removed_files()
+    with ExitStack() as kept:  # workloads' files on disk, removed at the end (see placement)
         for name in args.workloads:
             wl = workloads.get(name, quick=args.quick)
             print(f"{name}: {', '.join(args.peers)} side by side", file=sys.stderr, flush=True)
             with ExitStack() as stack:
-                tmp = Path(tempfile.mkdtemp(prefix=f"zarrkit-bench-{name}-"))
-                (kept if keep_files(tmp) else stack).callback(shutil.rmtree, tmp, True)
+                tmp = placement.workload_dir(name, kept, stack, fair=not args.quick)
                 children = {
                     peer: sigterm.start(stack, partial(start_child, peer, wl, args, tmp))
                     for peer in args.peers
