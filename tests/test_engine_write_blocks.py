@@ -124,13 +124,9 @@ def test_edge_shards_and_partial_writes_go_chunk_by_chunk(blocks):
     np.testing.assert_array_equal(array[...], data)
 
 
-def test_write_threads_sizes_writes_of_shards_and_large_chunks_threads_the_others():
+def test_write_threads_sizes_writes_of_shards_threads_the_others():
     with config.set(threads=6, write_threads=3):
         assert writing.write_workers(16) == 3
-        assert writing.write_workers(1, writing.LARGE_CHUNK) == 3
-        assert writing.write_workers(1, writing.LARGE_CHUNK - 1) == 6
-        assert writing.write_workers(1, writing.LARGE_CHUNK, compressed=False) == 6
-        assert writing.write_workers(16, writing.LARGE_CHUNK, compressed=False) == 3
         assert writing.write_workers(1) == 6
     with config.set(write_threads=None):
         assert config.get("write_threads") == config.DEFAULTS["write_threads"]

@@ -88,8 +88,7 @@ def _write_windows(layout: Layout, units: Sequence[Unit], source: NDArray, slice
     workers the write may use (:func:`write_workers`)."""
     most = max(len(chunks) // len(keys) for keys, chunks in units)  # chunks per object
     largest = most * layout.pipeline.spec.nbytes
-    compressed = bool(layout.pipeline.bytes_bytes)
-    threads = write_workers(most, layout.pipeline.spec.nbytes, compressed)
+    threads = write_workers(most)
     workers = min(threads, max(2, threads * write_plan.WINDOW // max(largest, 1)))
     shares = [units[lo:hi] for lo, hi in batch_spans(len(units), workers)]
     merging = threads if len(shares) < threads and largest > write_plan.WINDOW else 1
@@ -110,23 +109,21 @@ def _write_windows(layout: Layout, units: Sequence[Unit], source: NDArray, slice
     write_all(update, shares, [[k for keys, _ in share for k in keys] for share in shares], pool)
 
 
-#: Compressed chunks of at least this many bytes are written by one worker a core: their
-#: encoding and copies, not the waits of file creates and renames, bound them.
+#: Chunks of at least this many bytes written whole are merged one by one (see
+#: :meth:`Merge._stack`).
 LARGE_CHUNK = 64 << 10
 
 
-def write_workers(chunks_per_object: int, chunk_nbytes: int = 0, compressed: bool = True) -> int:
-    """Workers for a write whose stored objects hold up to ``chunks_per_object`` chunks of
-    ``chunk_nbytes``: ``write_threads`` (one per core) for shards, whose inner chunks cost
-    Python work under the GIL besides their encoding, and for large compressed chunks,
-    else ``threads`` (more workers than cores, so that the waits of file creates, writes
-    and renames overlap). Measured on 2 cores, writes followed by a sync, 2 workers
-    against 4: 512 KiB chunks of W1 (zstd) 0.248 / 0.266 s, W2b (blosc) 0.093 / 0.107 s,
-    W6 (gzip) 0.250 / 0.249 s; W3's 4 KiB chunks 0.48 / 0.41 s. Uncompressed 512 KiB
-    chunks (W2n) on this disk, 2 workers against 3: 0.043-0.045 / 0.030-0.035 s (on tmpfs
-    0.042 / 0.044 s). The bound between is not measured."""
-    one_per_core = chunks_per_object > 1 or (compressed and chunk_nbytes >= LARGE_CHUNK)
-    return int(config.get("write_threads" if one_per_core else "threads"))
+def write_workers(chunks_per_object: int) -> int:
+    """Workers for a write whose stored objects hold up to ``chunks_per_object`` chunks:
+    ``write_threads`` (one per core) for shards, whose inner chunks cost Python work under
+    the GIL besides their encoding, else ``threads`` (one more than cores, so that the
+    waits of file creates, writes and renames overlap the encoding). Measured on this disk,
+    2 workers against 3, fresh writes of 512 KiB chunks (12 alternating each): W2b
+    (blosc-lz4) 0.0495 / 0.0439 s and 0.0451 / 0.0416 s, W2n (uncompressed) 0.043-0.045 /
+    0.030-0.035 s, W1 (zstd) 0.206 / 0.210 s and 0.187 / 0.194 s; on tmpfs 3 workers cost
+    4-5% (W1 0.181 / 0.188 s, W2b 0.032 / 0.034 s, W2n 0.042 / 0.044 s)."""
+    return int(config.get("write_threads" if chunks_per_object > 1 else "threads"))
 
 
 def _update(
