@@ -22,6 +22,7 @@ from zarrkit.codecs import (
     register_codec,
 )
 from zarrkit.codecs.base import ArrayArrayCodec
+from zarrkit.codecs.compression import zstd as zstd_module
 from zarrkit.codecs.registry import classify_codecs
 from zarrkit.errors import ChecksumError, CodecError, MetadataError, UnknownCodecError
 
@@ -126,6 +127,23 @@ def test_encode_many_gives_the_bytes_of_encode_chunk_by_chunk(codecs: Any, encod
         None if b is None else bytes(b) for b in one_by_one
     ]
     assert many[1] is None and many[4] is None
+
+
+def test_zstd_encode_many_gives_the_same_frames_in_one_call_or_one_a_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """python-zstandard's C backend compresses a batch in one call; other backends one call
+    a chunk: the same frames either way."""
+    pipeline = CodecPipeline.from_v3(["bytes", "zstd"], SPEC)
+    chunks = np.stack([DATA * k for k in range(5)])
+    keep = [True, True, False, True, True]
+    batched = pipeline.encode_many(chunks, keep)
+    monkeypatch.setattr(zstd_module, "_MULTI", False)
+    one_a_call = pipeline.encode_many(chunks, keep)
+    assert [None if b is None else bytes(b) for b in batched] == [
+        None if b is None else bytes(b) for b in one_a_call
+    ]
+    assert all(type(b) is bytes for b in batched if b is not None)  # untracked by the gc
 
 
 def test_encode_many_checks_shape() -> None:

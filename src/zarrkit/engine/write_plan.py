@@ -33,9 +33,8 @@ def units(layout: Layout, plan: Projection) -> list[Unit]:
     and a grid plan of chunks stored one a key its runs (in C order), whose chunks the
     worker that writes them lists. Measured, the time before the workers start: W5's 16384
     inner chunks listed up front 18-55 ms, by shard 1-2 ms; W3's 4096 chunks listed 3.4 ms,
-    in runs 0.6 ms (and their objects no longer live through the write: 72 collections of
-    the garbage collector's youngest generation a rewrite, 40 with the changes of its
-    release)."""
+    in runs 0.6 ms, and their objects no longer live through the write (the garbage
+    collector's youngest generation collected 72 times a rewrite before, 40 after)."""
     blocks = layout.object_blocks(plan)
     if blocks is not None:
         return [([key], block) for key, block in sorted(blocks, key=itemgetter(0))]
@@ -92,13 +91,13 @@ def lock_groups(layout: Layout, units: list[Unit]) -> list[tuple[list[Unit], lis
 def windows(layout: Layout, units: Sequence[Unit]) -> list[Sequence[Unit]]:
     """``units`` in runs of about :data:`WINDOW` bytes of chunks (at least one unit each)."""
     per_window = max(1, WINDOW // max(layout.pipeline.spec.nbytes, 1))
-    windows: list[Sequence[Unit]] = []
+    found: list[Sequence[Unit]] = []
     start = count = 0
     for i, (_, chunks) in enumerate(units):
         count += len(chunks)
         if count >= per_window:
-            windows.append(units[start : i + 1])
+            found.append(units[start : i + 1])
             start, count = i + 1, 0
     if start < len(units):
-        windows.append(units[start:])
-    return windows
+        found.append(units[start:])
+    return found

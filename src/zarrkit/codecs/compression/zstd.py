@@ -81,7 +81,7 @@ class Zstd(Compression):
         kept = [i for i, k in enumerate(keep) if k]
         parts = [data[i * nbytes : (i + 1) * nbytes] for i in kept]
         out: list[Blob | None] = [None] * len(keep)
-        if len(parts) > 1 and _MULTI:
+        if len(parts) > 1 and nbytes and _MULTI:  # (it refuses empty inputs)
             frames = compressor.multi_compress_to_buffer(parts)
             for i, frame in zip(kept, frames, strict=True):
                 out[i] = frame.tobytes()  # bytes: no object the garbage collector tracks
