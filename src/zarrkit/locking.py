@@ -244,13 +244,17 @@ def _runs(offsets: Sequence[int]) -> Iterator[tuple[int, int]]:
     yield first, last + 1 - first
 
 
+_by_file = attrgetter("path", "offset")
+
+
 def _lock_files(targets: Sequence[LockTarget], deadline: float | None) -> dict[str, _LockFile]:
-    """Lock the bytes of ``targets`` (sorted: in a lock file's targets the name is the
-    path) in their files, files and bytes in one global order (so processes locking
-    overlapping sets cannot deadlock); the file of each path. On failure none stay locked."""
+    """Lock the bytes of ``targets`` in their files, files and bytes in one global order
+    (so processes locking overlapping sets cannot deadlock); the file of each path. On
+    failure none stay locked. (Sorted again by path: a store may name targets otherwise
+    than by their file; for ``file_target``'s, already in that order, the sort is linear.)"""
     done: dict[str, tuple[_LockFile, list[int]]] = {}
     try:
-        for path, group in groupby(targets, key=attrgetter("path")):
+        for path, group in groupby(sorted(targets, key=_by_file), key=attrgetter("path")):
             offsets = [t.offset for t in group]
             done[path] = _lock_bytes(path, offsets, deadline), offsets
     except BaseException:
