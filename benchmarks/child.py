@@ -8,7 +8,8 @@ on stdout (nothing else goes there):
   synced to disk if written here; for reads one warm-up read). Answers ``{"status": "ok"}`` or
   a failure: ``{"status": "n/a" | "wrong" | "error", "message": ...}``.
 - ``{"cmd": "time", "op": OP}``: one timed run, then its checks (untimed; a write is followed by
-  ``os.sync()``). Answers ``{"status": "ok", "wall": s, "cpu": s}`` or a failure.
+  ``os.sync()``). Answers ``{"status": "ok", "wall": s, "cpu": s, "sys": s, "faults": n}``
+  (``sys``: the part of ``cpu`` in the kernel; ``faults``: minor page faults) or a failure.
 - ``{"cmd": "finish", "op": OP}``: after the runs; a write is read back and compared.
 - ``{"cmd": "quit"}``: answers ``{"version": ..., "peak_rss_mb": ...}`` and exits.
 
@@ -80,6 +81,28 @@ def ignore(result: Any) -> None:
     """The check of a write: its result is read back once, after all its runs."""
 
 
+def settle_memory(nbytes: int) -> None:
+    """Touch and free twice ``nbytes`` of fresh memory (at most :data:`SETTLE_MAX`) just
+    before a timed run, untimed.
+
+    This VM's host takes back the memory its guest frees (the kernel's free page reporting,
+    here for free blocks of 128 KiB and up), and a process that then allocates it waits in
+    the kernel while the host hands it back. Throwaway loops of zarrkit's full reads, 2-3 s
+    apart as a peer's runs are: W2n (a 128 MiB result) 0.16-0.26 s a read against 0.02 s
+    back to back, with the same page faults; W5 (256 MiB) 0.40-0.43 s, 0.30-0.38 s of it in
+    the kernel, every read. Touching and freeing as much as the data first: 11 of 12 W5
+    reads 0.25-0.28 s; twice as much: 14 of 14 0.22-0.28 s, at most 0.044 s in the kernel.
+    Between two runs of one peer the others run, so before this which peer paid was luck
+    (W2n's full read: zarrkit 0.018-0.200 s in one run)."""
+    buffer = np.ones(min(2 * nbytes, SETTLE_MAX), dtype=np.uint8)
+    del buffer
+
+
+#: The most :func:`settle_memory` touches (W9's data is 512 MiB; a child also holds its
+#: data and its results).
+SETTLE_MAX = 512 << 20
+
+
 def verify(out: np.ndarray, expected: np.ndarray, what: str) -> None:
     if out.shape != expected.shape or out.dtype != expected.dtype:
         raise WrongData(
@@ -99,6 +122,8 @@ class Outcome:
             "verified": True,
             "times": [],
             "cpu_times": [],
+            "sys_times": [],
+            "faults": [],
         }
 
     @property
@@ -111,6 +136,8 @@ class Outcome:
         elif "wall" in answer:
             self.entry["times"].append(answer["wall"])
             self.entry["cpu_times"].append(answer["cpu"])
+            self.entry["sys_times"].append(answer["sys"])
+            self.entry["faults"].append(answer["faults"])
 
 
 class Bench:
@@ -174,9 +201,14 @@ class Bench:
         fetch, check = self.trials[op]
         if op == "write":
             shutil.rmtree(self.path, ignore_errors=True)
+        settle_memory(self.data.nbytes)
+        before = resource.getrusage(resource.RUSAGE_SELF)
         start, cpu = time.perf_counter(), time.process_time()
         result = fetch()
         clocks = {"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu}
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        clocks["sys"] = after.ru_stime - before.ru_stime
+        clocks["faults"] = after.ru_minflt - before.ru_minflt
         check(result)
         if op in WRITE_OPS:
             os.sync()  # write back now, not during another peer's timed run
