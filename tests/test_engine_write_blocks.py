@@ -124,10 +124,29 @@ def test_edge_shards_and_partial_writes_go_chunk_by_chunk(blocks):
     np.testing.assert_array_equal(array[...], data)
 
 
-def test_write_threads_sizes_writes_of_shards_threads_the_others():
+@pytest.mark.parametrize(
+    ("chunks", "compressors", "chunks_per_object", "workers"),
+    [
+        ((64, 64), None, 16, 3),  # shards
+        ((256, 256), {"name": "zstd"}, 1, 3),  # 512 KiB compressed by an entropy coder
+        ((256, 256), {"name": "gzip"}, 1, 3),
+        ((256, 256), {"name": "blosc", "configuration": {"cname": "zstd"}}, 1, 3),
+        ((256, 256), {"name": "blosc", "configuration": {"cname": "lz4"}}, 1, 6),
+        ((256, 256), None, 1, 6),  # uncompressed: the file system's waits
+        ((32, 32), {"name": "zstd"}, 1, 6),  # 8 KiB: a file per chunk outweighs its encoding
+    ],
+)
+def test_write_threads_sizes_writes_that_encoding_bounds_threads_the_others(
+    chunks, compressors, chunks_per_object, workers
+):
+    array = zarrkit.create_array(
+        "memory://", shape=(512, 512), chunks=chunks, dtype="f8", compressors=compressors
+    )
     with config.set(threads=6, write_threads=3):
-        assert writing.write_workers(16) == 3
-        assert writing.write_workers(1) == 6
+        assert writing.write_workers(array._layout, chunks_per_object) == workers
+
+
+def test_write_threads_none_restores_its_default():
     with config.set(write_threads=None):
         assert config.get("write_threads") == config.DEFAULTS["write_threads"]
 

@@ -56,11 +56,12 @@ DEFAULTS: dict[str, Any] = {
     # decoding and by per-chunk Python work, and extra workers only contend for the GIL
     # (measured: 4096 small chunks read in 0.056 s with 1 worker, 0.107 s with 8).
     "read_threads": os.cpu_count() or 1,
-    # Writes of shards: one worker per core, since encoding bounds them and extra workers
-    # only contend for the GIL and the caches (measured: W5's sharded write used 3-20% less
-    # CPU with 2 workers than with 8, and took 4-25% less time). Writes of one chunk per
-    # stored key use ``threads``: file creates, writes and renames wait on the file system
-    # (see ``engine.writing.write_workers`` for the figures).
+    # Writes that encoding bounds (shards, and chunks of 64 KiB and more an entropy coder
+    # such as zstd or gzip compresses): one worker per core, since extra workers only
+    # contend for the GIL and the caches (measured: W5's sharded write used 3-20% less CPU
+    # with 2 workers than with 8, and took 4-25% less time). Other writes use ``threads``:
+    # file creates, writes and renames wait on the file system (see
+    # ``engine.writing.write_workers`` for the figures).
     "write_threads": os.cpu_count() or 1,
     # Requests in flight at once when a read or write fans out by itself (the shards of a
     # sharded read, the objects of an object store's batch): object stores reward

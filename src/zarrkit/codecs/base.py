@@ -164,6 +164,11 @@ class BytesBytesCodec(Codec):
     @abstractmethod
     def decode(self, blob: Blob, spec: ChunkSpec) -> Blob: ...
 
+    def entropy_codes(self) -> bool:
+        """Whether this codec's encoding entropy-codes (zstd, deflate ...), so costs far
+        more CPU than storing its output: no for checksums and byte-level coders."""
+        return False
+
     def decode_exact(self, blob: Blob, spec: ChunkSpec, nbytes: int) -> Blob:
         """:meth:`decode`, checked to give ``nbytes`` bytes (the result may be read-only);
         codecs that can bound their output by ``nbytes`` override it."""

@@ -44,6 +44,9 @@ class NumcodecBytesBytes(BytesBytesCodec):
     def encode(self, blob: Blob, spec: ChunkSpec) -> Blob:
         return self.compression.encode(self._codec(), blob)
 
+    def entropy_codes(self) -> bool:
+        return self.compression.entropy_codes(self._codec())
+
     def encode_many(
         self, data: memoryview, spec: ChunkSpec, nbytes: int, keep: Sequence[bool]
     ) -> list[Blob | None]:

@@ -133,6 +133,11 @@ class CodecPipeline:
         """The names of the codecs, in order (as telemetry reports them)."""
         return tuple(codec.name for codec in self.codecs)
 
+    @cached_property
+    def entropy_coded(self) -> bool:
+        """Whether a bytes->bytes codec entropy-codes (its encoding is CPU-bound)."""
+        return any(codec.entropy_codes() for codec in self.bytes_bytes)
+
     def with_shape(self, shape: tuple[int, ...]) -> CodecPipeline:
         """This pipeline for chunks of another shape (grids whose chunks differ in size)."""
         cached = self._reshaped.get(shape)

@@ -88,7 +88,7 @@ def _write_windows(layout: Layout, units: Sequence[Unit], source: NDArray, slice
     workers the write may use (:func:`write_workers`)."""
     most = max(len(chunks) // len(keys) for keys, chunks in units)  # chunks per object
     largest = most * layout.pipeline.spec.nbytes
-    threads = write_workers(most)
+    threads = write_workers(layout, most)
     workers = min(threads, max(2, threads * write_plan.WINDOW // max(largest, 1)))
     shares = [units[lo:hi] for lo, hi in batch_spans(len(units), workers)]
     merging = threads if len(shares) < threads and largest > write_plan.WINDOW else 1
@@ -114,16 +114,23 @@ def _write_windows(layout: Layout, units: Sequence[Unit], source: NDArray, slice
 LARGE_CHUNK = 64 << 10
 
 
-def write_workers(chunks_per_object: int) -> int:
-    """Workers for a write whose stored objects hold up to ``chunks_per_object`` chunks:
-    ``write_threads`` (one per core) for shards, whose inner chunks cost Python work under
-    the GIL besides their encoding, else ``threads`` (one more than cores, so that the
-    waits of file creates, writes and renames overlap the encoding). Measured on this disk,
-    2 workers against 3, fresh writes of 512 KiB chunks (12 alternating each): W2b
-    (blosc-lz4) 0.0495 / 0.0439 s and 0.0451 / 0.0416 s, W2n (uncompressed) 0.043-0.045 /
-    0.030-0.035 s, W1 (zstd) 0.206 / 0.210 s and 0.187 / 0.194 s; on tmpfs 3 workers cost
-    4-5% (W1 0.181 / 0.188 s, W2b 0.032 / 0.034 s, W2n 0.042 / 0.044 s)."""
-    return int(config.get("write_threads" if chunks_per_object > 1 else "threads"))
+def write_workers(layout: Layout, chunks_per_object: int) -> int:
+    """Workers for a write of ``layout``'s chunks whose stored objects hold up to
+    ``chunks_per_object`` chunks: ``write_threads`` (one per core) where encoding is what
+    takes the time, else ``threads`` (one more than cores, so that the waits of file
+    creates, writes and renames overlap the encoding).
+
+    Encoding takes the time for shards, whose inner chunks cost Python work under the GIL
+    besides their encoding, and for chunks of :data:`LARGE_CHUNK` bytes and more that an
+    entropy coder compresses (zstd, gzip ...). Measured with both counts side by side in
+    one benchmark run (9 rounds, on disk): W1 (512 KiB, zstd) 0.187 s with 2 workers
+    against 0.203 s with 3, W6 (512 KiB, gzip) 0.212 against 0.255 s, but W2b (512 KiB,
+    blosc-lz4) 0.040 against 0.034 s; in another (7 rounds), W2n (512 KiB, uncompressed)
+    0.047 against 0.038 s and W3's rewrite (4 KiB, zstd) 0.373 against 0.343 s. Compressing
+    W1's chunks alone: 160 ms on 2 threads, 166-172 ms on 3."""
+    pipeline = layout.pipeline
+    compressing = pipeline.spec.nbytes >= LARGE_CHUNK and pipeline.entropy_coded
+    return int(config.get("write_threads" if chunks_per_object > 1 or compressing else "threads"))
 
 
 def _update(

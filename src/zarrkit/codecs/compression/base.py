@@ -26,6 +26,14 @@ class Compression:
     """A format decoded by its numcodecs codec alone (no bound on its output); the formats
     zarrkit knows override the decoders."""
 
+    #: Whether the format entropy-codes (Huffman, FSE or arithmetic coding after its
+    #: matching): its encoding then costs far more CPU than storing the result.
+    entropy_coded: ClassVar[bool] = False
+
+    def entropy_codes(self, codec: Any) -> bool:
+        """Whether encoding with the numcodecs ``codec`` entropy-codes."""
+        return self.entropy_coded
+
     def encode(self, codec: Any, data: Blob) -> Blob:
         """``data`` encoded with the numcodecs ``codec``."""
         return as_blob(codec.encode(data))

@@ -12,6 +12,7 @@ only compete.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numcodecs.blosc
 
@@ -25,6 +26,9 @@ numcodecs.blosc.use_threads = False
 
 class Blosc(SizeHeader):
     name = "blosc"
+
+    def entropy_codes(self, codec: Any) -> bool:
+        return codec.cname in ("zstd", "zlib")
 
     def decoded_size(self, data: Blob) -> int:
         size = blob_size(data)

@@ -17,6 +17,7 @@ from zarrkit.types import Blob
 
 class Bz2(Stream):
     name = "bz2"
+    entropy_coded = True
 
     def decompress(self, codec: Any, data: Blob, bound: int) -> Blob:
         return one_stream(bz2.BZ2Decompressor(), data, "bz2", bound)

@@ -40,6 +40,7 @@ _ISAL_LEVELS = (0, 1, 1, 1, 1, 2, 2, 2, 3, 3)
 
 class Gzip(Stream):
     name = "gzip"
+    entropy_coded = True
 
     def encode(self, codec: Any, data: Blob) -> Blob:
         level = codec.level
@@ -79,6 +80,7 @@ class Gzip(Stream):
 
 class Zlib(Stream):
     name = "zlib"
+    entropy_coded = True
 
     def decompress(self, codec: Any, data: Blob, bound: int) -> Blob:
         return one_stream(backend.decompressobj(15), data, "zlib", bound)

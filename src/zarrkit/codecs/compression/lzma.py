@@ -19,6 +19,7 @@ from zarrkit.types import Blob
 
 class Lzma(Stream):
     name = "lzma"
+    entropy_coded = True
 
     def decompress(self, codec: Any, data: Blob, bound: int) -> Blob:
         decompressor = lzma.LZMADecompressor(format=codec.format, filters=codec.filters)

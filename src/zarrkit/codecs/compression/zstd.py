@@ -64,6 +64,8 @@ Frame = tuple[int, int, int, int]
 
 
 class Zstd(Compression):
+    entropy_coded = True
+
     def encode(self, codec: Any, data: Blob) -> Blob:
         if not USE_ZSTANDARD or config.get("encoders") == "numcodecs":
             return super().encode(codec, data)
