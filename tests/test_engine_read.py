@@ -64,6 +64,25 @@ def test_reads_fetch_bounded_windows(fmt: int, monkeypatch: pytest.MonkeyPatch) 
     assert sum(store.batches) == 100  # every chunk fetched once
 
 
+def test_whole_chunks_wider_than_a_box_row_come_in_windows_of_the_box_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a row of chunks (10) is more than a box may hold (4): the windows, which are decoded
+    # into a scratch of their size, are bounded by the box bound, not the fetch bound (7)
+    store = CountingStore()
+    a = zarrkit.create_array(store, shape=(40, 30), chunks=(4, 3), dtype="f8")
+    data = np.arange(1200.0).reshape(40, 30)
+    a[:] = data
+    chunk_nbytes = 4 * 3 * 8
+    monkeypatch.setattr(reading, "IN_FLIGHT", 7 * chunk_nbytes)
+    monkeypatch.setattr(reading, "BOX_IN_FLIGHT", 4 * chunk_nbytes)
+    store.batches.clear()
+    with zarrkit.config.set(read_threads=2):
+        np.testing.assert_array_equal(a[:], data)
+    assert max(store.batches) == 4
+    assert sum(store.batches) == 100
+
+
 @pytest.mark.parametrize("name", ["a%d", "100%", "b%%s"])
 def test_percent_in_the_array_path(name: str) -> None:
     store = MemoryStore()
