@@ -45,16 +45,25 @@ class CountingStore(MemoryStore):
         return super().get_many(keys)
 
 
-@pytest.mark.parametrize("fmt", [2, 3])
-def test_reads_fetch_bounded_windows(fmt: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def _bounded_reads(
+    monkeypatch: pytest.MonkeyPatch, box_chunks: int, fmt: int = 3
+) -> tuple[zarrkit.Array, np.ndarray, CountingStore]:
+    """A (40, 30) array of (4, 3) chunks (rows of 10) with reads bounded to 7 chunks in
+    flight and ``box_chunks`` in a box; the store counts each batch it is asked for."""
     store = CountingStore()
     a = zarrkit.create_array(store, shape=(40, 30), chunks=(4, 3), dtype="f8", zarr_format=fmt)
     data = np.arange(1200.0).reshape(40, 30)
     a[:] = data
     chunk_nbytes = 4 * 3 * 8
     monkeypatch.setattr(reading, "IN_FLIGHT", 7 * chunk_nbytes)
-    monkeypatch.setattr(reading, "BOX_IN_FLIGHT", 25 * chunk_nbytes)
+    monkeypatch.setattr(reading, "BOX_IN_FLIGHT", box_chunks * chunk_nbytes)
     store.batches.clear()
+    return a, data, store
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_reads_fetch_bounded_windows(fmt: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, data, store = _bounded_reads(monkeypatch, 25, fmt)
     with zarrkit.config.set(read_threads=2):
         np.testing.assert_array_equal(a[:], data)  # whole chunks: windows of 2 rows of 10
         assert max(store.batches) == 20 and sum(store.batches) == 100
@@ -69,14 +78,7 @@ def test_whole_chunks_wider_than_a_box_row_come_in_windows_of_the_box_bound(
 ) -> None:
     # a row of chunks (10) is more than a box may hold (4): the windows, which are decoded
     # into a scratch of their size, are bounded by the box bound, not the fetch bound (7)
-    store = CountingStore()
-    a = zarrkit.create_array(store, shape=(40, 30), chunks=(4, 3), dtype="f8")
-    data = np.arange(1200.0).reshape(40, 30)
-    a[:] = data
-    chunk_nbytes = 4 * 3 * 8
-    monkeypatch.setattr(reading, "IN_FLIGHT", 7 * chunk_nbytes)
-    monkeypatch.setattr(reading, "BOX_IN_FLIGHT", 4 * chunk_nbytes)
-    store.batches.clear()
+    a, data, store = _bounded_reads(monkeypatch, 4)
     with zarrkit.config.set(read_threads=2):
         np.testing.assert_array_equal(a[:], data)
     assert max(store.batches) == 4
