@@ -1,38 +1,47 @@
-"""Peak memory of one full zarrkit read (or write), in a process that holds nothing but
-the result (or the source).
+"""Peak memory of one full read (or write), in a process that holds nothing but the result
+(or the source).
 
 The benchmark children keep the source data alive next to every result (to verify it),
 so their peak RSS is not what a user's script pays. Here the array is written by a
 separate process (``--setup``), and the reading process only imports, opens and reads:
 
     python -m benchmarks.memory --workload W1 --dir /tmp/w1 --setup
-    python -m benchmarks.memory --workload W1 --dir /tmp/w1 [--trace]
+    python -m benchmarks.memory --workload W1 --dir /tmp/w1 [--peer zp3] [--trace]
 
 Prints the resident set after opening, the peak after the read, and the output's size.
-``--write`` instead writes the workload's data into a fresh array at ``--dir`` and prints
-what the write added to the peak beyond the source data (the encoded chunks in flight).
-``--trace`` runs the read under ``tracemalloc`` instead (NumPy reports its buffers to it)
-and lists the allocation sites alive at the largest traced size seen.
+``--peer`` reads with a peer instead (``zp3``, ``zarrs``, ``ts``; each imports only its own
+library), or ``numpy``: no library at all, only NumPy making an array of the output's size
+and filling it, the least any NumPy library's process can peak at.
+``--write`` instead writes the workload's data into a fresh array at ``--dir`` with zarrkit
+and prints what the write added to the peak beyond the source data (the encoded chunks in
+flight). ``--trace`` runs zarrkit's read under ``tracemalloc`` instead (NumPy reports its
+buffers to it) and lists the allocation sites alive at the largest traced size seen.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import resource
 import threading
 import time
 import tracemalloc
 from pathlib import Path
 
-import zarrkit
+import numpy as np
+
 from benchmarks import workloads
-from benchmarks.peers.zarrkit_peer import ZarrkitPeer
+from benchmarks.child import Peer, peak_rss
+
+#: The peers ``--peer`` takes: their module in ``benchmarks.peers``, class and variant.
+PEERS = {
+    "zarrkit": ("zarrkit_peer", "ZarrkitPeer", ""),
+    "zp3": ("zp3", "ZarrPython3", ""),
+    "zarrs": ("zp3", "ZarrPython3", "zarrs"),
+    "ts": ("ts", "TensorStore", ""),
+}
 
 MIB = 2**20
-
-
-def peak_rss() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MIB  # Linux: KiB
 
 
 def reset_peak() -> None:
@@ -46,13 +55,26 @@ def current_rss() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / MIB
 
 
-def read(path: Path) -> None:
-    arr = zarrkit.open_array(str(path), mode="r")
-    opened, opened_peak = current_rss(), peak_rss()
-    out = arr[...]
+def peer(name: str) -> Peer:
+    """The benchmark's adapter for peer ``name``, its library imported only now."""
+    module, cls, variant = PEERS[name]
+    adapter: Peer = getattr(importlib.import_module(f"benchmarks.peers.{module}"), cls)(variant)
+    return adapter
+
+
+def read(path: Path, wl: workloads.Workload, name: str) -> None:
+    if name == "numpy":
+        opened, opened_peak = current_rss(), peak_rss()
+        out = np.empty(wl.shape, wl.dtype)
+        out.fill(1)  # every page touched, as a read's decoding touches them
+    else:
+        reader = peer(name)
+        arr = reader.open(path, wl)
+        opened, opened_peak = current_rss(), peak_rss()
+        out = reader.read(arr, (Ellipsis,))
     size, peak = out.nbytes / MIB, peak_rss()
     print(
-        f"output {size:.0f} MiB; RSS after open {opened:.0f} MiB (peak so far "
+        f"{name}: output {size:.0f} MiB; RSS after open {opened:.0f} MiB (peak so far "
         f"{opened_peak:.0f}); peak after the read {peak:.0f} MiB = {peak / size:.2f}x the "
         f"output; the read added {peak - opened:.0f} MiB = {(peak - opened) / size:.2f}x"
     )
@@ -60,11 +82,11 @@ def read(path: Path) -> None:
 
 def write(path: Path, wl: workloads.Workload) -> None:
     data = workloads.make_data(wl)
-    peer = ZarrkitPeer()
-    arr = peer.create(path, wl)
+    writer = peer("zarrkit")
+    arr = writer.create(path, wl)
     reset_peak()  # making the data peaked above what it holds now
     before = current_rss()
-    peer.write(arr, data)
+    writer.write(arr, data)
     size, peak = data.nbytes / MIB, peak_rss()
     print(
         f"source {size:.0f} MiB; RSS before the write {before:.0f} MiB; peak during the "
@@ -73,10 +95,10 @@ def write(path: Path, wl: workloads.Workload) -> None:
     )
 
 
-def trace(path: Path, top: int = 8) -> None:
-    """The allocation sites alive at the largest traced size seen during a read (a thread
-    polls the traced size and snapshots each new high)."""
-    arr = zarrkit.open_array(str(path), mode="r")
+def trace(path: Path, wl: workloads.Workload, top: int = 8) -> None:
+    """The allocation sites alive at the largest traced size seen during zarrkit's read (a
+    thread polls the traced size and snapshots each new high)."""
+    arr = peer("zarrkit").open(path, wl)
     tracemalloc.start(6)
     best: list[tuple[int, tracemalloc.Snapshot | None]] = [(0, None)]
     done = threading.Event()
@@ -111,17 +133,21 @@ def main() -> None:
     parser.add_argument("--setup", action="store_true", help="write the array, then stop")
     parser.add_argument("--trace", action="store_true", help="trace allocations instead")
     parser.add_argument("--write", action="store_true", help="measure a fresh write instead")
+    parser.add_argument(
+        "--peer", default="zarrkit", choices=[*PEERS, "numpy"], help="who reads (numpy: no one)"
+    )
+    parser.add_argument("--quick", action="store_true", help="1/4 of every dimension")
     args = parser.parse_args()
+    wl = workloads.get(args.workload, quick=args.quick)
     if args.setup:
-        wl = workloads.get(args.workload)
-        peer = ZarrkitPeer()
-        peer.write(peer.create(args.dir, wl), workloads.make_data(wl))
+        writer = peer("zarrkit")
+        writer.write(writer.create(args.dir, wl), workloads.make_data(wl))
     elif args.write:
-        write(args.dir, workloads.get(args.workload))
+        write(args.dir, wl)
     elif args.trace:
-        trace(args.dir)
+        trace(args.dir, wl)
     else:
-        read(args.dir)
+        read(args.dir, wl, args.peer)
 
 
 if __name__ == "__main__":

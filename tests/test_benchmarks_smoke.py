@@ -56,6 +56,22 @@ def test_quick_run_times_and_verifies_every_op(tmp_path: Path) -> None:
     assert "zarrkit" in done.stdout and "limit (codec lib)" in done.stdout
 
 
+@pytest.mark.parametrize("reader", ["zarrkit", "zp3", "ts", "numpy"])
+def test_memory_reports_each_readers_peak_of_a_full_read(tmp_path: Path, reader: str) -> None:
+    needs(*{"zp3": ["zarr"], "ts": ["tensorstore"]}.get(reader, []))
+    command = [sys.executable, "-m", "benchmarks.memory", "--quick", "--dir", str(tmp_path / "a")]
+    setup = subprocess.run([*command, "--setup"], cwd=REPO, capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stderr
+    done = subprocess.run([*command, "--peer", reader], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # W1 quick: 1024 x 1024 float64, 8 MiB; every reader holds it at its peak, plus a few
+    # MiB of chunks in flight (not the peak of pytest's process, which forked the reader)
+    assert done.stdout.startswith(f"{reader}: output 8 MiB;"), done.stdout
+    after_open = float(done.stdout.split("RSS after open ")[1].split()[0])
+    peak = float(done.stdout.split("peak after the read ")[1].split()[0])
+    assert 7 <= peak - after_open <= 20, done.stdout
+
+
 def test_verify_rejects_wrong_values_and_shapes() -> None:
     source = np.arange(12.0).reshape(3, 4)
     verify(source.copy(), source, "same")
