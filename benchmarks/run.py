@@ -29,7 +29,6 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, closing
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,27 +36,10 @@ from typing import Any
 from benchmarks import placement, report, workloads
 from benchmarks.child import Outcome
 from benchmarks.peer_process import PeerProcess
+from benchmarks.peers import PEERS
 from benchmarks.workloads import Workload
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PeerSpec:
-    module: str
-    label: str
-    variant: str = ""
-
-
-PEERS = {
-    "zarrkit": PeerSpec(module="zarrkit_peer", label="zarrkit"),
-    "zp3": PeerSpec(module="zp3", label="zarr-python 3"),
-    "zarrs": PeerSpec(module="zp3", label="zp3 + zarrs", variant="zarrs"),
-    "zp2": PeerSpec(module="zp2", label="zarr-python 2.18"),
-    "ts": PeerSpec(module="ts", label="tensorstore (fsync)"),
-    "tsns": PeerSpec(module="ts", label="tensorstore no-fsync", variant="nosync"),
-    "limit": PeerSpec(module="limit", label="limit (codec lib)"),
-}
 
 
 def _names(text: str, known: list[str], aliases: dict[str, tuple[str, ...]]) -> list[str]:
