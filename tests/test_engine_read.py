@@ -166,3 +166,42 @@ def test_reads_of_leading_rows_still_reject_truncated_chunks(tmp_path: object) -
         store.set("c/0/0", bad)
         with pytest.raises(CodecError, match="'c/0/0'"):
             a[:2, 5:9]
+
+
+@pytest.mark.parametrize(
+    ("options", "reuse"),
+    [
+        ({"dtype": "f8"}, True),
+        ({"dtype": "u1", "zarr_format": 2}, True),
+        ({"dtype": ">f4", "zarr_format": 2}, True),  # big-endian bytes, as the dtype
+        ({"dtype": "f8", "compressors": {"name": "gzip"}}, True),
+        ({"dtype": "f8", "zarr_format": 2, "order": "F"}, False),  # stored transposed
+        ({"dtype": "f8", "cache": 1 << 20}, False),  # the cache keeps whole chunks
+    ],
+)
+def test_scattered_reads_decode_into_one_scratch_where_they_can(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, options: dict[str, object], reuse: bool
+) -> None:
+    shape, data_dtype = (43, 37), np.dtype(options["dtype"])  # type: ignore[call-overload]
+    data = np.arange(43 * 37).reshape(shape).astype(data_dtype)
+    a = zarrkit.create_array(tmp_path, shape=shape, chunks=(10, 12), fill_value=5, **options)  # type: ignore[arg-type]
+    a[:] = data
+    a[10:20, 12:24] = 5  # a chunk of the fill value, not stored: between decoded ones
+    expected = data.copy()
+    expected[10:20, 12:24] = 5
+    decodes: list[int] = []
+    decode = CodecPipeline.decode
+
+    def spy(self: CodecPipeline, blob: bytes, **kw: object) -> np.ndarray:
+        decodes.append(1)
+        return decode(self, blob, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CodecPipeline, "decode", spy)
+    rng = np.random.default_rng(5)
+    points = tuple(rng.integers(0, n, 400) for n in shape)
+    rows, cols = [40, 3, 17, 3], [36, 0, 13]
+    for threads in (1, 4):
+        with zarrkit.config.set(read_threads=threads):
+            np.testing.assert_array_equal(a.vindex[points], expected[points])
+            np.testing.assert_array_equal(a.oindex[rows, cols], expected[np.ix_(rows, cols)])
+    assert (not decodes) == reuse

@@ -216,16 +216,27 @@ def test_zstd_rejects_corrupt_frames(zstd_decoder: str) -> None:
 
 
 def _with_content_size(frame: bytes, size: int) -> bytes:
-    """``frame`` (single segment, 2-byte content size field) claiming ``size`` bytes."""
-    assert frame[4] & 0xE0 == 0x60, "expected a single-segment header with a 2-byte size"
-    return frame[:5] + struct.pack("<H", size - 256) + frame[7:]
+    """``frame`` (single segment, no dictionary, a 2- or 4-byte content size field)
+    claiming ``size`` bytes."""
+    descriptor = frame[4]
+    assert descriptor & 0x23 == 0x20, "expected a single-segment header without dictionary"
+    width = (1, 2, 4, 8)[descriptor >> 6]
+    assert width in (2, 4), "expected a 2- or 4-byte content size field"
+    field = struct.pack("<H", size - 256) if width == 2 else struct.pack("<I", size)
+    return frame[:5] + field + frame[5 + width :]
 
 
-def test_zstd_exact_decode_is_strict(zstd_decoder: str) -> None:
-    # the one-call path (ZstdDecompressor.decompress, allow_extra_data=False) must reject
-    # what the frame walk rejects: these are the claims the fast path relies on; numcodecs
-    # (the no-extras decoder) must reject them too
-    raw = DATA[:1000].tobytes()
+#: Sizes on either side of zstd.DIRECT_BYTES: small chunks decode with zstandard, large ones
+#: with numcodecs straight into their place.
+SIZES = [1000, 50_000]
+
+
+@pytest.mark.parametrize("count", SIZES)
+def test_zstd_exact_decode_is_strict(zstd_decoder: str, count: int) -> None:
+    # the one-call paths (ZstdDecompressor.decompress, allow_extra_data=False; numcodecs
+    # into its place for large chunks) must reject what the frame walk rejects: these are
+    # the claims the fast paths rely on; numcodecs (the no-extras decoder) must reject them
+    raw = DATA[:count].tobytes()
     frame = zstandard.ZstdCompressor(level=3).compress(raw)
     assert zstandard.frame_content_size(frame) == len(raw)
     checked = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(raw)
@@ -252,14 +263,45 @@ def test_zstd_exact_decode_is_strict(zstd_decoder: str) -> None:
         fmt.decode_exact(codec, frame, len(raw) + 4)
 
 
-def test_zstd_exact_decode_reads_valid_multi_frame_data(zstd_decoder: str) -> None:
-    raw = DATA[:1000].tobytes()
+@pytest.mark.parametrize("count", SIZES)
+def test_zstd_exact_decode_reads_valid_multi_frame_data(zstd_decoder: str, count: int) -> None:
+    raw = DATA[:count].tobytes()
     frame = zstandard.ZstdCompressor(level=3).compress(raw)
     skippable = struct.pack("<II", 0x184D2A50, 3) + b"abc"
     empty = zstandard.ZstdCompressor().compress(b"")
     codec, fmt = numcodecs.Zstd(), FORMATS["zstd"]
     for blob in (frame + empty, frame + skippable, skippable + frame):
         assert bytes(fmt.decode_exact(codec, blob, len(raw))) == raw
+        out = bytearray(len(raw))
+        assert fmt.decode_into(codec, blob, memoryview(out))
+        assert out == raw
+
+
+@pytest.mark.parametrize(("count", "direct"), [(1000, False), (50_000, True)])
+def test_zstd_large_chunks_decode_with_numcodecs_into_their_place(
+    count: int, direct: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needs("zstandard")
+    raw = DATA[:count].tobytes()
+    assert (len(raw) >= zstd.DIRECT_BYTES) == direct
+    codec = numcodecs.Zstd()
+    calls: list[object] = []
+    decode = codec.decode
+
+    def spy(buf: object, out: object = None) -> object:
+        calls.append(out)
+        return decode(buf, out)
+
+    monkeypatch.setattr(codec, "decode", spy)
+    target = np.zeros(len(raw) // 4, "<i4")
+    assert FORMATS["zstd"].decode_into(codec, zstandard.compress(raw), target.data.cast("B"))
+    assert target.tobytes() == raw
+    # large: one numcodecs call, writing into the target itself; small: zstandard's
+    assert [np.shares_memory(out, target) for out in calls] == ([True] if direct else [])
+    stack = np.zeros((3, len(raw) // 4), "<i4")
+    blobs = [zstandard.compress(raw), None, zstandard.compress(raw)]
+    assert FORMATS["zstd"].decode_many_into(codec, blobs, stack.data.cast("B"), len(raw))
+    assert stack[0].tobytes() == stack[2].tobytes() == raw and not stack[1].any()
 
 
 @pytest.mark.parametrize("order", ["C", "F"])

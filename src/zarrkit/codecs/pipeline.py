@@ -87,6 +87,9 @@ class CodecPipeline:
         self._nbytes = spec.nbytes
         #: The axes order of the stored chunk, None when it is the array's (no view needed).
         self._transpose = None if self._perm == tuple(range(len(spec.shape))) else self._perm
+        #: Whether :meth:`decode_into` a C-contiguous array of ``spec``'s shape and dtype
+        #: decodes into its memory (no copy), so a reader may reuse one such scratch array.
+        self.decodes_in_place = self._plain is not None and self._transpose is None
         # fixed-size serialized bytes: decoders then check size headers against it
         self._serial = plain if plain is not None and plain.kind not in "OT" else None
         #: The inner chunks the engine reads and writes instead of whole chunks, when the

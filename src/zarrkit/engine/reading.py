@@ -220,11 +220,17 @@ def _place(
 ) -> None:
     """Decode fetched chunks and put their parts of the selection into ``buffer``: the hot
     loop of a read, with no object per chunk beyond the bytes; whole chunks decode straight
-    into their block of ``buffer``."""
+    into their block of ``buffer``, the parts of others (scattered points, index arrays)
+    are taken from one scratch array that each of them decodes into, where nothing caches
+    the decoded chunks (measured, W7's 100,000 points from 256 zstd chunks of 512 KiB, with
+    large chunks decoded into their place: 0.148-0.154 s of CPU a read against 0.157-0.158 s
+    decoding each into new bytes)."""
     fill = layout.fill_value
     pipelines = (
         itertools.repeat(layout.pipeline) if layout.uniform else map(layout.pipeline_at, coords)
     )
+    reuse = layout.cache is None and layout.uniform and layout.pipeline.decodes_in_place
+    scratch: NDArray | None = None
     # wholes and pipelines may be endless repeats: zip stops at the end of items
     for item, c, (chunk_sel, out_sel), whole, pipeline in zip(
         items, coords, parts, wholes, pipelines, strict=False
@@ -236,6 +242,12 @@ def _place(
                 # a 0-d block: buffer[()] would be a copy, buffer[...] is a view
                 block = buffer[out_sel] if out_sel else buffer[...]
                 pipeline.decode_into(item, block)  # type: ignore[arg-type]
+            elif reuse and not (chunk_sel and isinstance(chunk_sel[0], slice)):
+                if scratch is None:
+                    scratch = np.empty(pipeline.spec.shape, pipeline.spec.dtype)
+                key = layout.chunks.key(c) if active.codec else None  # for the subscribers
+                pipeline.decode_into(item, scratch, key=key)  # type: ignore[arg-type]
+                buffer[out_sel] = scratch[chunk_sel]
             else:
                 buffer[out_sel] = _decoded(layout, c, item, chunk_sel)[chunk_sel]
         except ZarrkitError as e:

@@ -19,6 +19,13 @@ could hold raise before anything is allocated, and a frame without a size header
 by what its blocks can hold; then ``zstandard``'s stream reader (which stops at a bound)
 or numcodecs, frame by frame, decodes. One decompressor per thread: sharing one crashes.
 
+Large chunks (:data:`DIRECT_BYTES` and more) of a known size decode into their place with
+numcodecs instead: one ``ZSTD_decompress`` call straight into the caller's memory, where
+``zstandard`` returns new bytes that are then copied (or whose fresh pages fault). It sets
+up a context every call (about 10 µs), which only small chunks notice. It is as strict:
+it decodes every frame of the data into exactly the size the first one's header gives, so
+truncation, trailing bytes, a second frame with content and a bad checksum raise.
+
 Heads (``decode_head``): a read of the leading rows of a large chunk stops decoding after
 the blocks that hold them (zstd decodes block by block, up to 128 KiB each), after walking
 the frame as above, so truncation and trailing bytes still raise. A frame with a content
@@ -50,6 +57,11 @@ try:
     _MULTI = zstandard.backend == "cext"
 except ImportError:
     USE_ZSTANDARD = _MULTI = False
+
+#: Chunks of at least this many bytes decode with numcodecs into their place. Measured
+#: (W1's data, per chunk, one thread): 4 KiB 8.3 µs with zstandard against 18.8 µs, 64 KiB
+#: 78 against 83 µs, 128 KiB 143 against 139 µs, 512 KiB 548 against 492 µs.
+DIRECT_BYTES = 128 << 10
 
 _MAGIC = 0xFD2FB528
 _MAX_BLOCK = 128 * 1024  # RFC 8878 3.1.1.2.3: no block decodes to more
@@ -129,6 +141,8 @@ class Zstd(Compression):
         return out
 
     def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
+        if out.nbytes >= DIRECT_BYTES and _direct(codec, data, out):
+            return True
         decoded = _one_call(data, out.nbytes)
         if decoded is None:
             _decode_checked(codec, data, out)
@@ -144,6 +158,11 @@ class Zstd(Compression):
         # checked path, which names what is wrong
         if not USE_ZSTANDARD:
             return False
+        if nbytes >= DIRECT_BYTES:  # large chunks: into their place, one by one
+            for i, blob in enumerate(blobs):
+                if blob is not None:
+                    self.decode_into(codec, blob, out[i * nbytes : (i + 1) * nbytes])
+            return True
         decompress, content_size = _decompressor().decompress, zstandard.frame_content_size
         at = 0
         for blob in blobs:
@@ -169,6 +188,21 @@ def _compressor(level: int, checksum: bool) -> Any:
         found = zstandard.ZstdCompressor(level=level, write_checksum=checksum)
         compressors[(level, checksum)] = found
     return found
+
+
+def _direct(codec: Any, data: Blob, out: memoryview) -> bool:
+    """Decode ``data`` with numcodecs straight into ``out`` and return True, if
+    ``zstandard`` is installed (to read the header), the first frame's header gives
+    ``out``'s size and numcodecs decodes it; else return False: the other paths then decode
+    other layouts or name what is wrong. (Without ``zstandard``, the checked path decodes
+    into ``out`` with numcodecs anyway.)"""
+    try:
+        if not USE_ZSTANDARD or zstandard.frame_content_size(data) != out.nbytes:
+            return False
+        codec.decode(data, out=np.frombuffer(out, np.uint8))
+    except (zstandard.ZstdError, RuntimeError, ValueError):
+        return False
+    return True
 
 
 def _one_call(data: Blob, nbytes: int) -> Blob | None:
