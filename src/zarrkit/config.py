@@ -96,8 +96,9 @@ DEFAULTS: dict[str, Any] = {
     # inner chunks beside the index (or a whole small shard) come with it; only on stores
     # whose requests are round trips (native_concurrency: object stores).
     "shard_read_ahead": 64 * 2**10,
-    # How compressors encode. "fast": zstd through one reused python-zstandard context per
-    # thread (numcodecs makes a context per chunk: 43 against 26 us per 4 KiB chunk), gzip
+    # How compressors encode. "fast": zstd chunks under 128 KiB through one reused
+    # python-zstandard context per thread (numcodecs makes a context per chunk: 43 against
+    # 26 us per 4 KiB chunk), larger ones through numcodecs (faster there), gzip
     # through isal (9x faster than zlib at level 1, and smaller). "numcodecs": what
     # zarr-python writes with the same numcodecs, byte for byte (gzip: zlib, zero time).
     # Either way every peer reads the chunks: the formats do not fix the bytes. Without the

@@ -121,10 +121,16 @@ def test_zstd_encoder_reuses_a_context_and_writes_numcodecs_frames(
     )
     # chunks of 4 KiB: the same frames as numcodecs (same libzstd matches at this size)
     assert [bytes(small.encode(c)) for c in chunks] == theirs
+    stacked = np.stack([DATA, DATA[::-1]])
+    # chunks of DIRECT_BYTES and more: encoded by numcodecs, one by one or stacked
+    assert DATA.nbytes >= zstd.DIRECT_BYTES
+    codec = numcodecs.Zstd(level=level, checksum=checksum)
     ours = bytes(encoder.encode(DATA))
+    assert ours == codec.encode(DATA)
     assert zstandard.get_frame_parameters(ours).has_checksum == checksum
-    assert zstandard.frame_content_size(ours) == DATA.nbytes
-    assert numcodecs.Zstd().decode(ours) == DATA.tobytes()
+    assert [bytes(b) for b in encoder.encode_many(stacked, [True, True])] == [  # type: ignore[arg-type]
+        codec.encode(c) for c in stacked
+    ]
     with config.set(encoders="numcodecs"):
         assert bytes(encoder.encode(DATA)) == numcodecs.Zstd(level=level, checksum=checksum).encode(
             DATA
