@@ -335,11 +335,14 @@ def test_sigterm_kills_the_children_and_removes_the_temp_dirs(tmp_path: Path) ->
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     driver = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     try:
+        # a child's log is opened just before the child starts: wait for both children
         deadline = time.monotonic() + 60
-        while len(list(tmp_path.glob("zarrkit-bench-W1-*/*.log"))) < 2:
+        while (
+            len(children := _children_of(driver.pid)) < 2
+            or len(list(tmp_path.glob("zarrkit-bench-W1-*/*.log"))) < 2
+        ):
             assert time.monotonic() < deadline, "the children did not start"
             time.sleep(0.05)
-        children = _children_of(driver.pid)
         assert len(children) == 2
         driver.send_signal(signal.SIGTERM)
         assert driver.wait(timeout=30) == 128 + signal.SIGTERM

@@ -105,6 +105,37 @@ def test_obstore_retry_config_is_read_into_zarrkits_policy():
     assert inner.retry_config["max_retries"] == 1
 
 
+def test_fsspec_option_names_as_zarr_python_users_give_them():
+    # zarr-python sends s3:// URLs to s3fs: its user guide opens public data with
+    # storage_options={"anon": True}
+    public = build_obstore("s3://noaa-nwm-retro-v2-zarr-pds", {"anon": True})
+    assert public.config["skip_signature"] in (True, "true")
+    assert "skip_signature" not in build_obstore("s3://b", {"anon": False}).config
+    s3fs_style = build_obstore(
+        "s3://b/p",
+        {
+            "key": "AK",
+            "secret": "SK",
+            "token": "ST",
+            "client_kwargs": {"region_name": "eu-west-1", "endpoint_url": "http://127.0.0.1:1"},
+        },
+    )
+    assert s3fs_style.config["access_key_id"] == "AK"
+    assert s3fs_style.config["secret_access_key"] == "SK"
+    assert s3fs_style.config["session_token"] == "ST"
+    assert s3fs_style.config["region"] == "eu-west-1"
+    assert s3fs_style.config["endpoint"] == "http://127.0.0.1:1"
+    assert s3fs_style.client_options == {"allow_http": "true"}  # an http:// endpoint
+    assert build_obstore("s3://b", {"endpoint_url": "https://x"}).config["endpoint"] == "https://x"
+    assert build_obstore("gs://b", {"token": "anon"}).config["skip_signature"] in (True, "true")
+    azure = build_obstore("az://c", {"account_name": "acct", "anon": True})
+    assert azure.config["skip_signature"] in (True, "true")
+    with pytest.raises(ValueError, match="'key' and 'access_key_id'"):
+        build_obstore("s3://b", {"key": "AK", "access_key_id": "AK2"})
+    with pytest.raises(ValueError, match="client_kwargs"):
+        build_obstore("s3://b", {"client_kwargs": {"verify": False}})
+
+
 @pytest.mark.parametrize(
     ("url", "options", "match"),
     [
@@ -128,6 +159,17 @@ def test_existing_obstore_store_is_accepted(s3_options):
     import pickle
 
     assert pickle.loads(pickle.dumps(store)).get("k") == b"v"
+
+
+def test_obstore_store_given_by_keyword_as_zarr_python_names_it():
+    # zarr-python's user guide: zarr.storage.ObjectStore(store=s3_store, read_only=True)
+    inner = obstore.store.MemoryStore()
+    zarrkit.create_array(ObjectStore(store=inner), shape=(3,), dtype="i2", fill_value=4)
+    reader = ObjectStore(store=inner, read_only=True)
+    assert reader.read_only and reader.obstore is inner
+    np.testing.assert_array_equal(zarrkit.open_array(reader, mode="r")[:], [4, 4, 4])
+    by_url = ObjectStore(store="s3://bucket/data.zarr", region="eu-west-1", skip_signature=True)
+    assert by_url.url == "s3://bucket/data.zarr"
 
 
 def test_make_store_s3(s3_options):

@@ -7,7 +7,9 @@ URLs: ``s3://bucket/prefix``, ``gs://bucket/prefix`` (or ``gcs://``),
 client options (``allow_http``, ``timeout``, ``connect_timeout`` ... or a whole
 ``client_options`` dict) and ``credential_provider``, and zarrkit's retry options
 (``retry_attempts``, ``retry_deadline`` ...; see :mod:`zarrkit.retry`). ``allow_http``
-defaults to true for ``http://`` URLs and ``http://`` endpoints.
+defaults to true for ``http://`` URLs and ``http://`` endpoints. fsspec's names, which
+zarr-python's users give, are translated (``anon=True`` is ``skip_signature``; s3fs's
+``key``, ``secret``, ``endpoint_url`` ...).
 
 Errors: only a missing object reads as ``None``; any other failure, a missing bucket or
 container included, raises :class:`~zarrkit.errors.StoreError` naming the key and the
@@ -109,6 +111,51 @@ _SCHEMES = {
 }
 
 
+#: s3fs's names for the options obstore names otherwise (zarr-python sends ``s3://`` URLs
+#: to fsspec, so its users' ``storage_options`` use these), and those of its
+#: ``client_kwargs``.
+_S3FS_NAMES = {
+    "key": "access_key_id",
+    "secret": "secret_access_key",
+    "token": "session_token",
+    "endpoint_url": "endpoint",
+}
+_S3FS_CLIENT_NAMES = {"region_name": "region", "endpoint_url": "endpoint"}
+
+
+def _from_fsspec(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with fsspec's names (s3fs, gcsfs, adlfs) turned into obstore's:
+    ``anon=True`` (gcsfs: ``token="anon"``) is ``skip_signature``; s3fs's ``key``,
+    ``secret``, ``token``, ``endpoint_url`` and ``client_kwargs``' ``region_name`` and
+    ``endpoint_url``. A name given both ways is refused."""
+    found = dict(options)
+    renames: dict[str, Any] = {}
+    anonymous = bool(found.pop("anon", False))
+    if kind == "gcs" and found.get("token") == "anon":
+        del found["token"]
+        anonymous = True
+    if anonymous:
+        renames["anon"] = ("skip_signature", True)
+    if kind == "s3":
+        for name, native in _S3FS_NAMES.items():
+            if name in found:
+                renames[name] = (native, found.pop(name))
+        client = dict(found.pop("client_kwargs", None) or {})
+        for name, native in _S3FS_CLIENT_NAMES.items():
+            if name in client:
+                renames[f"client_kwargs.{name}"] = (native, client.pop(name))
+        if client:
+            raise ValueError(
+                f"client_kwargs {sorted(client)} have no obstore equivalent; "
+                "give obstore's client options (timeout, proxy_url ...) instead"
+            )
+    for name, (native, value) in renames.items():
+        if native in found:
+            raise ValueError(f"storage_options give both {name!r} and {native!r}")
+        found[native] = value
+    return found
+
+
 def build_obstore(url: str, storage_options: dict[str, Any]) -> Any:
     """The obstore store for ``url`` configured with ``storage_options``.
 
@@ -121,7 +168,7 @@ def build_obstore(url: str, storage_options: dict[str, Any]) -> Any:
     kind = _SCHEMES.get(parts.scheme.lower())
     if kind is None:
         raise ValueError(f"unsupported object store URL {url!r}; schemes: {sorted(_SCHEMES)}")
-    options = dict(storage_options)
+    options = _from_fsspec(kind, storage_options)
     client = dict(options.pop("client_options", None) or {})
     client.update({k: options.pop(k) for k in list(options) if k in _CLIENT_KEYS})
     endpoint = str(options.get("endpoint", ""))
@@ -182,9 +229,10 @@ class ObjectStore(Store):
 
     Parameters
     ----------
-    url
+    store
         ``s3://bucket/prefix``, ``gs://``, ``az://``, ``http(s)://`` (see the module
-        docstring), or an already configured obstore store.
+        docstring), or an already configured obstore store (zarr-python's
+        ``ObjectStore(store=...)``).
     read_only
         Refuse writes; always true for HTTP.
     concurrency
@@ -210,7 +258,7 @@ class ObjectStore(Store):
 
     def __init__(
         self,
-        url: str | Any,
+        store: str | Any,
         *,
         read_only: bool = False,
         concurrency: int | None = None,
@@ -219,11 +267,11 @@ class ObjectStore(Store):
     ) -> None:
         options = dict(storage_options)
         self.retry_options = retry_options(options)
-        if isinstance(url, str):
-            self.url: str | None = url
-            self.obstore = _shared_obstore(url, options)
+        if isinstance(store, str):
+            self.url: str | None = store
+            self.obstore = _shared_obstore(store, options)
         else:
-            self.url, self.obstore = None, url
+            self.url, self.obstore = None, store
         http = isinstance(self.obstore, obstore.store.HTTPStore)
         super().__init__(read_only=read_only or http)
         self.supports_listing = not http
