@@ -129,7 +129,7 @@ def _from_fsspec(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     ``secret``, ``token``, ``endpoint_url`` and ``client_kwargs``' ``region_name`` and
     ``endpoint_url``. A name given both ways is refused."""
     found = dict(options)
-    renames: dict[str, Any] = {}
+    renames: dict[str, tuple[str, Any]] = {}  # the name given: obstore's name, the value
     anonymous = bool(found.pop("anon", False))
     if kind == "gcs" and found.get("token") == "anon":
         del found["token"]

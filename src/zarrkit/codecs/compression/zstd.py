@@ -62,9 +62,9 @@ except ImportError:
     USE_ZSTANDARD = _MULTI = False
 
 #: Chunks of at least this many bytes are encoded by numcodecs and decode with it into their
-#: place (see above). Decoding, measured
-#: (W1's data, per chunk, one thread): 4 KiB 8.3 µs with zstandard against 18.8 µs, 64 KiB
-#: 78 against 83 µs, 128 KiB 143 against 139 µs, 512 KiB 548 against 492 µs.
+#: place (see above). Decoding W1's data, per chunk, one thread: 4 KiB 8.3 µs with
+#: zstandard against 18.8 µs, 64 KiB 78 against 83 µs, 128 KiB 143 against 139 µs, 512 KiB
+#: 548 against 492 µs.
 DIRECT_BYTES = 128 << 10
 
 _MAGIC = 0xFD2FB528
