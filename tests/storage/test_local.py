@@ -4,7 +4,7 @@ import os
 import pytest
 
 from zarrkit.errors import InvalidKeyError, ReadOnlyError, StoreError
-from zarrkit.storage import LocalStore, local
+from zarrkit.storage import LocalStore, local, native
 from zarrkit.testing import StoreSuite
 
 
@@ -103,6 +103,50 @@ def test_get_many_reads_every_size_whole(tmp_path, monkeypatch):
     fstats.clear()
     assert store.get_many(["small", "empty", "after"]) == [b"s" * 100, b"", b"a" * 10]
     assert fstats == []
+
+
+@pytest.fixture(params=["compiled", "python"])
+def file_loop(request, monkeypatch):
+    """Batches read by the compiled loop (where it was built: always in CI) or by Python."""
+    if request.param == "compiled":
+        if native.LIB is None:
+            assert not os.environ.get("CI"), "the compiled file-reading loop was not built"
+            pytest.skip("the compiled file-reading loop was not built here (no C compiler)")
+    else:
+        monkeypatch.setattr(native, "LIB", None)
+    return request.param
+
+
+def test_batches_read_the_same_by_either_loop(tmp_path, monkeypatch, file_loop):
+    store = LocalStore(tmp_path)
+    first = local._FIRST_READ
+    values = {f"c/{i}": bytes([i]) * (i * 37) for i in range(24)}  # c/0 is empty
+    values |= {"exact": bytes(range(256)) * (first // 256), "large": b"L" * (3 * first + 7)}
+    store.set_many(values)
+    (tmp_path / "dir").mkdir()
+    keys = [*values, "missing", "dir", "c/3/under-a-file", "c/missing/x"]
+    calls = []
+    read_files = native.read_files
+    monkeypatch.setattr(native, "read_files", lambda *a: calls.append(a) or read_files(*a))
+    assert len(keys) >= local._NATIVE_BATCH
+    assert store.get_many(keys) == [values.get(k) for k in keys]
+    assert len(calls) == (file_loop == "compiled")
+    # a file that cannot be read raises, naming its key (a symbolic link to itself: ELOOP)
+    os.symlink("loop", tmp_path / "loop")
+    with pytest.raises(StoreError, match="'loop'") as raised:
+        store.get_many(["loop", *keys])
+    assert "Too many levels of symbolic links" in str(raised.value)
+
+
+def test_compiled_loop_fills_its_buffer_and_goes_on(monkeypatch):
+    if native.LIB is None:
+        pytest.skip("the compiled file-reading loop was not built here (no C compiler)")
+    monkeypatch.setattr(native, "BUFFER", 3000)  # room for a few files a call
+    monkeypatch.setattr(native, "_local", type(native._local)())
+    paths = [__file__] * 5 + ["/nonexistent/zarrkit"]
+    found = native.read_files(paths, 1000)
+    head = open(__file__, "rb").read(1000)
+    assert found == [head] * 5 + [-errno.ENOENT]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

@@ -25,6 +25,7 @@ the key-to-file mapping and the store's own file names.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import shutil
@@ -35,6 +36,7 @@ from typing import Self, TypeVar
 from zarrkit.errors import ConflictError, InvalidKeyError, StoreError
 from zarrkit.keys import validate_keys
 from zarrkit.locking import FILE_LOCKS, LockTarget, file_target, key_lock
+from zarrkit.storage import native
 from zarrkit.storage.base import Store, check_version, slice_for
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, Then, Version, Versioned
 
@@ -148,6 +150,8 @@ class LocalStore(Store):
         return self._read(key, "get", lambda fd: _read_fd(fd, byte_range, os.fstat(fd))[0])
 
     def _get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if _native_batch(keys):
+            return self._get_many_native(keys)
         # The hot loop of a read of many small chunks: no call per file but its three
         # system calls (measured: 3% less CPU per W3 read with one worker, 0.3-0.5 µs a
         # chunk, and faster in 7 of 8 alternating runs with two, than a call per file). Each
@@ -179,6 +183,23 @@ class LocalStore(Store):
             finally:
                 close(fd)
             found.append(data)
+        return found
+
+    def _get_many_native(self, keys: Sequence[str]) -> list[bytes | None]:
+        """:meth:`_get_many` by the compiled loop (:mod:`zarrkit.storage.native`): the
+        first :data:`_FIRST_READ` bytes of each file in one call; a file that fills them is
+        read again whole (a replacement meanwhile gives the new value, whole)."""
+        prefix = self._root_str + os.sep
+        found: list[bytes | None] = []
+        read = native.read_files([prefix + key for key in keys], _FIRST_READ)
+        for key, data in zip(keys, read, strict=True):
+            if isinstance(data, int):
+                if -data not in _ABSENT:
+                    message = f"[Errno {-data}] {os.strerror(-data)}: {prefix + key!r}"
+                    raise StoreError(message, key=key, operation="get_many")
+                found.append(None)
+            else:
+                found.append(data if len(data) < _FIRST_READ else self._get(key, None))
         return found
 
     def _getsize(self, key: str) -> int | None:
@@ -368,6 +389,23 @@ class LocalStore(Store):
 
 #: The first read of a file in a batch: a larger one costs a memory map per read.
 _FIRST_READ = 1 << 16
+
+#: Batches of at least this many keys are read by the compiled loop where it was built
+#: (a call of it costs what reading a few small files in Python does).
+_NATIVE_BATCH = 16
+
+
+def _native_batch(keys: Sequence[str]) -> bool:
+    """Whether the compiled loop reads ``keys``: where it was built, for batches of at
+    least :data:`_NATIVE_BATCH` keys, none of them a name of the store's own (which
+    :meth:`LocalStore._file` refuses, naming the key)."""
+    if native.LIB is None or len(keys) < _NATIVE_BATCH or os.sep != "/":
+        return False
+    return not any(_INTERNAL in key for key in keys)
+
+
+#: What a read of a missing key fails with: none, a file on the path, a directory.
+_ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR})
 
 
 def _read_fd(fd: int, request: ByteRequest | None, st: os.stat_result) -> tuple[bytes, int]:
