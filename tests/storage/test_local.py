@@ -1,5 +1,6 @@
 import errno
 import os
+from pathlib import Path
 
 import pytest
 
@@ -145,7 +146,7 @@ def test_compiled_loop_fills_its_buffer_and_goes_on(monkeypatch):
     monkeypatch.setattr(native, "_local", type(native._local)())
     paths = [__file__] * 5 + ["/nonexistent/zarrkit"]
     found = native.read_files(paths, 1000)
-    head = open(__file__, "rb").read(1000)
+    head = Path(__file__).read_bytes()[:1000]
     assert found == [head] * 5 + [-errno.ENOENT]
 
 
