@@ -1,6 +1,5 @@
 import errno
 import os
-from pathlib import Path
 
 import pytest
 
@@ -139,15 +138,36 @@ def test_batches_read_the_same_by_either_loop(tmp_path, monkeypatch, file_loop):
     assert "Too many levels of symbolic links" in str(raised.value)
 
 
-def test_compiled_loop_fills_its_buffer_and_goes_on(monkeypatch):
+def test_large_files_in_a_batch_are_read_once_by_their_size(tmp_path, monkeypatch, file_loop):
+    # the compiled loop stops at the first file that fills the first read; that one is read
+    # again whole, the rest by their size, as Python's loop reads them: no file read twice
+    store = LocalStore(tmp_path)
+    first = local._FIRST_READ
+    values = {f"s/{i}": b"x" * 100 for i in range(4)}
+    values |= {f"b/{i}": bytes([i]) * (first + 1000) for i in range(20)}
+    store.set_many(values)
+    again, fstats = [], []
+    get, fstat = LocalStore._get, os.fstat
+    monkeypatch.setattr(LocalStore, "_get", lambda self, k, r: again.append(k) or get(self, k, r))
+    monkeypatch.setattr(os, "fstat", lambda fd: fstats.append(fd) or fstat(fd))
+    assert store.get_many(list(values)) == list(values.values())
+    assert again == (["b/0"] if file_loop == "compiled" else [])
+    assert len(fstats) == 20  # each large file's size asked once
+
+
+def test_compiled_loop_fills_its_buffer_and_goes_on(tmp_path, monkeypatch):
     if native.LIB is None:
         pytest.skip("the compiled file-reading loop was not built here (no C compiler)")
-    monkeypatch.setattr(native, "BUFFER", 3000)  # room for a few files a call
+    monkeypatch.setattr(native, "BUFFER", 3000)  # room for four of these files a call
     monkeypatch.setattr(native, "_local", type(native._local)())
-    paths = [__file__] * 5 + ["/nonexistent/zarrkit"]
-    found = native.read_files(paths, 1000)
-    head = Path(__file__).read_bytes()[:1000]
-    assert found == [head] * 5 + [-errno.ENOENT]
+    files = [tmp_path / f"f{i}" for i in range(9)]
+    for i, path in enumerate(files):
+        path.write_bytes(bytes([i]) * 600)
+    paths = [*map(str, files), str(tmp_path / "missing")]
+    assert native.read_files(paths, 1000) == [bytes([i]) * 600 for i in range(9)] + [-errno.ENOENT]
+    # a file that fills the read ends the batch there: the caller reads it and the rest
+    files[3].write_bytes(b"L" * 1000)
+    assert native.read_files(paths, 1000) == [bytes([i]) * 600 for i in range(3)] + [b"L" * 1000]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

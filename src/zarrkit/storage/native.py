@@ -38,9 +38,10 @@ _local = threading.local()
 
 
 def read_files(paths: Sequence[str], each: int) -> list[bytes | int]:
-    """The first ``each`` bytes of every file of ``paths`` (fewer where the file is
-    shorter; exactly ``each``: it may hold more), or ``-errno`` where opening or reading it
-    failed. Needs :data:`LIB`."""
+    """The first ``each`` bytes of the files of ``paths`` (fewer where a file is shorter),
+    or ``-errno`` where opening or reading one failed: for all of them, or up to the first
+    that fills ``each`` (it may hold more), so the caller reads that one and the rest by
+    their size instead. Needs :data:`LIB`."""
     assert LIB is not None
     buffer = _buffer(each)
     found: list[bytes | int] = []
@@ -61,6 +62,8 @@ def read_files(paths: Sequence[str], each: int) -> list[bytes | int]:
                 found.append(bytes(view[at : at + size]))
                 at += size
         start += done
+        if sizes[done - 1] == each:  # a large file: the caller goes on by size
+            break
     return found
 
 

@@ -13,9 +13,10 @@
 #endif
 
 /* Read files paths[0..n) one after another into buf (capacity cap), each packed after the
-   last, at most `each` bytes of each, while at least `each` bytes of buf are left.
-   sizes[i]: the bytes read (`each`: the file may hold more), or -errno. Returns how many
-   files were read. */
+   last, at most `each` bytes of each, while at least `each` bytes of buf are left, and up to
+   the first that fills `each` (it may hold more: the caller reads it, and the files after
+   it, by their size). sizes[i]: the bytes read, or -errno. Returns how many files were
+   read. */
 int zarrkit_read_files(int n, const char **paths, char *buf, long cap, long each,
                        long *sizes) {
     long at = 0;
@@ -36,6 +37,7 @@ int zarrkit_read_files(int n, const char **paths, char *buf, long cap, long each
         sizes[i] = got < 0 ? -errno : got;
         close(fd);
         if (got > 0) at += got;
+        if (got == each) return i + 1;
     }
     return n;
 }
