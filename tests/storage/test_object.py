@@ -15,7 +15,8 @@ import pytest
 import zarrkit
 from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.storage import LocalStore, OffsetRequest, RangeRequest, SuffixRequest, make_store
-from zarrkit.storage.object import ObjectStore, build_obstore
+from zarrkit.storage.object import ObjectStore
+from zarrkit.storage.obstore_config import build_obstore
 from zarrkit.testing import StoreSuite
 
 

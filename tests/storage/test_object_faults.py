@@ -25,7 +25,8 @@ import pytest
 import zarrkit
 from zarrkit import telemetry
 from zarrkit.errors import ConflictError, PartialWriteError, RetriesExhaustedError, StoreError
-from zarrkit.storage.object import NO_RETRIES, ObjectStore, transient
+from zarrkit.storage.object import ObjectStore, transient
+from zarrkit.storage.obstore_config import NO_RETRIES
 from zarrkit.testing.fault_proxy import FaultProxy
 from zarrkit.testing.faults import Fault, FaultKind, FaultPlan
 from zarrkit.testing.object_server import ObjectServer
