@@ -1,7 +1,9 @@
-"""The package's build hook: compiles ``src/zarrkit/storage/readfiles.c`` into
-``_readfiles.so`` beside it with the machine's C compiler (``$CC``, else ``cc``), for wheels
-and editable installs alike. Where that fails (no compiler, not POSIX) the build goes on
-without it and zarrkit reads files in Python (:mod:`zarrkit.storage.native`)."""
+"""The package's build hook: compiles zarrkit's two C loops, each into a library beside its
+source, with the machine's C compiler (``$CC``, else ``cc``), for wheels and editable
+installs alike: ``src/zarrkit/storage/readfiles.c`` (:mod:`zarrkit.storage.native`) and
+``src/zarrkit/codecs/compression/zstd_batch.c`` (:mod:`zarrkit.codecs.compression.zstd_batch`).
+Where one does not compile (no compiler, not POSIX) the build goes on without it and
+zarrkit runs that loop in Python."""
 
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = Path("src/zarrkit/storage/readfiles.c")
-LIBRARY = SOURCE.with_name("_readfiles.so")
+#: The C sources, each compiled into ``_<name>.so`` beside it.
+SOURCES = (
+    Path("src/zarrkit/storage/readfiles.c"),
+    Path("src/zarrkit/codecs/compression/zstd_batch.c"),
+)
 
 
 class NativeLoop(BuildHookInterface):  # type: ignore[type-arg]
@@ -24,14 +29,16 @@ class NativeLoop(BuildHookInterface):  # type: ignore[type-arg]
         if os.name != "posix":
             return
         root = Path(self.root)
-        command = [os.environ.get("CC") or "cc", "-O2", "-shared", "-fPIC"]
-        command += ["-o", str(root / LIBRARY), str(root / SOURCE)]
-        try:
-            subprocess.run(command, check=True, capture_output=True, text=True)
-        except (OSError, subprocess.CalledProcessError) as e:
-            detail = getattr(e, "stderr", "") or e
-            print(f"zarrkit: {SOURCE} not compiled ({detail}); reading in Python", file=sys.stderr)
-            return
-        build_data["artifacts"].append(LIBRARY.as_posix())
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
+        for source in SOURCES:
+            library = source.with_name(f"_{source.stem}.so")
+            command = [os.environ.get("CC") or "cc", "-O2", "-shared", "-fPIC"]
+            command += ["-o", str(root / library), str(root / source)]
+            try:
+                subprocess.run(command, check=True, capture_output=True, text=True)
+            except (OSError, subprocess.CalledProcessError) as e:
+                detail = getattr(e, "stderr", "") or e
+                print(f"zarrkit: {source} not compiled ({detail}); run in Python", file=sys.stderr)
+                continue
+            build_data["artifacts"].append(library.as_posix())
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True

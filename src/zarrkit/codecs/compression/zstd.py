@@ -46,6 +46,7 @@ import numpy as np
 
 from zarrkit import config
 from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
+from zarrkit.codecs.compression import zstd_batch
 from zarrkit.codecs.compression.base import Compression, check_header, too_much
 from zarrkit.errors import CodecError
 from zarrkit.types import Blob
@@ -157,9 +158,14 @@ class Zstd(Compression):
     def decode_many_into(
         self, codec: Any, blobs: Sequence[Blob | None], out: memoryview, nbytes: int
     ) -> bool:
-        # the loop of a batch of small chunks, with as few Python steps per chunk as can be
-        # (each one holds the GIL that the other workers wait for); the others take the
-        # checked path, which names what is wrong
+        # the loop of a batch, with as few Python steps per chunk as can be (each one holds
+        # the GIL that the other workers wait for): compiled where it was built; chunks it
+        # or zstandard's call does not decode take the checked path, which names what is
+        # wrong
+        if zstd_batch.LIB is not None and nbytes and len(blobs) >= zstd_batch.FEWEST:
+            for i in zstd_batch.decode_many(blobs, out, nbytes):
+                _decode_checked(codec, blobs[i], out[i * nbytes : (i + 1) * nbytes])  # type: ignore[arg-type]
+            return True
         if not USE_ZSTANDARD:
             return False
         if nbytes >= DIRECT_BYTES:  # large chunks: into their place, one by one

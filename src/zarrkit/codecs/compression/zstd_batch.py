@@ -1,0 +1,118 @@
+"""A compiled loop that decodes a batch of zstd chunks in one call, with the GIL released once.
+
+Each chunk decoded from Python costs a call, new bytes, a copy into place and two hand-offs
+of the GIL, about a third of the decoding of a 4 KiB chunk, all of it under the GIL that
+the other read workers wait for. ``zstd_batch.c`` runs the batch's loop in C: each chunk
+that is exactly one frame whose header gives the chunk's size is decoded straight into its
+place, as strictly as ``ZstdDecompressor.decompress(allow_extra_data=False)`` (truncation,
+trailing bytes, a second frame, a wrong content size and a bad checksum fail); the rest
+are left to the caller's checked path, which decodes them or names what is wrong.
+Measured on W3 (256 chunks of 4 KiB a call, files read by :mod:`zarrkit.storage.native`,
+two threads, 15 rounds): 6.5 µs a chunk against 7.6 µs with Python's loop, 12.8 against
+14.4 µs of CPU.
+
+The libzstd it calls is numcodecs' (a core dependency, whose zstd module exports
+libzstd's functions); ``zstd_batch.c`` gets them as pointers, so it builds with a bare C
+compiler. Where it was not built, or numcodecs' module does not export them, :data:`LIB` is
+``None`` and chunks decode in Python.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numcodecs.zstd
+import numpy as np
+
+from zarrkit.types import Blob
+
+#: libzstd 1.4.0: the functions the loop calls have had these signatures since.
+_OLDEST = 10400
+
+
+class _Api(ctypes.Structure):
+    """``struct zstd_api`` of ``zstd_batch.c``: the libzstd functions it calls."""
+
+    _fields_ = [
+        (name, ctypes.c_void_p) for name in ("decompress", "content_size", "frame_size", "is_error")
+    ]
+
+
+def _load() -> tuple[ctypes.CDLL, ctypes.CDLL, _Api] | None:
+    """The compiled loop, numcodecs' libzstd and the functions the loop calls, or None."""
+    if os.name != "posix":
+        return None
+    try:
+        loop = ctypes.CDLL(str(Path(__file__).with_name("_zstd_batch.so")))
+        libzstd = ctypes.CDLL(numcodecs.zstd.__file__)
+        if libzstd.ZSTD_versionNumber() < _OLDEST:
+            return None
+        names = ("decompressDCtx", "getFrameContentSize", "findFrameCompressedSize", "isError")
+        api = _Api(*(ctypes.cast(getattr(libzstd, f"ZSTD_{n}"), ctypes.c_void_p) for n in names))
+        loop.zarrkit_zstd_decode_many.restype = ctypes.c_int
+        libzstd.ZSTD_createDCtx.restype = ctypes.c_void_p
+        libzstd.ZSTD_freeDCtx.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return None
+    return loop, libzstd, api
+
+
+_LOADED = _load()
+#: The compiled loop, or None where it cannot run (then chunks decode in Python).
+LIB: ctypes.CDLL | None = None if _LOADED is None else _LOADED[0]
+
+#: Batches of fewer chunks decode in Python: the call's set-up costs about as much as the
+#: Python steps it saves for one chunk (4 KiB, one thread: 9.5 against 8.2 µs a chunk
+#: alone, 7.6 against 8.1 in fours, 6.7 against 8.0 in batches of 64).
+FEWEST = 4
+
+_local = threading.local()
+
+
+class _Context:
+    """A thread's decompression context (one per thread: libzstd's are not thread-safe),
+    freed with the thread's locals."""
+
+    def __init__(self, libzstd: ctypes.CDLL) -> None:
+        self.libzstd = libzstd
+        self.address = ctypes.c_void_p(libzstd.ZSTD_createDCtx())
+        if not self.address.value:
+            raise MemoryError("libzstd could not create a decompression context")
+
+    def __del__(self) -> None:
+        self.libzstd.ZSTD_freeDCtx(self.address)
+
+
+def decode_many(blobs: Sequence[Blob | None], out: memoryview, nbytes: int) -> list[int]:
+    """Decode each of ``blobs`` (``None``: skipped) into its ``nbytes`` of ``out`` (writable,
+    ``len(blobs) * nbytes`` bytes); return the indices of those the strict loop did not
+    decode, for the caller's checked path. Needs :data:`LIB`."""
+    assert _LOADED is not None and nbytes > 0 and out.nbytes >= len(blobs) * nbytes
+    loop, libzstd, api = _LOADED
+    context = getattr(_local, "context", None)
+    if context is None:
+        context = _local.context = _Context(libzstd)
+    count = len(blobs)
+    sizes = (ctypes.c_long * count)()
+    sources: ctypes.Array[ctypes.c_char_p] | ctypes.Array[ctypes.c_void_p]
+    if all(type(blob) is bytes or blob is None for blob in blobs):  # (a reader's, mostly)
+        sources = (ctypes.c_char_p * count)(*blobs)  # type: ignore[misc]
+        sizes[:] = [0 if b is None else len(b) for b in blobs]
+    else:  # views (a shard's inner chunks): kept alive by ``views`` through the call
+        views = [np.frombuffer(b"" if b is None else b, np.uint8) for b in blobs]
+        sources = (ctypes.c_void_p * count)(
+            *(None if b is None else v.ctypes.data for v, b in zip(views, blobs, strict=True))
+        )
+        sizes[:] = [v.size for v in views]
+    failed = (ctypes.c_ubyte * count)()
+    target = ctypes.byref(ctypes.c_char.from_buffer(out))
+    size = ctypes.c_long(nbytes)
+    if loop.zarrkit_zstd_decode_many(
+        ctypes.byref(api), context.address, count, sources, sizes, target, size, failed
+    ):
+        return [i for i, bad in enumerate(failed) if bad]
+    return []

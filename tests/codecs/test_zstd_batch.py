@@ -1,0 +1,99 @@
+"""The compiled loop that decodes batches of zstd chunks: the same values as Python's loop,
+as strict (what it does not decode, the checked path decodes or refuses), safe in threads."""
+
+from __future__ import annotations
+
+import os
+import struct
+from concurrent.futures import ThreadPoolExecutor
+
+import numcodecs
+import numpy as np
+import pytest
+import zstd_frames
+
+from zarrkit.codecs.compression import FORMATS, zstd_batch
+from zarrkit.errors import CodecError
+
+RAW = (np.arange(1024) % 251).astype("<i4").tobytes()  # one 4 KiB chunk
+FRAME = numcodecs.Zstd(level=3).encode(RAW)
+SKIPPABLE = struct.pack("<II", 0x184D2A50, 3) + b"abc"
+EMPTY_FRAME = numcodecs.Zstd().encode(b"")
+CHECKED = numcodecs.Zstd(level=3, checksum=True).encode(RAW)
+
+#: Valid data the strict loop leaves to the checked path (not one frame with the size).
+OTHER_VALID = {
+    "no content size": zstd_frames.unsized(FRAME),
+    "raw blocks, no size": zstd_frames.raw(RAW),
+    "an empty frame after": FRAME + EMPTY_FRAME,
+    "a skippable frame after": FRAME + SKIPPABLE,
+    "a skippable frame before": SKIPPABLE + FRAME,
+}
+#: Data both loops must refuse.
+BAD = {
+    "truncated": FRAME[:-3],
+    "header only": FRAME[:6],
+    "trailing byte": FRAME + b"x",
+    "trailing zeros": FRAME + bytes(4),
+    "second frame": FRAME + numcodecs.Zstd().encode(b"more"),
+    "content size too large": numcodecs.Zstd().encode(RAW + b"more"),
+    "content size too small": numcodecs.Zstd().encode(RAW[:-4]),
+    "bad checksum": CHECKED[:-1] + bytes([CHECKED[-1] ^ 1]),
+}
+
+
+@pytest.fixture(params=["compiled", "python"])
+def zstd_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Batches decoded by the compiled loop (where it was built: always in CI) or Python."""
+    if request.param == "compiled":
+        if zstd_batch.LIB is None:
+            assert not os.environ.get("CI"), "the compiled zstd loop was not built"
+            pytest.skip("the compiled zstd loop was not built here (no C compiler)")
+    else:
+        monkeypatch.setattr(zstd_batch, "LIB", None)
+    return str(request.param)
+
+
+def _decode_many(blobs: list[object]) -> bytearray:
+    """``blobs`` decoded by zstd's batch path into a buffer first filled with 0xEE."""
+    out = bytearray(b"\xee" * (len(RAW) * len(blobs)))
+    assert FORMATS["zstd"].decode_many_into(numcodecs.Zstd(), blobs, memoryview(out), len(RAW))
+    return out
+
+
+def test_batches_decode_the_same_by_either_loop(zstd_loop: str) -> None:
+    shard = b"head" + FRAME + FRAME  # inner chunks: views of one buffer
+    views = [memoryview(shard)[4 : 4 + len(FRAME)], memoryview(shard)[4 + len(FRAME) :]]
+    blobs: list[object] = [FRAME, None, bytearray(FRAME), *views, *OTHER_VALID.values()]
+    assert len(blobs) >= zstd_batch.FEWEST
+    out = _decode_many(blobs)
+    for i, blob in enumerate(blobs):
+        expected = b"\xee" * len(RAW) if blob is None else RAW
+        assert out[i * len(RAW) : (i + 1) * len(RAW)] == expected, f"chunk {i}"
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_batches_refuse_bad_chunks_by_either_loop(zstd_loop: str, name: str) -> None:
+    with pytest.raises(CodecError):
+        _decode_many([FRAME, FRAME, BAD[name], FRAME, None])
+
+
+def test_the_compiled_loop_decodes_only_single_frames_of_the_size() -> None:
+    if zstd_batch.LIB is None:
+        pytest.skip("the compiled zstd loop was not built here (no C compiler)")
+    others = [*OTHER_VALID.values(), *BAD.values()]
+    blobs = [FRAME, CHECKED, None, *others]
+    out = bytearray(len(RAW) * len(blobs))
+    assert zstd_batch.decode_many(blobs, memoryview(out), len(RAW)) == list(range(3, len(blobs)))
+    assert out[: 2 * len(RAW)] == RAW * 2 and not any(out[2 * len(RAW) : 3 * len(RAW)])
+
+
+def test_threads_decode_with_their_own_contexts(zstd_loop: str) -> None:
+    frames = [numcodecs.Zstd(level=3).encode(bytes([i]) * len(RAW)) for i in range(64)]
+
+    def decode(_: int) -> bool:
+        out, n = _decode_many(list(frames)), len(RAW)
+        return all(out[i * n : (i + 1) * n] == bytes([i]) * n for i in range(64))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(decode, range(64)))
