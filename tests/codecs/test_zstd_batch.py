@@ -13,7 +13,7 @@ import pytest
 import zstd_frames
 
 from zarrkit.codecs import ChunkSpec, CodecPipeline
-from zarrkit.codecs.compression import zstd_batch
+from zarrkit.codecs.compression import FORMATS, zstd, zstd_batch
 from zarrkit.errors import CodecError
 
 RAW = (np.arange(1024) % 251).astype("<i4").tobytes()  # one 4 KiB chunk
@@ -102,3 +102,20 @@ def test_threads_decode_with_their_own_contexts(zstd_loop: str) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(decode, range(64)))
+
+
+def test_large_chunks_decode_into_their_place_by_the_compiled_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if zstd_batch.LIB is None:
+        pytest.skip("the compiled zstd loop was not built here (no C compiler)")
+    raw = (np.arange(50_000) % 251).astype("<i4").tobytes()
+    assert len(raw) >= zstd.DIRECT_BYTES
+    codec = numcodecs.Zstd()
+    monkeypatch.setattr(codec, "decode", lambda *a: pytest.fail("decoded by numcodecs"))
+    target = bytearray(len(raw))
+    assert FORMATS["zstd"].decode_into(codec, numcodecs.Zstd().encode(raw), memoryview(target))
+    assert target == raw
+    for bad in (numcodecs.Zstd().encode(raw)[:-1], numcodecs.Zstd().encode(raw) + b"x"):
+        with pytest.raises(CodecError):  # refused by the checked path
+            FORMATS["zstd"].decode_into(codec, bad, memoryview(target))

@@ -22,12 +22,15 @@ could hold raise before anything is allocated, and a frame without a size header
 by what its blocks can hold; then ``zstandard``'s stream reader (which stops at a bound)
 or numcodecs, frame by frame, decodes. One decompressor per thread: sharing one crashes.
 
-Large chunks (:data:`DIRECT_BYTES` and more) of a known size decode into their place with
-numcodecs instead: one ``ZSTD_decompress`` call straight into the caller's memory, where
-``zstandard`` returns new bytes that are then copied (or whose fresh pages fault). It sets
-up a context every call (about 10 µs), which only small chunks notice. It is as strict:
-it decodes every frame of the data into exactly the size the first one's header gives, so
-truncation, trailing bytes, a second frame with content and a bad checksum raise.
+Large chunks (:data:`DIRECT_BYTES` and more) of a known size decode into their place
+instead, where ``zstandard`` returns new bytes that are then copied (or whose fresh pages
+fault): by the compiled loop of :mod:`~zarrkit.codecs.compression.zstd_batch` (which also
+decodes batches of small chunks, and keeps a context per thread) where it was built, else
+by numcodecs (one ``ZSTD_decompress`` call, setting up a context every call, about 10 µs).
+Both are as strict: numcodecs decodes every frame of the data into exactly the size the
+first one's header gives, so truncation, trailing bytes, a second frame with content and a
+bad checksum raise; the loop decodes only one frame of exactly that size and leaves the
+rest to the checked path.
 
 Heads (``decode_head``): a read of the leading rows of a large chunk stops decoding after
 the blocks that hold them (zstd decodes block by block, up to 128 KiB each), after walking
@@ -146,8 +149,14 @@ class Zstd(Compression):
         return out
 
     def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
-        if out.nbytes >= DIRECT_BYTES and _direct(codec, data, out):
-            return True
+        if out.nbytes >= DIRECT_BYTES:
+            # straight into its place: the compiled loop (a context kept per thread) where
+            # it was built, else numcodecs
+            if zstd_batch.LIB is not None:
+                if not zstd_batch.decode_many([data], out, out.nbytes):
+                    return True
+            elif _direct(codec, data, out):
+                return True
         decoded = _one_call(data, out.nbytes)
         if decoded is None:
             _decode_checked(codec, data, out)
