@@ -219,3 +219,62 @@ def test_equal_on_the_same_directory(tmp_path):
     assert LocalStore(tmp_path / "a") != LocalStore(tmp_path / "b")
     assert len({LocalStore(tmp_path), LocalStore(tmp_path)}) == 1
     assert str(LocalStore(tmp_path)) == tmp_path.as_uri()
+
+
+@pytest.fixture(params=["compiled", "python"])
+def write_loop(request, monkeypatch):
+    """Batches written by the compiled loop (where it was built: always in CI) or by Python."""
+    if request.param == "compiled":
+        if native.WRITER is None:
+            assert not os.environ.get("CI"), "the compiled file-writing loop was not built"
+            pytest.skip("the compiled file-writing loop was not built here (no C compiler)")
+    else:
+        monkeypatch.setattr(native, "WRITER", None)
+    return request.param
+
+
+def test_batches_write_the_same_by_either_loop(tmp_path, write_loop):
+    store = LocalStore(tmp_path)
+    store.set_many({f"c/{i}": b"old" for i in range(0, 24, 3)})  # some replaced, some new
+    values = {f"c/{i}": bytes([i]) * (i * 37) for i in range(24)}  # c/0 is empty
+    values |= {"new/dir/a": memoryview(b"view"), "new/dir/b": bytearray(b"bytearray")}
+    values |= {"large": memoryview(bytes(range(256)) * 4096)[10:]}  # a view, not at its start
+    store.set_many(values)
+    assert {key: store.get(key) for key in values} == {k: bytes(v) for k, v in values.items()}
+    assert [f for f in _all_files(tmp_path) if ".zarrkit" in f] == []  # no temporary left
+
+
+def test_a_key_given_twice_keeps_its_last_value(tmp_path, write_loop):
+    store = LocalStore(tmp_path)
+    store.set_many([(f"c/{i % 5}", bytes([i])) for i in range(10)])
+    assert [store.get(f"c/{i}") for i in range(5)] == [bytes([i]) for i in range(5, 10)]
+
+
+def test_the_compiled_loop_leaves_what_it_cannot_write(tmp_path):
+    if native.WRITER is None:
+        pytest.skip("the compiled file-writing loop was not built here (no C compiler)")
+    (tmp_path / "taken").write_bytes(b"a temporary file of that name exists")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "kept").write_bytes(b"old")
+    temps = [str(tmp_path / n) for n in ("t1", "taken", "t3", "missing/t4", "t5")]
+    paths = [str(tmp_path / n) for n in ("a", "kept", "b", "missing/c", "dir")]
+    failed = native.write_files(temps, paths, [b"A", b"K", memoryview(b"B"), b"C", b"D"])
+    assert failed == [1, 3, 4]  # the name taken, a missing directory, a directory's path
+    assert (tmp_path / "a").read_bytes() == b"A" and (tmp_path / "b").read_bytes() == b"B"
+    assert (tmp_path / "kept").read_bytes() == b"old" and (tmp_path / "dir").is_dir()
+    assert sorted(os.listdir(tmp_path)) == ["a", "b", "dir", "kept", "taken"]  # none left
+
+
+def test_a_failed_write_in_a_batch_names_the_keys_not_written(tmp_path, write_loop):
+    store = LocalStore(tmp_path)
+    (tmp_path / "c" / "3").mkdir(parents=True)  # a directory where a chunk goes
+    (tmp_path / "c" / "3" / "x").write_bytes(b"x")
+    values = {f"c/{i}": bytes([i]) for i in range(8)}
+    with pytest.raises(StoreError) as caught:
+        store.set_many(values)
+    unwritten = getattr(caught.value, "unwritten", None)
+    assert unwritten is not None and "c/3" in unwritten
+    if write_loop == "compiled":  # every other file was written
+        assert unwritten == ("c/3",)
+    for key, value in values.items():
+        assert (store.get(key) == value) == (key not in unwritten), key

@@ -36,6 +36,7 @@ from typing import Self, TypeVar
 from zarrkit.errors import ConflictError, InvalidKeyError, StoreError
 from zarrkit.keys import validate_keys
 from zarrkit.locking import FILE_LOCKS, LockTarget, file_target, key_lock
+from zarrkit.retry import partial_write
 from zarrkit.storage import native
 from zarrkit.storage.base import Store, check_version, slice_for
 from zarrkit.types import Blob, ByteRequest, OffsetRequest, Then, Version, Versioned
@@ -308,6 +309,26 @@ class LocalStore(Store):
         except OSError as e:
             raise StoreError(str(e), key=key, operation="set") from e
 
+    def _set_many(self, items: Sequence[tuple[str, Blob]]) -> None:
+        """Batches of :data:`_NATIVE_WRITES` distinct keys and more go to the compiled loop
+        (:mod:`zarrkit.storage.native`), where it was built and writes need no ``fsync``;
+        those it did not write (a directory to make, a temporary name taken, an error) are
+        written again one by one, which makes what is missing or names what is wrong."""
+        if native.WRITER is None or self.durable or len(items) < _NATIVE_WRITES:
+            return super()._set_many(items)
+        paths = [self._file(key) for key, _ in items]
+        if len(set(paths)) < len(paths):  # a key twice: in order, so that its last value stays
+            return super()._set_many(items)
+        temps = [_temp_name(os.path.dirname(path)) for path in paths]
+        failed = native.write_files(temps, paths, [value for _, value in items])
+        for n, i in enumerate(failed):
+            try:
+                self._set(*items[i])
+            except StoreError as e:
+                if n == 0 and len(failed) == len(items):
+                    raise  # nothing was written
+                raise partial_write(e, [items[j][0] for j in failed[n:]]) from e
+
     def _write_atomic(self, path: str, value: Blob, version_of: Callable[[int], T]) -> T:
         """Write ``value`` to a new file renamed over ``path``; returns ``version_of`` its
         descriptor (plain writes ask for no version: an ``fstat`` less a chunk)."""
@@ -334,9 +355,7 @@ class LocalStore(Store):
         """A new temporary file in ``directory`` (made if missing, again if a concurrent
         delete prunes it), created with the permissions of a normal file."""
         while True:
-            # O_EXCL makes the name safe; the process id and a counter make it new without
-            # asking the system for random bytes
-            tmp = f"{directory}{os.sep}{_TEMP_MARK}{_temp_names.prefix}{next(_temp_names.count)}"
+            tmp = _temp_name(directory)
             try:
                 return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
             except FileExistsError:
@@ -398,6 +417,11 @@ _FIRST_READ = 1 << 16
 #: Batches of at least this many keys are read by the compiled loop where it was built
 #: (a call of it costs what reading a few small files in Python does).
 _NATIVE_BATCH = 16
+
+
+#: Batches of at least this many values are written by the compiled loop: in W2b's
+#: rewrite (256 chunks of 512 KiB) the write workers store 8 at a time.
+_NATIVE_WRITES = 4
 
 
 def _native_batch(keys: Sequence[str]) -> bool:
@@ -467,6 +491,13 @@ def _fsync_dir(directory: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _temp_name(directory: str) -> str:
+    """A new temporary file name in ``directory``, to be created with ``O_EXCL`` (which
+    makes it safe): the process id and a counter make it new without asking the system for
+    random bytes."""
+    return f"{directory}{os.sep}{_TEMP_MARK}{_temp_names.prefix}{next(_temp_names.count)}"
 
 
 class _TempNames:

@@ -1,4 +1,4 @@
-"""A compiled loop that reads many small files in one call, with the GIL released once.
+"""Compiled loops that read, and write, many files in one call, with the GIL released once.
 
 Python's ``os.open``, ``os.read`` and ``os.close`` each release and take back the GIL.
 With two read workers those hand-offs, not the system calls, are what a read of many
@@ -6,10 +6,19 @@ small chunks waits for. Measured on W3 (4096 zstd chunks of 4 KiB, two workers, 
 four times): 8.5-11.5 µs a chunk with this loop against 11.1-15.6 µs with Python's, with
 98-384 voluntary context switches a read against 777-1355.
 
-``readfiles.c`` is compiled into ``_readfiles.so`` by the package's build (``hatch_build.py``,
-with the machine's C compiler) and loaded with :mod:`ctypes`, which releases the GIL for
-the call. Where it was not built (no compiler, not POSIX), :data:`LIB` is ``None`` and
-:class:`~zarrkit.storage.LocalStore` reads file by file in Python, with the same results.
+Writes hand the GIL over four times a file (``os.open``, ``os.write``, ``os.close``,
+``os.replace``). ``writefiles.c`` writes a batch, each file to a new temporary file renamed
+over its path, as Python's loop does. Measured, in one process, the two loops alternating
+(9 rewrites each, after the array was written once): W3's rewrite (4096 zstd chunks of 4
+KiB) 0.433 against 0.481 s with 0.563 against 0.629 s of CPU; W2b's (256 chunks of 512
+KiB, batches of 8) 0.073 against 0.078 s.
+
+``readfiles.c`` and ``writefiles.c`` are compiled into ``_readfiles.so`` and
+``_writefiles.so`` by the package's build (``hatch_build.py``, with the machine's C
+compiler) and loaded with :mod:`ctypes`, which releases the GIL for the call. Where one was
+not built (no compiler, not POSIX), :data:`LIB` (reads) or :data:`WRITER` (writes) is
+``None`` and :class:`~zarrkit.storage.LocalStore` reads or writes file by file in Python,
+with the same results.
 """
 
 from __future__ import annotations
@@ -22,14 +31,26 @@ from pathlib import Path
 
 import numpy as np
 
-#: The compiled loop, or None where it was not built.
-LIB: ctypes.CDLL | None = None
-if os.name == "posix":
+from zarrkit.blob_pointers import blob_pointers
+from zarrkit.types import Blob
+
+
+def _load(name: str, function: str) -> ctypes.CDLL | None:
+    """The compiled library ``name`` beside this module, or None where it was not built."""
+    if os.name != "posix":
+        return None
     try:
-        LIB = ctypes.CDLL(str(Path(__file__).with_name("_readfiles.so")))
-        LIB.zarrkit_read_files.restype = ctypes.c_int
+        library = ctypes.CDLL(str(Path(__file__).with_name(name)))
+        getattr(library, function).restype = ctypes.c_int
     except (OSError, AttributeError):
-        LIB = None
+        return None
+    return library
+
+
+#: The compiled reading loop, or None where it was not built.
+LIB = _load("_readfiles.so", "zarrkit_read_files")
+#: The compiled writing loop, or None where it was not built.
+WRITER = _load("_writefiles.so", "zarrkit_write_files")
 
 #: Bytes a thread reads into at a time (its buffer, kept for its next call).
 BUFFER = 4 << 20
@@ -73,3 +94,18 @@ def _buffer(each: int) -> np.ndarray:
     if buffer is None or buffer.nbytes < each:
         buffer = _local.buffer = np.empty(max(BUFFER, each), np.uint8)
     return buffer
+
+
+def write_files(temps: Sequence[str], paths: Sequence[str], values: Sequence[Blob]) -> list[int]:
+    """Write each of ``values`` to the new file of ``temps`` (none may exist) and rename it
+    over the file of ``paths``; return the indices of those that failed (their temporary
+    files removed, their paths untouched), for the caller to write again or report. Needs
+    :data:`WRITER`."""
+    assert WRITER is not None
+    count = len(values)
+    data, sizes, _keep = blob_pointers(values)  # _keep: alive through the call
+    errors = (ctypes.c_int * count)()
+    names = [(ctypes.c_char_p * count)(*map(os.fsencode, p)) for p in (temps, paths)]
+    if WRITER.zarrkit_write_files(count, *names, data, sizes, errors):
+        return [i for i, error in enumerate(errors) if error]
+    return []

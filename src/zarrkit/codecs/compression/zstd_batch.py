@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numcodecs.zstd
-import numpy as np
 
+from zarrkit.blob_pointers import blob_pointers
 from zarrkit.types import Blob
 
 #: libzstd 1.4.0: the functions the loop calls have had these signatures since.
@@ -97,17 +97,7 @@ def decode_many(blobs: Sequence[Blob | None], out: memoryview, nbytes: int) -> l
     if context is None:
         context = _local.context = _Context(libzstd)
     count = len(blobs)
-    sizes = (ctypes.c_long * count)()
-    sources: ctypes.Array[ctypes.c_char_p] | ctypes.Array[ctypes.c_void_p]
-    if all(type(blob) is bytes or blob is None for blob in blobs):  # (a reader's, mostly)
-        sources = (ctypes.c_char_p * count)(*blobs)  # type: ignore[misc]
-        sizes[:] = [0 if b is None else len(b) for b in blobs]
-    else:  # views (a shard's inner chunks): kept alive by ``views`` through the call
-        views = [np.frombuffer(b"" if b is None else b, np.uint8) for b in blobs]
-        sources = (ctypes.c_void_p * count)(
-            *(None if b is None else v.ctypes.data for v, b in zip(views, blobs, strict=True))
-        )
-        sizes[:] = [v.size for v in views]
+    sources, sizes, _keep = blob_pointers(blobs)  # _keep: alive through the call
     failed = (ctypes.c_ubyte * count)()
     target = ctypes.byref(ctypes.c_char.from_buffer(out))
     size = ctypes.c_long(nbytes)
