@@ -10,8 +10,9 @@ Writes hand the GIL over four times a file (``os.open``, ``os.write``, ``os.clos
 ``os.replace``). ``writefiles.c`` writes a batch, each file to a new temporary file renamed
 over its path, as Python's loop does. Measured, in one process, the two loops alternating
 (9 rewrites each, after the array was written once): W3's rewrite (4096 zstd chunks of 4
-KiB) 0.433 against 0.481 s with 0.563 against 0.629 s of CPU; W2b's (256 chunks of 512
-KiB, batches of 8) 0.073 against 0.078 s.
+KiB) 0.433 against 0.481 s with 0.563 against 0.629 s of CPU (a prototype), then 0.994
+against 1.058 s and 1.196 against 1.248 s (as built, the machine slower by then); W2b's
+fresh writes (256 chunks of 512 KiB, batches of 8) within 5% either way.
 
 ``readfiles.c`` and ``writefiles.c`` are compiled into ``_readfiles.so`` and
 ``_writefiles.so`` by the package's build (``hatch_build.py``, with the machine's C
