@@ -3,7 +3,6 @@ as strict (what it does not decode, the checked path decodes or refuses), safe i
 
 from __future__ import annotations
 
-import os
 import struct
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,6 +10,7 @@ import numcodecs
 import numpy as np
 import pytest
 import zstd_frames
+from compiled import both_loops
 
 from zarrkit.codecs import ChunkSpec, CodecPipeline
 from zarrkit.codecs.compression import FORMATS, zstd, zstd_batch
@@ -46,16 +46,7 @@ BAD = {
 }
 
 
-@pytest.fixture(params=["compiled", "python"])
-def zstd_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Batches decoded by the compiled loop (where it was built: always in CI) or Python."""
-    if request.param == "compiled":
-        if zstd_batch.LIB is None:
-            assert not os.environ.get("CI"), "the compiled zstd loop was not built"
-            pytest.skip("the compiled zstd loop was not built here (no C compiler)")
-    else:
-        monkeypatch.setattr(zstd_batch, "LIB", None)
-    return str(request.param)
+zstd_loop = both_loops(zstd_batch, "LIB", "zstd loop")
 
 
 def _decode_many(blobs: list[object]) -> bytes:

@@ -2,6 +2,7 @@ import errno
 import os
 
 import pytest
+from compiled import both_loops
 
 from zarrkit.errors import InvalidKeyError, ReadOnlyError, StoreError
 from zarrkit.storage import LocalStore, local, native
@@ -105,16 +106,7 @@ def test_get_many_reads_every_size_whole(tmp_path, monkeypatch):
     assert fstats == []
 
 
-@pytest.fixture(params=["compiled", "python"])
-def file_loop(request, monkeypatch):
-    """Batches read by the compiled loop (where it was built: always in CI) or by Python."""
-    if request.param == "compiled":
-        if native.LIB is None:
-            assert not os.environ.get("CI"), "the compiled file-reading loop was not built"
-            pytest.skip("the compiled file-reading loop was not built here (no C compiler)")
-    else:
-        monkeypatch.setattr(native, "LIB", None)
-    return request.param
+file_loop = both_loops(native, "LIB", "file-reading loop")
 
 
 def test_batches_read_the_same_by_either_loop(tmp_path, monkeypatch, file_loop):
@@ -221,16 +213,7 @@ def test_equal_on_the_same_directory(tmp_path):
     assert str(LocalStore(tmp_path)) == tmp_path.as_uri()
 
 
-@pytest.fixture(params=["compiled", "python"])
-def write_loop(request, monkeypatch):
-    """Batches written by the compiled loop (where it was built: always in CI) or by Python."""
-    if request.param == "compiled":
-        if native.WRITER is None:
-            assert not os.environ.get("CI"), "the compiled file-writing loop was not built"
-            pytest.skip("the compiled file-writing loop was not built here (no C compiler)")
-    else:
-        monkeypatch.setattr(native, "WRITER", None)
-    return request.param
+write_loop = both_loops(native, "WRITER", "file-writing loop")
 
 
 def test_batches_write_the_same_by_either_loop(tmp_path, write_loop):
