@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zarrkit.config", "zarrkit.keys", "zarrkit.progress"),
     ("zarrkit.locking", "zarrkit.registry", "zarrkit.retry"),
     ("zarrkit.lru", "zarrkit.types"),
-    ("zarrkit.blob_pointers",),
+    ("zarrkit.compiled",),
     ("zarrkit.read_modify_write",),
     # metadata
     ("zarrkit.metadata",),

@@ -28,30 +28,16 @@ import ctypes
 import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from zarrkit.blob_pointers import blob_pointers
+from zarrkit.compiled import blob_pointers, load
 from zarrkit.types import Blob
 
-
-def _load(name: str, function: str) -> ctypes.CDLL | None:
-    """The compiled library ``name`` beside this module, or None where it was not built."""
-    if os.name != "posix":
-        return None
-    try:
-        library = ctypes.CDLL(str(Path(__file__).with_name(name)))
-        getattr(library, function).restype = ctypes.c_int
-    except (OSError, AttributeError):
-        return None
-    return library
-
-
 #: The compiled reading loop, or None where it was not built.
-LIB = _load("_readfiles.so", "zarrkit_read_files")
+LIB = load(__file__, "_readfiles.so", "zarrkit_read_files")
 #: The compiled writing loop, or None where it was not built.
-WRITER = _load("_writefiles.so", "zarrkit_write_files")
+WRITER = load(__file__, "_writefiles.so", "zarrkit_write_files")
 
 #: Bytes a thread reads into at a time (its buffer, kept for its next call).
 BUFFER = 4 << 20

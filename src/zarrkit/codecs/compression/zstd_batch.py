@@ -20,14 +20,12 @@ compiler. Where it was not built, or numcodecs' module does not export them, :da
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import numcodecs.zstd
 
-from zarrkit.blob_pointers import blob_pointers
+from zarrkit.compiled import blob_pointers, load
 from zarrkit.types import Blob
 
 #: libzstd 1.4.0: the functions the loop calls have had these signatures since.
@@ -44,16 +42,15 @@ class _Api(ctypes.Structure):
 
 def _load() -> tuple[ctypes.CDLL, ctypes.CDLL, _Api] | None:
     """The compiled loop, numcodecs' libzstd and the functions the loop calls, or None."""
-    if os.name != "posix":
+    loop = load(__file__, "_zstd_batch.so", "zarrkit_zstd_decode_many")
+    if loop is None:
         return None
     try:
-        loop = ctypes.CDLL(str(Path(__file__).with_name("_zstd_batch.so")))
         libzstd = ctypes.CDLL(numcodecs.zstd.__file__)
         if libzstd.ZSTD_versionNumber() < _OLDEST:
             return None
         names = ("decompressDCtx", "getFrameContentSize", "findFrameCompressedSize", "isError")
         api = _Api(*(ctypes.cast(getattr(libzstd, f"ZSTD_{n}"), ctypes.c_void_p) for n in names))
-        loop.zarrkit_zstd_decode_many.restype = ctypes.c_int
         libzstd.ZSTD_createDCtx.restype = ctypes.c_void_p
         libzstd.ZSTD_freeDCtx.argtypes = [ctypes.c_void_p]
     except (OSError, AttributeError):

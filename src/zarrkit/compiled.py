@@ -1,13 +1,31 @@
-"""Blobs as the arrays of addresses and sizes that zarrkit's compiled loops read them by."""
+"""What zarrkit's compiled loops share: loading one (built beside its module by
+``hatch_build.py``, loaded with :mod:`ctypes`), and blobs as the arrays of addresses and
+sizes the loops read them by."""
 
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from zarrkit.types import Blob
+
+
+def load(beside: str, name: str, function: str) -> ctypes.CDLL | None:
+    """The library ``name`` in the folder of the module file ``beside``, with ``function``
+    returning an ``int``; None where it was not built (no C compiler, not POSIX)."""
+    if os.name != "posix":
+        return None
+    try:
+        library = ctypes.CDLL(str(Path(beside).with_name(name)))
+        getattr(library, function).restype = ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return library
+
 
 #: A C array of addresses: ``char *`` (bytes) or ``void *`` (views) a blob.
 Addresses = ctypes.Array[ctypes.c_char_p] | ctypes.Array[ctypes.c_void_p]
