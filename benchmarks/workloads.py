@@ -94,6 +94,15 @@ WORKLOADS = {
             codec="zstd",
             ops=("overwrite", "read"),
         ),
+        Workload(  # zarr-python 2's default compressor, on W3's small chunks
+            name="W3b",
+            title="f32 2048² chunks 32² (4096) blosc-lz4 shuffle",
+            dtype="float32",
+            shape=(2048, 2048),
+            chunks=(32, 32),
+            codec="blosc",
+            ops=("read",),
+        ),
         dataclasses.replace(
             _W1, name="W4", title="1000 random 64² windows of W1", ops=("windows",)
         ),

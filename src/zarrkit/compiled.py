@@ -1,6 +1,6 @@
 """What zarrkit's compiled loops share: loading one (built beside its module by
-``hatch_build.py``, loaded with :mod:`ctypes`), and blobs as the arrays of addresses and
-sizes the loops read them by."""
+``hatch_build.py``, loaded with :mod:`ctypes`), blobs as the arrays of addresses and sizes
+the loops read them by, and the call of a batch decoding loop."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import ctypes
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,3 +48,24 @@ def blob_pointers(
     sizes[:] = [view.size for view in views]
     pointers = (None if b is None else v.ctypes.data for v, b in zip(views, blobs, strict=True))
     return (ctypes.c_void_p * count)(*pointers), sizes, views
+
+
+def decode_batch(
+    function: Any,
+    leading: tuple[Any, ...],
+    blobs: Sequence[Blob | None],
+    out: memoryview,
+    nbytes: int,
+) -> list[int]:
+    """Call a batch decoding loop of ``decode_batch.c``, ``function(*leading, n, sources,
+    sizes, out, nbytes, failed)``, decoding each of ``blobs`` (``None``: skipped) into its
+    ``nbytes`` of ``out`` (writable, ``len(blobs) * nbytes`` bytes); the indices of those
+    it did not decode, for the caller's checked path."""
+    assert nbytes > 0 and out.nbytes >= len(blobs) * nbytes
+    count = len(blobs)
+    sources, sizes, _keep = blob_pointers(blobs)  # _keep: alive through the call
+    failed = (ctypes.c_ubyte * count)()
+    target = ctypes.byref(ctypes.c_char.from_buffer(out))
+    if function(*leading, count, sources, sizes, target, ctypes.c_long(nbytes), failed):
+        return [i for i, bad in enumerate(failed) if bad]
+    return []

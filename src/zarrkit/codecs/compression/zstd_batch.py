@@ -2,7 +2,7 @@
 
 Each chunk decoded from Python costs a call, new bytes, a copy into place and two hand-offs
 of the GIL, about a third of the decoding of a 4 KiB chunk, all of it under the GIL that
-the other read workers wait for. ``zstd_batch.c`` runs the batch's loop in C: each chunk
+the other read workers wait for. ``decode_batch.c`` runs the batch's loop in C: each chunk
 that is exactly one frame whose header gives the chunk's size is decoded straight into its
 place, as strictly as ``ZstdDecompressor.decompress(allow_extra_data=False)`` (truncation,
 trailing bytes, a second frame, a wrong content size and a bad checksum fail); the rest
@@ -12,7 +12,7 @@ two threads, 15 rounds): 6.5 µs a chunk against 7.6 µs with Python's loop, 12.
 14.4 µs of CPU.
 
 The libzstd it calls is numcodecs' (a core dependency, whose zstd module exports
-libzstd's functions); ``zstd_batch.c`` gets them as pointers, so it builds with a bare C
+libzstd's functions); ``decode_batch.c`` gets them as pointers, so it builds with a bare C
 compiler. Where it was not built, or numcodecs' module does not export them, :data:`LIB` is
 ``None`` and chunks decode in Python.
 """
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numcodecs.zstd
 
-from zarrkit.compiled import blob_pointers, load
+from zarrkit.compiled import decode_batch, load
 from zarrkit.types import Blob
 
 #: libzstd 1.4.0: the functions the loop calls have had these signatures since.
@@ -33,7 +33,7 @@ _OLDEST = 10400
 
 
 class _Api(ctypes.Structure):
-    """``struct zstd_api`` of ``zstd_batch.c``: the libzstd functions it calls."""
+    """``struct zstd_api`` of ``decode_batch.c``: the libzstd functions it calls."""
 
     _fields_ = [
         (name, ctypes.c_void_p) for name in ("decompress", "content_size", "frame_size", "is_error")
@@ -42,7 +42,7 @@ class _Api(ctypes.Structure):
 
 def _load() -> tuple[ctypes.CDLL, ctypes.CDLL, _Api] | None:
     """The compiled loop, numcodecs' libzstd and the functions the loop calls, or None."""
-    loop = load(__file__, "_zstd_batch.so", "zarrkit_zstd_decode_many")
+    loop = load(__file__, "_decode_batch.so", "zarrkit_zstd_decode_many")
     if loop is None:
         return None
     try:
@@ -88,18 +88,10 @@ def decode_many(blobs: Sequence[Blob | None], out: memoryview, nbytes: int) -> l
     """Decode each of ``blobs`` (``None``: skipped) into its ``nbytes`` of ``out`` (writable,
     ``len(blobs) * nbytes`` bytes); return the indices of those the strict loop did not
     decode, for the caller's checked path. Needs :data:`LIB`."""
-    assert _LOADED is not None and nbytes > 0 and out.nbytes >= len(blobs) * nbytes
+    assert _LOADED is not None
     loop, libzstd, api = _LOADED
     context = getattr(_local, "context", None)
     if context is None:
         context = _local.context = _Context(libzstd)
-    count = len(blobs)
-    sources, sizes, _keep = blob_pointers(blobs)  # _keep: alive through the call
-    failed = (ctypes.c_ubyte * count)()
-    target = ctypes.byref(ctypes.c_char.from_buffer(out))
-    size = ctypes.c_long(nbytes)
-    if loop.zarrkit_zstd_decode_many(
-        ctypes.byref(api), context.address, count, sources, sizes, target, size, failed
-    ):
-        return [i for i, bad in enumerate(failed) if bad]
-    return []
+    leading = (ctypes.byref(api), context.address)
+    return decode_batch(loop.zarrkit_zstd_decode_many, leading, blobs, out, nbytes)
