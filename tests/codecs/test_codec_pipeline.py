@@ -328,3 +328,16 @@ def test_decode_head_gives_leading_rows_or_the_whole_chunk(
         assert head.shape == (expected, 300)
     with pytest.raises(CodecError, match="c/1/0"):
         pipeline.decode_head(blob[:-5], 3, key="c/1/0")
+
+
+def test_chunks_stored_as_they_lie_in_memory_are_copied_into_their_rows() -> None:
+    pipeline = CodecPipeline.from_v3(["bytes"], SPEC)
+    raw = DATA.tobytes()
+    out = np.full((4, *SPEC.shape), -1.0)
+    pipeline.decode_many([raw, None, memoryview(raw), bytearray(raw)], out)
+    for row in (0, 2, 3):
+        np.testing.assert_array_equal(out[row], DATA)
+    assert (out[1] == -1).all()  # a missing chunk's row is left as it was
+    for short in (raw[:-8], memoryview(raw)[:-8]):
+        with pytest.raises(CodecError, match="expected 192"):
+            pipeline.decode_many([raw, short], np.empty((2, *SPEC.shape)))

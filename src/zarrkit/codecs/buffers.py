@@ -7,6 +7,7 @@ Every conversion that could change a size checks it and raises
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,19 @@ def copy_exact(data: Blob, out: memoryview) -> None:
     if blob_size(data) != out.nbytes:
         raise CodecError(f"decoded {blob_size(data)} bytes, expected {out.nbytes}")
     np.copyto(np.frombuffer(out, np.uint8), np.frombuffer(data, np.uint8))
+
+
+def copy_rows(blobs: Sequence[Blob | None], out: memoryview, nbytes: int) -> None:
+    """Copy each of ``blobs`` (``None``: skipped; each exactly ``nbytes``) into its
+    ``nbytes`` of ``out``."""
+    at = 0
+    for blob in blobs:
+        if blob is not None:
+            if type(blob) is bytes and len(blob) == nbytes:
+                out[at : at + nbytes] = blob  # what file reads give: no views to make
+            else:
+                copy_exact(blob, out[at : at + nbytes])
+        at += nbytes
 
 
 def as_chunk(data: object, spec: ChunkSpec) -> np.ndarray[Any, Any]:

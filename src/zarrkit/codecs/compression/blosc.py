@@ -7,9 +7,7 @@ Why: blosc trusts the decoded size in its 16-byte header, so the header is check
 the blob (its compressed size) and against the expected or largest allowed size before
 blosc allocates. zarrkit decodes chunks on its own thread pool, where blosc's threads would
 only compete. Batches of chunks decode in one compiled loop where it was built
-(:mod:`~zarrkit.codecs.compression.blosc_batch`), else one by one, each by numcodecs'
-``decompress`` without its codec's wrapper (whose buffer checks cost more than decoding a
-small chunk).
+(:mod:`~zarrkit.codecs.compression.blosc_batch`), else one by one.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ import numcodecs.blosc
 
 from zarrkit.codecs.buffers import blob_size
 from zarrkit.codecs.compression import blosc_batch
-from zarrkit.codecs.compression.base import SizeHeader, check_header
+from zarrkit.codecs.compression.base import SizeHeader
 from zarrkit.errors import CodecError
 from zarrkit.types import Blob
 
@@ -44,11 +42,6 @@ class Blosc(SizeHeader):
             raise CodecError(f"blosc: header says {cbytes} compressed bytes, blob has {size}")
         return int(nbytes)
 
-    def decode_into(self, codec: Any, data: Blob, out: memoryview) -> bool:
-        check_header(self.name, self.decoded_size(data), out.nbytes)
-        numcodecs.blosc.decompress(data, out)
-        return True
-
     def decode_many_into(
         self, codec: Any, blobs: Sequence[Blob | None], out: memoryview, nbytes: int
     ) -> bool:
@@ -57,3 +50,6 @@ class Blosc(SizeHeader):
         for i in blosc_batch.decode_many(blobs, out, nbytes):
             self.decode_into(codec, blobs[i], out[i * nbytes : (i + 1) * nbytes])  # type: ignore[arg-type]
         return True
+
+    def decompress_into(self, data: Blob, out: memoryview) -> None:
+        numcodecs.blosc.decompress(data, out)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import struct
 
+import numcodecs.lz4
+
 from zarrkit.codecs.buffers import blob_size
 from zarrkit.codecs.compression.base import SizeHeader
 from zarrkit.errors import CodecError
@@ -32,3 +34,6 @@ class Lz4(SizeHeader):
         if nbytes > _MAX_RATIO * size:
             raise CodecError(f"lz4: size prefix claims {nbytes} bytes from {size}")
         return nbytes
+
+    def decompress_into(self, data: Blob, out: memoryview) -> None:
+        numcodecs.lz4.decompress(data, out)
