@@ -69,6 +69,15 @@ _W1 = Workload(
     codec="zstd",
     ops=("write", "read"),
 )
+_W3 = Workload(
+    name="W3",
+    title="f32 2048² chunks 32² (4096) zstd-3",
+    dtype="float32",
+    shape=(2048, 2048),
+    chunks=(32, 32),
+    codec="zstd",
+    ops=("overwrite", "read"),
+)
 _W9 = Workload(
     name="W9",
     title="f32 1,000,000x128 chunks 1000x128 zstd-3, batches of 256 random rows",
@@ -85,21 +94,11 @@ WORKLOADS = {
         _W1,
         dataclasses.replace(_W1, name="W2b", title="f64 4096² blosc-lz4 shuffle", codec="blosc"),
         dataclasses.replace(_W1, name="W2n", title="f64 4096² no compression", codec="none"),
-        Workload(
-            name="W3",
-            title="f32 2048² chunks 32² (4096) zstd-3",
-            dtype="float32",
-            shape=(2048, 2048),
-            chunks=(32, 32),
-            codec="zstd",
-            ops=("overwrite", "read"),
-        ),
-        Workload(  # zarr-python 2's default compressor, on W3's small chunks
+        _W3,
+        dataclasses.replace(  # zarr-python 2's default compressor, on W3's small chunks
+            _W3,
             name="W3b",
             title="f32 2048² chunks 32² (4096) blosc-lz4 shuffle",
-            dtype="float32",
-            shape=(2048, 2048),
-            chunks=(32, 32),
             codec="blosc",
             ops=("read",),
         ),

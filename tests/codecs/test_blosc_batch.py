@@ -4,12 +4,10 @@ checked path decodes or refuses), safe in threads, and what a read of many chunk
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numcodecs
 import numpy as np
 import pytest
-from compiled import both_loops
+from compiled import assert_rows, batches_decode_in_threads, both_loops, decode_rows, every_form
 from numcodecs import Blosc
 
 import zarrkit
@@ -50,32 +48,18 @@ BAD = {
 blosc_loop = both_loops(blosc_batch, "LIB", "blosc loop")
 
 
-def _decode_many(blobs: list[object]) -> bytes:
-    """``blobs`` decoded as a batch (as a read decodes a row of chunks) into an array first
-    filled with 0xEE, as bytes."""
-    out = np.full((len(blobs), len(RAW) // 4), -0x11111112, "<i4")  # every byte 0xEE
-    PIPELINE.decode_many(blobs, out)
-    return out.tobytes()
-
-
 @pytest.mark.parametrize("name", sorted(VALID))
 def test_every_kind_of_chunk_decodes_the_same_by_either_loop(blosc_loop: str, name: str) -> None:
     codec, data = VALID[name]
-    blob = codec.encode(data)
-    shard = b"head" + blob + blob  # inner chunks: views of one buffer
-    views = [memoryview(shard)[4 : 4 + len(blob)], memoryview(shard)[4 + len(blob) :]]
-    blobs: list[object] = [blob, None, bytearray(blob), *views]
+    blobs = every_form(codec.encode(data))
     assert len(blobs) >= blosc_batch.FEWEST
-    out = _decode_many(blobs)
-    for i, given in enumerate(blobs):
-        expected = b"\xee" * len(RAW) if given is None else data
-        assert out[i * len(RAW) : (i + 1) * len(RAW)] == expected, f"chunk {i}"
+    assert_rows(decode_rows(PIPELINE, blobs, len(RAW)), blobs, data)
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_batches_refuse_bad_chunks_by_either_loop(blosc_loop: str, name: str) -> None:
     with pytest.raises(CodecError, match="blosc"):
-        _decode_many([BLOB, BLOB, BAD[name], BLOB, None])
+        decode_rows(PIPELINE, [BLOB, BLOB, BAD[name], BLOB, None], len(RAW))
 
 
 def test_the_compiled_loop_decodes_only_chunks_whose_header_holds() -> None:
@@ -88,14 +72,7 @@ def test_the_compiled_loop_decodes_only_chunks_whose_header_holds() -> None:
 
 
 def test_threads_decode_their_batches_at_once(blosc_loop: str) -> None:
-    blobs = [Blosc(cname="lz4").encode(bytes([i]) * len(RAW)) for i in range(64)]
-
-    def decode(_: int) -> bool:
-        out, n = _decode_many(list(blobs)), len(RAW)
-        return all(out[i * n : (i + 1) * n] == bytes([i]) * n for i in range(64))
-
-    with ThreadPoolExecutor(4) as pool:
-        assert all(pool.map(decode, range(64)))
+    batches_decode_in_threads(PIPELINE, Blosc(cname="lz4").encode, len(RAW))
 
 
 def test_a_read_of_many_chunks_decodes_them_in_the_loop(

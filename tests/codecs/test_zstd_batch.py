@@ -4,13 +4,12 @@ as strict (what it does not decode, the checked path decodes or refuses), safe i
 from __future__ import annotations
 
 import struct
-from concurrent.futures import ThreadPoolExecutor
 
 import numcodecs
 import numpy as np
 import pytest
 import zstd_frames
-from compiled import both_loops
+from compiled import assert_rows, batches_decode_in_threads, both_loops, decode_rows, every_form
 
 from zarrkit.codecs import ChunkSpec, CodecPipeline
 from zarrkit.codecs.compression import FORMATS, zstd, zstd_batch
@@ -49,29 +48,16 @@ BAD = {
 zstd_loop = both_loops(zstd_batch, "LIB", "zstd loop")
 
 
-def _decode_many(blobs: list[object]) -> bytes:
-    """``blobs`` decoded as a batch (as a read decodes a row of chunks) into an array first
-    filled with 0xEE, as bytes."""
-    out = np.full((len(blobs), len(RAW) // 4), -0x11111112, "<i4")  # every byte 0xEE
-    PIPELINE.decode_many(blobs, out)
-    return out.tobytes()
-
-
 def test_batches_decode_the_same_by_either_loop(zstd_loop: str) -> None:
-    shard = b"head" + FRAME + FRAME  # inner chunks: views of one buffer
-    views = [memoryview(shard)[4 : 4 + len(FRAME)], memoryview(shard)[4 + len(FRAME) :]]
-    blobs: list[object] = [FRAME, None, bytearray(FRAME), *views, *OTHER_VALID.values()]
+    blobs = [*every_form(FRAME), *OTHER_VALID.values()]
     assert len(blobs) >= zstd_batch.FEWEST
-    out = _decode_many(blobs)
-    for i, blob in enumerate(blobs):
-        expected = b"\xee" * len(RAW) if blob is None else RAW
-        assert out[i * len(RAW) : (i + 1) * len(RAW)] == expected, f"chunk {i}"
+    assert_rows(decode_rows(PIPELINE, blobs, len(RAW)), blobs, RAW)
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_batches_refuse_bad_chunks_by_either_loop(zstd_loop: str, name: str) -> None:
     with pytest.raises(CodecError):
-        _decode_many([FRAME, FRAME, BAD[name], FRAME, None])
+        decode_rows(PIPELINE, [FRAME, FRAME, BAD[name], FRAME, None], len(RAW))
 
 
 def test_the_compiled_loop_decodes_only_single_frames_of_the_size() -> None:
@@ -85,14 +71,7 @@ def test_the_compiled_loop_decodes_only_single_frames_of_the_size() -> None:
 
 
 def test_threads_decode_with_their_own_contexts(zstd_loop: str) -> None:
-    frames = [numcodecs.Zstd(level=3).encode(bytes([i]) * len(RAW)) for i in range(64)]
-
-    def decode(_: int) -> bool:
-        out, n = _decode_many(list(frames)), len(RAW)
-        return all(out[i * n : (i + 1) * n] == bytes([i]) * n for i in range(64))
-
-    with ThreadPoolExecutor(4) as pool:
-        assert all(pool.map(decode, range(64)))
+    batches_decode_in_threads(PIPELINE, numcodecs.Zstd(level=3).encode, len(RAW))
 
 
 def test_large_chunks_decode_into_their_place_by_the_compiled_loop(
