@@ -52,7 +52,6 @@ blosc_loop = both_loops(blosc_batch, "LIB", "blosc loop")
 def test_every_kind_of_chunk_decodes_the_same_by_either_loop(blosc_loop: str, name: str) -> None:
     codec, data = VALID[name]
     blobs = every_form(codec.encode(data))
-    assert len(blobs) >= blosc_batch.FEWEST
     assert_rows(decode_rows(PIPELINE, blobs, len(RAW)), blobs, data)
 
 

@@ -45,7 +45,7 @@ class Blosc(SizeHeader):
     def decode_many_into(
         self, codec: Any, blobs: Sequence[Blob | None], out: memoryview, nbytes: int
     ) -> bool:
-        if blosc_batch.LIB is None or not nbytes or len(blobs) < blosc_batch.FEWEST:
+        if blosc_batch.LIB is None or not nbytes:
             return False
         for i in blosc_batch.decode_many(blobs, out, nbytes):
             self.decode_into(codec, blobs[i], out[i * nbytes : (i + 1) * nbytes])  # type: ignore[arg-type]
