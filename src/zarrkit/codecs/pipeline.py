@@ -246,8 +246,9 @@ class CodecPipeline:
 
     def decode_many(self, blobs: Sequence[Blob | None], out: np.ndarray[Any, Any]) -> None:
         """Decode ``blobs`` into ``out`` (C-contiguous, shape ``(len(blobs), *spec.shape)``),
-        leaving the rows of ``None`` as they are: in one loop of the compressor where the
-        chunks are stored as they lie in memory, else chunk by chunk."""
+        leaving the rows of ``None`` as they are: in one loop (the compressor's, or a copy
+        where there is none) where the chunks are stored as they lie in memory, else chunk
+        by chunk."""
         plain = self._plain is not None and self._transpose is None and out.dtype == self._plain
         plain = plain and out.flags.c_contiguous
         if not plain or len(self.bytes_bytes) > 1 or (active.codec and not within("codec")):
