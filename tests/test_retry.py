@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -262,6 +263,77 @@ def test_write_all_that_wrote_nothing_raises_the_failure_itself(pool) -> None:
 
     with pytest.raises(StoreError) as raised:
         retry.write_all(write, ["a", "b"], [["a"], ["b"]], pool)
+    assert not isinstance(raised.value, PartialWriteError)
+
+
+def test_write_taken_loops_work_through_their_share_then_take_from_the_others(
+    pool: ThreadPoolExecutor,
+) -> None:
+    both_started = threading.Barrier(2, timeout=10)
+    release = threading.Event()
+    by_thread: dict[int, list[int]] = {}
+
+    def write(item: int) -> None:
+        mine = by_thread.setdefault(threading.get_ident(), [])
+        if not mine:  # each loop has taken the first item of its share
+            both_started.wait()
+        mine.append(item)
+        if item == 0:  # the first loop is held up until the other has written the rest
+            assert release.wait(10)
+
+    def watch() -> None:
+        while sum(map(len, by_thread.values())) < 12:
+            time.sleep(0.001)
+        release.set()
+
+    threading.Thread(target=watch).start()
+    items = list(range(12))
+    retry.write_taken(write, items, [[str(i)] for i in items], 2, pool)
+    # shares 0-5 and 6-11: the second loop did its own in order, then the first's from its end
+    assert sorted(by_thread.values()) == [[0], [6, 7, 8, 9, 10, 11, 5, 4, 3, 2, 1]]
+
+
+def test_write_taken_names_the_keys_of_the_failed_item_and_those_never_taken() -> None:
+    written = []
+
+    def write(item: int) -> None:
+        if item == 2:
+            raise PartialWriteError(["2b"], error=StoreError("refused", key="2b", operation="set"))
+        written.append(item)
+
+    keys = [[f"{i}a", f"{i}b"] for i in range(6)]
+    with pytest.raises(PartialWriteError) as raised:
+        retry.write_taken(write, list(range(6)), keys, 1, ThreadPoolExecutor(1))
+    assert written == [0, 1]  # one loop: in order, and nothing taken after the failure
+    assert raised.value.unwritten == ("2b", "3a", "3b", "4a", "4b", "5a", "5b")
+    assert raised.value.key == "2b"
+
+
+def test_write_taken_loops_take_nothing_after_a_failure(pool: ThreadPoolExecutor) -> None:
+    both_started = threading.Barrier(2, timeout=10)
+    written = []
+
+    def write(item: int) -> None:
+        if item in (0, 6):  # the first item of each loop's share
+            both_started.wait()
+        if item == 0:
+            raise StoreError("refused", key="0", operation="set")
+        time.sleep(0.2)  # the failure is recorded meanwhile
+        written.append(item)
+
+    keys = [[str(i)] for i in range(12)]
+    with pytest.raises(PartialWriteError) as raised:
+        retry.write_taken(write, list(range(12)), keys, 2, pool)
+    assert written == [6]
+    assert sorted(raised.value.unwritten, key=int) == [str(i) for i in range(12) if i != 6]
+
+
+def test_write_taken_that_wrote_nothing_raises_the_failure_itself(pool) -> None:
+    def write(item: int) -> None:
+        raise StoreError("refused", key=str(item), operation="set")
+
+    with pytest.raises(StoreError) as raised:
+        retry.write_taken(write, [0, 1, 2], [["0"], ["1"], ["2"]], 2, pool)
     assert not isinstance(raised.value, PartialWriteError)
 
 

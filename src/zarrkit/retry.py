@@ -15,7 +15,7 @@ Batches (:func:`fan_out`, :func:`settle`) run on a pool (their first call in the
 thread); the first failure cancels the rest of the batch and of every batch nested in it
 (the requests of one array read): requests not yet started never start, and those backing
 off give up at once. A batch of writes then names exactly the keys it did not write
-(:func:`write_all`).
+(:func:`write_all`, :func:`write_taken`).
 
 Examples
 --------
@@ -266,8 +266,69 @@ def write_all(
     names exactly the keys not written: the failure itself when none was written, else a
     :class:`~zarrkit.errors.PartialWriteError`."""
     outcomes, failure = settle(call, items, pool)
+    _raise_unwritten(failure, outcomes, keys)
+    return cast(list[T], outcomes)
+
+
+def settle_taken(
+    call: Callable[[T0], T], items: Sequence[T0], workers: int, pool: Executor
+) -> tuple[list[T | BaseException], BaseException | None]:
+    """:func:`settle` by ``workers`` loops (the first in this thread), each taking the
+    items of its own contiguous share in order, then, its share done, the last item left
+    of the share with the most left: a loop slowed down (a busy core, a slow file) leaves
+    part of its share to the others, so the loops end close together, each still working
+    in its own part of the items. After the first failure none is taken
+    (:class:`Cancelled`: an item never taken)."""
+    outcomes: list[T | BaseException] = [Cancelled()] * len(items)
+    loops = min(workers, len(items))
+    shares = [[len(items) * w // loops, len(items) * (w + 1) // loops] for w in range(loops)]
+    lock = threading.Lock()
+
+    def next_item(share: list[int]) -> int | None:
+        with lock:
+            if share[0] == share[1]:  # done: take from the end of the largest share left
+                share = max(shares, key=lambda left: left[1] - left[0])
+                if share[0] == share[1]:
+                    return None
+                share[1] -= 1
+                return share[1]
+            share[0] += 1
+            return share[0] - 1
+
+    def take(loop: int) -> None:
+        scope = _scope.get()
+        while (scope is None or not scope.cancelled.is_set()) and (
+            i := next_item(shares[loop])
+        ) is not None:
+            try:
+                outcomes[i] = call(items[i])
+            except BaseException as e:
+                outcomes[i] = e
+                raise
+
+    _, failure = settle(take, range(loops), pool)
+    return outcomes, failure
+
+
+def write_taken(
+    call: Callable[[T0], object],
+    items: Sequence[T0],
+    keys: Sequence[Sequence[str]],
+    workers: int,
+    pool: Executor,
+) -> None:
+    """:func:`write_all` of items taken in turn (:func:`settle_taken`)."""
+    outcomes, failure = settle_taken(call, items, workers, pool)
+    _raise_unwritten(failure, outcomes, keys)
+
+
+def _raise_unwritten(
+    failure: BaseException | None, outcomes: Sequence[object], keys: Sequence[Sequence[str]]
+) -> None:
+    """Raise the failure of a batch of writes (none: return), naming the keys not written
+    (see :func:`write_all`): ``outcomes[i]`` is what writing ``keys[i]`` gave."""
     if failure is None:
-        return cast(list[T], outcomes)
+        return
     if not isinstance(failure, StoreError):
         raise failure
     unwritten = [
@@ -328,6 +389,8 @@ __all__ = [
     "not_written",
     "partial_write",
     "settle",
+    "settle_taken",
     "split_options",
     "write_all",
+    "write_taken",
 ]

@@ -1,5 +1,5 @@
 """Batches on the shared thread pool: per-chunk overhead is what small chunks pay for, so
-work is handed out in contiguous batches, one task per worker."""
+work is handed out in contiguous batches, a few per worker, which the workers take in turn."""
 
 from __future__ import annotations
 
@@ -9,25 +9,35 @@ from collections.abc import Callable
 import numpy as np
 
 from zarrkit import config
-from zarrkit.retry import fan_out
+from zarrkit.retry import settle_taken
+
+#: The batches each worker takes, at least, where there are the items: workers take them
+#: one at a time as they finish the last, so they end close together (see
+#: :func:`~zarrkit.retry.settle_taken`).
+TAKES = 8
 
 
-def run_batched(work: Callable[[int, int], None], count: int, workers: int | None = None) -> None:
-    """Call ``work(lo, hi)`` over contiguous ranges covering ``range(count)`` on the shared
-    pool, in at most ``workers`` batches (default: the ``threads`` setting): one task per
-    batch, not per chunk, since per-chunk overhead is what small chunks pay for. Every
-    batch has ended when an error is raised, and the first error stops those not started."""
-    spans = batch_spans(count, workers)
-    if len(spans) == 1:
-        work(*spans[0])
-    elif spans:
-        fan_out(lambda span: work(*span), spans, config.pool())
+def run_batched(
+    work: Callable[[int, int], None], count: int, workers: int | None = None, most: int = 0
+) -> None:
+    """Call ``work(lo, hi)`` over contiguous ranges covering ``range(count)``, on at most
+    ``workers`` threads of the shared pool (default: the ``threads`` setting) which take
+    the ranges in turn, about :data:`TAKES` each and at most ``most`` items long where
+    given: few calls, not one per chunk, since per-chunk overhead is what small chunks pay
+    for. Every range taken has ended when an error is raised, and the first error stops
+    the taking."""
+    workers = min(workers or config.get("threads"), count)
+    if workers <= 1:
+        if count:
+            work(0, count)
+        return
+    spans = _spans(count, max(workers * TAKES, -(-count // most) if most else 0))
+    _, failure = settle_taken(lambda span: work(*span), spans, workers, config.pool())
+    if failure is not None:
+        raise failure
 
 
-def batch_spans(count: int, workers: int | None = None) -> list[tuple[int, int]]:
-    """At most ``workers`` (default: ``threads``) contiguous ``(lo, hi)`` covering ``count``."""
-    batches = min(workers or config.get("threads"), count)
-    if batches <= 1:
-        return [(0, count)] if count else []
-    bounds = np.linspace(0, count, batches + 1).astype(int).tolist()
+def _spans(count: int, parts: int) -> list[tuple[int, int]]:
+    """At most ``parts`` contiguous ``(lo, hi)`` of near-equal size covering ``count``."""
+    bounds = np.linspace(0, count, min(parts, count) + 1).astype(int).tolist()
     return list(itertools.pairwise(bounds))

@@ -103,7 +103,8 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
             coords = plan.coords(start, stop)
             place(start, stop, fetch(layout, coords), coords)
 
-    run_batched(rows, count // row, config.get("read_threads"))
+    # a window a range: the ranges the workers take last are short, so they end together
+    run_batched(rows, count // row, config.get("read_threads"), most=window // row)
     return _result(buffer, selection, out)
 
 
@@ -154,7 +155,8 @@ def _fetch_units(layout: Layout, plan: Projection) -> list[Projection]:
 def _read_units(layout: Layout, buffer: NDArray, units: list[Projection], direct: bool) -> None:
     """Fetch every unit (shard) and decode it as soon as its bytes arrive: all at once on
     the I/O pool where requests are round trips, so decoding overlaps the requests still in
-    flight; else a run of units per read worker. ``direct``: the selection is step-1 slices."""
+    flight; else one at a time by the read workers, which take them in turn. ``direct``: the
+    selection is step-1 slices."""
 
     def read_unit(unit: Projection) -> None:
         count = len(unit)
@@ -164,13 +166,13 @@ def _read_units(layout: Layout, buffer: NDArray, units: list[Projection], direct
 
     if layout.chunks.store.native_concurrency:
         fan_out(read_unit, units, config.pool("io_threads"))
-    else:  # local stores: each read worker fetches and decodes its run of units
+    else:  # local stores: each read worker fetches and decodes a unit at a time
 
         def run(lo: int, hi: int) -> None:
             for unit in units[lo:hi]:
                 read_unit(unit)
 
-        run_batched(run, len(units), config.get("read_threads"))
+        run_batched(run, len(units), config.get("read_threads"), most=1)
 
 
 def _boxed(

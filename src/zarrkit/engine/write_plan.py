@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from itertools import accumulate, pairwise
 from operator import attrgetter, itemgetter
 
+from zarrkit.engine.batches import TAKES
 from zarrkit.engine.layout import Layout
 from zarrkit.indexing import ChunkList, ChunkRead, GridProjection, Projection
 from zarrkit.locking import LockTarget
@@ -88,9 +89,13 @@ def lock_groups(layout: Layout, units: list[Unit]) -> list[tuple[list[Unit], lis
     return groups
 
 
-def windows(layout: Layout, units: Sequence[Unit]) -> list[Sequence[Unit]]:
-    """``units`` in runs of about :data:`WINDOW` bytes of chunks (at least one unit each)."""
-    per_window = max(1, WINDOW // max(layout.pipeline.spec.nbytes, 1))
+def windows(layout: Layout, units: Sequence[Unit], workers: int) -> list[Sequence[Unit]]:
+    """``units`` in runs of about :data:`WINDOW` bytes of chunks (at least one unit each),
+    or of fewer chunks where that leaves each of ``workers`` fewer than
+    :data:`~zarrkit.engine.batches.TAKES` to take in turn."""
+    total = sum(len(chunks) for _, chunks in units)
+    per_window = min(WINDOW // max(layout.pipeline.spec.nbytes, 1), -(-total // (workers * TAKES)))
+    per_window = max(1, per_window)
     found: list[Sequence[Unit]] = []
     start = count = 0
     for i, (_, chunks) in enumerate(units):

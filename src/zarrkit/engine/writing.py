@@ -15,7 +15,7 @@ from zarrkit import config, locking
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import all_fill
 from zarrkit.engine import write_plan
-from zarrkit.engine.batches import batch_spans, run_batched
+from zarrkit.engine.batches import run_batched
 from zarrkit.engine.layout import Layout, NDArray
 from zarrkit.engine.write_plan import Unit
 from zarrkit.errors import ShapeMismatchError
@@ -27,7 +27,7 @@ from zarrkit.indexing import (
     projection,
 )
 from zarrkit.locking import LockTarget
-from zarrkit.retry import write_all
+from zarrkit.retry import write_taken
 from zarrkit.telemetry import active, note_chunks, observe_array, within
 from zarrkit.types import Blob, Coords
 
@@ -81,32 +81,25 @@ def _write_chunks(layout: Layout, units: Sequence[Unit], source: NDArray, sliced
 
 
 def _write_windows(layout: Layout, units: Sequence[Unit], source: NDArray, sliced: bool) -> None:
-    """Each worker takes its share of the stored keys and stores them a window at a time,
-    as soon as they are encoded, so encoding overlaps storing and memory holds about one
-    window per worker. Stored objects larger than a window (big shards) get fewer workers,
-    at least two, each merging its window on the shared pool when they are fewer than the
-    workers the write may use (:func:`write_workers`)."""
+    """The workers merge, encode and store the write's windows one at a time, so encoding
+    overlaps storing and memory holds about one window per worker: each worker its own
+    share of them in order, then what is left of the others' (see
+    :func:`~zarrkit.retry.settle_taken`), so a worker slowed down takes fewer (W2b on this
+    2-core VM: the cores stood idle 20 ms a write with fixed shares, 8 ms now; see
+    docs/performance.md). Stored objects larger than a window (big shards) get fewer
+    workers, at least two, each merging its window on the shared pool when they are fewer
+    than the workers the write may use (:func:`write_workers`)."""
     most = max(len(chunks) // len(keys) for keys, chunks in units)  # chunks per object
     largest = most * layout.pipeline.spec.nbytes
     threads = write_workers(layout, most)
     workers = min(threads, max(2, threads * write_plan.WINDOW // max(largest, 1)))
-    shares = [units[lo:hi] for lo, hi in batch_spans(len(units), workers)]
-    merging = threads if len(shares) < threads and largest > write_plan.WINDOW else 1
-
-    def update(share: Sequence[Unit]) -> None:
-        windows = write_plan.windows(layout, share)
-        steps = [
-            (
-                [k for keys, _ in w for k in keys],
-                partial(_update, layout, w, source, sliced, merging),
-            )
-            for w in windows
-        ]
-        rmw.write_in_steps(steps)
-
+    windows = write_plan.windows(layout, units, workers)
+    merging = threads if min(workers, len(windows)) < threads and largest > write_plan.WINDOW else 1
+    keys = [[key for unit_keys, _ in window for key in unit_keys] for window in windows]
     # a worker that merges on the shared pool must not occupy one of its threads
     pool = config.pool("io_threads" if merging > 1 else "threads")
-    write_all(update, shares, [[k for keys, _ in share for k in keys] for share in shares], pool)
+    update = partial(_update, layout, source=source, sliced=sliced, workers=merging)
+    write_taken(update, windows, keys, workers, pool)
 
 
 #: Chunks of at least this many bytes written whole are merged one by one (see
