@@ -91,10 +91,12 @@ def lock_groups(layout: Layout, units: list[Unit]) -> list[tuple[list[Unit], lis
 
 def windows(layout: Layout, units: Sequence[Unit], workers: int) -> list[Sequence[Unit]]:
     """``units`` in runs of about :data:`WINDOW` bytes of chunks (at least one unit each),
-    or of fewer chunks where that leaves each of ``workers`` fewer than
+    or of fewer chunks where that leaves each of ``workers`` (two or more) fewer than
     :data:`~zarrkit.engine.batches.TAKES` to take in turn."""
-    total = sum(len(chunks) for _, chunks in units)
-    per_window = min(WINDOW // max(layout.pipeline.spec.nbytes, 1), -(-total // (workers * TAKES)))
+    per_window = WINDOW // max(layout.pipeline.spec.nbytes, 1)
+    if workers > 1:
+        total = sum(len(chunks) for _, chunks in units)
+        per_window = min(per_window, -(-total // (workers * TAKES)))
     per_window = max(1, per_window)
     found: list[Sequence[Unit]] = []
     start = count = 0
