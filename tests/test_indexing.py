@@ -262,6 +262,24 @@ def test_coordinate_plan_groups_points_by_chunk() -> None:
     np.testing.assert_array_equal(plan[2].chunk_sel[0], [2, 2])
 
 
+@pytest.mark.parametrize(
+    ("shape", "chunks"), [((7, 9), (3, 4)), ((2**31 + 5, 2), (2**31, 2)), ((10, 2), (2**40, 2))]
+)
+def test_coordinate_plans_hold_past_32_bit_indices_and_chunks(shape, chunks) -> None:
+    """Points are grouped in 32 bits where the array and its chunks allow, else in 64."""
+    rows = np.array([shape[0] - 1, 0, shape[0] - 1, 1])
+    cols = np.array([0, 1, 0, 1])
+    plan = project(normalize((rows, cols), shape, "coordinate"), grid(shape, chunks))
+    points = np.stack([rows, cols])
+    assert sorted(i for r in plan for i in r.out_sel) == [0, 1, 2, 3]  # each point once
+    for r in plan:
+        mine = points[:, r.out_sel]
+        np.testing.assert_array_equal(mine[0] // chunks[0], r.coords[0])
+        np.testing.assert_array_equal(mine[1] // chunks[1], r.coords[1])
+        np.testing.assert_array_equal(mine[0] % chunks[0], r.chunk_sel[0])
+        np.testing.assert_array_equal(mine[1] % chunks[1], r.chunk_sel[1])
+
+
 def test_repeated_points_last_write_wins_deterministically() -> None:
     rng = np.random.default_rng(0)
     shape, chunks = (50, 40), (16, 16)
