@@ -2,12 +2,15 @@
 encoded, so a write holds a few windows in memory; a failure names what was not written."""
 
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
 
 import zarrkit
 from zarrkit import config, indexing, telemetry
+from zarrkit.codecs import codecs, register_codec
+from zarrkit.codecs.base import BytesBytesCodec, ChunkSpec
 from zarrkit.engine import write_plan, writing
 from zarrkit.errors import PartialWriteError
 from zarrkit.storage import FaultInjectionStore, MemoryStore
@@ -116,9 +119,9 @@ def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart(
     plan = indexing.projection(indexing.normalize(..., (8, 10)), layout.dims)
     merge = writing.Merge(layout, plan.reads(), value, workers=1, selection_sliced=True)
     items = [(r.coords, None) for r in plan.reads()]
-    rows, stack = merge._stack(items)
+    rows = merge._whole_rows(items)
     assert rows == [0, 1, 3, 4]  # the last column is partial
-    assert stack.shape == (4, 4, 4)  # one allocation
+    assert merge._stack(len(rows)).shape == (4, 4, 4)  # one allocation
 
     array[...] = value
     source = value.copy()
@@ -128,6 +131,50 @@ def test_whole_chunks_of_one_window_are_copied_into_one_array_each_stored_apart(
     np.testing.assert_array_equal(array[...], source)
     assert "c/1/1" not in store._data
     assert bytes(store._data["c/0/1"]) == source[0:4, 4:8].tobytes()
+
+
+class _Identity(BytesBytesCodec):
+    """A bytes->bytes codec whose encoding is its input: the blob is the chunk's memory."""
+
+    name = "test.identity"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def encode(self, blob: Any, spec: ChunkSpec) -> Any:
+        return blob
+
+    def decode(self, blob: Any, spec: ChunkSpec) -> Any:
+        return blob
+
+
+@pytest.mark.parametrize(
+    ("compressor", "scratch_chunks"),
+    [({"name": "zstd", "configuration": {"level": 1}}, 1), ("test.identity", 6)],
+    ids=["new-bytes", "blob-is-the-chunk"],
+)
+def test_large_chunks_written_whole_reuse_one_scratch_chunk_unless_a_blob_holds_it(
+    compressor, scratch_chunks, monkeypatch
+):
+    """Large chunks written whole are copied into one scratch chunk a worker reuses while
+    encoding makes new bytes; where a blob is the scratch chunk's memory, each chunk gets
+    its own, so every chunk is stored with its own values."""
+    monkeypatch.setattr(writing, "LARGE_CHUNK", 1)
+    made: list[int] = []
+    stack = writing.Merge._stack
+    monkeypatch.setattr(writing.Merge, "_stack", lambda self, n: made.append(n) or stack(self, n))
+    register_codec("test.identity", _Identity)
+    try:
+        array = zarrkit.create_array(
+            MemoryStore(), shape=(8, 12), chunks=(4, 4), dtype="i4", compressors=[compressor]
+        )
+        value = np.arange(1, 97, dtype="i4").reshape(8, 12)
+        with config.set(write_threads=1, threads=1):
+            array[...] = value
+        np.testing.assert_array_equal(array[...], value)
+    finally:
+        codecs.unregister("test.identity")
+    assert made.count(1) == scratch_chunks  # 6 chunks, one window, one worker
 
 
 def test_a_write_locks_its_keys_in_groups_of_at_most_so_many_lock_files(tmp_path, monkeypatch):

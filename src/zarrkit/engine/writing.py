@@ -159,10 +159,17 @@ class Merge:
 
     def __call__(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[Blob | None]:
         merged: list[Blob | None] = [None] * len(items)
-        rows, stack = self._stack(items)
+        whole = self._whole_rows(items)
+        pipeline = self.layout.pipeline
+        large = pipeline.spec.nbytes >= LARGE_CHUNK
+        rows = [] if large else whole  # stacked and encoded in one loop
+        stack = self._stack(len(rows))
+        # large chunks are merged one by one: each into one scratch chunk per worker where
+        # encoding makes new bytes, else (the blob may be the chunk's memory) into its row
+        scratched = set(whole) if large and pipeline.bytes_bytes else set()
         slots: dict[int, NDArray] = {}
-        if self.layout.pipeline.spec.nbytes >= LARGE_CHUNK:  # merged one by one, into its row
-            slots, rows = dict(zip(rows, stack, strict=True)), []
+        if large and not scratched:
+            slots = dict(zip(whole, self._stack(len(whole)), strict=True))
         stacked = set(rows)
         rest = [i for i in range(len(items)) if i not in stacked]
 
@@ -170,42 +177,52 @@ class Merge:
             for row in range(lo, hi):
                 part = self.source[self.reads[items[rows[row]][0]].out_sel]
                 stack[row].reshape(part.shape)[...] = part  # raises unless equal in size
-            blobs = self.layout.pipeline.encode_many(stack[lo:hi], self._kept(stack[lo:hi]))
+            blobs = pipeline.encode_many(stack[lo:hi], self._kept(stack[lo:hi]))
             for row, blob in zip(range(lo, hi), blobs, strict=True):
                 merged[rows[row]] = blob
 
         def merge_rest(lo: int, hi: int) -> None:
+            scratch: NDArray | None = None
             for i in rest[lo:hi]:
-                merged[i] = self.one(*items[i], slots.get(i))
+                slot = slots.get(i)
+                if i in scratched:
+                    slot = scratch = self._stack(1)[0] if scratch is None else scratch
+                merged[i] = blob = self.one(*items[i], slot)
+                if i in scratched and blob is not None and _aliases(blob, scratch):
+                    scratch = None  # the blob is that memory: the next chunk gets its own
 
         run_batched(encode_stacked, len(rows), self.workers)
         run_batched(merge_rest, len(rest), self.workers)
         return merged
 
-    def _stack(self, items: Sequence[tuple[Coords, Blob | None]]) -> tuple[list[int], NDArray]:
-        """Which of ``items`` are written whole (none unless at least two are), and one
-        array to stack them in, which their parts of the source are copied into (a copy:
-        codecs may write to it). Chunks under :data:`LARGE_CHUNK` are then encoded from it
-        in one loop (``encode_many``); larger ones each by :meth:`one`, into its row.
-        Measured: W3's rewrite (4 KiB zstd chunks, tmpfs) 0.227-0.230 s against
-        0.265-0.272 s with a call of :meth:`one` a chunk (medians of 12 alternating
-        rewrites); W1's write (512 KiB) all in one loop faulted 11,793 pages a write in the
-        benchmark's child against 1 (0.187 against 0.173 s); and a fresh array per chunk
-        (W2n) faulted a page per 4 KiB, the allocator handing a window's freed chunks back
-        to the system, where one array is one allocation."""
+    def _whole_rows(self, items: Sequence[tuple[Coords, Blob | None]]) -> list[int]:
+        """Which of ``items`` are written whole (none unless at least two are)."""
         rows = [i for i, (coords, old) in enumerate(items) if old is None and self._whole(coords)]
-        if not self.layout.uniform or len(rows) < 2:
-            rows = []
-        shape = self.layout.pipeline.spec.shape
-        return rows, np.empty((len(rows), *shape), self.layout.dtype)
+        return rows if self.layout.uniform and len(rows) >= 2 else []
+
+    def _stack(self, count: int) -> NDArray:
+        """One array for ``count`` chunks written whole, which their parts of the source are
+        copied into (a copy: codecs may write to it). Chunks under :data:`LARGE_CHUNK` are
+        encoded from it in one loop (``encode_many``); larger ones each by :meth:`one`,
+        into a scratch chunk a worker reuses while no blob holds it (so the copy writes
+        to memory in the cache), or where encoding may return the chunk's own memory,
+        into its row. Measured: W3's rewrite (4 KiB zstd chunks, tmpfs) 0.227-0.230 s
+        against 0.265-0.272 s with a call of :meth:`one` a chunk (medians of 12
+        alternating rewrites); W1's write (512 KiB) all in one loop faulted 11,793 pages a
+        write in the benchmark's child against 1 (0.187 against 0.173 s); a fresh array
+        per chunk (W2n) faulted a page per 4 KiB, the allocator handing a window's freed
+        chunks back to the system, where one array is one allocation; and copying W2b's
+        256 chunks (512 KiB) and compressing them with blosc-lz4, one thread, took 47.3 ms
+        of CPU into a window's rows against 40.5-41.6 ms into one reused chunk."""
+        return np.empty((count, *self.layout.pipeline.spec.shape), self.layout.dtype)
 
     def _whole(self, coords: Coords) -> bool:
         """Whether chunk ``coords`` is written whole: every element, in order."""
         return _in_order(self.reads[coords].chunk_sel, self.whole)
 
     def one(self, coords: Coords, old: Blob | None, slot: NDArray | None = None) -> Blob | None:
-        """Chunk ``coords`` with its part of the source written in (into ``slot``, its row
-        of the stack from :meth:`_stack`, when it has one), encoded (``None`` when it is
+        """Chunk ``coords`` with its part of the source written in (into ``slot``, memory
+        from :meth:`_stack`, when it is written whole), encoded (``None`` when it is
         all fill value and empty chunks are not written)."""
         layout, chunk_read = self.layout, self.reads[coords]
         pipeline = layout.pipeline_at(coords)
@@ -272,6 +289,11 @@ class Merge:
         if flat.dtype.kind in "biuf" and flat.shape[1] and not np.isnan(fill):
             differs = (flat[:, 0] != fill).tolist()  # one comparison rejects most chunks
         return [d or not all_fill(c, fill) for d, c in zip(differs, chunks, strict=True)]
+
+
+def _aliases(blob: Blob, chunk: NDArray | None) -> bool:
+    """Whether ``blob`` may be (a view of) ``chunk``'s memory."""
+    return bool(np.may_share_memory(np.frombuffer(blob, np.uint8), chunk))
 
 
 def _in_order(chunk_sel: tuple[Any, ...], whole: tuple[slice, ...]) -> bool:
