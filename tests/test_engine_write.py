@@ -148,21 +148,31 @@ class _Identity(BytesBytesCodec):
         return blob
 
 
+BLOSC_LZ4 = {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5, "typesize": 4}}
+ZSTD = {"name": "zstd", "configuration": {"level": 1}}
+
+
 @pytest.mark.parametrize(
-    ("compressor", "scratch_chunks"),
-    [({"name": "zstd", "configuration": {"level": 1}}, 1), ("test.identity", 6)],
-    ids=["new-bytes", "blob-is-the-chunk"],
+    ("compressor", "chunks_copied_into"),
+    [(BLOSC_LZ4, 1), ("test.identity", 6), (ZSTD, 6)],
+    ids=["fast-coder", "blob-is-the-chunk", "entropy-coder"],
 )
-def test_large_chunks_written_whole_reuse_one_scratch_chunk_unless_a_blob_holds_it(
-    compressor, scratch_chunks, monkeypatch
+def test_large_chunks_written_whole_go_through_one_kept_chunk_for_fast_coders(
+    compressor, chunks_copied_into, monkeypatch
 ):
-    """Large chunks written whole are copied into one scratch chunk a worker reuses while
-    encoding makes new bytes; where a blob is the scratch chunk's memory, each chunk gets
-    its own, so every chunk is stored with its own values."""
+    """Large chunks written whole are copied into one chunk their thread keeps where a fast
+    coder makes new bytes of them; where a blob is that chunk's memory, each chunk gets
+    its own, as entropy-coded ones get their rows; every chunk is stored with its own
+    values."""
     monkeypatch.setattr(writing, "LARGE_CHUNK", 1)
-    made: list[int] = []
-    stack = writing.Merge._stack
-    monkeypatch.setattr(writing.Merge, "_stack", lambda self, n: made.append(n) or stack(self, n))
+    addresses: set[int] = set()
+    one = writing.Merge.one
+
+    def spy(self, coords, old, slot=None):  # type: ignore[no-untyped-def]
+        addresses.add(slot.ctypes.data)
+        return one(self, coords, old, slot)
+
+    monkeypatch.setattr(writing.Merge, "one", spy)
     register_codec("test.identity", _Identity)
     try:
         array = zarrkit.create_array(
@@ -174,7 +184,7 @@ def test_large_chunks_written_whole_reuse_one_scratch_chunk_unless_a_blob_holds_
         np.testing.assert_array_equal(array[...], value)
     finally:
         codecs.unregister("test.identity")
-    assert made.count(1) == scratch_chunks  # 6 chunks, one window, one worker
+    assert len(addresses) == chunks_copied_into  # 6 chunks, one window, one worker
 
 
 def test_a_write_locks_its_keys_in_groups_of_at_most_so_many_lock_files(tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ deleted unless the array writes empty chunks."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -13,7 +14,7 @@ import numpy as np
 
 from zarrkit import config, locking
 from zarrkit import read_modify_write as rmw
-from zarrkit.codecs.base import all_fill
+from zarrkit.codecs.base import ChunkSpec, all_fill
 from zarrkit.engine import write_plan
 from zarrkit.engine.batches import run_batched
 from zarrkit.engine.layout import Layout, NDArray
@@ -164,9 +165,10 @@ class Merge:
         large = pipeline.spec.nbytes >= LARGE_CHUNK
         rows = [] if large else whole  # stacked and encoded in one loop
         stack = self._stack(len(rows))
-        # large chunks are merged one by one: each into one scratch chunk per worker where
-        # encoding makes new bytes, else (the blob may be the chunk's memory) into its row
-        scratched = set(whole) if large and pipeline.bytes_bytes else set()
+        # large chunks are merged one by one: each into the chunk its thread keeps where a
+        # fast coder makes new bytes of it, else into its row (see _scratch)
+        fast = large and pipeline.bytes_bytes and not pipeline.entropy_coded
+        scratched = set(whole) if fast else set()
         slots: dict[int, NDArray] = {}
         if large and not scratched:
             slots = dict(zip(whole, self._stack(len(whole)), strict=True))
@@ -182,14 +184,11 @@ class Merge:
                 merged[rows[row]] = blob
 
         def merge_rest(lo: int, hi: int) -> None:
-            scratch: NDArray | None = None
             for i in rest[lo:hi]:
-                slot = slots.get(i)
-                if i in scratched:
-                    slot = scratch = self._stack(1)[0] if scratch is None else scratch
+                slot = _scratch(pipeline.spec) if i in scratched else slots.get(i)
                 merged[i] = blob = self.one(*items[i], slot)
-                if i in scratched and blob is not None and _aliases(blob, scratch):
-                    scratch = None  # the blob is that memory: the next chunk gets its own
+                if i in scratched and blob is not None and _aliases(blob, slot):
+                    _local.chunk = None  # the blob is that memory: the next chunk gets its own
 
         run_batched(encode_stacked, len(rows), self.workers)
         run_batched(merge_rest, len(rest), self.workers)
@@ -204,16 +203,14 @@ class Merge:
         """One array for ``count`` chunks written whole, which their parts of the source are
         copied into (a copy: codecs may write to it). Chunks under :data:`LARGE_CHUNK` are
         encoded from it in one loop (``encode_many``); larger ones each by :meth:`one`,
-        into a scratch chunk a worker reuses while no blob holds it (so the copy writes
-        to memory in the cache), or where encoding may return the chunk's own memory,
-        into its row. Measured: W3's rewrite (4 KiB zstd chunks, tmpfs) 0.227-0.230 s
-        against 0.265-0.272 s with a call of :meth:`one` a chunk (medians of 12
-        alternating rewrites); W1's write (512 KiB) all in one loop faulted 11,793 pages a
-        write in the benchmark's child against 1 (0.187 against 0.173 s); a fresh array
-        per chunk (W2n) faulted a page per 4 KiB, the allocator handing a window's freed
-        chunks back to the system, where one array is one allocation; and copying W2b's
-        256 chunks (512 KiB) and compressing them with blosc-lz4, one thread, took 47.3 ms
-        of CPU into a window's rows against 40.5-41.6 ms into one reused chunk."""
+        into the chunk its thread keeps where a fast coder makes new bytes of them
+        (:func:`_scratch`), else into their rows. Measured: W3's rewrite (4 KiB zstd
+        chunks, tmpfs) 0.227-0.230 s against 0.265-0.272 s with a call of :meth:`one` a
+        chunk (medians of 12 alternating rewrites); W1's write (512 KiB) all in one loop
+        faulted 11,793 pages a write in the benchmark's child against 1 (0.187 against
+        0.173 s); a fresh array per chunk (W2n) faulted a page per 4 KiB, the allocator
+        handing a window's freed chunks back to the system, where one array is one
+        allocation."""
         return np.empty((count, *self.layout.pipeline.spec.shape), self.layout.dtype)
 
     def _whole(self, coords: Coords) -> bool:
@@ -289,6 +286,31 @@ class Merge:
         if flat.dtype.kind in "biuf" and flat.shape[1] and not np.isnan(fill):
             differs = (flat[:, 0] != fill).tolist()  # one comparison rejects most chunks
         return [d or not all_fill(c, fill) for d, c in zip(differs, chunks, strict=True)]
+
+
+#: Chunks of up to this many bytes that a thread copies into to encode stay with it from
+#: write to write (larger ones are allocated for each write, see :func:`_scratch`).
+KEPT_SCRATCH = 16 << 20
+
+_local = threading.local()
+
+
+def _scratch(spec: ChunkSpec) -> NDArray:
+    """A chunk of ``spec`` to copy a part of the source into and encode, which this thread
+    keeps for its next (where at most :data:`KEPT_SCRATCH` bytes): for fast coders (blosc's
+    lz4, ...), which take about as long as the copy, which then writes into memory in the
+    cache. Copying W2b's 256 chunks (512 KiB) and compressing them with blosc-lz4, one
+    thread, took 40.5-41.6 ms of CPU into one reused chunk against 47.3 ms into a window's
+    rows; whole writes 11-27% faster (fresh processes, 7-21 writes each). Not for entropy
+    coders: zstd and gzip take 20-30 times as long as the copy, and W1's zstd writes so
+    faulted 8,600-9,800 pages a write (12% slower): without a window's stack to free, the
+    allocator mapped each compressed chunk anew. Allocated for each window instead, W6's
+    gzip writes faulted 10,000-11,000 pages a write."""
+    held: NDArray | None = getattr(_local, "chunk", None)
+    if held is None or held.shape != spec.shape or held.dtype != spec.dtype:
+        held = np.empty(spec.shape, spec.dtype)
+        _local.chunk = held if held.nbytes <= KEPT_SCRATCH else None
+    return held
 
 
 def _aliases(blob: Blob, chunk: NDArray | None) -> bool:
