@@ -218,9 +218,9 @@ class Merge:
         return _in_order(self.reads[coords].chunk_sel, self.whole)
 
     def one(self, coords: Coords, old: Blob | None, slot: NDArray | None = None) -> Blob | None:
-        """Chunk ``coords`` with its part of the source written in (into ``slot``, memory
-        from :meth:`_stack`, when it is written whole), encoded (``None`` when it is
-        all fill value and empty chunks are not written)."""
+        """Chunk ``coords`` with its part of the source written in (into ``slot`` when it
+        is written whole: its row of a stack, or the chunk its thread keeps), encoded
+        (``None`` when it is all fill value and empty chunks are not written)."""
         layout, chunk_read = self.layout, self.reads[coords]
         pipeline = layout.pipeline_at(coords)
         part = self.source[chunk_read.out_sel]
@@ -289,7 +289,7 @@ class Merge:
 
 
 #: Chunks of up to this many bytes that a thread copies into to encode stay with it from
-#: write to write (larger ones are allocated for each write, see :func:`_scratch`).
+#: write to write (larger ones are allocated anew each time, see :func:`_scratch`).
 KEPT_SCRATCH = 16 << 20
 
 _local = threading.local()
@@ -301,9 +301,9 @@ def _scratch(spec: ChunkSpec) -> NDArray:
     lz4, ...), which take about as long as the copy, which then writes into memory in the
     cache. Copying W2b's 256 chunks (512 KiB) and compressing them with blosc-lz4, one
     thread, took 40.5-41.6 ms of CPU into one reused chunk against 47.3 ms into a window's
-    rows; whole writes 11-27% faster (fresh processes, 7-21 writes each). Not for entropy
+    rows; W2b's writes took 0.88-0.94x the time, alternating in one process. Not for entropy
     coders: zstd and gzip take 20-30 times as long as the copy, and W1's zstd writes so
-    faulted 8,600-9,800 pages a write (12% slower): without a window's stack to free, the
+    faulted 8,000-10,000 pages a write (5-12% slower): without a window's stack to free, the
     allocator mapped each compressed chunk anew. Allocated for each window instead, W6's
     gzip writes faulted 10,000-11,000 pages a write."""
     held: NDArray | None = getattr(_local, "chunk", None)
