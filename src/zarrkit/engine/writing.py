@@ -289,8 +289,9 @@ class Merge:
 
 
 #: Chunks of up to this many bytes that a thread copies into to encode stay with it from
-#: write to write (larger ones are allocated anew each time, see :func:`_scratch`).
-KEPT_SCRATCH = 16 << 20
+#: write to write (larger ones are allocated anew each time, see :func:`_scratch`): each
+#: pool thread keeps at most this much, as it keeps a buffer for reading files.
+KEPT_SCRATCH = 4 << 20
 
 _local = threading.local()
 
