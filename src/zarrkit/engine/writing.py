@@ -162,16 +162,16 @@ class Merge:
         merged: list[Blob | None] = [None] * len(items)
         whole = self._whole_rows(items)
         pipeline = self.layout.pipeline
-        large = pipeline.spec.nbytes >= LARGE_CHUNK
-        rows = [] if large else whole  # stacked and encoded in one loop
-        stack = self._stack(len(rows))
-        # large chunks are merged one by one: each into the chunk its thread keeps where a
-        # fast coder makes new bytes of it, else into its row (see _scratch)
-        fast = large and pipeline.bytes_bytes and not pipeline.entropy_coded
-        scratched = set(whole) if fast else set()
-        slots: dict[int, NDArray] = {}
-        if large and not scratched:
+        rows: list[int] = []  # stacked and encoded in one loop
+        scratched: set[int] = set()  # merged one by one in the chunk their thread keeps
+        slots: dict[int, NDArray] = {}  # merged one by one, each in its row
+        if pipeline.spec.nbytes < LARGE_CHUNK:
+            rows = whole
+        elif pipeline.bytes_bytes and not pipeline.entropy_coded:  # a fast coder: _scratch
+            scratched = set(whole)
+        else:
             slots = dict(zip(whole, self._stack(len(whole)), strict=True))
+        stack = self._stack(len(rows))
         stacked = set(rows)
         rest = [i for i in range(len(items)) if i not in stacked]
 
