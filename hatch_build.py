@@ -21,6 +21,7 @@ SOURCES = (
     Path("src/zarrkit/storage/readfiles.c"),
     Path("src/zarrkit/storage/writefiles.c"),
     Path("src/zarrkit/codecs/compression/decode_batch.c"),
+    Path("src/zarrkit/codecs/compression/encoders.c"),
 )
 
 

@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     # engine
     ("zarrkit.engine.batches", "zarrkit.engine.cache", "zarrkit.experimental"),
     ("zarrkit.engine.layout",),
-    ("zarrkit.engine.boxes", "zarrkit.engine.write_plan"),
+    ("zarrkit.engine.boxes", "zarrkit.engine.direct_writes", "zarrkit.engine.write_plan"),
     ("zarrkit.engine.reading", "zarrkit.engine.writing"),
     ("zarrkit.engine",),
     # creation/nodes/arrays/groups

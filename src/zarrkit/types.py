@@ -61,6 +61,34 @@ class Versioned:
     start: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ChunkMemory:
+    """Whole chunks where they lie in the memory of an array being written, for a store's
+    compiled loop to encode and write straight from there: the address of each one's first
+    element, and their shape and strides (in bytes, the same for each)."""
+
+    starts: Sequence[int]
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+    itemsize: int
+
+
+class Encoder(Protocol):
+    """A compiled encoder such a loop calls (``zarrkit/codecs/compression/encoders.c``)."""
+
+    #: The address of its function; 0: chunks are stored as they are.
+    @property
+    def function(self) -> int: ...
+
+    def context(self) -> object:
+        """Its settings for the calling thread (a ``ctypes`` structure), or None."""
+        ...
+
+    def capacity(self, nbytes: int) -> int:
+        """The room the encoding of ``nbytes`` bytes may need."""
+        ...
+
+
 #: Given the bytes of a first read and their offset in the value (``None``: unknown), the
 #: byte ranges to read next from the same version (see ``Store.get_then``).
 Then = Callable[[bytes, int | None], Sequence[ByteRequest]]
@@ -83,6 +111,13 @@ class ChunkStore(Lockable, Protocol):
     def get_ranges(self, key: str, ranges: Sequence[ByteRequest]) -> list[bytes] | None: ...
 
     def set_many(self, items: Sequence[tuple[str, Blob]]) -> None: ...
+
+    @property
+    def writes_encoded(self) -> bool: ...
+
+    def set_encoded(
+        self, keys: Sequence[str], memory: ChunkMemory, encoder: Encoder
+    ) -> list[int]: ...
 
     def delete_many(self, keys: Sequence[str]) -> None: ...
 

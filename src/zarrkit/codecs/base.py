@@ -23,6 +23,7 @@ from zarrkit.metadata.chunk_grid import DimGrid
 from zarrkit.types import Blob, ChunkAccess, ChunkStore, Coords
 
 if TYPE_CHECKING:
+    from zarrkit.codecs.compression.encoders import Encoder
     from zarrkit.codecs.pipeline import CodecPipeline
 
 JSON = Any
@@ -154,6 +155,11 @@ class ArrayBytesCodec(Codec):
         it stores chunks inside chunks (sharding), else None."""
         return None
 
+    def view_itemsize(self, spec: ChunkSpec) -> int:
+        """The element size of the view :meth:`encode` returns (blosc takes its
+        ``typesize`` from it where its settings name none): 1, bytes."""
+        return 1
+
 
 class BytesBytesCodec(Codec):
     """Transforms bytes into bytes (compressors, checksums)."""
@@ -168,6 +174,11 @@ class BytesBytesCodec(Codec):
         """Whether this codec's encoding entropy-codes (zstd, deflate ...), so costs far
         more CPU than storing its output: no for checksums and byte-level coders."""
         return False
+
+    def encoder(self, typesize: int) -> Encoder | None:
+        """This codec as an encoder of the compiled writing loop (for data of elements of
+        ``typesize`` bytes), or None where it has none."""
+        return None
 
     def decode_exact(self, blob: Blob, spec: ChunkSpec, nbytes: int) -> Blob:
         """:meth:`decode`, checked to give ``nbytes`` bytes (the result may be read-only);

@@ -10,6 +10,7 @@ import numcodecs
 
 from zarrkit.codecs.base import JSON, BytesBytesCodec, ChunkSpec
 from zarrkit.codecs.compression import Compression
+from zarrkit.codecs.compression.encoders import Encoder
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, UnknownCodecError
 from zarrkit.types import Blob
 
@@ -46,6 +47,9 @@ class NumcodecBytesBytes(BytesBytesCodec):
 
     def entropy_codes(self) -> bool:
         return self.compression.entropy_codes(self._codec())
+
+    def encoder(self, typesize: int) -> Encoder | None:
+        return self.compression.encoder(self._codec(), typesize)
 
     def encode_many(
         self, data: memoryview, spec: ChunkSpec, nbytes: int, keep: Sequence[bool]

@@ -5,6 +5,9 @@ both formats; v2 filters and compressor are mapped onto it by :mod:`zarrkit.code
 When the codecs before the serializer are only transposes, the serializer is a plain memory
 copy and the output is contiguous in stored order, the innermost compressor decodes
 straight into the output array's memory.
+
+Over 400 lines: encoding and decoding, one chunk or a batch, whole or its leading rows, into
+new memory or the output's, are one class's, each checking what the others assume.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from zarrkit.codecs.base import (
 )
 from zarrkit.codecs.buffers import blob_size, byte_view, copy_exact, copy_rows
 from zarrkit.codecs.bytes import BytesCodec
+from zarrkit.codecs.compression import encoders
+from zarrkit.codecs.compression.encoders import Encoder
 from zarrkit.codecs.registry import classify_codecs, get_codec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
@@ -140,6 +145,18 @@ class CodecPipeline:
     def entropy_coded(self) -> bool:
         """Whether a bytes->bytes codec entropy-codes (its encoding is CPU-bound)."""
         return any(codec.entropy_codes() for codec in self.bytes_bytes)
+
+    @cached_property
+    def encoder(self) -> Encoder | None:
+        """The compiled encoder that makes a chunk's stored bytes from its C-order memory
+        (:data:`~zarrkit.codecs.compression.encoders.STORED` where no codec changes them),
+        or None where there is none (filters, transposes, a byte order to swap, checksums
+        ..., or the compiled encoders were not built): then chunks encode in Python."""
+        if self._plain is None or self.array_array or len(self.bytes_bytes) > 1:
+            return None
+        if not self.bytes_bytes:
+            return encoders.STORED
+        return self.bytes_bytes[0].encoder(self.array_bytes.view_itemsize(self._inner))
 
     def with_shape(self, shape: tuple[int, ...]) -> CodecPipeline:
         """This pipeline for chunks of another shape (grids whose chunks differ in size)."""

@@ -42,6 +42,9 @@ class V2Filters(ArrayBytesCodec):
     def plain_dtype(self, spec: ChunkSpec) -> np.dtype[Any] | None:
         return None if self.filters else spec.dtype
 
+    def view_itemsize(self, spec: ChunkSpec) -> int:
+        return spec.dtype.itemsize  # typed_view's (datetimes as int64: the same size)
+
     def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> Blob:
         data: Any = np.ascontiguousarray(chunk, dtype=spec.dtype)
         for f in self.filters:

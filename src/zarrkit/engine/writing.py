@@ -15,7 +15,7 @@ import numpy as np
 from zarrkit import config, locking
 from zarrkit import read_modify_write as rmw
 from zarrkit.codecs.base import ChunkSpec, all_fill
-from zarrkit.engine import write_plan
+from zarrkit.engine import direct_writes, write_plan
 from zarrkit.engine.batches import run_batched
 from zarrkit.engine.layout import Layout, NDArray
 from zarrkit.engine.write_plan import Unit
@@ -132,7 +132,9 @@ def _update(
 ) -> None:
     """Write ``units``' chunks, merged (on ``workers`` threads of the shared pool; 1: in
     this one)."""
-    reads = [r for _, chunks in units for r in chunks.reads()]
+    reads = direct_writes.write(layout, [r for _, chunks in units for r in chunks.reads()], source)
+    if not reads:
+        return
     merge = Merge(layout, reads, source, workers=workers, selection_sliced=sliced)
     layout.chunks.update_chunks([r.coords for r in reads], [r.complete for r in reads], merge)
 

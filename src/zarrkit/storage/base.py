@@ -34,6 +34,8 @@ from zarrkit.telemetry import ConflictEvent, active, emit, observe_listing, obse
 from zarrkit.types import (
     Blob,
     ByteRequest,
+    ChunkMemory,
+    Encoder,
     OffsetRequest,
     RangeRequest,
     SuffixRequest,
@@ -553,6 +555,18 @@ class Store(ABC):
         ]
         validate_keys([key for key, _ in pairs])
         self._set_many(pairs)
+
+    @property
+    def writes_encoded(self) -> bool:
+        """Whether :meth:`set_encoded` stores chunks here (a compiled loop does)."""
+        return False
+
+    def set_encoded(self, keys: Sequence[str], memory: ChunkMemory, encoder: Encoder) -> list[int]:
+        """Encode whole chunks with ``encoder`` straight from the memory of the array being
+        written, and store them under ``keys`` (distinct), where :attr:`writes_encoded`;
+        the indices of those it did not store, which the caller encodes and stores with
+        :meth:`set_many` (here, all)."""
+        return list(range(len(keys)))
 
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""

@@ -25,6 +25,7 @@ the key-to-file mapping and the store's own file names.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import itertools
 import os
@@ -39,7 +40,16 @@ from zarrkit.locking import FILE_LOCKS, LockTarget, file_target, key_lock
 from zarrkit.retry import partial_write
 from zarrkit.storage import native
 from zarrkit.storage.base import Store, check_version, slice_for
-from zarrkit.types import Blob, ByteRequest, OffsetRequest, Then, Version, Versioned
+from zarrkit.types import (
+    Blob,
+    ByteRequest,
+    ChunkMemory,
+    Encoder,
+    OffsetRequest,
+    Then,
+    Version,
+    Versioned,
+)
 
 T = TypeVar("T")
 _INTERNAL = ".zarrkit-"
@@ -328,6 +338,38 @@ class LocalStore(Store):
                 if n == 0 and len(failed) == len(items):
                     raise  # nothing was written
                 raise partial_write(e, [items[j][0] for j in failed[n:]]) from e
+
+    @property
+    def writes_encoded(self) -> bool:
+        return native.WRITER is not None and not self.durable
+
+    def set_encoded(self, keys: Sequence[str], memory: ChunkMemory, encoder: Encoder) -> list[int]:
+        """Each chunk copied out, encoded and written to a new file renamed over its key's
+        file in one compiled loop (:func:`~zarrkit.storage.native.encode_files`), where it
+        was built and writes need no ``fsync``. Directories missing are made, and their
+        chunks written again; the indices of those not written (an encoder's failure,
+        another error) are returned, for the caller's checked path to write or report."""
+        if not self.writes_encoded:
+            return list(range(len(keys)))
+        self._check_writable()
+        validate_keys(keys)
+        paths = [self._file(key) for key in keys]
+        temps = [_temp_name(os.path.dirname(path)) for path in paths]
+        failed = native.encode_files(temps, paths, memory, encoder)
+        missing = [i for i, error in failed if error == errno.ENOENT]
+        if missing:
+            for directory in dict.fromkeys(os.path.dirname(paths[i]) for i in missing):
+                self._make_dirs(directory)
+            starts = [memory.starts[i] for i in missing]
+            again = native.encode_files(
+                [temps[i] for i in missing],
+                [paths[i] for i in missing],
+                dataclasses.replace(memory, starts=starts),
+                encoder,
+            )
+            failed = [f for f in failed if f[1] != errno.ENOENT]
+            failed += [(missing[j], error) for j, error in again]
+        return sorted(i for i, _ in failed)
 
     def _write_atomic(self, path: str, value: Blob, version_of: Callable[[int], T]) -> T:
         """Write ``value`` to a new file renamed over ``path``; returns ``version_of`` its

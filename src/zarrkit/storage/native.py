@@ -25,6 +25,7 @@ with the same results.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -32,15 +33,23 @@ from collections.abc import Sequence
 import numpy as np
 
 from zarrkit.compiled import blob_pointers, load
-from zarrkit.types import Blob
+from zarrkit.types import Blob, ChunkMemory, Encoder
 
 #: The compiled reading loop, or None where it was not built.
 LIB = load(__file__, "_readfiles.so", "zarrkit_read_files")
-#: The compiled writing loop, or None where it was not built.
-WRITER = load(__file__, "_writefiles.so", "zarrkit_write_files")
+#: The compiled writing loops (``zarrkit_write_files``, ``zarrkit_encode_files``), or None
+#: where they were not built.
+WRITER = load(__file__, "_writefiles.so", "zarrkit_encode_files")
 
 #: Bytes a thread reads into at a time (its buffer, kept for its next call).
 BUFFER = 4 << 20
+
+#: The most axes :func:`encode_files` takes (after merging those that lie in one run).
+MOST_AXES = 32
+
+#: Chunks up to this many bytes, and their encodings, are copied into memory each thread
+#: keeps for its next (larger ones into memory allocated for the call).
+KEPT = 4 << 20
 
 _local = threading.local()
 
@@ -96,3 +105,95 @@ def write_files(temps: Sequence[str], paths: Sequence[str], values: Sequence[Blo
     if WRITER.zarrkit_write_files(count, *names, data, sizes, errors):
         return [i for i, error in enumerate(errors) if error]
     return []
+
+
+class _Layout(ctypes.Structure):
+    """``struct layout`` of ``writefiles.c``."""
+
+    _fields_ = [
+        ("ndim", ctypes.c_int),
+        ("shape", ctypes.POINTER(ctypes.c_long)),
+        ("strides", ctypes.POINTER(ctypes.c_long)),
+        ("itemsize", ctypes.c_long),
+    ]
+
+
+def encode_files(
+    temps: Sequence[str], paths: Sequence[str], memory: ChunkMemory, encoder: Encoder
+) -> list[tuple[int, int]]:
+    """Copy each chunk of ``memory`` out of it (unless it lies there in C order), encode it
+    with ``encoder``, and write it to the new file of ``temps`` (none may exist) renamed over
+    the file of ``paths``; the ``(index, error)`` of those that failed: an errno, or -1
+    where the encoder failed or the chunks have over :data:`MOST_AXES` axes not in one run
+    (their temporary files removed, their paths untouched). Needs :data:`WRITER`."""
+    assert WRITER is not None
+    count = len(paths)
+    shape, strides = _runs(memory.shape, memory.strides, memory.itemsize)
+    if len(shape) > MOST_AXES:
+        return [(i, -1) for i in range(count)]
+    ndim, nbytes = len(shape), math.prod(shape) * memory.itemsize
+    layout = _Layout(
+        ndim, (ctypes.c_long * ndim)(*shape), (ctypes.c_long * ndim)(*strides), memory.itemsize
+    )
+    in_order = strides == _c_strides(shape, memory.itemsize)
+    scratch = None if in_order else _kept("scratch", nbytes)
+    capacity = encoder.capacity(nbytes)
+    dest = _kept("dest", capacity) if capacity else None
+    context = encoder.context()
+    errors = (ctypes.c_int * count)()
+    names = [(ctypes.c_char_p * count)(*map(os.fsencode, p)) for p in (temps, paths)]
+    failed = WRITER.zarrkit_encode_files(
+        count,
+        (ctypes.c_void_p * count)(*memory.starts),
+        ctypes.byref(layout),
+        ctypes.c_long(nbytes),
+        _address(scratch),
+        ctypes.c_void_p(encoder.function or None),
+        None if context is None else ctypes.byref(context),  # type: ignore[arg-type]
+        _address(dest),
+        ctypes.c_long(capacity),
+        *names,
+        errors,
+    )
+    return [(i, error) for i, error in enumerate(errors) if error] if failed else []
+
+
+def _runs(
+    shape: Sequence[int], strides: Sequence[int], itemsize: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``shape`` and ``strides`` (bytes) with the axes of one element dropped and each axis
+    merged into the next where their elements lie in one run, so the loop copies longer rows
+    (a chunk of whole rows of a C-ordered array becomes one run)."""
+    axes = [(n, s) for n, s in zip(shape, strides, strict=True) if n != 1] or [(1, itemsize)]
+    merged = [axes[-1]]
+    for n, s in reversed(axes[:-1]):
+        inner_n, inner_s = merged[-1]
+        if s == inner_n * inner_s:
+            merged[-1] = (n * inner_n, inner_s)
+        else:
+            merged.append((n, s))
+    merged.reverse()
+    return tuple(n for n, _ in merged), tuple(s for _, s in merged)
+
+
+def _c_strides(shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
+    strides, step = [], itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
+
+
+def _kept(name: str, nbytes: int) -> np.ndarray:
+    """``nbytes`` of memory for this thread: kept for its next call up to :data:`KEPT` bytes
+    (and a compression bound's margin)."""
+    buffer: np.ndarray | None = getattr(_local, name, None)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = np.empty(nbytes, np.uint8)
+        if nbytes <= KEPT + (KEPT >> 6):
+            setattr(_local, name, buffer)
+    return buffer
+
+
+def _address(buffer: np.ndarray | None) -> ctypes.c_void_p:
+    return ctypes.c_void_p(None if buffer is None else buffer.ctypes.data)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from zarrkit import config
 from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
+from zarrkit.codecs.compression.encoders import Encoder
 from zarrkit.errors import CodecError, ResourceLimitError
 from zarrkit.types import Blob
 
@@ -41,6 +42,11 @@ class Compression:
     ) -> list[Blob | None] | None:
         """Each ``nbytes`` of ``data`` whose ``keep`` is true encoded (the others None) in
         one loop, or None when this format has no such loop."""
+        return None
+
+    def encoder(self, codec: Any, typesize: int) -> Encoder | None:
+        """The compiled encoder of the numcodecs ``codec`` for data of elements of
+        ``typesize`` bytes (:mod:`~zarrkit.codecs.compression.encoders`), or None."""
         return None
 
     def decode(self, codec: Any, data: Blob) -> Blob:

@@ -19,8 +19,9 @@ from typing import Any
 import numcodecs.blosc
 
 from zarrkit.codecs.buffers import blob_size
-from zarrkit.codecs.compression import blosc_batch
+from zarrkit.codecs.compression import blosc_batch, encoders
 from zarrkit.codecs.compression.base import SizeHeader
+from zarrkit.codecs.compression.encoders import Encoder
 from zarrkit.errors import CodecError
 from zarrkit.types import Blob
 
@@ -32,6 +33,9 @@ class Blosc(SizeHeader):
 
     def entropy_codes(self, codec: Any) -> bool:
         return codec.cname in ("zstd", "zlib")
+
+    def encoder(self, codec: Any, typesize: int) -> Encoder | None:
+        return encoders.blosc(codec, typesize)
 
     def decoded_size(self, data: Blob) -> int:
         size = blob_size(data)

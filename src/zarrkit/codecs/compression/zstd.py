@@ -49,8 +49,9 @@ import numpy as np
 
 from zarrkit import config
 from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
-from zarrkit.codecs.compression import zstd_batch
+from zarrkit.codecs.compression import encoders, zstd_batch
 from zarrkit.codecs.compression.base import Compression, check_header, too_much
+from zarrkit.codecs.compression.encoders import Encoder
 from zarrkit.errors import CodecError
 from zarrkit.types import Blob
 
@@ -111,6 +112,9 @@ class Zstd(Compression):
             for i, part in zip(kept, parts, strict=True):
                 out[i] = compressor.compress(part)
         return out
+
+    def encoder(self, codec: Any, typesize: int) -> Encoder | None:
+        return encoders.zstd(codec)
 
     def decode(self, codec: Any, data: Blob) -> Blob:
         source = _byte_view(data)
