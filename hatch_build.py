@@ -1,8 +1,9 @@
 """The package's build hook: compiles zarrkit's C loops, each into a library beside its
 source, with the machine's C compiler (``$CC``, else ``cc``), for wheels and editable
 installs alike: ``src/zarrkit/storage/readfiles.c`` and ``writefiles.c``
-(:mod:`zarrkit.storage.native`), and ``src/zarrkit/codecs/compression/decode_batch.c``
-(:mod:`zarrkit.codecs.compression.zstd_batch` and ``blosc_batch``).
+(:mod:`zarrkit.storage.native`), ``src/zarrkit/codecs/compression/decode_batch.c``
+(:mod:`zarrkit.codecs.compression.zstd_batch` and ``blosc_batch``) and ``encoders.c``
+beside it (:mod:`zarrkit.codecs.compression.encoders`).
 Where one does not compile (no compiler, not POSIX) the build goes on without it and
 zarrkit runs that loop in Python."""
 

@@ -14,6 +14,12 @@ KiB) 0.433 against 0.481 s with 0.563 against 0.629 s of CPU (a prototype), then
 against 1.058 s and 1.196 against 1.248 s (as built, the machine slower by then); W2b's
 fresh writes (256 chunks of 512 KiB, batches of 8) within 5% either way.
 
+Whole chunks of an array being written go further (:func:`encode_files`, called by
+:meth:`~zarrkit.storage.LocalStore.set_encoded`): the loop copies each chunk out of the
+array, encodes it with numcodecs' library (through an encoder of
+``zarrkit/codecs/compression/encoders.c``) and writes its file, so a chunk costs no Python
+work, no new bytes and no hand-off of the GIL (see :mod:`zarrkit.engine.direct_writes`).
+
 ``readfiles.c`` and ``writefiles.c`` are compiled into ``_readfiles.so`` and
 ``_writefiles.so`` by the package's build (``hatch_build.py``, with the machine's C
 compiler) and loaded with :mod:`ctypes`, which releases the GIL for the call. Where one was
