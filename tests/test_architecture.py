@@ -37,7 +37,12 @@ LAYERS: list[tuple[str, ...]] = [
     # indexing, codecs, storage (and the data type objects, a view of metadata's)
     ("zarrkit.indexing", "zarrkit.codecs", "zarrkit.storage", "zarrkit.dtype"),
     # engine
-    ("zarrkit.engine.batches", "zarrkit.engine.cache", "zarrkit.experimental"),
+    (
+        "zarrkit.engine.allocator",
+        "zarrkit.engine.batches",
+        "zarrkit.engine.cache",
+        "zarrkit.experimental",
+    ),
     ("zarrkit.engine.layout",),
     ("zarrkit.engine.boxes", "zarrkit.engine.direct_writes", "zarrkit.engine.write_plan"),
     ("zarrkit.engine.reading", "zarrkit.engine.writing"),

@@ -6,8 +6,11 @@ chunks are fetched in batches and decoded on the shared pool (:mod:`~zarrkit.eng
 or merged, encoded and stored under their locks (:mod:`~zarrkit.engine.writing`).
 """
 
+from zarrkit.engine import allocator
 from zarrkit.engine.layout import Layout, layout_for
 from zarrkit.engine.reading import iter_chunks, read
 from zarrkit.engine.writing import remove, write
+
+allocator.settle()
 
 __all__ = ["Layout", "iter_chunks", "layout_for", "read", "remove", "write"]
