@@ -126,9 +126,9 @@ _ZSTD = None if _LIB is None else _zstd_library()
 def blosc(codec: Any, typesize: int) -> Encoder | None:
     """The encoder of numcodecs' ``Blosc`` ``codec`` for data whose element size is
     ``typesize`` (where the codec sets none), or None."""
-    if _LIB is None or _BLOSC is None:
-        return None
-    typesize = getattr(codec, "_typesize", None) or typesize
+    if _LIB is None or _BLOSC is None or not hasattr(codec, "_typesize"):
+        return None  # (numcodecs 0.16 keeps the typesize it was given there, or None)
+    typesize = codec._typesize or typesize
     shuffle = codec.shuffle
     if shuffle == _AUTOSHUFFLE:
         shuffle = _BITSHUFFLE if typesize == 1 else _SHUFFLE
