@@ -71,7 +71,7 @@ def _picked(
     whole = tuple(slice(0, n, 1) for n in shape)
     picked, corners = [], []
     for i, read in enumerate(reads):
-        if not read.complete or not _is_whole(read.chunk_sel, whole):
+        if not read.complete or not in_order(read.chunk_sel, whole):
             continue
         corner = _corner(read.out_sel, shape)
         if corner is not None:
@@ -80,7 +80,9 @@ def _picked(
     return picked, corners
 
 
-def _is_whole(chunk_sel: tuple[Any, ...], whole: tuple[slice, ...]) -> bool:
+def in_order(chunk_sel: tuple[Any, ...], whole: tuple[slice, ...]) -> bool:
+    """Whether ``chunk_sel`` is ``whole``: every element of the chunk, in order (index
+    arrays may cover a chunk in another order)."""
     return all(type(s) is slice for s in chunk_sel) and chunk_sel == whole
 
 

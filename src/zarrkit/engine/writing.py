@@ -217,7 +217,7 @@ class Merge:
 
     def _whole(self, coords: Coords) -> bool:
         """Whether chunk ``coords`` is written whole: every element, in order."""
-        return _in_order(self.reads[coords].chunk_sel, self.whole)
+        return direct_writes.in_order(self.reads[coords].chunk_sel, self.whole)
 
     def one(self, coords: Coords, old: Blob | None, slot: NDArray | None = None) -> Blob | None:
         """Chunk ``coords`` with its part of the source written in (into ``slot`` when it
@@ -319,12 +319,6 @@ def _scratch(spec: ChunkSpec) -> NDArray:
 def _aliases(blob: Blob, chunk: NDArray | None) -> bool:
     """Whether ``blob`` may be (a view of) ``chunk``'s memory."""
     return bool(np.may_share_memory(np.frombuffer(blob, np.uint8), chunk))
-
-
-def _in_order(chunk_sel: tuple[Any, ...], whole: tuple[slice, ...]) -> bool:
-    """Whether ``chunk_sel`` is ``whole``: every element of the chunk, in order (index
-    arrays may cover a chunk in another order)."""
-    return all(type(s) is slice for s in chunk_sel) and chunk_sel == whole
 
 
 def remove(layout: Layout, coords: Sequence[Coords]) -> None:

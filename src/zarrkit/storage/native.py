@@ -53,8 +53,8 @@ BUFFER = 4 << 20
 #: The most axes :func:`encode_files` takes (after merging those that lie in one run).
 MOST_AXES = 32
 
-#: Chunks up to this many bytes, and their encodings, are copied into memory each thread
-#: keeps for its next (larger ones into memory allocated for the call).
+#: The most memory a thread keeps for its next call, each of: its reading buffer, the chunk
+#: copied out for encoding and the encoding (larger ones are allocated for the call).
 KEPT = 4 << 20
 
 _local = threading.local()
@@ -66,7 +66,7 @@ def read_files(paths: Sequence[str], each: int) -> list[bytes | int]:
     that fills ``each`` (it may hold more), so the caller reads that one and the rest by
     their size instead. Needs :data:`LIB`."""
     assert LIB is not None
-    buffer = _buffer(each)
+    buffer = _kept("buffer", max(BUFFER, each))  # room for at least one file of ``each``
     found: list[bytes | int] = []
     view = buffer.data
     address = ctypes.c_void_p(buffer.ctypes.data)
@@ -88,14 +88,6 @@ def read_files(paths: Sequence[str], each: int) -> list[bytes | int]:
         if sizes[done - 1] == each:  # a large file: the caller goes on by size
             break
     return found
-
-
-def _buffer(each: int) -> np.ndarray:
-    """This thread's buffer, large enough for at least one file of ``each`` bytes."""
-    buffer: np.ndarray | None = getattr(_local, "buffer", None)
-    if buffer is None or buffer.nbytes < each:
-        buffer = _local.buffer = np.empty(max(BUFFER, each), np.uint8)
-    return buffer
 
 
 def write_files(temps: Sequence[str], paths: Sequence[str], values: Sequence[Blob]) -> list[int]:
