@@ -28,15 +28,24 @@ CODECS: dict[str, Any] = {
 
 @pytest.fixture
 def boxed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """What each call of ``place_box`` returned (True: placed as a box)."""
+    """For each batch of whole chunks, whether it was placed as a box: True for each box
+    the store's loop read (``read_box``), and what each call of ``place_box`` returned
+    (batches ``read_box`` did not place: fetched, then decoded)."""
     calls: list[bool] = []
-    place_box = reading.place_box
+    read_box, place_box = reading.read_box, reading.place_box
 
-    def spy(*args: Any) -> bool:
+    def read_spy(*args: Any) -> bool:
+        placed = read_box(*args)
+        if placed:
+            calls.append(True)
+        return placed
+
+    def place_spy(*args: Any) -> bool:
         calls.append(place_box(*args))
         return calls[-1]
 
-    monkeypatch.setattr(reading, "place_box", spy)
+    monkeypatch.setattr(reading, "read_box", read_spy)
+    monkeypatch.setattr(reading, "place_box", place_spy)
     yield calls
 
 

@@ -1,12 +1,14 @@
 """What zarrkit's compiled loops share: loading one (built beside its module by
-``hatch_build.py``, loaded with :mod:`ctypes`), blobs as the arrays of addresses and sizes
-the loops read them by, and the call of a batch decoding loop."""
+``hatch_build.py``, loaded with :mod:`ctypes`), the address of a function, blobs as the
+arrays of addresses and sizes the loops read them by, the call of a batch decoding loop,
+and the decoders of one chunk that a store's reading loop calls."""
 
 from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,33 @@ def load(beside: str, name: str, function: str) -> ctypes.CDLL | None:
     except (OSError, AttributeError):
         return None
     return library
+
+
+def address(function: Any) -> int:
+    """The address of a function of a loaded library."""
+    return int(ctypes.cast(function, ctypes.c_void_p).value or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoder:
+    """A decoder of one chunk of ``decode_batch.c`` (``zarrkit_zstd_decode_one``, ...), as
+    a store's loop that decodes files as it reads them calls it (a
+    :class:`zarrkit.types.Decoder`); :data:`STORED` decodes nothing."""
+
+    #: The address of the function; 0: chunks are stored as they lie in memory.
+    function: int = 0
+    #: The library functions it calls (a ``ctypes`` structure), or None.
+    api: ctypes.Structure | None = None
+    #: Gives the calling thread's context for it (libzstd's), or None: it needs none.
+    contexts: Callable[[], ctypes.c_void_p] | None = None
+
+    def context(self) -> ctypes.c_void_p | None:
+        """The context for the calling thread, or None."""
+        return None if self.contexts is None else self.contexts()
+
+
+#: Chunks stored as they lie in memory (no bytes-to-bytes codec): read straight into place.
+STORED = Decoder()
 
 
 #: A C array of addresses: ``char *`` (bytes) or ``void *`` (views) a blob.

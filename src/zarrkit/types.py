@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from zarrkit.locking import Lockable
 
@@ -89,6 +89,23 @@ class Encoder(Protocol):
         ...
 
 
+class Decoder(Protocol):
+    """A compiled decoder of one chunk that a store's reading loop calls on each file
+    (``zarrkit/codecs/compression/decode_batch.c``)."""
+
+    #: The address of its function; 0: chunks are stored as they lie in memory.
+    @property
+    def function(self) -> int: ...
+
+    #: The library functions it calls (a ``ctypes`` structure), or None.
+    @property
+    def api(self) -> object: ...
+
+    def context(self) -> object:
+        """Its context for the calling thread (a ``ctypes`` pointer), or None."""
+        ...
+
+
 #: Given the bytes of a first read and their offset in the value (``None``: unknown), the
 #: byte ranges to read next from the same version (see ``Store.get_then``).
 Then = Callable[[bytes, int | None], Sequence[ByteRequest]]
@@ -118,6 +135,13 @@ class ChunkStore(Lockable, Protocol):
     def set_encoded(
         self, keys: Sequence[str], memory: ChunkMemory, encoder: Encoder
     ) -> list[int]: ...
+
+    @property
+    def reads_decoded(self) -> bool: ...
+
+    def get_decoded(
+        self, keys: Sequence[str], decoder: Decoder, out: Any, nbytes: int
+    ) -> tuple[list[int], list[int]]: ...
 
     def delete_many(self, keys: Sequence[str]) -> None: ...
 

@@ -25,6 +25,7 @@ from zarrkit.types import Blob, ChunkAccess, ChunkStore, Coords
 if TYPE_CHECKING:
     from zarrkit.codecs.compression.encoders import Encoder
     from zarrkit.codecs.pipeline import CodecPipeline
+    from zarrkit.compiled import Decoder
 
 JSON = Any
 
@@ -178,6 +179,11 @@ class BytesBytesCodec(Codec):
     def encoder(self, typesize: int) -> Encoder | None:
         """This codec as an encoder of the compiled writing loop (for data of elements of
         ``typesize`` bytes), or None where it has none."""
+        return None
+
+    def decoder(self) -> Decoder | None:
+        """The compiled decoder of one chunk of this codec, for a store's reading loop, or
+        None where it has none."""
         return None
 
     def decode_exact(self, blob: Blob, spec: ChunkSpec, nbytes: int) -> Blob:

@@ -11,6 +11,7 @@ import numcodecs
 from zarrkit.codecs.base import JSON, BytesBytesCodec, ChunkSpec
 from zarrkit.codecs.compression import Compression
 from zarrkit.codecs.compression.encoders import Encoder
+from zarrkit.compiled import Decoder
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, UnknownCodecError
 from zarrkit.types import Blob
 
@@ -50,6 +51,9 @@ class NumcodecBytesBytes(BytesBytesCodec):
 
     def encoder(self, typesize: int) -> Encoder | None:
         return self.compression.encoder(self._codec(), typesize)
+
+    def decoder(self) -> Decoder | None:
+        return self.compression.decoder()
 
     def encode_many(
         self, data: memoryview, spec: ChunkSpec, nbytes: int, keep: Sequence[bool]

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import numcodecs
 import numpy as np
 
-from zarrkit import config
+from zarrkit import compiled, config
 from zarrkit.codecs.base import (
     JSON,
     ArrayArrayCodec,
@@ -38,6 +38,7 @@ from zarrkit.codecs.compression.encoders import Encoder
 from zarrkit.codecs.registry import classify_codecs, get_codec
 from zarrkit.codecs.transpose import TransposeCodec
 from zarrkit.codecs.v2 import V2Filters, codec_from_v2, codec_to_v2, v2_compressor, v2_config
+from zarrkit.compiled import Decoder
 from zarrkit.errors import CodecError, MetadataError, ResourceLimitError, ZarrkitError
 from zarrkit.telemetry import active, observe_codec, within
 from zarrkit.types import Blob
@@ -157,6 +158,16 @@ class CodecPipeline:
         if not self.bytes_bytes:
             return encoders.STORED
         return self.bytes_bytes[0].encoder(self.array_bytes.view_itemsize(self._inner))
+
+    @cached_property
+    def decoder(self) -> Decoder | None:
+        """The compiled decoder of one chunk that gives its C-order memory from its stored
+        bytes (:data:`~zarrkit.compiled.STORED` where no codec changes them), or None where
+        there is none (what :attr:`encoder` has none for, or the decoding loops were not
+        built): then chunks decode in Python."""
+        if self._plain is None or self._transpose is not None or len(self.bytes_bytes) > 1:
+            return None
+        return self.bytes_bytes[0].decoder() if self.bytes_bytes else compiled.STORED
 
     def with_shape(self, shape: tuple[int, ...]) -> CodecPipeline:
         """This pipeline for chunks of another shape (grids whose chunks differ in size)."""

@@ -22,7 +22,7 @@ import numpy as np
 from zarrkit import config
 from zarrkit.codecs.pipeline import raise_keyed
 from zarrkit.engine.batches import run_batched
-from zarrkit.engine.boxes import place_box
+from zarrkit.engine.boxes import place_box, read_box
 from zarrkit.engine.layout import Layout, NDArray
 from zarrkit.errors import ChunkNotFoundError, ShapeMismatchError, ZarrkitError
 from zarrkit.indexing import (
@@ -101,7 +101,11 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
         for start in range(lo * row, hi * row, window):
             stop = min(start + window, hi * row)
             coords = plan.coords(start, stop)
-            place(start, stop, fetch(layout, coords), coords)
+            if not (whole and all(whole[start:stop]) and _read_box(start, stop, coords)):
+                place(start, stop, fetch(layout, coords), coords)
+
+    def _read_box(start: int, stop: int, coords: list[Coords]) -> bool:
+        return read_box(layout, buffer, coords, next(plan.parts(start, stop))[1])
 
     # a window a range: the ranges the workers take last are short, so they end together
     run_batched(rows, count // row, config.get("read_threads"), most=window // row)

@@ -24,7 +24,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar, Self, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Self, overload
 
 from zarrkit.errors import ConflictError, ReadOnlyError, StoreError
 from zarrkit.keys import validate_key, validate_keys, validate_prefix
@@ -35,6 +35,7 @@ from zarrkit.types import (
     Blob,
     ByteRequest,
     ChunkMemory,
+    Decoder,
     Encoder,
     OffsetRequest,
     RangeRequest,
@@ -43,6 +44,9 @@ from zarrkit.types import (
     Version,
     Versioned,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Reads of a value that keeps changing between its first read and the next, in
 #: :meth:`Store.get_then`, before giving up.
@@ -567,6 +571,20 @@ class Store(ABC):
         the indices of those it did not store, which the caller encodes and stores with
         :meth:`set_many` (here, all)."""
         return list(range(len(keys)))
+
+    @property
+    def reads_decoded(self) -> bool:
+        """Whether :meth:`get_decoded` reads chunks here (a compiled loop does)."""
+        return False
+
+    def get_decoded(
+        self, keys: Sequence[str], decoder: Decoder, out: np.ndarray, nbytes: int
+    ) -> tuple[list[int], list[int]]:
+        """Read the chunks of ``keys`` and decode each with ``decoder`` straight into its
+        ``nbytes`` of ``out`` (C-contiguous), where :attr:`reads_decoded`; the indices of
+        those not stored, and of those it did not decode, which the caller reads with
+        :meth:`get_many` and decodes (here, all)."""
+        return [], list(range(len(keys)))
 
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""

@@ -32,7 +32,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from zarrkit.errors import ConflictError, InvalidKeyError, StoreError
 from zarrkit.keys import validate_keys
@@ -44,12 +44,16 @@ from zarrkit.types import (
     Blob,
     ByteRequest,
     ChunkMemory,
+    Decoder,
     Encoder,
     OffsetRequest,
     Then,
     Version,
     Versioned,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 T = TypeVar("T")
 _INTERNAL = ".zarrkit-"
@@ -217,6 +221,26 @@ class LocalStore(Store):
             else:
                 found.append(data if len(data) < _FIRST_READ else self._get(key, None))
         return found
+
+    @property
+    def reads_decoded(self) -> bool:
+        return native.LIB is not None and os.sep == "/"
+
+    def get_decoded(
+        self, keys: Sequence[str], decoder: Decoder, out: np.ndarray, nbytes: int
+    ) -> tuple[list[int], list[int]]:
+        """Each chunk read and decoded straight into its place in one compiled loop
+        (:func:`~zarrkit.storage.native.read_decoded`), where it was built; those whose
+        files are missing, and those it did not decode (larger than its buffer, not what
+        the decoder takes, an error), which the caller reads and decodes, or reports."""
+        validate_keys(keys)
+        if not self.reads_decoded or _INTERNAL in "/".join(keys):
+            return [], list(range(len(keys)))
+        absent: list[int] = []
+        left: list[int] = []
+        for i, status in native.read_decoded(self._root_str, keys, decoder, out, nbytes):
+            (absent if -status in _ABSENT else left).append(i)
+        return absent, left
 
     def _getsize(self, key: str) -> int | None:
         try:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from zarrkit import config
 from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
 from zarrkit.codecs.compression.encoders import Encoder
+from zarrkit.compiled import Decoder
 from zarrkit.errors import CodecError, ResourceLimitError
 from zarrkit.types import Blob
 
@@ -47,6 +48,11 @@ class Compression:
     def encoder(self, codec: Any, typesize: int) -> Encoder | None:
         """The compiled encoder of the numcodecs ``codec`` for data of elements of
         ``typesize`` bytes (:mod:`~zarrkit.codecs.compression.encoders`), or None."""
+        return None
+
+    def decoder(self) -> Decoder | None:
+        """The compiled decoder of one chunk of this format (a store's reading loop calls
+        it on each file it reads), or None."""
         return None
 
     def decode(self, codec: Any, data: Blob) -> Blob:

@@ -22,6 +22,7 @@ from zarrkit.codecs.buffers import blob_size
 from zarrkit.codecs.compression import blosc_batch, encoders
 from zarrkit.codecs.compression.base import SizeHeader
 from zarrkit.codecs.compression.encoders import Encoder
+from zarrkit.compiled import Decoder
 from zarrkit.errors import CodecError
 from zarrkit.types import Blob
 
@@ -36,6 +37,9 @@ class Blosc(SizeHeader):
 
     def encoder(self, codec: Any, typesize: int) -> Encoder | None:
         return encoders.blosc(codec, typesize)
+
+    def decoder(self) -> Decoder | None:
+        return None if blosc_batch.LIB is None else blosc_batch.DECODER
 
     def decoded_size(self, data: Blob) -> int:
         size = blob_size(data)

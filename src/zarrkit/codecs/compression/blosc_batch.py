@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numcodecs.blosc
 
-from zarrkit.compiled import decode_batch, load
+from zarrkit.compiled import Decoder, address, decode_batch, load
 from zarrkit.types import Blob
 
 
@@ -62,3 +62,10 @@ def decode_many(blobs: Sequence[Blob | None], out: memoryview, nbytes: int) -> l
     assert _LOADED is not None
     loop, api = _LOADED
     return decode_batch(loop.zarrkit_blosc_decode_many, (ctypes.byref(api),), blobs, out, nbytes)
+
+
+#: The loop's decoder of one chunk, for a store's loop that decodes files as it reads them
+#: (as strict as :func:`decode_many`), or None where the loop cannot run.
+DECODER = (
+    None if _LOADED is None else Decoder(address(_LOADED[0].zarrkit_blosc_decode_one), _LOADED[1])
+)

@@ -39,8 +39,8 @@ struct zstd_api {
 };
 
 /* Whether src is exactly one frame whose header gives nbytes of content and which decodes
-   into exactly that. */
-static int zstd_one(const void *api_, void *dctx, const char *src, size_t size, char *dst,
+   into exactly that. Also called by readfiles.c's loop, which decodes files as it reads. */
+int zarrkit_zstd_decode_one(const void *api_, void *dctx, const char *src, size_t size, char *dst,
                     size_t nbytes) {
     const struct zstd_api *api = api_;
     if (api->content_size(src, size) != nbytes) return 0;
@@ -53,7 +53,7 @@ static int zstd_one(const void *api_, void *dctx, const char *src, size_t size, 
 int zarrkit_zstd_decode_many(const struct zstd_api *api, void *dctx, int n,
                              const char *const *srcs, const long *sizes, char *dst,
                              long nbytes, unsigned char *failed) {
-    return decode_many(zstd_one, api, dctx, n, srcs, sizes, dst, nbytes, failed);
+    return decode_many(zarrkit_zstd_decode_one, api, dctx, n, srcs, sizes, dst, nbytes, failed);
 }
 
 /* The c-blosc 1 function the blosc loop calls (blosc.h): decode into dest (destsize bytes)
@@ -72,8 +72,8 @@ static size_t u32le(const char *at) {
 }
 
 /* Whether src's header says nbytes decoded from exactly size bytes (blosc itself trusts
-   it), and it decodes into exactly that. */
-static int blosc_one(const void *api_, void *unused, const char *src, size_t size, char *dst,
+   it), and it decodes into exactly that. Also called by readfiles.c's loop. */
+int zarrkit_blosc_decode_one(const void *api_, void *unused, const char *src, size_t size, char *dst,
                      size_t nbytes) {
     const struct blosc_api *api = api_;
     (void)unused;
@@ -83,5 +83,5 @@ static int blosc_one(const void *api_, void *unused, const char *src, size_t siz
 
 int zarrkit_blosc_decode_many(const struct blosc_api *api, int n, const char *const *srcs,
                               const long *sizes, char *dst, long nbytes, unsigned char *failed) {
-    return decode_many(blosc_one, api, NULL, n, srcs, sizes, dst, nbytes, failed);
+    return decode_many(zarrkit_blosc_decode_one, api, NULL, n, srcs, sizes, dst, nbytes, failed);
 }

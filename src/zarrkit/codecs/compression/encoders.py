@@ -20,7 +20,7 @@ from typing import Any
 import numcodecs.blosc
 import numcodecs.zstd
 
-from zarrkit.compiled import load
+from zarrkit.compiled import address, load
 
 _LIB = load(__file__, "_encoders.so", "zarrkit_blosc_encode")
 
@@ -29,11 +29,6 @@ _AUTOSHUFFLE, _SHUFFLE, _BITSHUFFLE = -1, 1, 2
 _BLOSC_OVERHEAD = 16  # BLOSC_MAX_OVERHEAD: numcodecs' room for a chunk stored uncompressed
 _ZSTD_LEVEL, _ZSTD_CHECKSUM = 100, 201  # ZSTD_c_compressionLevel, ZSTD_c_checksumFlag
 _OLDEST_ZSTD = 10400  # ZSTD_compress2 and ZSTD_CCtx_setParameter: libzstd 1.4.0
-
-
-def _address(function: Any) -> int:
-    """The address of a function of a loaded library."""
-    return int(ctypes.cast(function, ctypes.c_void_p).value or 0)
 
 
 class _BloscSettings(ctypes.Structure):
@@ -96,7 +91,7 @@ def _blosc_function() -> int | None:
         blosc.blosc_get_version_string.restype = ctypes.c_char_p
         if not blosc.blosc_get_version_string().startswith(b"1."):
             return None  # the settings are c-blosc 1's
-        return _address(blosc.blosc_compress_ctx)
+        return address(blosc.blosc_compress_ctx)
     except (OSError, AttributeError):
         return None
 
@@ -134,14 +129,14 @@ def blosc(codec: Any, typesize: int) -> Encoder | None:
         shuffle = _BITSHUFFLE if typesize == 1 else _SHUFFLE
     cname = codec.cname.encode() if isinstance(codec.cname, str) else codec.cname
     settings = _BloscSettings(_BLOSC, codec.clevel, shuffle, typesize, cname, codec.blocksize)
-    return Encoder(_address(_LIB.zarrkit_blosc_encode), settings)
+    return Encoder(address(_LIB.zarrkit_blosc_encode), settings)
 
 
 def zstd(codec: Any) -> Encoder | None:
     """The encoder of numcodecs' ``Zstd`` ``codec``, or None."""
     if _LIB is None or _ZSTD is None:
         return None
-    return Encoder(_address(_LIB.zarrkit_zstd_encode), codec=codec)
+    return Encoder(address(_LIB.zarrkit_zstd_encode), codec=codec)
 
 
 _local = threading.local()
@@ -160,7 +155,7 @@ class _Context:
             if _ZSTD.ZSTD_isError(_ZSTD.ZSTD_CCtx_setParameter(self.address, parameter, value)):
                 raise ValueError(f"zstd: cannot set parameter {parameter} to {value}")
         functions = (_ZSTD.ZSTD_compress2, _ZSTD.ZSTD_isError)
-        self.settings = _ZstdSettings(*map(_address, functions), self.address)
+        self.settings = _ZstdSettings(*map(address, functions), self.address)
 
     def __del__(self) -> None:
         if _ZSTD is not None and getattr(self, "address", None):

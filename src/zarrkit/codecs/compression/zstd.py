@@ -52,6 +52,7 @@ from zarrkit.codecs.buffers import as_blob, blob_size, copy_exact
 from zarrkit.codecs.compression import encoders, zstd_batch
 from zarrkit.codecs.compression.base import Compression, check_header, too_much
 from zarrkit.codecs.compression.encoders import Encoder
+from zarrkit.compiled import Decoder
 from zarrkit.errors import CodecError
 from zarrkit.types import Blob
 
@@ -115,6 +116,9 @@ class Zstd(Compression):
 
     def encoder(self, codec: Any, typesize: int) -> Encoder | None:
         return encoders.zstd(codec)
+
+    def decoder(self) -> Decoder | None:
+        return None if zstd_batch.LIB is None else zstd_batch.DECODER
 
     def decode(self, codec: Any, data: Blob) -> Blob:
         source = _byte_view(data)

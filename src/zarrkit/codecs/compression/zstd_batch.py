@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numcodecs.zstd
 
-from zarrkit.compiled import decode_batch, load
+from zarrkit.compiled import Decoder, address, decode_batch, load
 from zarrkit.types import Blob
 
 #: libzstd 1.4.0: the functions the loop calls have had these signatures since.
@@ -89,9 +89,24 @@ def decode_many(blobs: Sequence[Blob | None], out: memoryview, nbytes: int) -> l
     ``len(blobs) * nbytes`` bytes); return the indices of those the strict loop did not
     decode, for the caller's checked path. Needs :data:`LIB`."""
     assert _LOADED is not None
-    loop, libzstd, api = _LOADED
+    loop, _, api = _LOADED
+    leading = (ctypes.byref(api), _context())
+    return decode_batch(loop.zarrkit_zstd_decode_many, leading, blobs, out, nbytes)
+
+
+def _context() -> ctypes.c_void_p:
+    """The calling thread's decompression context."""
+    assert _LOADED is not None
     context = getattr(_local, "context", None)
     if context is None:
-        context = _local.context = _Context(libzstd)
-    leading = (ctypes.byref(api), context.address)
-    return decode_batch(loop.zarrkit_zstd_decode_many, leading, blobs, out, nbytes)
+        context = _local.context = _Context(_LOADED[1])
+    return context.address
+
+
+#: The loop's decoder of one chunk, for a store's loop that decodes files as it reads them
+#: (as strict as :func:`decode_many`), or None where the loop cannot run.
+DECODER = (
+    None
+    if _LOADED is None
+    else Decoder(address(_LOADED[0].zarrkit_zstd_decode_one), _LOADED[2], _context)
+)
