@@ -10,6 +10,7 @@ from optional import optional
 import zarrkit
 from zarrkit import config
 from zarrkit.codecs.sharding import morton_order
+from zarrkit.codecs.sharding.access import _FEW_ENTRIES, _ShardRead
 from zarrkit.codecs.sharding.codec import ShardingCodec
 from zarrkit.codecs.sharding.index_cache import INDEXES
 from zarrkit.engine import reading
@@ -401,3 +402,17 @@ def test_each_shard_is_decoded_as_soon_as_it_arrives(monkeypatch):
     monkeypatch.setattr(reading, "_place", placing)
     monkeypatch.setattr(reading, "place_box", placing_box)
     assert zarrkit.open_array(Slow(inner), mode="r")[:].tolist() == list(range(8))
+
+
+@pytest.mark.parametrize("count", [1, 8, 9, 60])  # up to 8 without NumPy, then with it
+def test_index_entries_of_a_few_or_many_inner_chunks(count: int) -> None:
+    assert _FEW_ENTRIES == 8
+    cps = (3, 4, 5)
+    rng = np.random.default_rng(count)
+    index = rng.integers(0, 1000, (*cps, 2)).astype(np.uint64)
+    inner = [tuple(int(i) for i in rng.integers(0, cps)) for _ in range(count)]
+    read = _ShardRead(None, "c/0/0/0", cps, inner)  # type: ignore[arg-type]
+    spans = read.plan(index)
+    assert read.entries == [tuple(index[c].tolist()) for c in inner]
+    assert all(any(a <= o and o + n <= b for a, b in read.spans) for o, n in read.entries)
+    assert [(r.start, r.end) for r in spans] == read.spans

@@ -71,14 +71,14 @@ def read(layout: Layout, selection: Selection, out: NDArray | None = None) -> ND
     direct = layout.cache is None and all(
         isinstance(d, Slice) and d.step == 1 for d in selection.dims
     )
-    if layout.chunks.native_concurrency:
+    count = len(plan)
+    if layout.chunks.native_concurrency and count > 1:
         # stores that fan out natively (object stores, shards) get every chunk at once
         units = _fetch_units(layout, plan)
         if len(units) > 1:  # shards: each decoded as soon as it arrives
             _read_units(layout, buffer, units, direct)
             return _result(buffer, selection, out)
     whole = _whole_chunks(layout, plan) if direct and isinstance(plan, GridProjection) else None
-    count = len(plan)
     place = partial(_place_range, layout, buffer, plan, whole)
     if layout.chunks.native_concurrency:
         coords = plan.coords(0, count)
@@ -136,7 +136,9 @@ def _place_range(
         _place(layout, buffer, items, coords, plan.parts(lo, hi), itertools.repeat(False))
         return
     wholes = whole[lo:hi]
-    if all(wholes) and _boxed(layout, buffer, items, coords, next(plan.parts(lo, hi))[1]):
+    # a box of one chunk is that chunk decoded into its place: no scratch to copy from
+    box = hi - lo > 1 and all(wholes)
+    if box and _boxed(layout, buffer, items, coords, next(plan.parts(lo, hi))[1]):
         return
     _place(layout, buffer, items, coords, plan.parts(lo, hi), wholes)
 

@@ -21,6 +21,7 @@ conditionally on its version where other processes may write it
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -295,6 +296,8 @@ def _put(blobs: dict[Coords, Blob], inner: Coords, blob: Blob | None) -> None:
 
 
 _EMPTY = int(EMPTY)
+#: Reads of at most this many inner chunks find their index entries without NumPy.
+_FEW_ENTRIES = 8
 
 
 class _ShardRead:
@@ -356,11 +359,16 @@ class _ShardRead:
     def plan(self, index: Any) -> list[ByteRequest]:
         """The coalesced ranges holding the inner chunks, by ``index``."""
         self.index = index
-        if self.cps:  # every entry in one NumPy call
+        if not self.cps:  # a 0-d array: one entry
+            entries = [tuple(index.tolist())]
+        elif len(self.inner) <= _FEW_ENTRIES:  # plain arithmetic: NumPy's calls cost 10 µs
+            rows = index.reshape(-1, 2)
+            steps = [math.prod(self.cps[d + 1 :]) for d in range(len(self.cps))]
+            flat = (sum(map(operator.mul, inner, steps)) for inner in self.inner)
+            entries = [tuple(rows[i].tolist()) for i in flat]
+        else:  # every entry in one NumPy call
             at = np.ravel_multi_index(np.asarray(self.inner, dtype=np.intp).T, self.cps)
             entries = list(map(tuple, index.reshape(-1, 2)[at].tolist()))
-        else:  # a 0-d array: one entry
-            entries = [tuple(index.tolist())]
         self.entries = cast(list[tuple[int, int]], entries)
         present = sorted({e for e in self.entries if e[0] != _EMPTY})
         self.spans = _coalesce(present, config.get("coalesce_gap"))
