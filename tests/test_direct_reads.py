@@ -26,7 +26,7 @@ from zarrkit.storage import LocalStore, native
 
 @pytest.fixture(autouse=True)
 def _built() -> None:
-    if native.LIB is None or zstd_batch.DECODER is None or blosc_batch.DECODER is None:
+    if native.LIB is None or zstd_batch.decoder() is None or blosc_batch.decoder() is None:
         assert not os.environ.get("CI"), "the compiled reading or decoding loops were not built"
         pytest.skip("the compiled reading or decoding loops were not built here")
 
@@ -167,7 +167,7 @@ def test_a_file_larger_than_the_reading_buffer_is_left_to_the_caller(
     monkeypatch.setattr(native, "BUFFER", 1024)
 
     def read() -> None:  # a new thread: a reading buffer of its own, of BUFFER bytes
-        decoder = zstd_batch.DECODER
+        decoder = zstd_batch.decoder()
         assert decoder is not None
         found.append(native.read_decoded(str(tmp_path), ["large", "small"], decoder, out, 2048))
 
@@ -265,3 +265,17 @@ def test_reads_equal_numpy(
     with zarrkit.config.set(read_threads=2):
         np.testing.assert_array_equal(a[...], data)
         np.testing.assert_array_equal(a[chunk[0] :, : chunk[1]], data[chunk[0] :, : chunk[1]])
+
+
+@pytest.mark.parametrize(("module", "codec"), [(zstd_batch, "zstd"), (blosc_batch, "blosc-lz4")])
+def test_without_the_decoding_loop_chunks_decode_in_python(
+    tmp_path: Path, decoded: list[Any], monkeypatch: pytest.MonkeyPatch, module: Any, codec: str
+) -> None:
+    monkeypatch.setattr(module, "LIB", None)
+    data = np.arange(64, dtype="f4").reshape(8, 8)
+    a = zarrkit.create_array(
+        tmp_path, shape=(8, 8), chunks=(4, 4), dtype="f4", compressors=CODECS[codec]
+    )
+    a[...] = data
+    np.testing.assert_array_equal(a[...], data)
+    assert module.decoder() is None and not decoded

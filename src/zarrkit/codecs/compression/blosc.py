@@ -39,7 +39,7 @@ class Blosc(SizeHeader):
         return encoders.blosc(codec, typesize)
 
     def decoder(self) -> Decoder | None:
-        return None if blosc_batch.LIB is None else blosc_batch.DECODER
+        return blosc_batch.decoder()
 
     def decoded_size(self, data: Blob) -> int:
         size = blob_size(data)

@@ -64,8 +64,12 @@ def decode_many(blobs: Sequence[Blob | None], out: memoryview, nbytes: int) -> l
     return decode_batch(loop.zarrkit_blosc_decode_many, (ctypes.byref(api),), blobs, out, nbytes)
 
 
-#: The loop's decoder of one chunk, for a store's loop that decodes files as it reads them
-#: (as strict as :func:`decode_many`), or None where the loop cannot run.
-DECODER = (
+_DECODER = (
     None if _LOADED is None else Decoder(address(_LOADED[0].zarrkit_blosc_decode_one), _LOADED[1])
 )
+
+
+def decoder() -> Decoder | None:
+    """The loop's decoder of one chunk, for a store's loop that decodes files as it reads
+    them (as strict as :func:`decode_many`), or None where :data:`LIB` is (cannot run)."""
+    return None if LIB is None else _DECODER

@@ -118,7 +118,7 @@ class Zstd(Compression):
         return encoders.zstd(codec)
 
     def decoder(self) -> Decoder | None:
-        return None if zstd_batch.LIB is None else zstd_batch.DECODER
+        return zstd_batch.decoder()
 
     def decode(self, codec: Any, data: Blob) -> Blob:
         source = _byte_view(data)

@@ -103,10 +103,14 @@ def _context() -> ctypes.c_void_p:
     return context.address
 
 
-#: The loop's decoder of one chunk, for a store's loop that decodes files as it reads them
-#: (as strict as :func:`decode_many`), or None where the loop cannot run.
-DECODER = (
+_DECODER = (
     None
     if _LOADED is None
     else Decoder(address(_LOADED[0].zarrkit_zstd_decode_one), _LOADED[2], _context)
 )
+
+
+def decoder() -> Decoder | None:
+    """The loop's decoder of one chunk, for a store's loop that decodes files as it reads
+    them (as strict as :func:`decode_many`), or None where :data:`LIB` is (cannot run)."""
+    return None if LIB is None else _DECODER
