@@ -17,40 +17,14 @@
 #define O_CLOEXEC 0
 #endif
 
-/* Read files paths[0..n) one after another into buf (capacity cap), each packed after the
-   last, at most `each` bytes of each, while at least `each` bytes of buf are left, and up to
-   the first that fills `each` (it may hold more: the caller reads it, and the files after
-   it, by their size). sizes[i]: the bytes read, or -errno. Returns how many files were
-   read. */
-int zarrkit_read_files(int n, const char **paths, char *buf, long cap, long each,
-                       long *sizes) {
-    long at = 0;
-    for (int i = 0; i < n; i++) {
-        if (cap - at < each) return i;
-        int fd;
-        do {
-            fd = open(paths[i], O_RDONLY | O_CLOEXEC);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0) {
-            sizes[i] = -errno;
-            continue;
-        }
-        long got;
-        do {
-            got = (long)read(fd, buf + at, (size_t)each);
-        } while (got < 0 && errno == EINTR);
-        sizes[i] = got < 0 ? -errno : got;
-        close(fd);
-        if (got > 0) at += got;
-        if (got == each) return i + 1;
-    }
-    return n;
+/* Open path (relative to directory dir, or AT_FDCWD) to read, again if a signal interrupts. */
+static int open_reading(int dir, const char *path, int flags) {
+    int fd;
+    do {
+        fd = openat(dir, path, O_RDONLY | O_CLOEXEC | flags);
+    } while (fd < 0 && errno == EINTR);
+    return fd;
 }
-
-/* decode_batch.c's zarrkit_zstd_decode_one or zarrkit_blosc_decode_one: decode src (size
-   bytes) into dst (exactly nbytes); 1 if it was done, 0 if not. */
-typedef int (*decode_one)(const void *api, void *ctx, const char *src, size_t size, char *dst,
-                          size_t nbytes);
 
 /* Read fd into buf until its end or cap bytes: how many, or -errno. */
 static long read_all(int fd, char *buf, long cap) {
@@ -64,6 +38,35 @@ static long read_all(int fd, char *buf, long cap) {
     }
     return at;
 }
+
+/* Read files paths[0..n) one after another into buf (capacity cap), each packed after the
+   last, at most `each` bytes of each, while at least `each` bytes of buf are left, and up to
+   the first that fills `each` (it may hold more: the caller reads it, and the files after
+   it, by their size). sizes[i]: the bytes read, or -errno. Returns how many files were
+   read. */
+int zarrkit_read_files(int n, const char **paths, char *buf, long cap, long each,
+                       long *sizes) {
+    long at = 0;
+    for (int i = 0; i < n; i++) {
+        if (cap - at < each) return i;
+        int fd = open_reading(AT_FDCWD, paths[i], 0);
+        if (fd < 0) {
+            sizes[i] = -errno;
+            continue;
+        }
+        long got = read_all(fd, buf + at, each);
+        sizes[i] = got;
+        close(fd);
+        if (got > 0) at += got;
+        if (got == each) return i + 1;
+    }
+    return n;
+}
+
+/* decode_batch.c's zarrkit_zstd_decode_one or zarrkit_blosc_decode_one: decode src (size
+   bytes) into dst (exactly nbytes); 1 if it was done, 0 if not. */
+typedef int (*decode_one)(const void *api, void *ctx, const char *src, size_t size, char *dst,
+                          size_t nbytes);
 
 /* Whether file fd holds a value decoded into dst (exactly nbytes): read into buf (cap bytes)
    and decoded there; or, without a decoder, read straight into dst (stored as they are). */
@@ -90,17 +93,11 @@ static int read_one(int fd, char *buf, long cap, decode_one decode, const void *
 int zarrkit_read_decoded(const char *root, int n, const char *names, char *buf, long cap,
                          decode_one decode, const void *api, void *ctx, char *dst, long nbytes,
                          long *status) {
-    int dir;
-    do {
-        dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    } while (dir < 0 && errno == EINTR);
+    int dir = open_reading(AT_FDCWD, root, O_DIRECTORY);
     if (dir < 0) return -errno;
     int left = 0;
     for (int i = 0; i < n; i++, names += strlen(names) + 1) {
-        int fd;
-        do {
-            fd = openat(dir, names, O_RDONLY | O_CLOEXEC);
-        } while (fd < 0 && errno == EINTR);
+        int fd = open_reading(dir, names, 0);
         long error = fd < 0 ? -errno : 0;
         int done = 0;
         if (fd >= 0) {
