@@ -56,8 +56,9 @@ class DimGrid:
         self, indices: np.ndarray[Any, np.dtype[np.int64]]
     ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
         """Chunk index and offset within that chunk of every element index (vectorized)."""
-        if self.edges is None:
-            return np.divmod(indices, self.size)
+        if self.edges is None:  # np.divmod takes about 4x as long (W7's 100,000 points)
+            ix = indices // self.size
+            return ix, indices - ix * self.size
         ix = np.searchsorted(self.edges, indices, side="right") - 1
         return ix, indices - self.edges[ix]
 
