@@ -114,7 +114,6 @@ WORKLOADS = {
             shards=(1024, 1024),
             codec="zstd",
             ops=("write", "read", "inner"),
-            write_repeat=3,
         ),
         Workload(
             name="W6",
