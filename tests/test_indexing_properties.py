@@ -266,3 +266,16 @@ def test_coordinate_errors_match_numpy(data: st.DataObject, shape: tuple[int, ..
     numpy_error = _raises(a.__getitem__, key)
     ours = _raises(normalize, key, shape, "coordinate")
     assert isinstance(ours, IndexError) == isinstance(numpy_error, IndexError), (numpy_error, ours)
+
+
+@given(st.integers(1, 5000), st.integers(1, 700), st.sampled_from([np.int32, np.int64]))
+def test_regular_chunk_of_splits_each_index_into_chunk_and_offset(
+    length: int, size: int, dtype: type[np.signedinteger[Any]]
+) -> None:
+    """In the 32 or 64 bits the planner divides in: ``ix * size + offset`` is the index."""
+    indices = np.arange(length, dtype=dtype)
+    ix, offset = DimGrid(length, size).chunk_of(indices)
+    assert ix.dtype == offset.dtype == dtype
+    np.testing.assert_array_equal(ix * size + offset, indices)
+    assert ((offset >= 0) & (offset < size)).all()
+    np.testing.assert_array_equal(ix, indices // size)
