@@ -404,6 +404,40 @@ def test_each_shard_is_decoded_as_soon_as_it_arrives(monkeypatch):
     assert zarrkit.open_array(Slow(inner), mode="r")[:].tolist() == list(range(8))
 
 
+def test_each_shard_is_sent_while_others_are_encoded(monkeypatch):
+    """On a store whose requests are round trips, a write sends a shard as soon as it is
+    built: the second shard's building waits for the first shard's request, so a write
+    that built every shard before sending any would fail here."""
+    stored = threading.Event()
+    build = ShardingCodec.build_ordered
+    built = []
+
+    def building(self, blobs, cps):
+        built.append(cps)
+        if len(built) == 2:
+            assert stored.wait(5), "the second shard was built before the first was sent"
+        return build(self, blobs, cps)
+
+    class RoundTrips(WrapperStore):
+        native_concurrency = True
+
+        def _set(self, key, value):
+            super()._set(key, value)
+            stored.set()
+
+        def _set_many(self, items):
+            super()._set_many(items)
+            stored.set()
+
+    inner = MemoryStore()
+    a = zarrkit.create_array(RoundTrips(inner), shape=(8,), chunks=(2,), shards=(4,), dtype="i4")
+    monkeypatch.setattr(ShardingCodec, "build_ordered", building)
+    stored.clear()  # set by the metadata's request
+    a[:] = np.arange(8)
+    assert len(built) == 2
+    assert zarrkit.open_array(inner, mode="r")[:].tolist() == list(range(8))
+
+
 @pytest.mark.parametrize("count", [1, 8, 9, 60])  # up to 8 without NumPy, then with it
 def test_index_entries_of_a_few_or_many_inner_chunks(count: int) -> None:
     assert _FEW_ENTRIES == 8

@@ -1,4 +1,6 @@
+import os
 import pickle
+import stat
 import subprocess
 import sys
 import zipfile
@@ -62,6 +64,24 @@ def test_rewrite_leaves_no_duplicate_members(tmp_path):
     assert sorted(_members(path)) == ["j", "k"]
     assert ZipStore(path).get("k") == b"3"
     assert [p.name for p in tmp_path.iterdir()] == ["a.zip"]
+
+
+def test_archive_gets_a_normal_files_mode_and_keeps_its_own(tmp_path):
+    """A new archive is made as any file (0666 less the umask, as zarr-python's), not
+    with a temporary file's 0600; a rewritten one keeps the mode it had."""
+    old_umask = os.umask(0o022)
+    try:
+        path = tmp_path / "a.zip"
+        with ZipStore(path, mode="w") as store:
+            store.set("k", b"1")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        path.chmod(0o640)
+        with ZipStore(path, mode="a") as store:
+            store.set("k", b"2")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+        assert ZipStore(path).get("k") == b"2"
+    finally:
+        os.umask(old_umask)
 
 
 def test_delete_and_flush(tmp_path):

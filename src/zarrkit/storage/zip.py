@@ -19,8 +19,10 @@ the same name leaves duplicates. So writes are staged and the archive is rewritt
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import warnings
@@ -33,7 +35,7 @@ from typing import Any, Literal, Self
 from zarrkit.errors import InvalidKeyError, StoreError
 from zarrkit.keys import validate_key
 from zarrkit.storage.base import Store, slice_for
-from zarrkit.storage.local import LocalStore, _fsync_dir
+from zarrkit.storage.local import LocalStore, _fsync_dir, _temp_name
 from zarrkit.types import Blob, ByteRequest
 
 ZipMode = Literal["r", "w", "a", "x"]
@@ -158,8 +160,13 @@ class _Archive:
     def _rewrite(self) -> None:
         staged = set(self.staging.list()) if self.staging is not None else set()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.tmp-", dir=self.path.parent)
+        tmp = _temp_name(str(self.path.parent))
+        # a normal file's mode (0666 less the umask), not mkstemp's 0600; a rewrite keeps
+        # the archive's own
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:
+            with contextlib.suppress(FileNotFoundError):
+                os.fchmod(fd, stat.S_IMODE(os.stat(self.path).st_mode))
             with os.fdopen(fd, "wb") as raw:
                 with zipfile.ZipFile(raw, "w", self.compression, self.allow_zip64) as out:
                     for name, info in (self.others | self.members).items():
