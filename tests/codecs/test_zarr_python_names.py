@@ -59,10 +59,24 @@ def test_from_dict():
         codecs.GzipCodec.from_dict(data)
 
 
-def test_enum_values_are_kept_as_names():
-    codec = codecs.BloscCodec(shuffle=codecs.BloscShuffle.shuffle, cname=codecs.BloscCname.lz4)
-    assert type(codec.shuffle) is str and codec.shuffle == zarr.codecs.BloscShuffle.shuffle.value
+def test_enum_fields_hold_members_of_the_enums_as_zarr_python():
+    """Given as strings or members, a codec's choices are members of the str enums, as
+    zarr-python's (``.value``, ``isinstance``, the same repr), equal to the strings and
+    written to JSON as strings."""
+    codec = codecs.BloscCodec(shuffle="shuffle", cname=codecs.BloscCname.lz4)
+    assert codec.shuffle is codecs.BloscShuffle.shuffle and codec.cname is codecs.BloscCname.lz4
+    assert codec.shuffle.value == zarr.codecs.BloscShuffle.shuffle.value == codec.shuffle
     assert codec == codecs.BloscCodec(shuffle="shuffle", cname="lz4")
+    assert type(codec.to_json()["configuration"]["shuffle"]) is str
+    serializer = codecs.BytesCodec(endian="big")
+    assert (
+        serializer.endian is codecs.Endian.big
+        and type(serializer.to_json()["configuration"]["endian"]) is str
+    )
+    assert repr(serializer) == repr(zarr.codecs.BytesCodec(endian="big"))
+    sharding = codecs.ShardingCodec(chunk_shape=(2,), index_location="start")
+    assert sharding.index_location is codecs.ShardingCodecIndexLocation.start
+    assert type(sharding.to_json()["configuration"]["index_location"]) is str
     with pytest.raises(MetadataError, match="shuffle"):
         codecs.BloscCodec(shuffle="everything")
     with pytest.raises(MetadataError, match="index_location"):

@@ -56,8 +56,8 @@ class BloscCodec(NumcodecBytesBytes):
     --------
     >>> BloscCodec(cname="lz4", typesize=4, shuffle="shuffle").to_json()["configuration"]
     {'typesize': 4, 'cname': 'lz4', 'clevel': 5, 'shuffle': 'shuffle', 'blocksize': 0}
-    >>> BloscCodec(cname=BloscCname.zstd, shuffle=BloscShuffle.bitshuffle).shuffle
-    'bitshuffle'
+    >>> BloscCodec(cname="zstd", shuffle="bitshuffle").shuffle
+    <BloscShuffle.bitshuffle: 'bitshuffle'>
     """
 
     name: ClassVar[str] = "blosc"
@@ -74,11 +74,11 @@ class BloscCodec(NumcodecBytesBytes):
         if self.typesize is not None:
             parse_int(self.typesize, codec=self.name, field="typesize", lo=1)
         cname = parse_choice(self.cname, CNAMES, codec=self.name, field="cname")
-        object.__setattr__(self, "cname", str(cname))  # the enums are kept as their names
+        object.__setattr__(self, "cname", BloscCname(cname))  # as zarr-python: str enums
         parse_int(self.clevel, codec=self.name, field="clevel", lo=0, hi=9)
         if self.shuffle is not None:
             shuffle = parse_choice(self.shuffle, SHUFFLES, codec=self.name, field="shuffle")
-            object.__setattr__(self, "shuffle", str(shuffle))
+            object.__setattr__(self, "shuffle", BloscShuffle(shuffle))
         parse_int(self.blocksize, codec=self.name, field="blocksize", lo=0)
         codec = Blosc(
             cname=self.cname,
@@ -92,9 +92,9 @@ class BloscCodec(NumcodecBytesBytes):
     def to_json(self) -> dict[str, JSON]:
         configuration = {
             "typesize": self.typesize or 1,
-            "cname": self.cname,
+            "cname": str(self.cname),
             "clevel": self.clevel,
-            "shuffle": self.shuffle or "bitshuffle",
+            "shuffle": str(self.shuffle or "bitshuffle"),
             "blocksize": self.blocksize,
         }
         return {"name": self.name, "configuration": configuration}

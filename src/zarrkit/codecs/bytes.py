@@ -59,12 +59,12 @@ class BytesCodec(ArrayBytesCodec):
     def __post_init__(self) -> None:
         if self.endian is not None:
             endian = parse_choice(self.endian, tuple(Endian), codec=self.name, field="endian")
-            object.__setattr__(self, "endian", str(endian))
+            object.__setattr__(self, "endian", Endian(endian))  # as zarr-python: a str enum
 
     def to_json(self) -> dict[str, JSON]:
         if self.endian is None:
             return {"name": self.name}
-        return {"name": self.name, "configuration": {"endian": self.endian}}
+        return {"name": self.name, "configuration": {"endian": str(self.endian)}}
 
     def evolve(self, spec: ChunkSpec) -> Self:
         if self.endian is not None and not has_endian(spec.dtype):

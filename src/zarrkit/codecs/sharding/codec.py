@@ -83,7 +83,7 @@ class ShardingCodec(ArrayBytesCodec):
             codec=self.name,
             field="index_location",
         )
-        object.__setattr__(self, "index_location", str(location))
+        object.__setattr__(self, "index_location", ShardingCodecIndexLocation(location))
 
     @classmethod
     def from_json(cls, configuration: Mapping[str, JSON]) -> Self:
@@ -109,7 +109,7 @@ class ShardingCodec(ArrayBytesCodec):
                 "chunk_shape": list(self.chunk_shape),
                 "codecs": [c.to_json() for c in self.codecs],
                 "index_codecs": [c.to_json() for c in self.index_codecs],
-                "index_location": self.index_location,
+                "index_location": str(self.index_location),
             },
         }
 
