@@ -129,6 +129,14 @@ def test_info_and_sizes(fmt):
     assert a.nbytes == 560 and a.size == 70 and a.ndim == 2 and len(a) == 10
 
 
+@pytest.mark.parametrize("nbytes", [0, 1023, 1024, 8000, 2**20 - 1, 2**20, 5 * 2**30, 3 * 2**50])
+def test_info_counts_bytes_as_zarr_python(nbytes):
+    info = pytest.importorskip("zarr.core._info")
+    a = zarrkit.create_array(MemoryStore(), shape=(nbytes,), chunks=(1024,), dtype="u1")
+    (shown,) = [value for label, value in a.info.rows() if label == "No. bytes"]
+    assert shown == info.byte_info(nbytes)
+
+
 def test_attrs_and_dimension_names():
     a = zarrkit.create_array(
         MemoryStore(), shape=(2, 3), dtype="i1", dimension_names=["x", None], attributes={"a": 1}

@@ -60,7 +60,7 @@ def hierarchy(tmp_path: Path) -> Path:
 def test_info_of_an_array(v2_array: Path) -> None:
     result = invoke("info", v2_array)
     assert result.exit_code == 0, result.output
-    for text in ("Zarr format", "(64, 48)", "(16, 16)", "float32", "Storage ratio", "Zstd"):
+    for text in ("Zarr format", "(64, 48)", "(16, 16)", "Float32", "Storage ratio", "Zstd"):
         assert text in result.output
 
 

@@ -364,8 +364,13 @@ def test_reports_inner_codecs_and_shards_as_zarr_python(tmp_path):
     assert (ours.shards, ours.chunks) == (theirs.shards, theirs.chunks) == ((50, 50), (10, 10))
     rows = dict(ours.info_complete().rows())
     assert rows["Shard shape"] == "(50, 50)" and rows["Chunk shape"] == "(10, 10)"
-    assert rows["Shards Initialized"] == "4/4" and "Chunks Initialized" not in rows
-    assert "Shards Initialized : 4" in repr(theirs.info_complete())
+    assert rows["Shards Initialized"] == "4" and "Chunks Initialized" not in rows
+    stored = ("No. bytes stored", "Storage ratio")  # the metadata documents differ in size
+
+    def shown(info):
+        return [line for line in repr(info).splitlines() if not line.startswith(stored)]
+
+    assert shown(ours.info_complete()) == shown(theirs.info_complete())
     assert ours.nchunks_initialized == 36  # inner chunks, counted through the shard indexes
 
 

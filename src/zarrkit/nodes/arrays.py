@@ -299,6 +299,7 @@ class Array(Node[ArrayMetadata]):
         return ArrayInfo(
             zarr_format=self.zarr_format,
             dtype=str(self.dtype),
+            data_type=repr(self._metadata.data_type),
             fill_value=self.fill_value,
             shape=self.shape,
             chunks=self.chunks,

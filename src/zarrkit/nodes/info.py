@@ -8,10 +8,12 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArrayInfo:
-    """The facts ``print(array.info)`` shows, laid out like zarr-python's."""
+    """The facts ``print(array.info)`` shows, as zarr-python prints them."""
 
     zarr_format: int
     dtype: str
+    #: The Zarr data type as zarr-python shows it (``Float32(endianness='little')``).
+    data_type: str
     fill_value: Any
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
@@ -24,8 +26,9 @@ class ArrayInfo:
     compressors: tuple[Any, ...]
     nbytes: int
     nbytes_stored: int | None = None
-    #: Stored objects (shards of a sharded array, else chunks) with data, and in all.
+    #: Stored objects (shards of a sharded array, else chunks) with data.
     nchunks_initialized: int | None = None
+    #: Stored objects in all (not shown; ``zarrkit info --json`` reports it).
     nchunks: int = 0
 
     def rows(self) -> list[tuple[str, str]]:
@@ -33,7 +36,7 @@ class ArrayInfo:
         rows = [
             ("Type", "Array"),
             ("Zarr format", str(self.zarr_format)),
-            ("Data type", self.dtype),
+            ("Data type", self.data_type),
             ("Fill value", repr(getattr(self.fill_value, "item", lambda: self.fill_value)())),
             ("Shape", str(self.shape)),
         ]
@@ -48,19 +51,14 @@ class ArrayInfo:
         ]
         if self.serializer is not None:
             rows.append(("Serializer", repr(self.serializer)))
-        rows += [
-            ("Compressors", repr(self.compressors)),
-            ("No. bytes", f"{self.nbytes} ({human_bytes(self.nbytes)})"),
-        ]
+        rows += [("Compressors", repr(self.compressors)), ("No. bytes", _count(self.nbytes))]
         if self.nbytes_stored is not None:
-            ratio = self.nbytes / self.nbytes_stored if self.nbytes_stored else float("inf")
-            rows += [
-                ("No. bytes stored", f"{self.nbytes_stored} ({human_bytes(self.nbytes_stored)})"),
-                ("Storage ratio", f"{ratio:.1f}"),
-            ]
+            rows.append(("No. bytes stored", _count(self.nbytes_stored)))
+            if self.nbytes_stored:
+                rows.append(("Storage ratio", f"{self.nbytes / self.nbytes_stored:.1f}"))
         if self.nchunks_initialized is not None:
             label = "Chunks Initialized" if self.shards is None else "Shards Initialized"
-            rows.append((label, f"{self.nchunks_initialized}/{self.nchunks}"))
+            rows.append((label, str(self.nchunks_initialized)))
         return rows
 
     def __repr__(self) -> str:
@@ -98,6 +96,19 @@ class GroupInfo:
 
     def __repr__(self) -> str:
         return "\n".join(f"{label:<12}: {value}" for label, value in self.rows())
+
+
+def _count(nbytes: int) -> str:
+    """A byte count as zarr-python's ``info`` shows it: ``1000`` under 1 KiB, else
+    ``8000 (7.8K)``."""
+    if nbytes < 1024:
+        return str(nbytes)
+    size = nbytes / 1024
+    for unit in "KMGT":
+        if size < 1024:
+            return f"{nbytes} ({size:.1f}{unit})"
+        size /= 1024
+    return f"{nbytes} ({size:.1f}P)"
 
 
 def human_bytes(nbytes: int) -> str:
