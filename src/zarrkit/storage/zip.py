@@ -165,9 +165,9 @@ class _Archive:
         # the archive's own
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:
-            with contextlib.suppress(FileNotFoundError):
-                os.fchmod(fd, stat.S_IMODE(os.stat(self.path).st_mode))
             with os.fdopen(fd, "wb") as raw:
+                with contextlib.suppress(FileNotFoundError):
+                    os.fchmod(raw.fileno(), stat.S_IMODE(os.stat(self.path).st_mode))
                 with zipfile.ZipFile(raw, "w", self.compression, self.allow_zip64) as out:
                     for name, info in (self.others | self.members).items():
                         if name not in self.deleted and name not in staged:
