@@ -7,7 +7,6 @@ old code; each of those is a line or two over :meth:`Group.create_array`.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import warnings
 from collections.abc import Callable, Iterator
@@ -254,6 +253,8 @@ class Group(Node[GroupMetadata]):
 
     async def update_attributes_async(self, new_attributes: dict[str, Any]) -> Group:
         """:meth:`update_attributes` as a coroutine (run in a worker thread)."""
+        import asyncio  # here: importing it (and ssl with it) costs 5 MiB and 12 ms
+
         return await asyncio.to_thread(self.update_attributes, new_attributes)
 
     def require_groups(self, *names: str) -> tuple[Group, ...]:
